@@ -1,0 +1,172 @@
+// Triggers checkpoints, collects acknowledgements and completes them in the order ARCHITECTURE.md
+// fixes: state files first, `_metadata` last with a write that refuses to overwrite, and only
+// then tells the tasks (and so the sinks) to commit. One checkpoint at a time; a minimum pause
+// between the end of one and the start of the next; the last `retainedCheckpoints` are kept.
+
+import { serialize } from 'node:v8';
+import type { Clock } from '../../shared/clock.ts';
+import type { Logger } from '../../shared/logging.ts';
+import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
+import type { CheckpointMetadata, OperatorStateMetadata, SubtaskStateHandle } from './checkpoint-metadata.ts';
+import { METADATA_FORMAT_VERSION } from './checkpoint-metadata.ts';
+import type { CheckpointStorage } from './checkpoint-storage.ts';
+import { PendingCheckpoint, type SubtaskAcknowledgement } from './pending-checkpoint.ts';
+
+/** What the coordinator needs from the running job. */
+export interface CheckpointParticipants {
+  readonly jobName: string;
+  readonly maxParallelism: number;
+  /** Every subtask that must acknowledge. */
+  subtasks(): Array<{ taskId: number; subtask: number }>;
+  /** Asks sources to inject barrier `checkpointId` and finished subtasks to acknowledge at once. */
+  triggerCheckpoint(checkpointId: number): void;
+  notifyCheckpointComplete(checkpointId: number): Promise<void>;
+  /** uid → name and parallelism, for the metadata. */
+  operatorInfo(uid: string): { name: string; parallelism: number };
+}
+
+export interface CheckpointCoordinatorOptions {
+  readonly storage: CheckpointStorage;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly retainedCheckpoints: number;
+  readonly minPauseBetweenCheckpointsMs: number;
+  /** The id of the checkpoint restored from; new ids continue after it. */
+  readonly lastCheckpointId: number;
+}
+
+export interface CompletedCheckpointInfo {
+  readonly checkpointId: number;
+  readonly durationMs: number;
+  readonly bytes: number;
+  readonly final: boolean;
+}
+
+export class CheckpointCoordinator {
+  private nextCheckpointId: number;
+  private pending: PendingCheckpoint | undefined;
+  private completing: Promise<CompletedCheckpointInfo> | undefined;
+  private lastCompletedAtMs = Number.NEGATIVE_INFINITY;
+  private retained: number[] = [];
+  private readonly completionWaiters = new Map<number, Array<{ resolve: (i: CompletedCheckpointInfo) => void; reject: (e: unknown) => void }>>();
+  lastCompleted: CompletedCheckpointInfo | undefined;
+  numberOfCompleted = 0;
+  numberOfFailed = 0;
+
+  constructor(private readonly participants: CheckpointParticipants, private readonly options: CheckpointCoordinatorOptions) {
+    this.nextCheckpointId = options.lastCheckpointId + 1;
+  }
+
+  async initialize(): Promise<void> {
+    const removed = await this.options.storage.discardIncomplete();
+    if (removed.length > 0) this.options.logger.info('removed incomplete checkpoints', { checkpoints: removed });
+    this.retained = await this.options.storage.listCompleted();
+  }
+
+  get isBusy(): boolean {
+    return this.pending !== undefined || this.completing !== undefined;
+  }
+
+  /** True when a periodic checkpoint may start now (none running, minimum pause over). */
+  canTrigger(): boolean {
+    return !this.isBusy && this.options.clock.now() - this.lastCompletedAtMs >= this.options.minPauseBetweenCheckpointsMs;
+  }
+
+  /** Starts a checkpoint; the returned promise resolves when it is complete and committed. */
+  trigger(): Promise<CompletedCheckpointInfo> {
+    if (this.isBusy) return Promise.reject(new Error('a checkpoint is already in progress'));
+    const checkpointId = this.nextCheckpointId++;
+    this.pending = new PendingCheckpoint(checkpointId, this.options.clock.now(), this.participants.subtasks());
+    const done = new Promise<CompletedCheckpointInfo>((resolve, reject) => this.completionWaiters.set(checkpointId, [{ resolve, reject }]));
+    this.participants.triggerCheckpoint(checkpointId);
+    return done;
+  }
+
+  acknowledge(checkpointId: number, ack: SubtaskAcknowledgement): void {
+    const pending = this.pending;
+    if (!pending || pending.checkpointId !== checkpointId) {
+      this.options.logger.warn('ignored an acknowledgement of a checkpoint that is not pending', { checkpointId, task: ack.taskId, subtask: ack.subtask });
+      return;
+    }
+    pending.acknowledge(ack);
+    if (!pending.isFullyAcknowledged) return;
+    this.pending = undefined;
+    this.completing = this.complete(pending);
+    this.completing.then(
+      (info) => this.settle(checkpointId, info, undefined),
+      (error) => this.settle(checkpointId, undefined, error),
+    );
+  }
+
+  private settle(checkpointId: number, info: CompletedCheckpointInfo | undefined, error: unknown): void {
+    this.completing = undefined;
+    this.lastCompletedAtMs = this.options.clock.now();
+    const waiters = this.completionWaiters.get(checkpointId) ?? [];
+    this.completionWaiters.delete(checkpointId);
+    for (const w of waiters) (info ? w.resolve(info) : w.reject(error));
+  }
+
+  private async complete(pending: PendingCheckpoint): Promise<CompletedCheckpointInfo> {
+    const { storage, logger, clock } = this.options;
+    const id = pending.checkpointId;
+    try {
+      const byUid = new Map<string, SubtaskStateHandle[]>();
+      let bytes = 0;
+      let final = true;
+      const writes: Promise<void>[] = [];
+      for (const ack of pending.acknowledgements) {
+        for (const [uid, snapshotPromise] of ack.snapshots) {
+          writes.push(
+            snapshotPromise.then(async (snapshot: OperatorSnapshot) => {
+              const data = serialize(snapshot);
+              const handle = await storage.writeState(id, uid, ack.subtask, data);
+              bytes += handle.bytes;
+              let list = byUid.get(uid);
+              if (!list) byUid.set(uid, (list = []));
+              list.push(handle);
+            }),
+          );
+        }
+      }
+      await Promise.all(writes);
+      final = this.participantsFinished();
+      const operators: OperatorStateMetadata[] = [...byUid.entries()]
+        .map(([uid, subtasks]) => ({ uid, ...this.participants.operatorInfo(uid), subtasks: subtasks.sort((a, b) => a.subtask - b.subtask) }))
+        .sort((a, b) => a.uid.localeCompare(b.uid));
+      const metadata: CheckpointMetadata = {
+        formatVersion: METADATA_FORMAT_VERSION,
+        checkpointId: id,
+        jobName: this.participants.jobName,
+        maxParallelism: this.participants.maxParallelism,
+        triggeredAtMs: pending.triggeredAtMs,
+        completedAtMs: clock.now(),
+        final,
+        operators,
+      };
+      await storage.writeMetadata(metadata);
+      const info: CompletedCheckpointInfo = { checkpointId: id, durationMs: clock.now() - pending.triggeredAtMs, bytes, final };
+      this.lastCompleted = info;
+      this.numberOfCompleted++;
+      logger.info('checkpoint completed', { checkpointId: id, durationMs: info.durationMs, bytes, final, location: storage.location });
+      await this.participants.notifyCheckpointComplete(id);
+      await this.retire(id);
+      return info;
+    } catch (error) {
+      this.numberOfFailed++;
+      logger.error('checkpoint failed', { checkpointId: id, error: (error as Error).message });
+      await storage.discard(id).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Set by the executor: whether every task had finished when the checkpoint completed. */
+  participantsFinished: () => boolean = () => false;
+
+  private async retire(completedId: number): Promise<void> {
+    this.retained.push(completedId);
+    while (this.retained.length > this.options.retainedCheckpoints) {
+      const old = this.retained.shift()!;
+      await this.options.storage.discard(old);
+    }
+  }
+}

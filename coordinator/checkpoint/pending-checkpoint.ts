@@ -1,0 +1,39 @@
+// A checkpoint that has been triggered and is collecting acknowledgements: one per subtask of
+// every task, each carrying the (possibly still uploading) snapshots of that subtask's operators.
+
+import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
+
+export interface SubtaskAcknowledgement {
+  readonly taskId: number;
+  readonly subtask: number;
+  /** Operator uid → that operator's snapshot of this subtask. */
+  readonly snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>;
+}
+
+export class PendingCheckpoint {
+  private readonly awaiting: Set<string>;
+  readonly acknowledgements: SubtaskAcknowledgement[] = [];
+
+  constructor(
+    readonly checkpointId: number,
+    readonly triggeredAtMs: number,
+    expectedSubtasks: Iterable<{ taskId: number; subtask: number }>,
+  ) {
+    this.awaiting = new Set([...expectedSubtasks].map((s) => `${s.taskId}/${s.subtask}`));
+  }
+
+  /** Returns false for an acknowledgement that was not expected (duplicate or unknown). */
+  acknowledge(ack: SubtaskAcknowledgement): boolean {
+    if (!this.awaiting.delete(`${ack.taskId}/${ack.subtask}`)) return false;
+    this.acknowledgements.push(ack);
+    return true;
+  }
+
+  get isFullyAcknowledged(): boolean {
+    return this.awaiting.size === 0;
+  }
+
+  get pendingCount(): number {
+    return this.awaiting.size;
+  }
+}

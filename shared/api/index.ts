@@ -1,0 +1,13 @@
+// What a Sluice application imports: the DataStream API, windows, state, time and connectors.
+
+export * from './environment.ts';
+export * from './data-stream.ts';
+export * from './functions.ts';
+export * from './state.ts';
+export * from './windows.ts';
+export * from './watermark-strategy.ts';
+export * from './output-tag.ts';
+export * from './time.ts';
+export type * from './connectors.ts';
+export { CollectionSource, ConsoleSink } from './builtin-connectors.ts';
+export type { StreamGraph, StreamNode, StreamEdge, OperatorSpec } from './graph.ts';

@@ -1,0 +1,77 @@
+// The operator that feeds a Sink's writer: it writes each record, pre-commits on every
+// checkpoint barrier and commits once the checkpoint is complete (ARCHITECTURE.md, decision 5).
+// Its operator state holds the writer's state and every committable not yet known to be
+// committed, so a restored job finishes the commits of the checkpoint it restores from.
+
+import type { Sink, SinkWriter, SinkWriterContext } from '../../shared/api/connectors.ts';
+import { AbstractStreamOperator, type OperatorSnapshot } from '../runtime/stream-operator.ts';
+
+interface PendingCommit {
+  /** The checkpoint whose barrier (or the task's end) prepared it. */
+  checkpointId: number;
+  committable: unknown;
+}
+
+export interface SinkOperatorState {
+  readonly writerState: unknown;
+  readonly pending: readonly PendingCommit[];
+}
+
+/** Marks committables prepared at the end of input, before the checkpoint that includes them exists. */
+export const PREPARED_AT_END = Number.MAX_SAFE_INTEGER;
+
+export class SinkOperator extends AbstractStreamOperator {
+  private writer!: SinkWriter<unknown>;
+  private pending: PendingCommit[] = [];
+  recordsIn = 0;
+
+  constructor(private readonly sink: Sink<unknown>, private readonly jobName: string) {
+    super();
+  }
+
+  private context(): SinkWriterContext {
+    const clock = this.setupInfo.clock;
+    return { subtaskIndex: this.setupInfo.subtaskIndex, parallelism: this.setupInfo.parallelism, jobName: this.jobName, now: () => clock.now() };
+  }
+
+  /** Creates the writer; on restore, first drops leftovers and finishes the restored commits. */
+  async initialize(restored: readonly SinkOperatorState[]): Promise<void> {
+    const context = this.context();
+    const toCommit = restored.flatMap((r) => r.pending.map((p) => p.committable));
+    if (restored.length > 0) await this.sink.abortLeftovers?.(context, toCommit);
+    const writerState = restored.length > 0 ? restored.map((r) => r.writerState) : undefined;
+    this.writer = await this.sink.createWriter(context, writerState);
+    if (toCommit.length > 0) await this.writer.commit(toCommit);
+  }
+
+  processElement(value: unknown, timestamp: number): void {
+    this.recordsIn++;
+    this.writer.write(value, timestamp);
+  }
+
+  override async snapshotState(checkpointId: number): Promise<OperatorSnapshot> {
+    const prepared = this.writer.prepareCommit(checkpointId);
+    const writerState = this.writer.snapshotState?.();
+    const pending = this.pending;
+    const committable = await prepared;
+    if (committable !== undefined) pending.push({ checkpointId, committable });
+    const state: SinkOperatorState = { writerState, pending: pending.slice() };
+    return { operatorState: state };
+  }
+
+  /** The end-of-input snapshot's committables belong to the first checkpoint that includes it. */
+  assignEndCommitsTo(checkpointId: number): void {
+    for (const p of this.pending) if (p.checkpointId === PREPARED_AT_END) p.checkpointId = checkpointId;
+  }
+
+  override async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    const due = this.pending.filter((p) => p.checkpointId <= checkpointId);
+    if (due.length === 0) return;
+    this.pending = this.pending.filter((p) => p.checkpointId > checkpointId);
+    await this.writer.commit(due.map((p) => p.committable));
+  }
+
+  override async close(): Promise<void> {
+    await this.writer?.close();
+  }
+}

@@ -1,0 +1,135 @@
+// The head of a source task: drives a SourceReader, stamps records with event time, keeps one
+// watermark generator per split and emits their minimum (ignoring idle and finished splits),
+// after every record when the watermark interval is 0 or at the interval otherwise. Unreadable
+// records go to the dead-letter output. Its operator state is the split positions.
+
+import type { PollStatus, Source, SourceOutput, SourceReader, SplitState } from '../../shared/api/connectors.ts';
+import { MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP } from '../../shared/api/time.ts';
+import type { WatermarkGenerator, WatermarkStrategy } from '../../shared/api/watermark-strategy.ts';
+import { SluiceError } from '../../shared/errors.ts';
+import type { DeadLetterOutput } from '../runtime/dead-letter.ts';
+import { AbstractStreamOperator, type OperatorSnapshot } from '../runtime/stream-operator.ts';
+
+export interface SourceOperatorState {
+  readonly splits: readonly SplitState[];
+}
+
+export class SourceOperator extends AbstractStreamOperator implements SourceOutput<unknown> {
+  private reader!: SourceReader<unknown>;
+  private splits: readonly SplitState[] = [];
+  private generators: WatermarkGenerator[] = [];
+  private lastActivityMs: number[] = [];
+  private finishedSplits: boolean[] = [];
+  private emittedWatermark = MIN_WATERMARK;
+  private idle = false;
+  /** Processing time at the start of the current poll; cheaper than reading the clock per record. */
+  private pollTimeMs = 0;
+  private readonly everyRecord: boolean;
+  private readonly idlenessMs: number | undefined;
+  recordsOut = 0;
+
+  constructor(
+    private readonly source: Source<unknown>,
+    private readonly strategy: WatermarkStrategy<unknown>,
+    watermarkIntervalMs: number,
+    private readonly deadLetters: DeadLetterOutput,
+  ) {
+    super();
+    this.everyRecord = watermarkIntervalMs === 0;
+    this.idlenessMs = strategy.idlenessMs;
+  }
+
+  /** Creates the reader and hands it its splits (fresh from discovery, or from a checkpoint). */
+  async initialize(splits: readonly SplitState[]): Promise<void> {
+    this.splits = splits;
+    const clock = this.setupInfo.clock;
+    this.reader = this.source.createReader({ subtaskIndex: this.setupInfo.subtaskIndex, parallelism: this.setupInfo.parallelism, now: () => clock.now() });
+    await this.reader.addSplits(splits);
+    this.generators = splits.map(() => this.strategy.createGenerator());
+    const now = clock.now();
+    this.lastActivityMs = splits.map(() => now);
+    this.finishedSplits = splits.map(() => false);
+  }
+
+  get waitHintMs(): number {
+    return this.reader.waitHintMs ?? 10;
+  }
+
+  get splitCount(): number {
+    return this.splits.length;
+  }
+
+  processElement(): void {
+    throw new SluiceError('a source has no input');
+  }
+
+  poll(maxRecords: number): PollStatus | Promise<PollStatus> {
+    this.pollTimeMs = this.setupInfo.clock.now();
+    return this.reader.poll(this, maxRecords);
+  }
+
+  collect(value: unknown, splitIndex: number, timestamp?: number): void {
+    const assigner = this.strategy.timestampAssigner;
+    const ts = assigner ? assigner(value, timestamp ?? NO_TIMESTAMP) : timestamp ?? NO_TIMESTAMP;
+    const generator = this.generators[splitIndex];
+    if (generator === undefined) throw new SluiceError(`${this.name}: the reader emitted a record for split #${splitIndex}, which it does not have`);
+    generator.onEvent(ts);
+    this.lastActivityMs[splitIndex] = this.pollTimeMs;
+    if (this.idle) this.setIdle(false);
+    this.recordsOut++;
+    this.output.collect(value, ts);
+    if (this.everyRecord) this.emitWatermarkIfAdvanced(this.pollTimeMs);
+  }
+
+  deadLetter(raw: string, reason: string, position: string): void {
+    this.deadLetters.write({ operator: this.name, subtask: this.setupInfo.subtaskIndex, position, reason, raw });
+  }
+
+  /** A split has no more records: it no longer holds the watermark back. */
+  finishSplit(splitIndex: number): void {
+    this.finishedSplits[splitIndex] = true;
+  }
+
+  /** Called at the watermark interval (and after every record when the interval is 0). */
+  emitWatermarkIfAdvanced(nowMs: number): void {
+    let min = Number.POSITIVE_INFINITY;
+    let active = 0;
+    for (let i = 0; i < this.generators.length; i++) {
+      if (this.finishedSplits[i]) continue;
+      if (this.idlenessMs !== undefined && nowMs - this.lastActivityMs[i]! >= this.idlenessMs) continue;
+      active++;
+      const wm = this.generators[i]!.currentWatermark();
+      if (wm < min) min = wm;
+    }
+    if (active === 0) {
+      // Every split is idle (or there are none): downstream stops waiting for this subtask.
+      if (!this.idle && (this.idlenessMs !== undefined || this.generators.length === 0)) this.setIdle(true);
+      return;
+    }
+    if (min > this.emittedWatermark && min !== MAX_WATERMARK) {
+      this.emittedWatermark = min;
+      this.output.emitWatermark(min);
+    }
+  }
+
+  private setIdle(idle: boolean): void {
+    this.idle = idle;
+    this.output.emitIdle(idle);
+  }
+
+  /** The end of a bounded input: every event-time window downstream can fire. */
+  emitFinalWatermark(): void {
+    this.emittedWatermark = MAX_WATERMARK;
+    if (this.idle) this.setIdle(false);
+    this.output.emitWatermark(MAX_WATERMARK);
+  }
+
+  override async snapshotState(): Promise<OperatorSnapshot> {
+    const state: SourceOperatorState = { splits: this.reader.snapshotSplits() };
+    return { operatorState: state };
+  }
+
+  override async close(): Promise<void> {
+    await this.reader?.close();
+  }
+}

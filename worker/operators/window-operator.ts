@@ -1,0 +1,364 @@
+// The keyed window operator, with Flink's WindowOperator semantics: assign each record to its
+// windows, keep one accumulator per (key, window) in keyed state, fire when the trigger says
+// (by default when the watermark passes the window's end), keep windows for the allowed
+// lateness and fire again for late records, then clean up. Records later than that go to the
+// late-data side output or are dropped and counted.
+//
+// Windows of a fixed size are keyed in state by their start (a number); session windows by
+// "start:end". TimeWindow objects are made only when a window fires or a custom trigger asks.
+
+import type { Collector, ProcessWindowFunction, WindowContext } from '../../shared/api/functions.ts';
+import type { WindowFunctionSpec } from '../../shared/api/graph.ts';
+import type { OutputTag } from '../../shared/api/output-tag.ts';
+import type { ReducingState, ReducingStateDescriptor } from '../../shared/api/state.ts';
+import { NO_TIMESTAMP } from '../../shared/api/time.ts';
+import {
+  EventTimeTrigger,
+  GlobalWindow,
+  TimeWindow,
+  windowStartWithOffset,
+  type Trigger,
+  type TriggerContext,
+  type TriggerResult,
+  type Window,
+  type WindowAssigner,
+} from '../../shared/api/windows.ts';
+import { UserFunctionError } from '../../shared/errors.ts';
+import { VOID_NAMESPACE, type Namespace, type StateKey, type StateTable } from '../state/keyed-state-backend.ts';
+import { TableReducingState } from '../runtime/keyed-state-handles.ts';
+import { AbstractStreamOperator } from '../runtime/stream-operator.ts';
+import type { Timer } from '../runtime/timer-service.ts';
+
+type Session = [start: number, end: number];
+
+export interface WindowOperatorSpec {
+  readonly assigner: WindowAssigner;
+  readonly trigger?: Trigger<any, Window>;
+  readonly allowedLatenessMs: number;
+  readonly lateDataTag?: OutputTag<any>;
+  readonly function: WindowFunctionSpec;
+}
+
+export class WindowOperator extends AbstractStreamOperator {
+  private readonly assigner: WindowAssigner;
+  private readonly trigger: Trigger<any, Window>;
+  /** The default event-time trigger is inlined: one timer per window, registered when the window opens. */
+  private readonly inlineEventTimeTrigger: boolean;
+  private readonly isEventTime: boolean;
+  private readonly sizeMs: number;
+  private readonly slideMs: number;
+  private readonly offsetMs: number;
+  private readonly allowedLatenessMs: number;
+  private readonly lateTagId: string | undefined;
+  private readonly fn: WindowFunctionSpec;
+  private readonly processFunction: ProcessWindowFunction<any, any, any, any> | undefined;
+  private contents!: StateTable<any>;
+  private sessions!: StateTable<Session[]>;
+  private currentKey: StateKey = 0;
+  private currentWindow: Window = GlobalWindow.INSTANCE;
+  private currentNamespace: Namespace = VOID_NAMESPACE;
+  private readonly triggerStates = new Map<string, TableReducingState<any>>();
+  private readonly collector: Collector<unknown> & { timestamp: number };
+  private readonly triggerContext: TriggerContext;
+  private readonly windowContext: WindowContext<Window>;
+  private elementSkipped = false;
+
+  constructor(spec: WindowOperatorSpec) {
+    super();
+    this.assigner = spec.assigner;
+    this.trigger = spec.trigger ?? spec.assigner.defaultTrigger();
+    this.inlineEventTimeTrigger = this.trigger === EventTimeTrigger.INSTANCE;
+    this.isEventTime = spec.assigner.isEventTime;
+    const a = spec.assigner;
+    this.sizeMs = a.kind === 'tumbling-event-time' || a.kind === 'sliding-event-time' || a.kind === 'tumbling-processing-time' ? a.sizeMs : 0;
+    this.slideMs = a.kind === 'sliding-event-time' ? a.slideMs : this.sizeMs;
+    this.offsetMs = a.kind === 'tumbling-event-time' || a.kind === 'sliding-event-time' || a.kind === 'tumbling-processing-time' ? a.offsetMs : 0;
+    this.allowedLatenessMs = spec.allowedLatenessMs;
+    this.lateTagId = spec.lateDataTag?.id;
+    this.fn = spec.function;
+    this.processFunction = spec.function.process;
+    const self = this;
+    this.collector = {
+      timestamp: NO_TIMESTAMP,
+      collect(value: unknown) {
+        self.output.collect(value, this.timestamp);
+      },
+    };
+    this.triggerContext = {
+      currentWatermark: () => this.currentWatermark,
+      currentProcessingTime: () => this.setupInfo.clock.now(),
+      registerEventTimeTimer: (t) => this.registerEventTimeTimer(t, this.currentNamespace),
+      registerProcessingTimeTimer: (t) => this.registerProcessingTimeTimer(t, this.currentNamespace),
+      deleteEventTimeTimer: (t) => this.deleteEventTimeTimer(t, this.currentNamespace),
+      deleteProcessingTimeTimer: (t) => this.deleteProcessingTimeTimer(t, this.currentNamespace),
+      getReducingState: <T>(d: ReducingStateDescriptor<T>): ReducingState<T> => {
+        let state = this.triggerStates.get(d.name);
+        if (!state) {
+          state = new TableReducingState<any>(this.backend!.getTable(`__trigger_${d.name}`), d.reduceFunction);
+          this.triggerStates.set(d.name, state);
+        }
+        state.namespace = this.currentNamespace;
+        return state;
+      },
+    };
+    this.windowContext = {
+      get window() {
+        return self.currentWindow;
+      },
+      currentWatermark: () => this.currentWatermark,
+      currentProcessingTime: () => this.setupInfo.clock.now(),
+      output: (tag, value) => this.output.collectSide(tag.id, value, this.currentWindow.maxTimestamp()),
+    };
+  }
+
+  override open(): void {
+    const backend = this.requireKeyed('windows');
+    this.contents = backend.getTable('__window_contents');
+    this.sessions = backend.getTable('__window_sessions');
+    this.processFunction?.open?.(this.runtimeContext());
+  }
+
+  override close(): void {
+    this.processFunction?.close?.();
+  }
+
+  processElement(value: unknown, timestamp: number): void {
+    this.currentKey = this.setKeyContext(value, 0);
+    this.elementSkipped = true;
+    switch (this.assigner.kind) {
+      case 'tumbling-event-time': {
+        this.requireTimestamp(timestamp);
+        const start = windowStartWithOffset(timestamp, this.offsetMs, this.sizeMs);
+        this.addToFixedWindow(start, value, timestamp);
+        break;
+      }
+      case 'sliding-event-time': {
+        this.requireTimestamp(timestamp);
+        const lastStart = windowStartWithOffset(timestamp, this.offsetMs, this.slideMs);
+        for (let start = lastStart; start > timestamp - this.sizeMs; start -= this.slideMs) this.addToFixedWindow(start, value, timestamp);
+        break;
+      }
+      case 'tumbling-processing-time': {
+        const start = windowStartWithOffset(this.setupInfo.clock.now(), this.offsetMs, this.sizeMs);
+        this.addToFixedWindow(start, value, timestamp);
+        break;
+      }
+      case 'global':
+        this.addToWindow(VOID_NAMESPACE, GlobalWindow.INSTANCE, value, timestamp);
+        break;
+      case 'session-event-time':
+        this.requireTimestamp(timestamp);
+        this.addToSession(value, timestamp, this.assigner.gapMs);
+        break;
+    }
+    if (this.elementSkipped && this.isEventTime && timestamp + this.allowedLatenessMs <= this.currentWatermark) {
+      if (this.lateTagId !== undefined) this.output.collectSide(this.lateTagId, value, timestamp);
+      else this.metrics.numLateRecordsDropped++;
+    }
+  }
+
+  private requireTimestamp(timestamp: number): void {
+    if (timestamp === NO_TIMESTAMP) {
+      throw new UserFunctionError(
+        `${this.name}: a record has no event timestamp; give its source a WatermarkStrategy with a timestamp assigner, or use processing-time windows`,
+      );
+    }
+  }
+
+  private addToFixedWindow(start: number, value: unknown, timestamp: number): void {
+    const maxTimestamp = start + this.sizeMs - 1;
+    if (this.isEventTime && maxTimestamp + this.allowedLatenessMs <= this.currentWatermark) return; // late window
+    this.elementSkipped = false;
+    if (this.inlineEventTimeTrigger) {
+      const previous = this.contents.get(start);
+      const next = this.accumulate(previous, value);
+      this.contents.put(start, next);
+      if (maxTimestamp <= this.currentWatermark) {
+        // A late record within the allowed lateness: fire again with the updated contents.
+        this.currentNamespace = start;
+        this.emitWindow(new TimeWindow(start, start + this.sizeMs), next);
+      } else if (previous === undefined) {
+        this.registerEventTimeTimer(maxTimestamp, start);
+      }
+      if (previous === undefined && this.allowedLatenessMs > 0) this.registerEventTimeTimer(maxTimestamp + this.allowedLatenessMs, start);
+      return;
+    }
+    this.addToWindow(start, new TimeWindow(start, start + this.sizeMs), value, timestamp);
+  }
+
+  /** The general path: any trigger, any window. */
+  private addToWindow(namespace: Namespace, window: Window, value: unknown, timestamp: number): void {
+    this.elementSkipped = false;
+    this.currentNamespace = namespace;
+    this.currentWindow = window;
+    const next = this.accumulate(this.contents.get(namespace), value);
+    this.contents.put(namespace, next);
+    const result = this.trigger.onElement(value, timestamp, window, this.triggerContext);
+    this.handleTriggerResult(result, namespace, window);
+    this.registerCleanupTimer(namespace, window);
+  }
+
+  private addToSession(value: unknown, timestamp: number, gapMs: number): void {
+    const existing = this.sessions.get(VOID_NAMESPACE) ?? [];
+    let start = timestamp;
+    let end = timestamp + gapMs;
+    const overlapping: Session[] = [];
+    const kept: Session[] = [];
+    // Flink's TimeWindow.intersects: windows that touch merge too.
+    for (const s of existing) {
+      if (s[0] <= end && s[1] >= start) overlapping.push(s);
+      else kept.push(s);
+    }
+    for (const s of overlapping) {
+      start = Math.min(start, s[0]);
+      end = Math.max(end, s[1]);
+    }
+    const window = new TimeWindow(start, end);
+    if (window.maxTimestamp() + this.allowedLatenessMs <= this.currentWatermark) return; // late: nothing merges
+    const namespace = `${start}:${end}`;
+    let merged: unknown = this.contents.get(namespace);
+    for (const s of overlapping) {
+      const ns = `${s[0]}:${s[1]}`;
+      if (ns === namespace) continue;
+      const acc = this.contents.get(ns);
+      if (acc !== undefined) merged = merged === undefined ? acc : this.mergeAccumulators(merged, acc);
+      this.currentNamespace = ns;
+      this.currentWindow = new TimeWindow(s[0], s[1]);
+      this.contents.remove(ns);
+      this.trigger.clear(this.currentWindow, this.triggerContext);
+      this.deleteCleanupTimer(ns, this.currentWindow as TimeWindow);
+    }
+    if (merged !== undefined) this.contents.put(namespace, merged);
+    kept.push([start, end]);
+    this.sessions.put(VOID_NAMESPACE, kept);
+    this.currentNamespace = namespace;
+    this.currentWindow = window;
+    if (overlapping.length > 0) this.trigger.onMerge?.(window, this.triggerContext);
+    this.addToWindow(namespace, window, value, timestamp);
+  }
+
+  private accumulate(previous: any, value: unknown): any {
+    const fn = this.fn;
+    switch (fn.kind) {
+      case 'reduce':
+        return previous === undefined ? value : fn.reduce(previous, value);
+      case 'aggregate':
+        return fn.aggregate.add(value, previous === undefined ? fn.aggregate.createAccumulator() : previous);
+      case 'process':
+        if (previous === undefined) return [value];
+        previous.push(value);
+        return previous;
+    }
+  }
+
+  private mergeAccumulators(a: any, b: any): any {
+    const fn = this.fn;
+    switch (fn.kind) {
+      case 'reduce':
+        return fn.reduce(a, b);
+      case 'aggregate':
+        return fn.aggregate.merge!(a, b);
+      case 'process':
+        return a.concat(b);
+    }
+  }
+
+  private handleTriggerResult(result: TriggerResult, namespace: Namespace, window: Window): void {
+    if (result === 'CONTINUE') return;
+    const contents = this.contents.get(namespace);
+    if (contents === undefined) return;
+    if (result === 'FIRE' || result === 'FIRE_AND_PURGE') this.emitWindow(window, contents);
+    if (result === 'PURGE' || result === 'FIRE_AND_PURGE') this.contents.remove(namespace);
+  }
+
+  private emitWindow(window: Window, contents: any): void {
+    this.currentWindow = window;
+    const timestamp = window.maxTimestamp();
+    this.collector.timestamp = timestamp;
+    const fn = this.fn;
+    let result: unknown;
+    switch (fn.kind) {
+      case 'reduce':
+        result = contents;
+        break;
+      case 'aggregate':
+        result = fn.aggregate.getResult(contents);
+        break;
+      case 'process':
+        fn.process.process(this.currentKey, this.windowContext, contents, this.collector);
+        return;
+    }
+    if (this.processFunction) this.processFunction.process(this.currentKey, this.windowContext, [result], this.collector);
+    else this.output.collect(result, timestamp);
+  }
+
+  private cleanupTime(window: Window): number {
+    const maxTimestamp = window.maxTimestamp();
+    return this.isEventTime ? maxTimestamp + this.allowedLatenessMs : maxTimestamp;
+  }
+
+  private registerCleanupTimer(namespace: Namespace, window: Window): void {
+    const time = this.cleanupTime(window);
+    if (!Number.isFinite(time)) return;
+    if (this.isEventTime) this.registerEventTimeTimer(time, namespace);
+    else this.registerProcessingTimeTimer(time, namespace);
+  }
+
+  private deleteCleanupTimer(namespace: Namespace, window: TimeWindow): void {
+    const time = this.cleanupTime(window);
+    if (this.isEventTime) this.deleteEventTimeTimer(time, namespace);
+    else this.deleteProcessingTimeTimer(time, namespace);
+  }
+
+  private windowOf(namespace: Namespace): Window | undefined {
+    switch (this.assigner.kind) {
+      case 'global':
+        return GlobalWindow.INSTANCE;
+      case 'session-event-time': {
+        const [start, end] = String(namespace).split(':').map(Number) as [number, number];
+        // A timer of a session that has since merged into another is stale.
+        const live = this.sessions.get(VOID_NAMESPACE)?.some((s) => s[0] === start && s[1] === end);
+        return live ? new TimeWindow(start, end) : undefined;
+      }
+      default:
+        return new TimeWindow(namespace as number, (namespace as number) + this.sizeMs);
+    }
+  }
+
+  protected override onEventTime(timer: Timer): void {
+    this.onTimer(timer, true);
+  }
+
+  protected override onProcessingTime(timer: Timer): void {
+    this.onTimer(timer, false);
+  }
+
+  private onTimer(timer: Timer, eventTime: boolean): void {
+    this.currentKey = timer.key;
+    const namespace = timer.namespace;
+    const window = this.windowOf(namespace);
+    if (!window) return;
+    this.currentNamespace = namespace;
+    this.currentWindow = window;
+    const contents = this.contents.get(namespace);
+    if (contents !== undefined) {
+      let result: TriggerResult;
+      if (this.inlineEventTimeTrigger) result = eventTime && timer.timestamp === window.maxTimestamp() ? 'FIRE' : 'CONTINUE';
+      else if (eventTime) result = this.trigger.onEventTime(timer.timestamp, window, this.triggerContext);
+      else result = this.trigger.onProcessingTime(timer.timestamp, window, this.triggerContext);
+      this.handleTriggerResult(result, namespace, window);
+    }
+    if (eventTime === this.isEventTime && timer.timestamp === this.cleanupTime(window)) this.clearAllState(namespace, window);
+  }
+
+  private clearAllState(namespace: Namespace, window: Window): void {
+    this.contents.remove(namespace);
+    if (!this.inlineEventTimeTrigger) this.trigger.clear(window, this.triggerContext);
+    if (this.assigner.kind === 'session-event-time') {
+      const w = window as TimeWindow;
+      const sessions = (this.sessions.get(VOID_NAMESPACE) ?? []).filter((s) => !(s[0] === w.start && s[1] === w.end));
+      if (sessions.length > 0) this.sessions.put(VOID_NAMESPACE, sessions);
+      else this.sessions.remove(VOID_NAMESPACE);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// Exchanges between tasks: a producer subtask's ExchangeOutput partitions records (hash by key
+// group, round-robin, broadcast or forward) into per-target batches and appends them to the
+// target subtask's InputChannel, with watermarks, barriers and end-of-input in band. Records move
+// as batches of many, never one message per record (ARCHITECTURE.md, decision 7).
+
+import type { KeySelector } from '../../shared/api/functions.ts';
+import type { Partitioning } from '../../shared/api/graph.ts';
+import { assignToKeyGroup } from '../../shared/key-groups.ts';
+import type { Output } from './output.ts';
+
+export type ChannelEvent =
+  | { readonly kind: 'records'; readonly values: unknown[]; readonly timestamps: number[] }
+  | { readonly kind: 'watermark'; readonly watermark: number }
+  | { readonly kind: 'idle'; readonly idle: boolean }
+  | { readonly kind: 'barrier'; readonly checkpointId: number }
+  | { readonly kind: 'end' };
+
+/** One producer subtask's link into one consumer subtask, for one input of the consumer. */
+export class InputChannel {
+  private queue: ChannelEvent[] = [];
+  private head = 0;
+  /** Set while barrier alignment holds this channel back. */
+  blocked = false;
+  ended = false;
+  watermark = Number.NEGATIVE_INFINITY;
+  idle = false;
+  /** Records queued and not yet processed, for backpressure and metrics. */
+  queuedRecords = 0;
+
+  constructor(
+    readonly inputIndex: 0 | 1,
+    readonly description: string,
+    private readonly onData: () => void,
+  ) {}
+
+  push(event: ChannelEvent): void {
+    if (event.kind === 'records') this.queuedRecords += event.values.length;
+    this.queue.push(event);
+    this.onData();
+  }
+
+  peek(): ChannelEvent | undefined {
+    return this.head < this.queue.length ? this.queue[this.head] : undefined;
+  }
+
+  take(): ChannelEvent | undefined {
+    if (this.head >= this.queue.length) return undefined;
+    const event = this.queue[this.head++]!;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    if (event.kind === 'records') this.queuedRecords -= event.values.length;
+    return event;
+  }
+
+  get isEmpty(): boolean {
+    return this.head >= this.queue.length;
+  }
+}
+
+export interface ExchangeOptions {
+  readonly partitioning: Partitioning;
+  readonly keySelector?: KeySelector<any, any>;
+  readonly maxParallelism: number;
+  readonly producerIndex: number;
+  readonly batchSize: number;
+}
+
+export class ExchangeOutput implements Output {
+  private readonly values: unknown[][];
+  private readonly timestamps: number[][];
+  private nextRoundRobin: number;
+  private readonly parallelism: number;
+  recordsOut = 0;
+
+  constructor(private readonly targets: readonly InputChannel[], private readonly options: ExchangeOptions) {
+    this.parallelism = targets.length;
+    this.values = targets.map(() => []);
+    this.timestamps = targets.map(() => []);
+    this.nextRoundRobin = options.producerIndex % targets.length;
+  }
+
+  collect(value: unknown, timestamp: number): void {
+    this.recordsOut++;
+    switch (this.options.partitioning) {
+      case 'hash': {
+        const keyGroup = assignToKeyGroup(this.options.keySelector!(value), this.options.maxParallelism);
+        this.append(Math.floor((keyGroup * this.parallelism) / this.options.maxParallelism), value, timestamp);
+        return;
+      }
+      case 'forward':
+        // A forward exchange has one target: the consumer subtask with the producer's index.
+        this.append(0, value, timestamp);
+        return;
+      case 'rebalance': {
+        const target = this.nextRoundRobin;
+        this.nextRoundRobin = target + 1 === this.parallelism ? 0 : target + 1;
+        this.append(target, value, timestamp);
+        return;
+      }
+      case 'broadcast':
+        for (let t = 0; t < this.parallelism; t++) this.append(t, value, timestamp);
+        return;
+    }
+  }
+
+  private append(target: number, value: unknown, timestamp: number): void {
+    const values = this.values[target]!;
+    values.push(value);
+    this.timestamps[target]!.push(timestamp);
+    if (values.length >= this.options.batchSize) this.flushTarget(target);
+  }
+
+  collectSide(): void {}
+
+  emitWatermark(watermark: number): void {
+    this.broadcastEvent({ kind: 'watermark', watermark });
+  }
+
+  emitIdle(idle: boolean): void {
+    this.broadcastEvent({ kind: 'idle', idle });
+  }
+
+  emitBarrier(checkpointId: number): void {
+    this.broadcastEvent({ kind: 'barrier', checkpointId });
+  }
+
+  emitEnd(): void {
+    this.broadcastEvent({ kind: 'end' });
+  }
+
+  /** Ships every partial batch (the buffer timeout of the embedded scheduler). */
+  flush(): void {
+    for (let t = 0; t < this.parallelism; t++) if (this.values[t]!.length > 0) this.flushTarget(t);
+  }
+
+  private flushTarget(target: number): void {
+    this.targets[target]!.push({ kind: 'records', values: this.values[target]!, timestamps: this.timestamps[target]! });
+    this.values[target] = [];
+    this.timestamps[target] = [];
+  }
+
+  private broadcastEvent(event: ChannelEvent): void {
+    this.flush();
+    for (const target of this.targets) target.push(event);
+  }
+}

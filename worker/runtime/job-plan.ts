@@ -1,0 +1,127 @@
+// Turns the StreamGraph an application built into an execution plan: validates it (every
+// problem named), resolves parallelism, max parallelism and uids, and chains operators into
+// tasks. An operator joins its upstream's task when the edge is forward at equal parallelism and
+// it has no other input — records then pass by a direct call, with no exchange.
+
+import type { JobSettings } from '../../shared/api/environment.ts';
+import type { StreamEdge, StreamGraph, StreamNode } from '../../shared/api/graph.ts';
+import { InvalidPipelineError } from '../../shared/errors.ts';
+import { defaultMaxParallelism } from '../../shared/key-groups.ts';
+
+export interface PlannedEdge extends StreamEdge {
+  readonly partitioning: StreamEdge['partitioning'];
+}
+
+export interface TaskVertex {
+  readonly id: number;
+  readonly name: string;
+  /** Node ids in this task, head first, each after its upstream. */
+  readonly nodeIds: readonly number[];
+  readonly parallelism: number;
+  /** Edges from other tasks into this task's head. */
+  readonly inputs: readonly PlannedEdge[];
+  readonly isSource: boolean;
+}
+
+export interface JobPlan {
+  readonly jobName: string;
+  readonly graph: StreamGraph;
+  readonly maxParallelism: number;
+  readonly defaultParallelism: number;
+  readonly parallelismOf: ReadonlyMap<number, number>;
+  readonly uidOf: ReadonlyMap<number, string>;
+  /** Every edge, with forward edges between different parallelisms turned into rebalance. */
+  readonly edges: readonly PlannedEdge[];
+  readonly taskOfNode: ReadonlyMap<number, number>;
+  /** Tasks in topological order: a task comes after every task that feeds it. */
+  readonly tasks: readonly TaskVertex[];
+}
+
+export interface PlanOptions {
+  readonly jobName: string;
+  /** From `--parallelism`; the application's setParallelism wins. */
+  readonly parallelism?: number;
+  readonly maxParallelism?: number;
+}
+
+export function planJob(graph: StreamGraph, settings: JobSettings, options: PlanOptions): JobPlan {
+  if (graph.nodes.length === 0) throw new InvalidPipelineError('the application built no pipeline: add a source and a sink to the environment');
+  if (!graph.nodes.some((n) => n.kind === 'sink')) {
+    throw new InvalidPipelineError('the pipeline has no sink: its results would go nowhere (add sinkTo(...) or print())');
+  }
+
+  const defaultParallelism = settings.parallelism ?? options.parallelism ?? 1;
+  const parallelismOf = new Map<number, number>();
+  for (const node of graph.nodes) parallelismOf.set(node.id, node.parallelism ?? defaultParallelism);
+  const maxParallelism = settings.maxParallelism ?? options.maxParallelism ?? defaultMaxParallelism(Math.max(...parallelismOf.values()));
+  for (const node of graph.nodes) {
+    const p = parallelismOf.get(node.id)!;
+    if (p > maxParallelism) {
+      throw new InvalidPipelineError(`operator "${node.name}": parallelism ${p} is greater than the max parallelism ${maxParallelism}`);
+    }
+  }
+
+  const uidOf = new Map<number, string>();
+  const nodeOfUid = new Map<string, StreamNode>();
+  for (const node of graph.nodes) {
+    const uid = node.uid ?? `auto-${node.id}-${node.kind}`;
+    const clash = nodeOfUid.get(uid);
+    if (clash) throw new InvalidPipelineError(`duplicate uid "${uid}": used by "${clash.name}" and "${node.name}"; uids must be unique`);
+    nodeOfUid.set(uid, node);
+    uidOf.set(node.id, uid);
+  }
+
+  const edges: PlannedEdge[] = graph.edges.map((edge) => {
+    const source = graph.node(edge.sourceId);
+    if (source.kind === 'sink') throw new InvalidPipelineError(`"${source.name}" is a sink and has no output`);
+    const target = graph.node(edge.targetId);
+    if (target.kind === 'operator' && target.keySelectors[edge.inputIndex] !== undefined && edge.partitioning !== 'hash') {
+      throw new InvalidPipelineError(`"${target.name}" is keyed but its input is not: call keyBy(...) before it`);
+    }
+    const sameParallelism = parallelismOf.get(edge.sourceId) === parallelismOf.get(edge.targetId);
+    return edge.partitioning === 'forward' && !sameParallelism ? { ...edge, partitioning: 'rebalance' } : edge;
+  });
+
+  const order = topologicalOrder(graph, edges);
+  const taskOfNode = new Map<number, number>();
+  const tasks: Array<{ id: number; name: string; nodeIds: number[]; parallelism: number; inputs: PlannedEdge[]; isSource: boolean }> = [];
+  for (const id of order) {
+    const node = graph.node(id);
+    const inputs = edges.filter((e) => e.targetId === id);
+    const chainable =
+      node.kind !== 'source' &&
+      inputs.length === 1 &&
+      inputs[0]!.partitioning === 'forward' &&
+      parallelismOf.get(inputs[0]!.sourceId) === parallelismOf.get(id);
+    if (chainable) {
+      const taskId = taskOfNode.get(inputs[0]!.sourceId)!;
+      tasks[taskId]!.nodeIds.push(id);
+      tasks[taskId]!.name += ` -> ${node.name}`;
+      taskOfNode.set(id, taskId);
+    } else {
+      const taskId = tasks.length;
+      tasks.push({ id: taskId, name: node.name, nodeIds: [id], parallelism: parallelismOf.get(id)!, inputs, isSource: node.kind === 'source' });
+      taskOfNode.set(id, taskId);
+    }
+  }
+  return { jobName: options.jobName, graph, maxParallelism, defaultParallelism, parallelismOf, uidOf, edges, taskOfNode, tasks };
+}
+
+function topologicalOrder(graph: StreamGraph, edges: readonly PlannedEdge[]): number[] {
+  const indegree = new Map<number, number>(graph.nodes.map((n) => [n.id, 0]));
+  for (const e of edges) indegree.set(e.targetId, indegree.get(e.targetId)! + 1);
+  const ready = graph.nodes.filter((n) => indegree.get(n.id) === 0).map((n) => n.id);
+  const order: number[] = [];
+  while (ready.length > 0) {
+    const id = ready.shift()!;
+    order.push(id);
+    for (const e of edges) {
+      if (e.sourceId !== id) continue;
+      const left = indegree.get(e.targetId)! - 1;
+      indegree.set(e.targetId, left);
+      if (left === 0) ready.push(e.targetId);
+    }
+  }
+  if (order.length !== graph.nodes.length) throw new InvalidPipelineError('the pipeline has a cycle');
+  return order;
+}

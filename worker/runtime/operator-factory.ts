@@ -1,0 +1,64 @@
+// Makes the operator instance for one node of the plan: the runtime side of OperatorSpec.
+
+import type { StreamNode } from '../../shared/api/graph.ts';
+import {
+  CoProcessOperator,
+  FilterOperator,
+  FlatMapOperator,
+  KeyedCoProcessOperator,
+  KeyedProcessOperator,
+  MapOperator,
+  ProcessOperator,
+  TimestampsAndWatermarksOperator,
+} from '../operators/simple-operators.ts';
+import { IntervalJoinOperator } from '../operators/interval-join-operator.ts';
+import { SinkOperator } from '../operators/sink-operator.ts';
+import { SourceOperator } from '../operators/source-operator.ts';
+import { WindowOperator } from '../operators/window-operator.ts';
+import type { DeadLetterOutput } from './dead-letter.ts';
+import type { AbstractStreamOperator } from './stream-operator.ts';
+
+export interface OperatorFactoryContext {
+  readonly jobName: string;
+  readonly watermarkIntervalMs: number;
+  readonly deadLetters: DeadLetterOutput;
+}
+
+export function createOperator(node: StreamNode, context: OperatorFactoryContext): AbstractStreamOperator {
+  switch (node.kind) {
+    case 'source':
+      return new SourceOperator(node.source, node.watermarkStrategy, context.watermarkIntervalMs, context.deadLetters);
+    case 'sink':
+      return new SinkOperator(node.sink, context.jobName);
+    case 'operator': {
+      const spec = node.operator;
+      switch (spec.kind) {
+        case 'map':
+          return new MapOperator(spec.fn);
+        case 'filter':
+          return new FilterOperator(spec.fn);
+        case 'flatMap':
+          return new FlatMapOperator(spec.fn);
+        case 'process':
+          return new ProcessOperator(spec.fn);
+        case 'keyed-process':
+          return new KeyedProcessOperator(spec.fn);
+        case 'co-process':
+          return new CoProcessOperator(spec.fn);
+        case 'keyed-co-process':
+          return new KeyedCoProcessOperator(spec.fn);
+        case 'timestamps':
+          return new TimestampsAndWatermarksOperator(spec.strategy, context.watermarkIntervalMs === 0);
+        case 'window':
+          return new WindowOperator(spec);
+        case 'interval-join':
+          return new IntervalJoinOperator(spec);
+      }
+    }
+  }
+}
+
+/** Whether the node keeps keyed state (it reads its input with a key selector). */
+export function isKeyedNode(node: StreamNode): boolean {
+  return node.kind === 'operator' && node.keySelectors.some((k) => k !== undefined);
+}

@@ -1,0 +1,254 @@
+// The base of every operator instance (one operator, one subtask): lifecycle, watermark and
+// timer handling, keyed context and state handles, and snapshot/restore of keyed state, timers
+// and operator state. Subclasses implement processElement (and processElement2 for two inputs).
+
+import type { ApplicationProperties } from '../../shared/api/environment.ts';
+import type { KeySelector, RuntimeContext, TimerService } from '../../shared/api/functions.ts';
+import type { StateDescriptor } from '../../shared/api/state.ts';
+import { MIN_WATERMARK } from '../../shared/api/time.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { InvalidPipelineError, SluiceError } from '../../shared/errors.ts';
+import { assignToKeyGroup } from '../../shared/key-groups.ts';
+import type { KeyedStateBackend, KeyedStateSnapshot, Namespace, StateEntry, StateKey } from '../state/keyed-state-backend.ts';
+import { createStateHandle, type AnyStateHandle } from './keyed-state-handles.ts';
+import type { Output, OperatorInput } from './output.ts';
+import { TimerQueue, type Timer } from './timer-service.ts';
+
+const EVENT_TIMERS = '__timers_event';
+const PROCESSING_TIMERS = '__timers_processing';
+
+export interface OperatorSnapshot {
+  /** Keyed state and timers, by key group. */
+  readonly keyed?: KeyedStateSnapshot;
+  /** Non-keyed state: source split positions, sink writer state and pending commits. JSON-serializable. */
+  readonly operatorState?: unknown;
+}
+
+export interface OperatorMetrics {
+  numLateRecordsDropped: number;
+}
+
+export interface OperatorSetup {
+  readonly uid: string;
+  readonly name: string;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly properties: ApplicationProperties;
+  readonly clock: Clock;
+  readonly output: Output;
+  /** Present for keyed operators. */
+  readonly keyed?: {
+    readonly backend: KeyedStateBackend;
+    readonly keySelectors: ReadonlyArray<KeySelector<any, any> | undefined>;
+  };
+}
+
+export abstract class AbstractStreamOperator implements OperatorInput {
+  protected output!: Output;
+  protected setupInfo!: OperatorSetup;
+  protected currentWatermark = MIN_WATERMARK;
+  protected backend: KeyedStateBackend | undefined;
+  protected keySelector0: KeySelector<any, any> | undefined;
+  protected keySelector1: KeySelector<any, any> | undefined;
+  private eventTimers: TimerQueue | undefined;
+  private processingTimers: TimerQueue | undefined;
+  private readonly stateHandles = new Map<string, AnyStateHandle>();
+  readonly metrics: OperatorMetrics = { numLateRecordsDropped: 0 };
+  /** The timestamp of the record being processed, for process-function contexts. */
+  protected currentTimestamp = Number.NEGATIVE_INFINITY;
+
+  setup(setup: OperatorSetup): void {
+    this.setupInfo = setup;
+    this.output = setup.output;
+    if (setup.keyed) {
+      this.backend = setup.keyed.backend;
+      this.keySelector0 = setup.keyed.keySelectors[0];
+      this.keySelector1 = setup.keyed.keySelectors[1];
+      this.eventTimers = new TimerQueue();
+      this.processingTimers = new TimerQueue();
+    }
+  }
+
+  get uid(): string {
+    return this.setupInfo.uid;
+  }
+
+  get name(): string {
+    return this.setupInfo.name;
+  }
+
+  /** Called once after setup and restore, before the first record. */
+  open(): void | Promise<void> {}
+
+  abstract processElement(value: unknown, timestamp: number): void;
+
+  processElement2(_value: unknown, _timestamp: number): void {
+    throw new SluiceError(`operator ${this.name} has one input`);
+  }
+
+  processWatermark(watermark: number): void {
+    if (watermark <= this.currentWatermark) return;
+    this.currentWatermark = watermark;
+    const timers = this.eventTimers;
+    if (timers) {
+      for (let timer = timers.pollDue(watermark); timer !== undefined; timer = timers.pollDue(watermark)) {
+        this.backend!.setCurrentKey(timer.key, timer.keyGroup);
+        this.onEventTime(timer);
+      }
+    }
+    this.output.emitWatermark(watermark);
+  }
+
+  processIdle(idle: boolean): void {
+    this.output.emitIdle(idle);
+  }
+
+  /** The next processing-time timer's due time, or +Infinity. */
+  nextProcessingTimerMs(): number {
+    return this.processingTimers ? this.processingTimers.peekTimestamp() : Number.POSITIVE_INFINITY;
+  }
+
+  /** Fires processing-time timers due at `nowMs`. */
+  fireProcessingTimers(nowMs: number): void {
+    const timers = this.processingTimers;
+    if (!timers) return;
+    for (let timer = timers.pollDue(nowMs); timer !== undefined; timer = timers.pollDue(nowMs)) {
+      this.backend!.setCurrentKey(timer.key, timer.keyGroup);
+      this.onProcessingTime(timer);
+    }
+  }
+
+  protected onEventTime(_timer: Timer): void {}
+  protected onProcessingTime(_timer: Timer): void {}
+
+  /** All input has ended (after the final watermark). */
+  endInput(): void | Promise<void> {}
+
+  async snapshotState(_checkpointId: number): Promise<OperatorSnapshot> {
+    return this.backend ? { keyed: await this.snapshotKeyed() } : {};
+  }
+
+  /** Restores from the snapshots of every old subtask whose state may overlap this one. */
+  async restoreState(snapshots: readonly OperatorSnapshot[]): Promise<void> {
+    const keyed = snapshots.flatMap((s) => (s.keyed ? [s.keyed] : []));
+    if (keyed.length === 0) return;
+    if (!this.backend) throw new SluiceError(`operator ${this.name} has keyed state in the snapshot but is not keyed`);
+    const range = this.backend.keyGroupRange;
+    const plain: KeyedStateSnapshot[] = [];
+    for (const snapshot of keyed) {
+      const keyGroups = [];
+      for (const group of snapshot.keyGroups) {
+        if (!range.contains(group.keyGroup)) continue;
+        const entries: StateEntry[] = [];
+        for (const entry of group.entries) {
+          if (entry[0] === EVENT_TIMERS) this.eventTimers!.register(entry[3] as number, entry[1], group.keyGroup, entry[2]);
+          else if (entry[0] === PROCESSING_TIMERS) this.processingTimers!.register(entry[3] as number, entry[1], group.keyGroup, entry[2]);
+          else entries.push(entry);
+        }
+        keyGroups.push({ keyGroup: group.keyGroup, entries });
+      }
+      plain.push({ maxParallelism: snapshot.maxParallelism, keyGroups });
+    }
+    await this.backend.restore(plain);
+  }
+
+  notifyCheckpointComplete(_checkpointId: number): void | Promise<void> {}
+
+  close(): void | Promise<void> {}
+
+  // ---- keyed context -------------------------------------------------------------------
+
+  /** Sets the key of `value` (read with the input's key selector) as the current key. */
+  protected setKeyContext(value: unknown, input: 0 | 1): StateKey {
+    const selector = input === 0 ? this.keySelector0 : this.keySelector1;
+    const key = selector!(value) as StateKey;
+    const keyGroup = assignToKeyGroup(key, this.setupInfo.maxParallelism);
+    this.backend!.setCurrentKey(key, keyGroup);
+    return key;
+  }
+
+  protected registerEventTimeTimer(timestamp: number, namespace: Namespace): void {
+    const backend = this.requireKeyed('event-time timers');
+    this.eventTimers!.register(timestamp, backend.getCurrentKey(), backend.getCurrentKeyGroup(), namespace);
+  }
+
+  protected deleteEventTimeTimer(timestamp: number, namespace: Namespace): void {
+    const backend = this.requireKeyed('event-time timers');
+    this.eventTimers!.delete(timestamp, backend.getCurrentKey(), namespace);
+  }
+
+  protected registerProcessingTimeTimer(timestamp: number, namespace: Namespace): void {
+    const backend = this.requireKeyed('processing-time timers');
+    this.processingTimers!.register(timestamp, backend.getCurrentKey(), backend.getCurrentKeyGroup(), namespace);
+  }
+
+  protected deleteProcessingTimeTimer(timestamp: number, namespace: Namespace): void {
+    const backend = this.requireKeyed('processing-time timers');
+    this.processingTimers!.delete(timestamp, backend.getCurrentKey(), namespace);
+  }
+
+  protected requireKeyed(what: string): KeyedStateBackend {
+    if (!this.backend) {
+      throw new InvalidPipelineError(`${this.name}: ${what} can only be used on a keyed stream; call keyBy(...) before this operator`);
+    }
+    return this.backend;
+  }
+
+  /** A timer service for user functions, bound to namespace VOID. */
+  protected userTimerService(): TimerService {
+    return {
+      currentProcessingTime: () => this.setupInfo.clock.now(),
+      currentWatermark: () => this.currentWatermark,
+      registerEventTimeTimer: (t) => this.registerEventTimeTimer(t, 0),
+      registerProcessingTimeTimer: (t) => this.registerProcessingTimeTimer(t, 0),
+      deleteEventTimeTimer: (t) => this.deleteEventTimeTimer(t, 0),
+      deleteProcessingTimeTimer: (t) => this.deleteProcessingTimeTimer(t, 0),
+    };
+  }
+
+  /** A state handle of descriptor's kind; one per state name, so repeated calls share it. */
+  protected getStateHandle(descriptor: StateDescriptor): AnyStateHandle {
+    const backend = this.requireKeyed(`keyed state ("${descriptor.name}")`);
+    const existing = this.stateHandles.get(descriptor.name);
+    if (existing) return existing;
+    const handle = createStateHandle(descriptor, backend.getTable(descriptor.name));
+    this.stateHandles.set(descriptor.name, handle);
+    return handle;
+  }
+
+  protected runtimeContext(): RuntimeContext {
+    const s = this.setupInfo;
+    return {
+      operatorName: s.name,
+      operatorUid: s.uid,
+      indexOfThisSubtask: s.subtaskIndex,
+      numberOfParallelSubtasks: s.parallelism,
+      maxNumberOfParallelSubtasks: s.maxParallelism,
+      properties: s.properties,
+      getState: (d) => this.getStateHandle(d) as any,
+      getListState: (d) => this.getStateHandle(d) as any,
+      getMapState: (d) => this.getStateHandle(d) as any,
+      getReducingState: (d) => this.getStateHandle(d) as any,
+      getAggregatingState: (d) => this.getStateHandle(d) as any,
+    };
+  }
+
+  private async snapshotKeyed(): Promise<KeyedStateSnapshot> {
+    // Timers are captured now, synchronously, like the backend's state.
+    const timerEntries = [...this.eventTimers!.snapshot(EVENT_TIMERS), ...this.processingTimers!.snapshot(PROCESSING_TIMERS)];
+    const state = await this.backend!.snapshot();
+    if (timerEntries.length === 0) return state;
+    const byGroup = new Map<number, StateEntry[]>();
+    for (const group of state.keyGroups) byGroup.set(group.keyGroup, [...group.entries]);
+    for (const { keyGroup, entry } of timerEntries) {
+      let entries = byGroup.get(keyGroup);
+      if (!entries) byGroup.set(keyGroup, (entries = []));
+      entries.push(entry);
+    }
+    return {
+      maxParallelism: state.maxParallelism,
+      keyGroups: [...byGroup.entries()].sort((a, b) => a[0] - b[0]).map(([keyGroup, entries]) => ({ keyGroup, entries })),
+    };
+  }
+}

@@ -1,0 +1,244 @@
+// One subtask of a task: its chain of operators, its input channels, and the in-band events on
+// them. It merges watermarks over its channels (minimum over channels that are neither idle nor
+// ended), aligns checkpoint barriers (a channel that delivered barrier n is held back until every
+// live channel has), snapshots its operators and forwards the barrier, and finishes when every
+// input has ended. A source subtask is driven by polls instead of channels.
+
+import { MAX_WATERMARK, MIN_WATERMARK } from '../../shared/api/time.ts';
+import { SluiceError, UserFunctionError } from '../../shared/errors.ts';
+import type { TaskVertex } from './job-plan.ts';
+import type { ExchangeOutput, InputChannel } from './exchange.ts';
+import type { AbstractStreamOperator, OperatorSnapshot } from './stream-operator.ts';
+import { SinkOperator, PREPARED_AT_END } from '../operators/sink-operator.ts';
+import { SourceOperator } from '../operators/source-operator.ts';
+import { TimestampsAndWatermarksOperator } from '../operators/simple-operators.ts';
+
+export type TaskStatus = 'running' | 'finished';
+
+export interface TaskListener {
+  acknowledgeCheckpoint(task: StreamTask, checkpointId: number, snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>): void;
+}
+
+export class StreamTask {
+  readonly channels: InputChannel[] = [];
+  readonly exchangeOutputs: ExchangeOutput[] = [];
+  status: TaskStatus = 'running';
+  /** Set when a channel received data; cleared when the task has processed what it could. */
+  hasInput = false;
+  recordsIn = 0;
+  combinedWatermark = MIN_WATERMARK;
+  private allIdle = false;
+  private alignmentCheckpointId = -1;
+  private barriersReceived = 0;
+  private finalSnapshots: ReadonlyMap<string, Promise<OperatorSnapshot>> | undefined;
+  private readonly head: AbstractStreamOperator;
+  readonly source: SourceOperator | undefined;
+  private readonly sinks: SinkOperator[];
+  private readonly timestampOperators: TimestampsAndWatermarksOperator[];
+
+  constructor(
+    readonly vertex: TaskVertex,
+    readonly subtaskIndex: number,
+    /** In plan order: head first, each operator after its upstream. */
+    readonly operators: ReadonlyArray<{ uid: string; operator: AbstractStreamOperator }>,
+    private readonly listener: TaskListener,
+  ) {
+    this.head = operators[0]!.operator;
+    this.source = this.head instanceof SourceOperator ? this.head : undefined;
+    this.sinks = operators.map((o) => o.operator).filter((o): o is SinkOperator => o instanceof SinkOperator);
+    this.timestampOperators = operators.map((o) => o.operator).filter((o): o is TimestampsAndWatermarksOperator => o instanceof TimestampsAndWatermarksOperator);
+  }
+
+  get name(): string {
+    return `${this.vertex.name} (${this.subtaskIndex + 1}/${this.vertex.parallelism})`;
+  }
+
+  addChannel(channel: InputChannel): void {
+    this.channels.push(channel);
+  }
+
+  /** Processes every event that is available and not held back by alignment. */
+  processInput(): boolean {
+    if (this.status !== 'running' || !this.hasInput) return false;
+    this.hasInput = false;
+    let processed = false;
+    const channels = this.channels;
+    try {
+      for (let c = 0; c < channels.length; c++) {
+        const channel = channels[c]!;
+        while (!channel.blocked && this.status === 'running') {
+          const event = channel.take();
+          if (event === undefined) break;
+          processed = true;
+          switch (event.kind) {
+            case 'records': {
+              const { values, timestamps } = event;
+              const head = this.head;
+              this.recordsIn += values.length;
+              if (channel.inputIndex === 0) for (let i = 0; i < values.length; i++) head.processElement(values[i], timestamps[i]!);
+              else for (let i = 0; i < values.length; i++) head.processElement2(values[i], timestamps[i]!);
+              break;
+            }
+            case 'watermark':
+              if (event.watermark > channel.watermark) channel.watermark = event.watermark;
+              channel.idle = false;
+              this.updateWatermark();
+              break;
+            case 'idle':
+              channel.idle = event.idle;
+              this.updateWatermark();
+              break;
+            case 'barrier':
+              this.onBarrier(channel, event.checkpointId);
+              break;
+            case 'end':
+              channel.ended = true;
+              this.updateWatermark();
+              if (this.channels.every((ch) => ch.ended)) this.finish();
+              else this.completeAlignmentIfReady();
+              break;
+          }
+        }
+      }
+    } catch (error) {
+      throw this.failure(error);
+    }
+    return processed;
+  }
+
+  private failure(error: unknown): Error {
+    if (error instanceof SluiceError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new UserFunctionError(`task "${this.name}" failed: ${message}`, { cause: error });
+  }
+
+  private updateWatermark(): void {
+    let min = Number.POSITIVE_INFINITY;
+    let live = 0;
+    let active = 0;
+    for (const channel of this.channels) {
+      if (channel.ended) continue;
+      live++;
+      if (channel.idle) continue;
+      active++;
+      if (channel.watermark < min) min = channel.watermark;
+    }
+    if (live > 0 && active === 0) {
+      if (!this.allIdle) {
+        this.allIdle = true;
+        this.head.processIdle(true);
+      }
+      return;
+    }
+    if (this.allIdle) {
+      this.allIdle = false;
+      this.head.processIdle(false);
+    }
+    if (live === 0) return;
+    if (min > this.combinedWatermark) {
+      this.combinedWatermark = min;
+      this.head.processWatermark(min);
+    }
+  }
+
+  private onBarrier(channel: InputChannel, checkpointId: number): void {
+    if (checkpointId < this.alignmentCheckpointId) return; // a stale barrier of an aborted checkpoint
+    if (checkpointId > this.alignmentCheckpointId) {
+      this.alignmentCheckpointId = checkpointId;
+      this.barriersReceived = 0;
+    }
+    channel.blocked = true;
+    this.barriersReceived++;
+    this.completeAlignmentIfReady();
+  }
+
+  private completeAlignmentIfReady(): void {
+    if (this.alignmentCheckpointId < 0) return;
+    const live = this.channels.filter((ch) => !ch.ended);
+    if (live.length === 0 || !live.every((ch) => ch.blocked)) return;
+    const checkpointId = this.alignmentCheckpointId;
+    this.alignmentCheckpointId = -1;
+    for (const ch of this.channels) ch.blocked = false;
+    this.hasInput = true;
+    this.performCheckpoint(checkpointId);
+  }
+
+  /** Source subtasks: the coordinator asks for a checkpoint; finished subtasks acknowledge with their final state. */
+  triggerCheckpoint(checkpointId: number): void {
+    if (this.status === 'finished') {
+      for (const sink of this.sinks) sink.assignEndCommitsTo(checkpointId);
+      this.listener.acknowledgeCheckpoint(this, checkpointId, this.finalSnapshots!);
+      return;
+    }
+    if (!this.source) throw new SluiceError(`${this.name} is not a source; barriers reach it through its inputs`);
+    this.performCheckpoint(checkpointId);
+  }
+
+  private snapshotOperators(checkpointId: number): Map<string, Promise<OperatorSnapshot>> {
+    const snapshots = new Map<string, Promise<OperatorSnapshot>>();
+    // Each snapshotState captures its state before its first await; uploads go on afterwards.
+    for (const { uid, operator } of this.operators) snapshots.set(uid, operator.snapshotState(checkpointId));
+    return snapshots;
+  }
+
+  private performCheckpoint(checkpointId: number): void {
+    const snapshots = this.snapshotOperators(checkpointId);
+    for (const out of this.exchangeOutputs) out.emitBarrier(checkpointId);
+    this.listener.acknowledgeCheckpoint(this, checkpointId, snapshots);
+  }
+
+  /** All input is done: final watermark (sources), end of input, final snapshot, end downstream. */
+  finish(): void {
+    if (this.status === 'finished') return;
+    try {
+      if (this.source) this.source.emitFinalWatermark();
+      else if (this.combinedWatermark < MAX_WATERMARK && this.channels.length > 0) {
+        // Every input ended; inputs that sent no final watermark (idle) still close their windows.
+        this.combinedWatermark = MAX_WATERMARK;
+        this.head.processWatermark(MAX_WATERMARK);
+      }
+      for (const { operator } of this.operators) {
+        const ended = operator.endInput();
+        if (ended instanceof Promise) throw new SluiceError(`${operator.name}: endInput must not be asynchronous`);
+      }
+    } catch (error) {
+      throw this.failure(error);
+    }
+    this.status = 'finished';
+    this.finalSnapshots = this.snapshotOperators(PREPARED_AT_END);
+    for (const out of this.exchangeOutputs) out.emitEnd();
+  }
+
+  emitPeriodicWatermarks(nowMs: number): void {
+    if (this.status !== 'running') return;
+    this.source?.emitWatermarkIfAdvanced(nowMs);
+    for (const op of this.timestampOperators) op.emitCurrentWatermark();
+  }
+
+  nextProcessingTimerMs(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const { operator } of this.operators) next = Math.min(next, operator.nextProcessingTimerMs());
+    return next;
+  }
+
+  fireProcessingTimers(nowMs: number): void {
+    if (this.status !== 'running') return;
+    try {
+      for (const { operator } of this.operators) operator.fireProcessingTimers(nowMs);
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  flushOutputs(): void {
+    for (const out of this.exchangeOutputs) out.flush();
+  }
+
+  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    for (const { operator } of this.operators) await operator.notifyCheckpointComplete(checkpointId);
+  }
+
+  async close(): Promise<void> {
+    for (const { operator } of this.operators) await operator.close();
+  }
+}

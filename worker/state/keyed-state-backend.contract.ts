@@ -1,0 +1,667 @@
+// The contract every keyed state backend passes: what a get returns after puts and removes, which
+// keys are distinct, what a snapshot holds, and that restore keeps exactly the key groups in
+// range, across parallelisms and across backend kinds. Each backend's test file runs it with its
+// own factory (the LevelDB one with a tiny cache, so evictions and flushes happen all the time).
+
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { KeyGroupRange, assignToKeyGroup, keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
+import { RestoreError } from '../../shared/errors.ts';
+import {
+  VOID_NAMESPACE,
+  type KeyedStateBackend,
+  type KeyedStateBackendOptions,
+  type KeyedStateSnapshot,
+  type Namespace,
+  type StateKey,
+} from './keyed-state-backend.ts';
+import { InMemoryKeyedStateBackend } from './memory-state-backend.ts';
+
+const MAX_PARALLELISM = 128;
+const FULL_RANGE = KeyGroupRange.of(0, MAX_PARALLELISM - 1);
+
+export function keyGroupOf(key: StateKey): number {
+  return assignToKeyGroup(key, MAX_PARALLELISM);
+}
+
+/** Sets `key` as the current key with its real key group. */
+function at(backend: KeyedStateBackend, key: StateKey): KeyedStateBackend {
+  backend.setCurrentKey(key, keyGroupOf(key));
+  return backend;
+}
+
+/** A type-tagged description of a key, written independently of the backends' encodings. */
+export function describeKey(key: unknown): string {
+  switch (typeof key) {
+    case 'string':
+      return `s${JSON.stringify(key)}`;
+    case 'number':
+      return `n${key === 0 ? 0 : key}`;
+    case 'bigint':
+      return `b${key}`;
+    case 'boolean':
+      return key ? 'T' : 'F';
+    case 'undefined':
+      return 'U';
+    case 'object':
+      if (key === null) return 'N';
+      if (Array.isArray(key)) return `[${key.map(describeKey).join(',')}]`;
+  }
+  throw new TypeError(`not a key: ${String(key)}`);
+}
+
+type FlatEntry = [keyGroup: number, stateName: string, key: StateKey, namespace: Namespace, value: unknown];
+
+/** A snapshot as one sorted list, so two snapshots compare regardless of entry order; checks its shape on the way. */
+export function flattenSnapshot(snapshot: KeyedStateSnapshot): FlatEntry[] {
+  const flat: FlatEntry[] = [];
+  const seenKeyGroups = new Set<number>();
+  for (const group of snapshot.keyGroups) {
+    assert.ok(!seenKeyGroups.has(group.keyGroup), `key group ${group.keyGroup} appears twice in a snapshot`);
+    seenKeyGroups.add(group.keyGroup);
+    assert.ok(group.entries.length > 0, `key group ${group.keyGroup} is in the snapshot without entries`);
+    for (const [stateName, key, namespace, value] of group.entries) flat.push([group.keyGroup, stateName, key, namespace, value]);
+  }
+  const sortable = flat.map((entry) => ({ entry, sortKey: `${entry[0]}|${entry[1]}|${describeKey(entry[2])}|${describeKey(entry[3])}` }));
+  sortable.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+  for (let i = 1; i < sortable.length; i++) {
+    assert.notEqual(sortable[i]!.sortKey, sortable[i - 1]!.sortKey, `entry ${sortable[i]!.sortKey} appears twice`);
+  }
+  return sortable.map(({ entry }) => entry);
+}
+
+/** Mulberry32: a tiny seeded PRNG, so a failing random run can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A plain model of keyed state: (state, key group, key, namespace) → value. */
+class StateModel {
+  readonly entries = new Map<string, FlatEntry>();
+
+  static id(stateName: string, key: StateKey, namespace: Namespace): string {
+    return `${stateName}|${describeKey(key)}|${describeKey(namespace)}`;
+  }
+
+  put(stateName: string, key: StateKey, namespace: Namespace, value: unknown): void {
+    this.entries.set(StateModel.id(stateName, key, namespace), [keyGroupOf(key), stateName, key, namespace, structuredClone(value)]);
+  }
+
+  remove(stateName: string, key: StateKey, namespace: Namespace): void {
+    this.entries.delete(StateModel.id(stateName, key, namespace));
+  }
+
+  get(stateName: string, key: StateKey, namespace: Namespace): unknown {
+    return this.entries.get(StateModel.id(stateName, key, namespace))?.[4];
+  }
+
+  /** What a snapshot of this model would flatten to, limited to `range`. */
+  flattened(range: KeyGroupRange = FULL_RANGE): FlatEntry[] {
+    const groups = new Map<number, [string, StateKey, Namespace, unknown][]>();
+    for (const [keyGroup, stateName, key, namespace, value] of this.entries.values()) {
+      if (!range.contains(keyGroup)) continue;
+      if (!groups.has(keyGroup)) groups.set(keyGroup, []);
+      groups.get(keyGroup)!.push([stateName, key, namespace, value]);
+    }
+    return flattenSnapshot({
+      maxParallelism: MAX_PARALLELISM,
+      keyGroups: [...groups].map(([keyGroup, entries]) => ({ keyGroup, entries })),
+    });
+  }
+
+  clone(): StateModel {
+    const copy = new StateModel();
+    for (const [id, entry] of this.entries) copy.entries.set(id, structuredClone(entry));
+    return copy;
+  }
+}
+
+/** Writes a mix of states, key types and namespaces into `backend` and `model`. */
+function fillWithMixedState(backend: KeyedStateBackend, model: StateModel, keyCount: number): void {
+  const counts = backend.getTable<number>('count');
+  const windows = backend.getTable<{ sum: number; seen: string[] }>('window-sum');
+  for (let i = 0; i < keyCount; i++) {
+    const key: StateKey = i % 5 === 0 ? [`user-${i}`, i] : i % 5 === 1 ? i : i % 5 === 2 ? BigInt(i) * 1_000_000_007n : `user-${i}`;
+    at(backend, key);
+    counts.put(VOID_NAMESPACE, i);
+    model.put('count', key, VOID_NAMESPACE, i);
+    if (i % 3 === 0) {
+      const value = { sum: i * 2, seen: [`s${i}`] };
+      windows.put(1000 + (i % 4), value);
+      model.put('window-sum', key, 1000 + (i % 4), value);
+    }
+  }
+}
+
+export function runKeyedStateBackendContract(
+  name: string,
+  create: (options: KeyedStateBackendOptions) => Promise<KeyedStateBackend>,
+): void {
+  describe(`${name} keyed state backend contract`, () => {
+    const openBackends: KeyedStateBackend[] = [];
+
+    async function newBackend(keyGroupRange: KeyGroupRange = FULL_RANGE): Promise<KeyedStateBackend> {
+      const backend = await create({ keyGroupRange, maxParallelism: MAX_PARALLELISM });
+      openBackends.push(backend);
+      return backend;
+    }
+
+    afterEach(async () => {
+      for (const backend of openBackends.splice(0)) await backend.dispose();
+    });
+
+    it('says what it is', async () => {
+      const range = KeyGroupRange.of(10, 20);
+      const backend = await newBackend(range);
+      assert.equal(backend.keyGroupRange, range);
+      assert.equal(backend.maxParallelism, MAX_PARALLELISM);
+      assert.ok(backend.kind === 'memory' || backend.kind === 'leveldb');
+    });
+
+    it('reads back what was put, per key and namespace, and forgets what was removed', async () => {
+      const backend = await newBackend();
+      const table = backend.getTable<string>('names');
+      at(backend, 'alice');
+      assert.equal(table.get(VOID_NAMESPACE), undefined);
+      table.put(VOID_NAMESPACE, 'a0');
+      table.put(7, 'a7');
+      table.put('w', 'aw');
+      assert.equal(table.get(VOID_NAMESPACE), 'a0');
+      assert.equal(table.get(7), 'a7');
+      assert.equal(table.get('w'), 'aw');
+      table.put(7, 'a7-again');
+      assert.equal(table.get(7), 'a7-again');
+      table.remove(7);
+      assert.equal(table.get(7), undefined);
+      assert.equal(table.get(VOID_NAMESPACE), 'a0');
+      table.remove(7); // removing twice is harmless
+      table.remove('never-written');
+      assert.equal(table.get('never-written'), undefined);
+      at(backend, 'bob');
+      assert.equal(table.get(VOID_NAMESPACE), undefined);
+      at(backend, 'alice');
+      assert.equal(table.get('w'), 'aw');
+      assert.equal(await backend.countEntries(), 2);
+    });
+
+    it('treats put(undefined) as remove', async () => {
+      const backend = await newBackend();
+      const table = backend.getTable<number | undefined>('maybe');
+      at(backend, 'k');
+      table.put(VOID_NAMESPACE, 1);
+      table.put(VOID_NAMESPACE, undefined);
+      assert.equal(table.get(VOID_NAMESPACE), undefined);
+      assert.equal(await backend.countEntries(), 0);
+      assert.deepEqual((await backend.snapshot()).keyGroups, []);
+    });
+
+    it('keeps keys, namespaces, state names and key groups apart', async () => {
+      const backend = await newBackend();
+      const a = backend.getTable<string>('a');
+      const b = backend.getTable<string>('b');
+      // Namespace 1 and '1' are different namespaces, like keys.
+      for (const key of ['x', 'y']) {
+        at(backend, key);
+        a.put(VOID_NAMESPACE, `a/${key}/void`);
+        a.put(1, `a/${key}/1`);
+        a.put('1', `a/${key}/'1'`);
+        b.put(1, `b/${key}/1`);
+      }
+      // The same key under two key groups (the caller decides the key group) is two entries.
+      backend.setCurrentKey('x', 3);
+      a.put(1, 'a/x/1@3');
+      backend.setCurrentKey('x', 4);
+      assert.equal(a.get(1), undefined);
+      a.put(1, 'a/x/1@4');
+      backend.setCurrentKey('x', 3);
+      assert.equal(a.get(1), 'a/x/1@3');
+      for (const key of ['x', 'y']) {
+        at(backend, key);
+        assert.equal(a.get(VOID_NAMESPACE), `a/${key}/void`);
+        assert.equal(a.get(1), `a/${key}/1`);
+        assert.equal(a.get('1'), `a/${key}/'1'`);
+        assert.equal(b.get(1), `b/${key}/1`);
+        assert.equal(b.get(VOID_NAMESPACE), undefined);
+        assert.equal(b.get('1'), undefined);
+      }
+      assert.equal(await backend.countEntries(), 10);
+      const snapshot = await backend.snapshot();
+      const groupOf3 = snapshot.keyGroups.find((group) => group.keyGroup === 3);
+      assert.deepEqual(groupOf3?.entries.filter(([, key]) => key === 'x'), [['a', 'x', 1, 'a/x/1@3']]);
+    });
+
+    it('tells scalar keys apart by type and value', async () => {
+      const backend = await newBackend();
+      const table = backend.getTable<string>('typed');
+      const keys: StateKey[] = ['1', 1, 1n, true, 'true', 0, '', 'é', '\uD800', '\uD801', 0.1, -1, 2 ** 53, -(2n ** 70n), false, 'false'];
+      for (const key of keys) at(backend, key).getTable<string>('typed').put(VOID_NAMESPACE, describeKey(key));
+      for (const key of keys) {
+        at(backend, key);
+        assert.equal(table.get(VOID_NAMESPACE), describeKey(key), `key ${describeKey(key)}`);
+      }
+      // -0 and 0 are one key (they hash alike too).
+      at(backend, -0);
+      assert.equal(table.get(VOID_NAMESPACE), describeKey(0));
+      assert.equal(await backend.countEntries(), keys.length);
+      const snapshotKeys = flattenSnapshot(await backend.snapshot()).map(([, , key]) => describeKey(key));
+      assert.deepEqual(snapshotKeys.sort(), keys.map(describeKey).sort());
+    });
+
+    it('tells composite keys apart by content, not identity', async () => {
+      const backend = await newBackend();
+      const table = backend.getTable<string>('composite');
+      const keys: StateKey[] = [
+        ['a', 1],
+        ['a', '1'],
+        ['a', 1n],
+        ['a', [1]],
+        [['a'], 1],
+        ['a', 1, null],
+        ['a', 1, undefined],
+        [],
+        [[]],
+        ['a,1'],
+        'a,1',
+        '["a",1]',
+        '["a"n1;]', // what a composite key may look like inside a backend; must not collide with ['a', 1]
+        [true, false, 'x'],
+      ];
+      for (const key of keys) {
+        at(backend, key);
+        table.put(VOID_NAMESPACE, describeKey(key));
+      }
+      for (const key of keys) {
+        // A fresh array with the same content addresses the same entry.
+        const sameContent = structuredClone(key);
+        at(backend, sameContent);
+        assert.equal(table.get(VOID_NAMESPACE), describeKey(key), `key ${describeKey(key)}`);
+      }
+      assert.equal(await backend.countEntries(), keys.length);
+      const snapshotKeys = flattenSnapshot(await backend.snapshot()).map(([, , key]) => key);
+      assert.deepEqual(
+        snapshotKeys.map(describeKey).sort(),
+        keys.map(describeKey).sort(),
+      );
+      for (const key of snapshotKeys) assert.ok(typeof key !== 'object' || Array.isArray(key));
+    });
+
+    it('stores objects, arrays, Maps, Sets, bigints and Dates as values', async () => {
+      const backend = await newBackend();
+      const table = backend.getTable<unknown>('values');
+      const values: unknown[] = [
+        { count: 3, tags: ['a', 'b'], nested: { deep: [1, { x: null }] } },
+        [1, 'two', [3]],
+        new Map<unknown, unknown>([['k', 1], [2, { v: [2n] }]]),
+        new Set(['s', 1]),
+        12345678901234567890n,
+        new Date(1_700_000_000_000),
+        'plain string',
+        0,
+        false,
+        null,
+      ];
+      values.forEach((value, i) => {
+        at(backend, `key-${i}`);
+        table.put(VOID_NAMESPACE, value);
+      });
+      values.forEach((value, i) => {
+        at(backend, `key-${i}`);
+        assert.deepEqual(table.get(VOID_NAMESPACE), value);
+      });
+      const snapshotValues = new Map(flattenSnapshot(await backend.snapshot()).map(([, , key, , value]) => [key, value]));
+      values.forEach((value, i) => assert.deepEqual(snapshotValues.get(`key-${i}`), value));
+    });
+
+    it('keeps the change when a caller mutates a value it got and puts it back', async () => {
+      const backend = await newBackend();
+      const table = backend.getTable<{ items: number[] }>('list');
+      at(backend, 'k');
+      table.put(VOID_NAMESPACE, { items: [1] });
+      const value = table.get(VOID_NAMESPACE)!;
+      value.items.push(2);
+      table.put(VOID_NAMESPACE, value);
+      at(backend, 'other');
+      at(backend, 'k');
+      assert.deepEqual(table.get(VOID_NAMESPACE), { items: [1, 2] });
+      assert.deepEqual(flattenSnapshot(await backend.snapshot()).map((e) => e[4]), [{ items: [1, 2] }]);
+    });
+
+    it('reports the current key and key group', async () => {
+      const backend = await newBackend();
+      backend.setCurrentKey(['a', 1], 42);
+      assert.deepEqual(backend.getCurrentKey(), ['a', 1]);
+      assert.equal(backend.getCurrentKeyGroup(), 42);
+      backend.setCurrentKey(7n, 0);
+      assert.equal(backend.getCurrentKey(), 7n);
+      assert.equal(backend.getCurrentKeyGroup(), 0);
+    });
+
+    it('rejects key groups outside its range and keys that are not state keys', async () => {
+      const backend = await newBackend(KeyGroupRange.of(10, 20));
+      assert.throws(() => backend.setCurrentKey('k', 9), RangeError);
+      assert.throws(() => backend.setCurrentKey('k', 21), RangeError);
+      assert.throws(() => backend.setCurrentKey('k', -1), RangeError);
+      const badKeys: unknown[] = [null, undefined, {}, Symbol('s'), () => 1, ['ok', {}], ['ok', Symbol('s')], new Date(0)];
+      badKeys.forEach((bad, index) => {
+        assert.throws(() => backend.setCurrentKey(bad as StateKey, 10), TypeError, `bad key ${index}`);
+      });
+      // The range check comes first and must not trip over keys that cannot become strings.
+      assert.throws(() => backend.setCurrentKey(['ok', Symbol('s')] as unknown as StateKey, 99), RangeError);
+      const cyclic: unknown[] = ['c'];
+      cyclic.push(cyclic);
+      assert.throws(() => backend.setCurrentKey(cyclic, 10), TypeError);
+      backend.setCurrentKey('fine', 10);
+      backend.getTable<number>('t').put(VOID_NAMESPACE, 1);
+      assert.equal(backend.getTable<number>('t').get(VOID_NAMESPACE), 1);
+    });
+
+    it('refuses table access before a key is set', async () => {
+      const backend = await newBackend();
+      const table = backend.getTable<number>('early');
+      assert.throws(() => table.put(VOID_NAMESPACE, 1));
+      assert.throws(() => table.get(VOID_NAMESPACE));
+      assert.throws(() => backend.getCurrentKey());
+    });
+
+    it('returns one shared table per state name', async () => {
+      const backend = await newBackend();
+      at(backend, 'k');
+      backend.getTable<number>('shared').put(VOID_NAMESPACE, 5);
+      assert.equal(backend.getTable<number>('shared').get(VOID_NAMESPACE), 5);
+      assert.equal(backend.getTable<number>('other').get(VOID_NAMESPACE), undefined);
+    });
+
+    it('counts (state, key, namespace) entries', async () => {
+      const backend = await newBackend();
+      assert.equal(await backend.countEntries(), 0);
+      const model = new StateModel();
+      fillWithMixedState(backend, model, 300);
+      assert.equal(await backend.countEntries(), model.entries.size);
+      at(backend, 'user-3');
+      backend.getTable('count').remove(VOID_NAMESPACE);
+      assert.equal(await backend.countEntries(), model.entries.size - 1);
+    });
+
+    it('snapshots an empty backend as no key groups and leaves emptied key groups out', async () => {
+      const backend = await newBackend();
+      assert.deepEqual(await backend.snapshot(), { maxParallelism: MAX_PARALLELISM, keyGroups: [] });
+      const table = backend.getTable<number>('t');
+      at(backend, 'gone');
+      table.put(VOID_NAMESPACE, 1);
+      at(backend, 'stays');
+      table.put(3, 2);
+      at(backend, 'gone');
+      table.remove(VOID_NAMESPACE);
+      const snapshot = await backend.snapshot();
+      assert.equal(snapshot.maxParallelism, MAX_PARALLELISM);
+      assert.deepEqual(snapshot.keyGroups, [{ keyGroup: keyGroupOf('stays'), entries: [['t', 'stays', 3, 2]] }]);
+    });
+
+    it('snapshots hold exactly the state at the moment of the call', async () => {
+      const backend = await newBackend();
+      const table = backend.getTable<{ n: number; list: number[] }>('t');
+      const model = new StateModel();
+      for (const key of ['a', 'b', 'c']) {
+        const value = { n: 1, list: [1] };
+        at(backend, key);
+        table.put(VOID_NAMESPACE, value);
+        model.put('t', key, VOID_NAMESPACE, value);
+      }
+      const expected = model.flattened();
+      const pending = backend.snapshot();
+      // Everything below happens after the call and must not show in `pending`.
+      at(backend, 'a');
+      const a = table.get(VOID_NAMESPACE)!;
+      a.n = 2;
+      a.list.push(2);
+      table.put(VOID_NAMESPACE, a);
+      at(backend, 'b');
+      table.remove(VOID_NAMESPACE);
+      at(backend, 'd');
+      table.put(VOID_NAMESPACE, { n: 4, list: [] });
+      at(backend, 'c');
+      table.get(VOID_NAMESPACE)!.list.push(99); // mutated in place, never put back
+      const snapshot = await pending;
+      assert.deepEqual(flattenSnapshot(snapshot), expected);
+      // The snapshot's values are the snapshot's own: changing them changes nothing in the backend.
+      (snapshot.keyGroups[0]!.entries[0]![3] as { n: number }).n = -1;
+      at(backend, 'a');
+      assert.deepEqual(table.get(VOID_NAMESPACE), { n: 2, list: [1, 2] });
+      const later = flattenSnapshot(await backend.snapshot());
+      assert.deepEqual(later.map(([, , key]) => key).sort(), ['a', 'c', 'd']);
+    });
+
+    it('keeps a snapshot taken while earlier writes are being flushed isolated from later writes', async () => {
+      const backend = await newBackend();
+      const table = backend.getTable<{ version: number }>('versions');
+      const model = new StateModel();
+      const keyCount = 3_000;
+      for (let i = 0; i < keyCount; i++) {
+        at(backend, i);
+        table.put(VOID_NAMESPACE, { version: 1 });
+        model.put('versions', i, VOID_NAMESPACE, { version: 1 });
+      }
+      await nextTurn(); // lets a backend start writing what it flushed
+      for (let i = 0; i < keyCount; i += 2) {
+        at(backend, i);
+        const value = table.get(VOID_NAMESPACE)!;
+        value.version = 2;
+        table.put(VOID_NAMESPACE, value);
+        model.put('versions', i, VOID_NAMESPACE, value);
+      }
+      for (let i = 1; i < keyCount; i += 10) {
+        at(backend, i);
+        table.remove(VOID_NAMESPACE);
+        model.remove('versions', i, VOID_NAMESPACE);
+      }
+      const expected = model.flattened();
+      const pending = backend.snapshot();
+      const second = backend.snapshot(); // two snapshots in a row see the same state
+      for (let i = 0; i < keyCount; i++) {
+        at(backend, i);
+        if (i % 3 === 0) table.remove(VOID_NAMESPACE);
+        else table.put(VOID_NAMESPACE, { version: 3 });
+      }
+      at(backend, 'new-after-snapshot');
+      table.put(VOID_NAMESPACE, { version: 3 });
+      assert.deepEqual(flattenSnapshot(await pending), expected);
+      assert.deepEqual(flattenSnapshot(await second), expected);
+      // And the later writes are all there for the next snapshot.
+      at(backend, 1);
+      assert.deepEqual(table.get(VOID_NAMESPACE), { version: 3 });
+      at(backend, 3);
+      assert.equal(table.get(VOID_NAMESPACE), undefined);
+      assert.equal(await backend.countEntries(), keyCount - Math.ceil(keyCount / 3) + 1);
+    });
+
+    it('reads back many more keys than a cache holds, after evictions', async () => {
+      const backend = await newBackend();
+      const table = backend.getTable<{ id: number; payload: string }>('big');
+      const keyCount = 5_000;
+      for (let i = 0; i < keyCount; i++) {
+        at(backend, `key-${i}`);
+        table.put(VOID_NAMESPACE, { id: i, payload: `p${i}` });
+        table.put(1, { id: -i, payload: '' });
+      }
+      for (let i = 0; i < keyCount; i++) {
+        at(backend, `key-${i}`);
+        assert.deepEqual(table.get(VOID_NAMESPACE), { id: i, payload: `p${i}` });
+        if (i % 2 === 0) table.put(VOID_NAMESPACE, { id: i, payload: 'updated' });
+        if (i % 5 === 0) table.remove(1);
+      }
+      await nextTurn();
+      for (let i = keyCount - 1; i >= 0; i--) {
+        at(backend, `key-${i}`);
+        assert.deepEqual(table.get(VOID_NAMESPACE), { id: i, payload: i % 2 === 0 ? 'updated' : `p${i}` });
+        assert.deepEqual(table.get(1), i % 5 === 0 ? undefined : { id: -i, payload: '' });
+      }
+      assert.equal(await backend.countEntries(), keyCount + keyCount - keyCount / 5);
+    });
+
+    it('rescales 1 → 3 → 1 keeping every entry exactly once', async () => {
+      const original = await newBackend();
+      const model = new StateModel();
+      fillWithMixedState(original, model, 2_000);
+      const snapshot = await original.snapshot();
+      assert.deepEqual(flattenSnapshot(snapshot), model.flattened());
+
+      const parts: KeyedStateSnapshot[] = [];
+      let restoredEntries = 0;
+      for (let subtask = 0; subtask < 3; subtask++) {
+        const range = keyGroupRangeForSubtask(MAX_PARALLELISM, 3, subtask);
+        const part = await newBackend(range);
+        await part.restore([snapshot]);
+        const partSnapshot = await part.snapshot();
+        for (const group of partSnapshot.keyGroups) assert.ok(range.contains(group.keyGroup), `${group.keyGroup} outside ${range}`);
+        assert.deepEqual(flattenSnapshot(partSnapshot), model.flattened(range));
+        const count = await part.countEntries();
+        assert.equal(count, model.flattened(range).length);
+        restoredEntries += count;
+        // The restored state is live: reads by key see it, writes go on.
+        for (const [keyGroup, stateName, key, namespace, value] of model.flattened(range).slice(0, 50)) {
+          part.setCurrentKey(key, keyGroup);
+          assert.deepEqual(part.getTable(stateName).get(namespace), value);
+        }
+        parts.push(partSnapshot);
+      }
+      assert.equal(restoredEntries, model.entries.size);
+
+      const merged = await newBackend();
+      await merged.restore(parts);
+      assert.deepEqual(flattenSnapshot(await merged.snapshot()), model.flattened());
+      assert.equal(await merged.countEntries(), model.entries.size);
+    });
+
+    it('restores only its key groups from snapshots that reach beyond them', async () => {
+      const backend = await newBackend(KeyGroupRange.of(0, 63));
+      const snapshot: KeyedStateSnapshot = {
+        maxParallelism: MAX_PARALLELISM,
+        keyGroups: [
+          { keyGroup: 5, entries: [['s', 'in', VOID_NAMESPACE, 1]] },
+          { keyGroup: 63, entries: [['s', 'edge', 'w', { x: 1 }]] },
+          { keyGroup: 64, entries: [['s', 'out', VOID_NAMESPACE, 2]] },
+          { keyGroup: 127, entries: [['s', 'far', VOID_NAMESPACE, 3]] },
+        ],
+      };
+      await backend.restore([snapshot]);
+      assert.deepEqual(flattenSnapshot(await backend.snapshot()), [
+        [5, 's', 'in', VOID_NAMESPACE, 1],
+        [63, 's', 'edge', 'w', { x: 1 }],
+      ]);
+      // Restore copies: changing the snapshot afterwards changes nothing.
+      (snapshot.keyGroups[1]!.entries[0]![3] as { x: number }).x = 2;
+      backend.setCurrentKey('edge', 63);
+      assert.deepEqual(backend.getTable('s').get('w'), { x: 1 });
+    });
+
+    it('refuses a snapshot of another maxParallelism, and restoring into a backend with state', async () => {
+      const backend = await newBackend();
+      await assert.rejects(backend.restore([{ maxParallelism: 256, keyGroups: [] }]), RestoreError);
+      const other = await newBackend();
+      at(other, 'k');
+      other.getTable<number>('t').put(VOID_NAMESPACE, 1);
+      await assert.rejects(other.restore([{ maxParallelism: MAX_PARALLELISM, keyGroups: [] }]));
+    });
+
+    it('round-trips state through the in-memory reference backend', async () => {
+      const reference = new InMemoryKeyedStateBackend({ keyGroupRange: FULL_RANGE, maxParallelism: MAX_PARALLELISM });
+      const model = new StateModel();
+      fillWithMixedState(reference, model, 500);
+      const values = reference.getTable<unknown>('rich');
+      at(reference, ['m', 1n]);
+      values.put('ns', new Map([[1, new Set([2n])]]));
+      model.put('rich', ['m', 1n], 'ns', new Map([[1, new Set([2n])]]));
+      const fromReference = await reference.snapshot();
+      await reference.dispose();
+
+      const backend = await newBackend();
+      await backend.restore([fromReference]);
+      const fromBackend = await backend.snapshot();
+      assert.deepEqual(flattenSnapshot(fromBackend), model.flattened());
+
+      const back = new InMemoryKeyedStateBackend({ keyGroupRange: FULL_RANGE, maxParallelism: MAX_PARALLELISM });
+      await back.restore([fromBackend]);
+      assert.deepEqual(flattenSnapshot(await back.snapshot()), flattenSnapshot(fromReference));
+      await back.dispose();
+    });
+
+    it('matches a plain Map model over seeded random operations', async () => {
+      for (const seed of [1, 2, 3]) {
+        const random = seededRandom(seed);
+        const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+        const backend = await newBackend();
+        const model = new StateModel();
+        const stateNames = ['alpha', 'beta', 'gamma'];
+        const namespaces: Namespace[] = [VOID_NAMESPACE, 1, 2, 'w-1'];
+        const keys: StateKey[] = [];
+        for (let i = 0; i < 40; i++) keys.push(`k${i}`, i, BigInt(i), [`k${i % 7}`, i % 3], [i % 2 === 0, [i]]);
+        keys.push(true, false, '');
+        const pendingSnapshots: { snapshot: Promise<KeyedStateSnapshot>; expected: FlatEntry[] }[] = [];
+        const operationCount = 1_500;
+        for (let op = 0; op < operationCount; op++) {
+          const stateName = pick(stateNames);
+          const key = pick(keys);
+          const namespace = pick(namespaces);
+          const table = at(backend, key).getTable<unknown>(stateName);
+          const context = `seed ${seed}, op ${op}: ${stateName} ${describeKey(key)} ${describeKey(namespace)}`;
+          const roll = random();
+          if (roll < 0.35) {
+            const value = pick([
+              () => op,
+              () => ({ op, list: [op, String(op)] }),
+              () => new Map([[op, `v${op}`]]),
+              () => [BigInt(op), null],
+            ])();
+            table.put(namespace, value);
+            model.put(stateName, key, namespace, value);
+          } else if (roll < 0.65) {
+            assert.deepEqual(table.get(namespace), model.get(stateName, key, namespace), context);
+          } else if (roll < 0.75) {
+            // Read, change in place, put back: the way list and map state update.
+            const current = table.get(namespace);
+            const updated = current !== null && typeof current === 'object' && 'list' in current
+              ? (((current as { list: unknown[] }).list.push(op)), current)
+              : { op, list: [op] };
+            table.put(namespace, updated);
+            model.put(stateName, key, namespace, updated);
+          } else if (roll < 0.9) {
+            table.remove(namespace);
+            model.remove(stateName, key, namespace);
+          } else if (roll < 0.95) {
+            pendingSnapshots.push({ snapshot: backend.snapshot(), expected: model.flattened() });
+          } else if (roll < 0.97) {
+            assert.equal(await backend.countEntries(), model.entries.size, context);
+          } else {
+            await nextTurn();
+          }
+        }
+        for (const [keyGroup, stateName, key, namespace, value] of model.entries.values()) {
+          backend.setCurrentKey(key, keyGroup);
+          assert.deepEqual(backend.getTable(stateName).get(namespace), value, `seed ${seed}: final read`);
+        }
+        assert.ok(pendingSnapshots.length > 0);
+        for (const [index, { snapshot, expected }] of pendingSnapshots.entries()) {
+          assert.deepEqual(flattenSnapshot(await snapshot), expected, `seed ${seed}: snapshot ${index}`);
+        }
+        assert.deepEqual(flattenSnapshot(await backend.snapshot()), model.flattened(), `seed ${seed}: final snapshot`);
+        assert.equal(await backend.countEntries(), model.entries.size);
+      }
+    });
+
+    it('can be disposed twice', async () => {
+      const backend = await create({ keyGroupRange: FULL_RANGE, maxParallelism: MAX_PARALLELISM });
+      at(backend, 'k');
+      backend.getTable<number>('t').put(VOID_NAMESPACE, 1);
+      await backend.dispose();
+      await backend.dispose();
+    });
+  });
+}

@@ -1,0 +1,81 @@
+// The keyed state backend contract. One backend instance serves one keyed operator instance
+// (one operator, one subtask) and holds the key groups of its KeyGroupRange. State is addressed
+// as (key group, state name, key, namespace) → value, so one key group is one contiguous range
+// (ARCHITECTURE.md, decision 2) and snapshot, restore and rescale work per key group.
+//
+// The hot path is synchronous: every call here except snapshot/restore/dispose returns at once.
+// A namespace is `VOID_NAMESPACE` for plain keyed state and identifies the window (or other
+// scope) for windowed state.
+
+import type { KeyGroupRange } from '../../shared/key-groups.ts';
+
+export type StateKey = string | number | boolean | bigint | readonly unknown[];
+export type Namespace = string | number;
+export const VOID_NAMESPACE = 0;
+
+export type StateBackendKind = 'memory' | 'leveldb';
+
+/** One entry of a snapshot: the state's name, the key, the namespace and the value. */
+export type StateEntry = readonly [stateName: string, key: StateKey, namespace: Namespace, value: unknown];
+
+/**
+ * A backend-independent copy of a backend's state: what snapshots and checkpoints store, what
+ * restore reads, and what lets a job move between backends and parallelisms. Key groups without
+ * state are left out; entries inside a key group are in no particular order.
+ */
+export interface KeyedStateSnapshot {
+  readonly maxParallelism: number;
+  readonly keyGroups: ReadonlyArray<{ readonly keyGroup: number; readonly entries: readonly StateEntry[] }>;
+}
+
+/** The values of one named state, for the backend's current key. */
+export interface StateTable<V> {
+  get(namespace: Namespace): V | undefined;
+  /**
+   * Stores `value` for (current key, namespace). Callers that mutate a value they got from `get`
+   * call `put` with it afterwards; a backend may keep the object and serialize it later.
+   */
+  put(namespace: Namespace, value: V): void;
+  remove(namespace: Namespace): void;
+}
+
+export interface KeyedStateBackend {
+  readonly kind: StateBackendKind;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+
+  /** Sets the key that following table calls address; `keyGroup` is the key's key group, computed by the caller. */
+  setCurrentKey(key: StateKey, keyGroup: number): void;
+  getCurrentKey(): StateKey;
+  getCurrentKeyGroup(): number;
+
+  /** The table of state `stateName`, registered on first use. Names are unique per backend. */
+  getTable<V>(stateName: string): StateTable<V>;
+
+  /**
+   * Captures the state as it is at the moment of the call, before the returned promise is
+   * created: later puts and removes do not change what the promise resolves to. Processing goes
+   * on while the promise is pending (asynchronous snapshots).
+   */
+  snapshot(): Promise<KeyedStateSnapshot>;
+
+  /**
+   * Loads the entries of `snapshots` whose key group lies in this backend's range and ignores
+   * the rest (rescaling hands every new subtask the snapshots of all old subtasks that
+   * overlapped its range). Called once, before any other access, on an empty backend.
+   */
+  restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void>;
+
+  /** Number of (state, key, namespace) entries held; for metrics and tests, may be slow. */
+  countEntries(): Promise<number>;
+
+  /** Releases memory and files. */
+  dispose(): Promise<void>;
+}
+
+export interface KeyedStateBackendOptions {
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+  /** The LevelDB backend keeps its database under this directory (created if missing, wiped first). */
+  readonly workingDirectory?: string;
+}

@@ -1,0 +1,696 @@
+// The LevelDB keyed state backend: state lives in a LevelDB database (classic-level) on local
+// disk, for state larger than memory. Keys follow the fixed layout of leveldb-key-codec.ts (key
+// group first), values are v8.serialize bytes (Maps, Sets, bigints, Dates survive).
+//
+// The hot path stays synchronous and mostly in memory. Three layers, newest first:
+//   1. a write-back cache of deserialized values, bounded by CLOCK eviction: reads and writes of
+//      a hot working set are a few Map lookups; a put marks its entry dirty and keeps the caller's
+//      object (the interface lets a backend serialize it later);
+//   2. write overlays: serialized writes on their way to LevelDB. When the dirty entries reach a
+//      threshold they are serialized into one overlay, which is written as one `db.batch()` in the
+//      background and stays readable until that write has resolved. Batches are written one after
+//      another, never concurrently, so LevelDB applies them in order;
+//   3. LevelDB itself, read with `db.getSync` on a cache miss.
+//
+// A snapshot is taken synchronously: the dirty entries are serialized into an overlay, the
+// overlays in flight are pinned and a LevelDB snapshot is opened, all at the moment of the call;
+// the canonical KeyedStateSnapshot is then read asynchronously from that LevelDB snapshot with the
+// pinned overlays on top, so puts that follow cannot leak into it.
+
+import { deserialize, serialize } from 'node:v8';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { z } from 'zod';
+import type { KeyGroupRange } from '../../shared/key-groups.ts';
+import { ConfigurationError, ExternalSystemError, RestoreError, SluiceError, UserFunctionError } from '../../shared/errors.ts';
+import type {
+  KeyedStateBackend,
+  KeyedStateBackendOptions,
+  KeyedStateSnapshot,
+  Namespace,
+  StateEntry,
+  StateKey,
+  StateTable,
+} from './keyed-state-backend.ts';
+import { CurrentKey, mapKeyOf } from './current-key.ts';
+import {
+  StateKeyEncoder,
+  decodeStateKey,
+  keyGroupOfKeyText,
+  keyGroupPrefix,
+  stateNameSegment,
+} from './leveldb-key-codec.ts';
+import { checkKeyedStateBackendOptions, checkNamespace, checkStateName, entriesInRange } from './state-backend-checks.ts';
+
+export const DEFAULT_CACHE_CAPACITY_ENTRIES = 100_000;
+/**
+ * Dirty entries that trigger a background flush. It bounds the synchronous part of a snapshot
+ * (serializing what is dirty: about 1 µs per small value, so ~10 ms) and the size of one batch.
+ */
+export const DEFAULT_FLUSH_THRESHOLD_ENTRIES = 10_000;
+/** Entries per LevelDB batch when restoring. */
+const RESTORE_BATCH_ENTRIES = 10_000;
+/** Entries read per iterator call when snapshotting, and the bytes that call may buffer. */
+const SNAPSHOT_READ_ENTRIES = 1_000;
+const SNAPSHOT_READ_HIGH_WATER_MARK_BYTES = 1 << 20;
+/** The database's folder inside the working directory; only this folder is ever wiped. */
+const DATABASE_FOLDER_NAME = 'keyed-state-leveldb';
+
+export interface LevelDbKeyedStateBackendOptions extends KeyedStateBackendOptions {
+  /** Required here: the database lives in `<workingDirectory>/keyed-state-leveldb`, wiped on create and removed on dispose. */
+  readonly workingDirectory: string;
+  /** Deserialized values kept in memory; default 100 000. */
+  readonly cacheCapacityEntries?: number;
+  /** Dirty entries that trigger a background batch write; default 10 000. */
+  readonly flushThresholdEntries?: number;
+  /** LevelDB's own block cache, in bytes; default LevelDB's 8 MiB. */
+  readonly blockCacheBytes?: number;
+}
+
+const tuningSchema = z.object({
+  workingDirectory: z.string().min(1, 'the LevelDB state backend needs a working directory'),
+  cacheCapacityEntries: z.number().int().min(1).default(DEFAULT_CACHE_CAPACITY_ENTRIES),
+  flushThresholdEntries: z.number().int().min(1).default(DEFAULT_FLUSH_THRESHOLD_ENTRIES),
+  blockCacheBytes: z.number().int().min(0).optional(),
+});
+
+type ResolvedTuning = Readonly<z.infer<typeof tuningSchema>>;
+
+function resolveTuning(options: LevelDbKeyedStateBackendOptions): ResolvedTuning {
+  checkKeyedStateBackendOptions(options);
+  const parsed = tuningSchema.safeParse({
+    workingDirectory: options.workingDirectory,
+    cacheCapacityEntries: options.cacheCapacityEntries,
+    flushThresholdEntries: options.flushThresholdEntries,
+    blockCacheBytes: options.blockCacheBytes,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigurationError(issue.path.join('.') || 'options', issue.message);
+  }
+  return parsed.data;
+}
+
+/** Database folders open in this process: two backends on one folder would wipe each other. */
+const databaseFoldersInUse = new Set<string>();
+
+/**
+ * Serialized writes not yet known to be in LevelDB: key (latin1 text) → value bytes, or null for
+ * a delete. Immutable once submitted for writing.
+ */
+type WriteOverlay = Map<string, Buffer | null>;
+
+type CacheEntriesByKey = Map<unknown, CacheEntry>;
+type CacheEntriesByNamespace = Map<Namespace, CacheEntriesByKey>;
+
+/** One cached (state, key, namespace): its deserialized value, or undefined for known-absent. */
+class CacheEntry {
+  value: unknown;
+  /** Changed since it was last serialized into an overlay. */
+  dirty = false;
+  /** CLOCK's second-chance bit: set on every access, cleared as the hand passes. */
+  referenced = true;
+  evicted = false;
+  byNamespace: CacheEntriesByNamespace | undefined = undefined;
+  byKey: CacheEntriesByKey | undefined = undefined;
+
+  constructor(
+    readonly table: LevelDbStateTable<unknown>,
+    readonly mapKey: unknown,
+    readonly namespace: Namespace,
+    /** The LevelDB key as latin1 text (one char per byte). */
+    readonly keyText: string,
+    value: unknown,
+  ) {
+    this.value = value;
+  }
+}
+
+/** The parts of the backend its tables call; kept narrow so a table cannot reach the rest. */
+interface TableHost {
+  readonly current: CurrentKey;
+  readonly keyEncoder: StateKeyEncoder;
+  readValue(keyText: string): unknown;
+  admit(entry: CacheEntry): void;
+  markDirty(entry: CacheEntry): void;
+  assertWritable(): void;
+}
+
+class LevelDbStateTable<V> implements StateTable<V> {
+  readonly stateNameBytes: Buffer;
+  /** Indexed by key group minus range start; scalar and composite keys are kept apart so they cannot collide. */
+  private readonly scalarKeyGroups: (CacheEntriesByNamespace | undefined)[];
+  private readonly compositeKeyGroups: (CacheEntriesByNamespace | undefined)[];
+  /** The entry of the last access: a get followed by a put of the same key and namespace skips the lookups. */
+  private lastEntry: CacheEntry | undefined = undefined;
+  private lastEntryEpoch = -1;
+
+  constructor(
+    readonly stateName: string,
+    private readonly host: TableHost,
+    numberOfKeyGroups: number,
+  ) {
+    this.stateNameBytes = stateNameSegment(stateName);
+    this.scalarKeyGroups = new Array<CacheEntriesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
+    this.compositeKeyGroups = new Array<CacheEntriesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
+  }
+
+  get(namespace: Namespace): V | undefined {
+    const entry = this.findEntry(namespace) ?? this.loadEntry(namespace);
+    entry.referenced = true;
+    return entry.value as V | undefined;
+  }
+
+  put(namespace: Namespace, value: V): void {
+    // `undefined` is what get returns for a missing entry, so storing it is removing.
+    if (value === undefined) {
+      this.remove(namespace);
+      return;
+    }
+    // A put overwrites, so a miss needs no read from LevelDB.
+    const entry = this.findEntry(namespace) ?? this.addEntry(namespace, undefined);
+    entry.value = value;
+    entry.referenced = true;
+    if (!entry.dirty) this.host.markDirty(entry);
+  }
+
+  remove(namespace: Namespace): void {
+    const entry = this.findEntry(namespace);
+    if (entry === undefined) {
+      // Unknown whether LevelDB holds it: a blind delete costs less than a read.
+      this.host.markDirty(this.addEntry(namespace, undefined));
+      return;
+    }
+    entry.referenced = true;
+    if (entry.value === undefined) return; // known absent, or already removed and dirty
+    entry.value = undefined;
+    if (!entry.dirty) this.host.markDirty(entry);
+  }
+
+  /** Drops an evicted entry from the lookup maps, and its namespace's map once empty. */
+  forget(entry: CacheEntry): void {
+    const { byKey, byNamespace } = entry;
+    if (byKey === undefined || byNamespace === undefined) return; // admitted, but its insertion failed
+    byKey.delete(entry.mapKey);
+    if (byKey.size === 0 && byNamespace.get(entry.namespace) === byKey) byNamespace.delete(entry.namespace);
+    if (this.lastEntry === entry) this.lastEntry = undefined;
+  }
+
+  clear(): void {
+    this.scalarKeyGroups.fill(undefined);
+    this.compositeKeyGroups.fill(undefined);
+    this.lastEntry = undefined;
+  }
+
+  private findEntry(namespace: Namespace): CacheEntry | undefined {
+    const current = this.host.current;
+    const last = this.lastEntry;
+    if (last !== undefined && this.lastEntryEpoch === current.epoch && last.namespace === namespace) return last;
+    const byNamespace = (current.isComposite ? this.compositeKeyGroups : this.scalarKeyGroups)[current.keyGroupIndex];
+    if (byNamespace === undefined) return undefined;
+    const byKey = byNamespace.get(namespace);
+    if (byKey === undefined) return undefined;
+    const entry = byKey.get(current.mapKey);
+    if (entry !== undefined) {
+      this.lastEntry = entry;
+      this.lastEntryEpoch = current.epoch;
+    }
+    return entry;
+  }
+
+  private loadEntry(namespace: Namespace): CacheEntry {
+    const current = this.host.current;
+    current.assertSet();
+    checkNamespace(namespace);
+    const keyText = this.host.keyEncoder.encode(current.keyGroup, this.stateNameBytes, current.key!, namespace);
+    return this.insertEntry(new CacheEntry(this as LevelDbStateTable<unknown>, current.mapKey, namespace, keyText, this.host.readValue(keyText)));
+  }
+
+  private addEntry(namespace: Namespace, value: unknown): CacheEntry {
+    const current = this.host.current;
+    current.assertSet();
+    this.host.assertWritable();
+    checkNamespace(namespace);
+    const keyText = this.host.keyEncoder.encode(current.keyGroup, this.stateNameBytes, current.key!, namespace);
+    return this.insertEntry(new CacheEntry(this as LevelDbStateTable<unknown>, current.mapKey, namespace, keyText, value));
+  }
+
+  private insertEntry(entry: CacheEntry): CacheEntry {
+    // Admit first: the eviction it may cause can drop the very maps this entry is about to join.
+    this.host.admit(entry);
+    const current = this.host.current;
+    const keyGroups = current.isComposite ? this.compositeKeyGroups : this.scalarKeyGroups;
+    let byNamespace = keyGroups[current.keyGroupIndex];
+    if (byNamespace === undefined) {
+      byNamespace = new Map();
+      keyGroups[current.keyGroupIndex] = byNamespace;
+    }
+    let byKey = byNamespace.get(entry.namespace);
+    if (byKey === undefined) {
+      byKey = new Map();
+      byNamespace.set(entry.namespace, byKey);
+    }
+    byKey.set(entry.mapKey, entry);
+    entry.byNamespace = byNamespace;
+    entry.byKey = byKey;
+    this.lastEntry = entry;
+    this.lastEntryEpoch = current.epoch;
+    return entry;
+  }
+}
+
+/** A fixed-capacity ring of cache entries with CLOCK (second chance) eviction: an access costs one flag write. */
+class ClockRing {
+  private readonly entries: CacheEntry[] = [];
+  private hand = 0;
+
+  constructor(readonly capacityEntries: number) {}
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Adds `entry`; when full, replaces and returns the first entry the hand finds unreferenced. */
+  admit(entry: CacheEntry): CacheEntry | undefined {
+    const entries = this.entries;
+    if (entries.length < this.capacityEntries) {
+      entries.push(entry);
+      return undefined;
+    }
+    for (;;) {
+      const candidate = entries[this.hand]!;
+      if (candidate.referenced) {
+        candidate.referenced = false;
+        this.hand = this.hand + 1 === entries.length ? 0 : this.hand + 1;
+        continue;
+      }
+      entries[this.hand] = entry;
+      this.hand = this.hand + 1 === entries.length ? 0 : this.hand + 1;
+      return candidate;
+    }
+  }
+
+  clear(): void {
+    this.entries.length = 0;
+    this.hand = 0;
+  }
+}
+
+/** The state at the moment of a snapshot: a LevelDB snapshot plus the overlays not yet (known to be) in it. */
+interface CapturedState {
+  readonly overlays: readonly WriteOverlay[];
+  readonly databaseSnapshot: ReturnType<ClassicLevel<Buffer, Buffer>['snapshot']>;
+}
+
+export interface LevelDbKeyedStateBackendStatus {
+  readonly kind: 'leveldb';
+  readonly databaseFolder: string;
+  readonly cachedEntries: number;
+  readonly cacheCapacityEntries: number;
+  readonly dirtyEntries: number;
+  /** Serialized writes (evicted dirty entries) waiting for the next flush. */
+  readonly unsubmittedWrites: number;
+  /** Batches submitted to LevelDB and not yet written. */
+  readonly pendingFlushes: number;
+  readonly flushesWritten: number;
+  readonly writeFailed: boolean;
+}
+
+export class LevelDbKeyedStateBackend implements KeyedStateBackend {
+  readonly kind = 'leveldb' as const;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+
+  private readonly current: CurrentKey;
+  private readonly keyEncoder = new StateKeyEncoder();
+  /** What the tables may call; an object of its own so these slow-path hooks stay off the public API. */
+  private readonly tableHost: TableHost;
+
+  private readonly tables = new Map<string, LevelDbStateTable<unknown>>();
+  private readonly cache: ClockRing;
+  private readonly flushThresholdEntries: number;
+  /** Entries that became dirty since the last flush; may also hold entries evicted (and serialized) since. */
+  private dirtyEntries: CacheEntry[] = [];
+  /** Serialized writes of evicted dirty entries, submitted with the next flush. */
+  private unsubmittedWrites: WriteOverlay = new Map();
+  /** Overlays submitted for writing, oldest first; each leaves once LevelDB has it. */
+  private readonly pendingFlushes: WriteOverlay[] = [];
+  private writeChain: Promise<void> = Promise.resolve();
+  private flushesWritten = 0;
+  private writeFailure: unknown = undefined;
+  private restored = false;
+  private disposed = false;
+
+  private constructor(
+    options: LevelDbKeyedStateBackendOptions,
+    tuning: ResolvedTuning,
+    private readonly db: ClassicLevel<Buffer, Buffer>,
+    readonly databaseFolder: string,
+  ) {
+    this.keyGroupRange = options.keyGroupRange;
+    this.maxParallelism = options.maxParallelism;
+    this.current = new CurrentKey(options.keyGroupRange);
+    this.cache = new ClockRing(tuning.cacheCapacityEntries);
+    this.flushThresholdEntries = tuning.flushThresholdEntries;
+    this.tableHost = {
+      current: this.current,
+      keyEncoder: this.keyEncoder,
+      readValue: (keyText) => this.readValue(keyText),
+      admit: (entry) => this.admit(entry),
+      markDirty: (entry) => this.markDirty(entry),
+      assertWritable: () => this.assertWritable(),
+    };
+  }
+
+  /** Opens a fresh database in `<workingDirectory>/keyed-state-leveldb`, wiping what a previous run left there. */
+  static async create(options: LevelDbKeyedStateBackendOptions): Promise<LevelDbKeyedStateBackend> {
+    const tuning = resolveTuning(options);
+    const databaseFolder = resolve(tuning.workingDirectory, DATABASE_FOLDER_NAME);
+    if (databaseFoldersInUse.has(databaseFolder)) {
+      throw new ConfigurationError('workingDirectory', `${tuning.workingDirectory} is already used by another LevelDB state backend`);
+    }
+    databaseFoldersInUse.add(databaseFolder);
+    try {
+      await rm(databaseFolder, { recursive: true, force: true });
+      await mkdir(databaseFolder, { recursive: true });
+      const db = new ClassicLevel<Buffer, Buffer>(databaseFolder, {
+        keyEncoding: 'buffer',
+        valueEncoding: 'buffer',
+        ...(tuning.blockCacheBytes === undefined ? {} : { cacheSize: tuning.blockCacheBytes }),
+      });
+      await db.open();
+      return new LevelDbKeyedStateBackend(options, tuning, db, databaseFolder);
+    } catch (error) {
+      databaseFoldersInUse.delete(databaseFolder);
+      if (error instanceof SluiceError) throw error;
+      throw new ExternalSystemError(`cannot open the LevelDB state database in ${databaseFolder}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  setCurrentKey(key: StateKey, keyGroup: number): void {
+    this.current.set(key, keyGroup);
+  }
+
+  getCurrentKey(): StateKey {
+    return this.current.get();
+  }
+
+  getCurrentKeyGroup(): number {
+    this.current.assertSet();
+    return this.current.keyGroup;
+  }
+
+  getTable<V>(stateName: string): StateTable<V> {
+    let table = this.tables.get(stateName);
+    if (table === undefined) {
+      this.assertNotDisposed();
+      checkStateName(stateName);
+      table = new LevelDbStateTable(stateName, this.tableHost, this.keyGroupRange.numberOfKeyGroups);
+      this.tables.set(stateName, table);
+    }
+    return table as StateTable<V>;
+  }
+
+  snapshot(): Promise<KeyedStateSnapshot> {
+    let captured: CapturedState;
+    try {
+      captured = this.captureState();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.readSnapshot(captured);
+  }
+
+  async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
+    this.assertWritable();
+    if (this.restored || this.cache.size > 0 || this.flushesWritten > 0 || this.pendingFlushes.length > 0) {
+      throw new SluiceError('restore must be called once, on an empty backend, before any state is read or written');
+    }
+    this.restored = true;
+    const encoder = new StateKeyEncoder();
+    const segments = new Map<string, Buffer>();
+    let batch = this.db.batch();
+    for (const { keyGroup, entry } of entriesInRange(snapshots, this.keyGroupRange, this.maxParallelism)) {
+      const [stateName, key, namespace, value] = entry;
+      if (value === undefined) continue;
+      let keyBytes: Buffer;
+      let valueBytes: Buffer;
+      try {
+        let segment = segments.get(stateName);
+        if (segment === undefined) {
+          checkStateName(stateName);
+          segment = stateNameSegment(stateName);
+          segments.set(stateName, segment);
+        }
+        mapKeyOf(key); // rejects keys that are not state keys, as setCurrentKey would
+        keyBytes = Buffer.from(encoder.encode(keyGroup, segment, key, namespace), 'latin1');
+        valueBytes = serialize(value);
+      } catch (error) {
+        throw new RestoreError(`key group ${keyGroup}, state ${stateName}: ${(error as Error).message}`, { cause: error });
+      }
+      batch.put(keyBytes, valueBytes);
+      if (batch.length >= RESTORE_BATCH_ENTRIES) {
+        await this.writeRestoreBatch(batch);
+        batch = this.db.batch();
+      }
+    }
+    if (batch.length > 0) await this.writeRestoreBatch(batch);
+    else await batch.close();
+  }
+
+  async countEntries(): Promise<number> {
+    let count = 0;
+    await this.readCapturedState(this.captureState(), () => {
+      count++;
+    });
+    return count;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.writeChain;
+    try {
+      await this.db.close();
+      await rm(this.databaseFolder, { recursive: true, force: true });
+    } finally {
+      databaseFoldersInUse.delete(this.databaseFolder);
+      for (const table of this.tables.values()) table.clear();
+      this.tables.clear();
+      this.cache.clear();
+      this.dirtyEntries = [];
+      this.unsubmittedWrites = new Map();
+      this.pendingFlushes.length = 0;
+    }
+  }
+
+  /** Plain JSON for metrics, the UI and debugging. */
+  getStatus(): LevelDbKeyedStateBackendStatus {
+    let dirtyEntries = 0;
+    for (const entry of this.dirtyEntries) if (entry.dirty) dirtyEntries++;
+    return {
+      kind: this.kind,
+      databaseFolder: this.databaseFolder,
+      cachedEntries: this.cache.size,
+      cacheCapacityEntries: this.cache.capacityEntries,
+      dirtyEntries,
+      unsubmittedWrites: this.unsubmittedWrites.size,
+      pendingFlushes: this.pendingFlushes.length,
+      flushesWritten: this.flushesWritten,
+      writeFailed: this.writeFailure !== undefined,
+    };
+  }
+
+  /** Resolves once every write submitted so far is in LevelDB; rejects if one failed. */
+  async whenFlushed(): Promise<void> {
+    await this.writeChain;
+    this.assertNoWriteFailure();
+  }
+
+  // --- the table host: called by the tables on their slow paths ---
+
+  /** The newest value of a key that is not in the cache: unsubmitted writes, then overlays newest first, then LevelDB. */
+  private readValue(keyText: string): unknown {
+    let bytes = this.unsubmittedWrites.get(keyText);
+    for (let i = this.pendingFlushes.length - 1; bytes === undefined && i >= 0; i--) bytes = this.pendingFlushes[i]!.get(keyText);
+    if (bytes === undefined) {
+      this.assertNotDisposed();
+      bytes = this.db.getSync(this.keyEncoder.lastKeyBytes()) ?? null;
+    }
+    return bytes === null ? undefined : deserialize(bytes);
+  }
+
+  private admit(entry: CacheEntry): void {
+    const evicted = this.cache.admit(entry);
+    if (evicted === undefined) return;
+    evicted.evicted = true;
+    evicted.table.forget(evicted);
+    if (evicted.dirty) {
+      // Still counted in dirtyEntries, so the flush threshold also bounds unsubmittedWrites.
+      this.unsubmittedWrites.set(evicted.keyText, this.serializeEntry(evicted));
+      evicted.dirty = false;
+    }
+  }
+
+  private markDirty(entry: CacheEntry): void {
+    entry.dirty = true;
+    this.dirtyEntries.push(entry);
+    if (this.dirtyEntries.length >= this.flushThresholdEntries) this.flush();
+  }
+
+  private assertWritable(): void {
+    this.assertNotDisposed();
+    this.assertNoWriteFailure();
+  }
+
+  // --- flushing ---
+
+  /** Serializes every dirty entry into one overlay and submits it as one background batch write. */
+  private flush(): void {
+    this.assertWritable();
+    const overlay = this.unsubmittedWrites;
+    for (const entry of this.dirtyEntries) {
+      if (!entry.dirty) continue;
+      overlay.set(entry.keyText, this.serializeEntry(entry));
+      entry.dirty = false;
+    }
+    this.dirtyEntries = [];
+    if (overlay.size === 0) return;
+    this.unsubmittedWrites = new Map();
+    this.pendingFlushes.push(overlay);
+    this.writeChain = this.writeChain.then(() => this.writeOverlay(overlay));
+  }
+
+  private async writeOverlay(overlay: WriteOverlay): Promise<void> {
+    // After a failure, later batches must not land either: the failed overlay stays readable
+    // below them, and writing them would let LevelDB hold newer values than that overlay shadows.
+    if (this.writeFailure !== undefined || this.disposed) return;
+    try {
+      const batch = this.db.batch();
+      for (const [keyText, bytes] of overlay) {
+        const key = Buffer.from(keyText, 'latin1');
+        if (bytes === null) batch.del(key);
+        else batch.put(key, bytes);
+      }
+      await batch.write();
+      this.flushesWritten++;
+      const index = this.pendingFlushes.indexOf(overlay);
+      if (index >= 0) this.pendingFlushes.splice(index, 1);
+    } catch (error) {
+      this.writeFailure = error;
+    }
+  }
+
+  private serializeEntry(entry: CacheEntry): Buffer | null {
+    if (entry.value === undefined) return null;
+    try {
+      return serialize(entry.value);
+    } catch (error) {
+      throw new UserFunctionError(
+        `state ${entry.table.stateName} holds a value that cannot be serialized (functions, symbols and class instances with private fields cannot be stored in state): ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  private async writeRestoreBatch(batch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']>): Promise<void> {
+    try {
+      await batch.write();
+    } catch (error) {
+      throw new ExternalSystemError(`restoring keyed state into LevelDB failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  // --- snapshots ---
+
+  /** Everything a snapshot needs, captured synchronously: after this, puts cannot change what it reads. */
+  private captureState(): CapturedState {
+    this.flush();
+    return { overlays: this.pendingFlushes.slice(), databaseSnapshot: this.db.snapshot() };
+  }
+
+  private async readSnapshot(captured: CapturedState): Promise<KeyedStateSnapshot> {
+    const entriesByKeyGroup = new Map<number, StateEntry[]>();
+    await this.readCapturedState(captured, (keyGroup, keyBytes, valueBytes) => {
+      const decoded = decodeStateKey(keyBytes);
+      let entries = entriesByKeyGroup.get(keyGroup);
+      if (entries === undefined) {
+        entries = [];
+        entriesByKeyGroup.set(keyGroup, entries);
+      }
+      entries.push([decoded.stateName, decoded.key, decoded.namespace, deserialize(valueBytes)]);
+    });
+    const keyGroups = [...entriesByKeyGroup]
+      .sort(([a], [b]) => a - b)
+      .map(([keyGroup, entries]) => ({ keyGroup, entries }));
+    return { maxParallelism: this.maxParallelism, keyGroups };
+  }
+
+  /** Calls `visit` once per live entry of the captured state: LevelDB snapshot entries, overridden by the overlays. */
+  private async readCapturedState(
+    captured: CapturedState,
+    visit: (keyGroup: number, keyBytes: Buffer, valueBytes: Buffer) => void,
+  ): Promise<void> {
+    const { overlays, databaseSnapshot } = captured;
+    try {
+      // Newer overlays override older ones; grouped by key group so a database key is checked against its own group only.
+      const overlayByKeyGroup = new Map<number, WriteOverlay>();
+      for (const overlay of overlays) {
+        for (const [keyText, bytes] of overlay) {
+          const keyGroup = keyGroupOfKeyText(keyText);
+          let merged = overlayByKeyGroup.get(keyGroup);
+          if (merged === undefined) {
+            merged = new Map();
+            overlayByKeyGroup.set(keyGroup, merged);
+          }
+          merged.set(keyText, bytes);
+        }
+      }
+      if (!this.keyGroupRange.isEmpty) {
+        // The backend's key groups are one contiguous range of keys, so one iterator reads them all.
+        const iterator = this.db.iterator({
+          gte: keyGroupPrefix(this.keyGroupRange.startKeyGroup),
+          lt: keyGroupPrefix(this.keyGroupRange.endKeyGroup + 1),
+          snapshot: databaseSnapshot,
+          highWaterMarkBytes: SNAPSHOT_READ_HIGH_WATER_MARK_BYTES,
+        });
+        try {
+          for (;;) {
+            const batch = await iterator.nextv(SNAPSHOT_READ_ENTRIES);
+            if (batch.length === 0) break;
+            for (const [keyBytes, valueBytes] of batch) {
+              const keyGroup = keyBytes.readUInt16BE(0);
+              const overlay = overlayByKeyGroup.get(keyGroup);
+              if (overlay !== undefined && overlay.has(keyBytes.toString('latin1'))) continue;
+              visit(keyGroup, keyBytes, valueBytes);
+            }
+          }
+        } finally {
+          await iterator.close();
+        }
+      }
+      for (const [keyGroup, overlay] of overlayByKeyGroup) {
+        for (const [keyText, bytes] of overlay) if (bytes !== null) visit(keyGroup, Buffer.from(keyText, 'latin1'), bytes);
+      }
+    } finally {
+      // Closing is cleanup; an error here must not hide the one that may have got us here.
+      await databaseSnapshot.close().catch(() => undefined);
+    }
+  }
+
+  private assertNotDisposed(): void {
+    if (this.disposed) throw new SluiceError('the LevelDB keyed state backend was disposed');
+  }
+
+  private assertNoWriteFailure(): void {
+    if (this.writeFailure !== undefined) {
+      throw new ExternalSystemError(
+        `writing keyed state to LevelDB failed; the backend cannot take more writes: ${(this.writeFailure as Error).message}`,
+        { cause: this.writeFailure },
+      );
+    }
+  }
+}

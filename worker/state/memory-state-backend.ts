@@ -1,0 +1,280 @@
+// The in-memory keyed state backend: state lives on the JS heap, for jobs whose state fits in
+// memory and for tests. The layout is, per state name and per key group, namespace → key → value,
+// so the hot path is an array index and two Map lookups with no allocation, no Map ever holds
+// more than one key group's keys of one namespace (V8 caps a Map at 2^24 entries), and snapshot,
+// restore and rescale work on whole key groups.
+//
+// Snapshots copy synchronously: each key group is serialized with v8.serialize at the moment of
+// the call (so callers may mutate their objects right after), then decoded into the canonical
+// snapshot asynchronously. The synchronous part grows with the state's size.
+
+import { deserialize, serialize } from 'node:v8';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { KeyGroupRange } from '../../shared/key-groups.ts';
+import { RestoreError, SluiceError, UserFunctionError } from '../../shared/errors.ts';
+import type {
+  KeyedStateBackend,
+  KeyedStateBackendOptions,
+  KeyedStateSnapshot,
+  Namespace,
+  StateEntry,
+  StateKey,
+  StateTable,
+} from './keyed-state-backend.ts';
+import { CurrentKey, mapKeyOf } from './current-key.ts';
+import { compositeKeyFromString } from './composite-key-string.ts';
+import { checkKeyedStateBackendOptions, checkNamespace, checkStateName, entriesInRange } from './state-backend-checks.ts';
+
+/** Map key (the key itself, or a composite key's canonical string) → value. */
+type ValuesByKey = Map<unknown, unknown>;
+type ValuesByNamespace = Map<Namespace, ValuesByKey>;
+
+class InMemoryStateTable<V> implements StateTable<V> {
+  /** Indexed by key group minus range start; scalar and composite keys are kept apart so they cannot collide. */
+  readonly scalarKeyGroups: (ValuesByNamespace | undefined)[];
+  readonly compositeKeyGroups: (ValuesByNamespace | undefined)[];
+
+  constructor(
+    readonly stateName: string,
+    private readonly current: CurrentKey,
+    numberOfKeyGroups: number,
+  ) {
+    this.scalarKeyGroups = new Array<ValuesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
+    this.compositeKeyGroups = new Array<ValuesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
+  }
+
+  get(namespace: Namespace): V | undefined {
+    const current = this.current;
+    const byNamespace = (current.isComposite ? this.compositeKeyGroups : this.scalarKeyGroups)[current.keyGroupIndex];
+    if (byNamespace === undefined) {
+      current.assertSet();
+      return undefined;
+    }
+    const byKey = byNamespace.get(namespace);
+    return byKey === undefined ? undefined : (byKey.get(current.mapKey) as V | undefined);
+  }
+
+  put(namespace: Namespace, value: V): void {
+    // `undefined` is what get returns for a missing entry, so storing it is removing.
+    if (value === undefined) {
+      this.remove(namespace);
+      return;
+    }
+    const current = this.current;
+    const keyGroups = current.isComposite ? this.compositeKeyGroups : this.scalarKeyGroups;
+    let byNamespace = keyGroups[current.keyGroupIndex];
+    if (byNamespace === undefined) {
+      current.assertSet();
+      byNamespace = new Map();
+      keyGroups[current.keyGroupIndex] = byNamespace;
+    }
+    let byKey = byNamespace.get(namespace);
+    if (byKey === undefined) {
+      checkNamespace(namespace);
+      byKey = new Map();
+      byNamespace.set(namespace, byKey);
+    }
+    byKey.set(current.mapKey, value);
+  }
+
+  remove(namespace: Namespace): void {
+    const current = this.current;
+    const byNamespace = (current.isComposite ? this.compositeKeyGroups : this.scalarKeyGroups)[current.keyGroupIndex];
+    if (byNamespace === undefined) {
+      current.assertSet();
+      return;
+    }
+    const byKey = byNamespace.get(namespace);
+    // Dropping emptied namespaces keeps expired windows from leaving a Map behind each.
+    if (byKey !== undefined && byKey.delete(current.mapKey) && byKey.size === 0) byNamespace.delete(namespace);
+  }
+
+  /** Places a restored entry without a current key. */
+  restoreEntry(keyGroupIndex: number, key: StateKey, namespace: Namespace, value: unknown): void {
+    const { mapKey, isComposite } = mapKeyOf(key);
+    const keyGroups = isComposite ? this.compositeKeyGroups : this.scalarKeyGroups;
+    let byNamespace = keyGroups[keyGroupIndex];
+    if (byNamespace === undefined) {
+      byNamespace = new Map();
+      keyGroups[keyGroupIndex] = byNamespace;
+    }
+    let byKey = byNamespace.get(namespace);
+    if (byKey === undefined) {
+      byKey = new Map();
+      byNamespace.set(namespace, byKey);
+    }
+    byKey.set(mapKey, value);
+  }
+
+  countEntries(): number {
+    let count = 0;
+    for (const keyGroups of [this.scalarKeyGroups, this.compositeKeyGroups]) {
+      for (const byNamespace of keyGroups) {
+        if (byNamespace === undefined) continue;
+        for (const byKey of byNamespace.values()) count += byKey.size;
+      }
+    }
+    return count;
+  }
+
+  clear(): void {
+    this.scalarKeyGroups.fill(undefined);
+    this.compositeKeyGroups.fill(undefined);
+  }
+}
+
+/** What one state holds in one key group, as serialized at snapshot time. */
+type CapturedTable = [stateName: string, scalar: ValuesByNamespace | undefined, composite: ValuesByNamespace | undefined];
+
+interface CapturedKeyGroup {
+  readonly keyGroup: number;
+  /** v8.serialize of CapturedTable[]: a deep copy taken at the moment of the snapshot. */
+  readonly bytes: Buffer;
+}
+
+/** Key groups decoded between yields to the event loop while a snapshot is built, so records keep flowing. */
+const KEY_GROUPS_PER_SNAPSHOT_SLICE = 16;
+
+export class InMemoryKeyedStateBackend implements KeyedStateBackend {
+  readonly kind = 'memory' as const;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+
+  private readonly current: CurrentKey;
+  private readonly tables = new Map<string, InMemoryStateTable<unknown>>();
+  private restored = false;
+  private disposed = false;
+
+  constructor(options: KeyedStateBackendOptions) {
+    checkKeyedStateBackendOptions(options);
+    this.keyGroupRange = options.keyGroupRange;
+    this.maxParallelism = options.maxParallelism;
+    this.current = new CurrentKey(options.keyGroupRange);
+  }
+
+  setCurrentKey(key: StateKey, keyGroup: number): void {
+    this.current.set(key, keyGroup);
+  }
+
+  getCurrentKey(): StateKey {
+    return this.current.get();
+  }
+
+  getCurrentKeyGroup(): number {
+    this.current.assertSet();
+    return this.current.keyGroup;
+  }
+
+  getTable<V>(stateName: string): StateTable<V> {
+    let table = this.tables.get(stateName);
+    if (table === undefined) {
+      this.assertNotDisposed();
+      checkStateName(stateName);
+      table = new InMemoryStateTable(stateName, this.current, this.keyGroupRange.numberOfKeyGroups);
+      this.tables.set(stateName, table);
+    }
+    return table as StateTable<V>;
+  }
+
+  snapshot(): Promise<KeyedStateSnapshot> {
+    let captured: CapturedKeyGroup[];
+    try {
+      this.assertNotDisposed();
+      captured = this.captureKeyGroups();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.decodeCapturedKeyGroups(captured);
+  }
+
+  async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
+    this.assertNotDisposed();
+    if (this.restored || this.countHeldEntries() > 0) {
+      throw new SluiceError('restore must be called once, on an empty backend, before any state is written');
+    }
+    this.restored = true;
+    const startKeyGroup = this.keyGroupRange.startKeyGroup;
+    for (const { keyGroup, entry } of entriesInRange(snapshots, this.keyGroupRange, this.maxParallelism)) {
+      const [stateName, key, namespace, value] = entry;
+      if (value === undefined) continue;
+      try {
+        const table = this.getTable(stateName) as InMemoryStateTable<unknown>;
+        // A copy: the same snapshot object may be restored into several backends, or kept by the caller.
+        table.restoreEntry(keyGroup - startKeyGroup, key, namespace, structuredClone(value));
+      } catch (error) {
+        throw new RestoreError(`key group ${keyGroup}, state ${stateName}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  }
+
+  async countEntries(): Promise<number> {
+    return this.countHeldEntries();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    for (const table of this.tables.values()) table.clear();
+    this.tables.clear();
+  }
+
+  private countHeldEntries(): number {
+    let count = 0;
+    for (const table of this.tables.values()) count += table.countEntries();
+    return count;
+  }
+
+  private captureKeyGroups(): CapturedKeyGroup[] {
+    const captured: CapturedKeyGroup[] = [];
+    const numberOfKeyGroups = this.keyGroupRange.numberOfKeyGroups;
+    for (let index = 0; index < numberOfKeyGroups; index++) {
+      const tablesInKeyGroup: CapturedTable[] = [];
+      for (const table of this.tables.values()) {
+        const scalar = nonEmpty(table.scalarKeyGroups[index]);
+        const composite = nonEmpty(table.compositeKeyGroups[index]);
+        if (scalar !== undefined || composite !== undefined) tablesInKeyGroup.push([table.stateName, scalar, composite]);
+      }
+      if (tablesInKeyGroup.length === 0) continue;
+      const keyGroup = this.keyGroupRange.startKeyGroup + index;
+      try {
+        captured.push({ keyGroup, bytes: serialize(tablesInKeyGroup) });
+      } catch (error) {
+        throw new UserFunctionError(
+          `keyed state in key group ${keyGroup} holds a value that cannot be serialized (functions, symbols and class instances with private fields cannot be stored in state): ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
+    return captured;
+  }
+
+  private async decodeCapturedKeyGroups(captured: readonly CapturedKeyGroup[]): Promise<KeyedStateSnapshot> {
+    const keyGroups: { keyGroup: number; entries: StateEntry[] }[] = [];
+    for (let i = 0; i < captured.length; i++) {
+      if (i > 0 && i % KEY_GROUPS_PER_SNAPSHOT_SLICE === 0) await yieldToEventLoop();
+      const { keyGroup, bytes } = captured[i]!;
+      const entries: StateEntry[] = [];
+      for (const [stateName, scalar, composite] of deserialize(bytes) as CapturedTable[]) {
+        if (scalar !== undefined) {
+          for (const [namespace, byKey] of scalar) {
+            for (const [key, value] of byKey) entries.push([stateName, key as StateKey, namespace, value]);
+          }
+        }
+        if (composite !== undefined) {
+          for (const [namespace, byKey] of composite) {
+            for (const [key, value] of byKey) entries.push([stateName, compositeKeyFromString(key as string), namespace, value]);
+          }
+        }
+      }
+      keyGroups.push({ keyGroup, entries });
+    }
+    return { maxParallelism: this.maxParallelism, keyGroups };
+  }
+
+  private assertNotDisposed(): void {
+    if (this.disposed) throw new SluiceError('the in-memory keyed state backend was disposed');
+  }
+}
+
+function nonEmpty(byNamespace: ValuesByNamespace | undefined): ValuesByNamespace | undefined {
+  return byNamespace !== undefined && byNamespace.size > 0 ? byNamespace : undefined;
+}

@@ -1,0 +1,92 @@
+// Checks both keyed state backends apply to what they are given: their options, state names,
+// namespaces and the snapshots they restore. Kept in one place so the two backends accept and
+// reject exactly the same things.
+
+import { KeyGroupRange, checkMaxParallelism } from '../../shared/key-groups.ts';
+import { ConfigurationError, RestoreError } from '../../shared/errors.ts';
+import type { KeyedStateBackendOptions, KeyedStateSnapshot, Namespace, StateEntry } from './keyed-state-backend.ts';
+
+/** State names become part of every LevelDB key, behind a 2-byte length. */
+export const MAX_STATE_NAME_BYTES = 0xffff;
+
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** True if `text` holds an unpaired UTF-16 surrogate, which UTF-8 cannot represent losslessly. */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
+export function checkKeyedStateBackendOptions(options: KeyedStateBackendOptions): void {
+  try {
+    checkMaxParallelism(options.maxParallelism);
+  } catch (error) {
+    throw new ConfigurationError('maxParallelism', (error as Error).message);
+  }
+  const range = options.keyGroupRange;
+  if (!(range instanceof KeyGroupRange)) throw new ConfigurationError('keyGroupRange', 'must be a KeyGroupRange');
+  if (!range.isEmpty && range.endKeyGroup >= options.maxParallelism) {
+    throw new ConfigurationError(
+      'keyGroupRange',
+      `${range} reaches beyond maxParallelism ${options.maxParallelism} (key groups are 0..${options.maxParallelism - 1})`,
+    );
+  }
+}
+
+export function checkStateName(stateName: string): void {
+  if (typeof stateName !== 'string' || stateName.length === 0) throw new TypeError('a state name must be a non-empty string');
+  if (hasLoneSurrogate(stateName)) throw new TypeError(`state name ${JSON.stringify(stateName)} holds an unpaired surrogate`);
+  if (Buffer.byteLength(stateName, 'utf8') > MAX_STATE_NAME_BYTES) {
+    throw new TypeError(`state name ${stateName.slice(0, 40)}… is longer than ${MAX_STATE_NAME_BYTES} UTF-8 bytes`);
+  }
+}
+
+export function checkNamespace(namespace: Namespace): void {
+  if (typeof namespace !== 'string' && typeof namespace !== 'number') {
+    throw new TypeError(`a namespace must be a string or a number, got ${typeof namespace}`);
+  }
+}
+
+export interface RestoredEntry {
+  readonly keyGroup: number;
+  readonly entry: StateEntry;
+}
+
+/**
+ * The entries of `snapshots` whose key group lies in `range`, checked for shape. Rescaling hands
+ * a subtask the snapshots of every old subtask that overlapped its range, so key groups outside
+ * the range are expected and skipped; a snapshot taken at another maxParallelism cannot be split
+ * into this backend's key groups and is refused.
+ */
+export function* entriesInRange(
+  snapshots: readonly KeyedStateSnapshot[],
+  range: KeyGroupRange,
+  maxParallelism: number,
+): Generator<RestoredEntry> {
+  if (!Array.isArray(snapshots)) throw new RestoreError('restore needs an array of keyed state snapshots');
+  for (const [snapshotIndex, snapshot] of snapshots.entries()) {
+    if (snapshot === null || typeof snapshot !== 'object' || !Array.isArray(snapshot.keyGroups)) {
+      throw new RestoreError(`snapshot ${snapshotIndex} is not a keyed state snapshot (no keyGroups array)`);
+    }
+    if (snapshot.maxParallelism !== maxParallelism) {
+      throw new RestoreError(
+        `snapshot ${snapshotIndex} was taken at maxParallelism ${snapshot.maxParallelism}, this backend has ${maxParallelism}: key groups cannot be mapped`,
+      );
+    }
+    for (const group of snapshot.keyGroups) {
+      const keyGroup = group?.keyGroup;
+      if (!Number.isInteger(keyGroup) || keyGroup < 0 || keyGroup >= maxParallelism || !Array.isArray(group.entries)) {
+        throw new RestoreError(`snapshot ${snapshotIndex} holds a malformed key group ${JSON.stringify(keyGroup)}`);
+      }
+      if (!range.contains(keyGroup)) continue;
+      for (const entry of group.entries) {
+        if (!Array.isArray(entry) || entry.length !== 4 || typeof entry[0] !== 'string') {
+          throw new RestoreError(`snapshot ${snapshotIndex}, key group ${keyGroup}: malformed entry`);
+        }
+        if (typeof entry[2] !== 'string' && typeof entry[2] !== 'number') {
+          throw new RestoreError(`snapshot ${snapshotIndex}, key group ${keyGroup}: namespace must be a string or a number`);
+        }
+        yield { keyGroup, entry: entry as unknown as StateEntry };
+      }
+    }
+  }
+}
