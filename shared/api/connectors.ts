@@ -19,6 +19,8 @@ export interface SourceOutput<T> {
   collect(value: T, splitIndex: number, timestamp?: number): void;
   /** A record the source could not read: it goes to the dead-letter output and the job goes on. */
   deadLetter(raw: string, reason: string, position: string): void;
+  /** Split `splitIndex` has no more records: it stops holding the watermark back. */
+  finishSplit(splitIndex: number): void;
 }
 
 export interface SourceReaderContext {

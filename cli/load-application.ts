@@ -1,0 +1,31 @@
+// Loads an application module (TypeScript or JavaScript) and checks that its default export is
+// a pipeline builder: `export default (env, properties) => { ... }`.
+
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Application } from '../shared/api/environment.ts';
+import { ApplicationLoadError } from '../shared/errors.ts';
+
+export async function loadApplication(path: string): Promise<Application> {
+  const absolute = resolve(path);
+  if (!existsSync(absolute)) throw new ApplicationLoadError(`application ${path}: no such file`);
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ApplicationLoadError(`application ${path} failed to load: ${message}`, { cause: error });
+  }
+  // A CommonJS-compiled module puts the default export one level down.
+  let main = module.default;
+  if (main && typeof main === 'object' && typeof (main as Record<string, unknown>).default === 'function') {
+    main = (main as Record<string, unknown>).default;
+  }
+  if (typeof main !== 'function') {
+    throw new ApplicationLoadError(
+      `application ${path} has no default export function; write \`export default (env, properties) => { ... }\` that builds the pipeline`,
+    );
+  }
+  return main as Application;
+}

@@ -1,0 +1,97 @@
+// `sluice run`: loads the application, builds its pipeline, runs it embedded with checkpoints in
+// a local directory, restores when asked, reports progress, and stops cleanly on Ctrl-C.
+
+import { existsSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { StreamExecutionEnvironment } from '../shared/api/environment.ts';
+import { SystemClock } from '../shared/clock.ts';
+import { RestoreError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logging.ts';
+import { LocalDirectoryCheckpointStorage } from '../coordinator/checkpoint/checkpoint-storage.ts';
+import { FileDeadLetterOutput } from '../worker/runtime/dead-letter.ts';
+import { EmbeddedExecutor, type RestoreSource } from '../worker/runtime/embedded-executor.ts';
+import { loadApplication } from './load-application.ts';
+import { ProgressReporter } from './progress.ts';
+import type { RunOptions } from './run-options.ts';
+
+async function resolveRestore(options: RunOptions, storage: LocalDirectoryCheckpointStorage): Promise<RestoreSource | undefined> {
+  const restore = options.restore;
+  if (restore === undefined) return undefined;
+  if (restore === 'latest') {
+    const completed = await storage.listCompleted();
+    if (completed.length === 0) {
+      throw new RestoreError(`--restore latest: ${storage.location} has no completed checkpoint (a chk-N directory with _metadata)`);
+    }
+    return { storage, checkpointId: completed[completed.length - 1]!, allowNonRestoredState: options.allowNonRestoredState };
+  }
+  const path = resolve(restore.checkpointPath);
+  const match = /^chk-(\d+)$/.exec(basename(path));
+  if (!existsSync(path)) throw new RestoreError(`--restore ${restore.checkpointPath}: no such directory`);
+  if (!match || !existsSync(resolve(path, '_metadata'))) {
+    throw new RestoreError(`--restore ${restore.checkpointPath}: not a checkpoint (expected a chk-N directory containing _metadata)`);
+  }
+  return { storage: new LocalDirectoryCheckpointStorage(dirname(path)), checkpointId: Number(match[1]), allowNonRestoredState: options.allowNonRestoredState };
+}
+
+export async function runCommand(options: RunOptions, logger: Logger): Promise<number> {
+  const log = logger.child({ application: options.jobName, job: options.jobName });
+  log.info('starting', {
+    application: options.application,
+    parallelism: options.parallelism ?? null,
+    maxParallelism: options.maxParallelism ?? null,
+    stateBackend: options.stateBackend,
+    checkpointIntervalMs: options.checkpointIntervalMs ?? null,
+    checkpointDirectory: options.checkpointDirectory,
+    restore: options.restore ?? null,
+    properties: options.properties,
+  });
+  const application = await loadApplication(options.application);
+  const env = new StreamExecutionEnvironment();
+  env.setJobName(options.jobName);
+  await application(env, options.properties);
+
+  const storage = new LocalDirectoryCheckpointStorage(resolve(options.checkpointDirectory));
+  const restore = await resolveRestore(options, storage);
+  const executor = await EmbeddedExecutor.create(env, {
+    jobName: env.settings.jobName ?? options.jobName,
+    properties: options.properties,
+    clock: SystemClock.INSTANCE,
+    logger: log,
+    stateBackend: options.stateBackend,
+    ...(options.stateDirectory ? { stateDirectory: options.stateDirectory } : {}),
+    checkpointStorage: storage,
+    checkpointIntervalMs: env.settings.checkpointIntervalMs ?? options.checkpointIntervalMs,
+    retainedCheckpoints: options.retainedCheckpoints,
+    ...(restore ? { restore } : {}),
+    deadLetters: new FileDeadLetterOutput(resolve(options.deadLetterPath)),
+    ...(options.parallelism ? { parallelism: options.parallelism } : {}),
+    ...(options.maxParallelism ? { maxParallelism: options.maxParallelism } : {}),
+  });
+
+  const progress = new ProgressReporter(() => executor.getStatus(), log, process.stderr);
+  const onSignal = (signal: string) => {
+    log.info('stopping: taking a last checkpoint', { signal });
+    executor.stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  progress.start();
+  try {
+    const result = await executor.run();
+    progress.stop();
+    const s = result.status;
+    log.info('done', {
+      state: result.state,
+      recordsRead: s.recordsRead,
+      recordsWritten: s.recordsWritten,
+      lateRecordsDropped: s.lateRecordsDropped,
+      deadLetters: s.deadLetters,
+      checkpoints: s.checkpoints.completed,
+    });
+    return 0;
+  } finally {
+    progress.stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}

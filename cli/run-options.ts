@@ -1,0 +1,171 @@
+// `sluice run` options: parsed from the command line once, validated (every error names its
+// flag), defaults applied, and returned as one readonly object the rest of the code reads.
+
+import { basename, extname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { ApplicationProperties } from '../shared/api/environment.ts';
+import { parseDurationMs } from '../shared/api/time.ts';
+import { ConfigurationError } from '../shared/errors.ts';
+import { UPPER_BOUND_MAX_PARALLELISM } from '../shared/key-groups.ts';
+
+export const RUN_USAGE = `Usage: sluice run <app.ts|app.js> [options]
+
+Runs a Sluice application in embedded mode: one process, no external service.
+
+Options:
+  --parallelism N               default parallelism of every operator (default 1; the
+                                application's own setParallelism wins)
+  --max-parallelism N           number of key groups, 1..32768 (default: Flink's rule,
+                                min(max(nextPow2(1.5 * parallelism), 128), 32768));
+                                must stay the same across restores
+  --state-backend KIND          memory | leveldb (default memory)
+  --state-dir DIR               where the leveldb backend keeps its working files
+                                (default: a directory under the system temp dir)
+  --checkpoint-interval D       periodic checkpoints, e.g. 500ms, 10s, 1m; "off" for only the
+                                final checkpoint of a bounded job (default 60s, as Managed Flink)
+  --checkpoint-dir DIR          where checkpoints go (default .sluice/checkpoints/<job-name>)
+  --retained-checkpoints N      completed checkpoints to keep (default 3)
+  --restore WHAT                "latest" (the newest checkpoint in --checkpoint-dir) or the path
+                                of a checkpoint directory (…/chk-N)
+  --allow-non-restored-state    skip state of operators the application no longer has
+  --property GROUP.KEY=VALUE    a runtime property, repeatable; the application receives them as
+                                properties[GROUP][KEY]
+  --job-name NAME               default: the application file's name
+  --dead-letter-path FILE       where unreadable records go, one JSON line each
+                                (default .sluice/dead-letter/<job-name>.jsonl)
+  --help                        this text
+
+A bounded job ends when its sources end, commits its output and exits 0. An unbounded job runs
+until Ctrl-C (SIGINT) or SIGTERM: it takes a last checkpoint, commits and exits 0.
+`;
+
+export interface RunOptions {
+  readonly application: string;
+  readonly jobName: string;
+  readonly parallelism: number | undefined;
+  readonly maxParallelism: number | undefined;
+  readonly stateBackend: 'memory' | 'leveldb';
+  readonly stateDirectory: string | undefined;
+  readonly checkpointIntervalMs: number | undefined;
+  readonly checkpointDirectory: string;
+  readonly retainedCheckpoints: number;
+  readonly restore: 'latest' | { readonly checkpointPath: string } | undefined;
+  readonly allowNonRestoredState: boolean;
+  readonly properties: ApplicationProperties;
+  readonly deadLetterPath: string;
+}
+
+const positiveInteger = (flag: string, max?: number) =>
+  z.string().transform((text, ctx) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1 || (max !== undefined && n > max)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${flag} must be an integer from 1${max ? ` to ${max}` : ''}, got "${text}"` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const runFlagsSchema = z.object({
+  parallelism: positiveInteger('--parallelism', UPPER_BOUND_MAX_PARALLELISM).optional(),
+  'max-parallelism': positiveInteger('--max-parallelism', UPPER_BOUND_MAX_PARALLELISM).optional(),
+  'state-backend': z
+    .string()
+    .refine((v) => v === 'memory' || v === 'leveldb', (v) => ({ message: `--state-backend must be "memory" or "leveldb", got "${v}"` }))
+    .optional(),
+  'state-dir': z.string().min(1).optional(),
+  'checkpoint-interval': z
+    .string()
+    .transform((text, ctx) => {
+      if (text === 'off') return undefined;
+      const ms = parseDurationMs(text);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `--checkpoint-interval must be a duration like 500ms, 10s or 1m, or "off", got "${text}"` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .optional(),
+  'checkpoint-dir': z.string().min(1, '--checkpoint-dir must not be empty').optional(),
+  'retained-checkpoints': positiveInteger('--retained-checkpoints').optional(),
+  restore: z.string().min(1, '--restore must be "latest" or a checkpoint directory').optional(),
+  'allow-non-restored-state': z.boolean().optional(),
+  property: z.array(z.string()).optional(),
+  'job-name': z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, '--job-name may contain letters, digits, ".", "_" and "-" and must start with a letter or digit')
+    .optional(),
+  'dead-letter-path': z.string().min(1).optional(),
+});
+
+export function parseProperties(entries: readonly string[]): ApplicationProperties {
+  const groups: Record<string, Record<string, string>> = {};
+  for (const entry of entries) {
+    const match = /^([^.=\s]+)\.([^=\s]+)=(.*)$/s.exec(entry);
+    if (!match) throw new ConfigurationError('--property', `expected GROUP.KEY=VALUE, got "${entry}"`);
+    const [, group, key, value] = match as unknown as [string, string, string, string];
+    (groups[group] ??= {})[key] = value;
+  }
+  return groups;
+}
+
+/** Parses `sluice run` arguments; throws ConfigurationError naming the flag on bad input. */
+export function parseRunOptions(args: readonly string[]): RunOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        parallelism: { type: 'string' },
+        'max-parallelism': { type: 'string' },
+        'state-backend': { type: 'string' },
+        'state-dir': { type: 'string' },
+        'checkpoint-interval': { type: 'string' },
+        'checkpoint-dir': { type: 'string' },
+        'retained-checkpoints': { type: 'string' },
+        restore: { type: 'string' },
+        'allow-non-restored-state': { type: 'boolean' },
+        property: { type: 'string', multiple: true },
+        'job-name': { type: 'string' },
+        'dead-letter-path': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    const flag = /'(--?[\w-]+)/.exec(message)?.[1] ?? 'arguments';
+    throw new ConfigurationError(flag, `${message.split('. ')[0]}; see sluice run --help`);
+  }
+  if (parsed.values.help) return 'help';
+  if (parsed.positionals.length !== 1) {
+    throw new ConfigurationError('application', parsed.positionals.length === 0 ? 'give the application file: sluice run app.ts' : `expected one application file, got ${parsed.positionals.join(' ')}`);
+  }
+  const { help: _help, ...flags } = parsed.values;
+  const result = runFlagsSchema.safeParse(flags);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const flag = `--${String(issue.path[0] ?? 'arguments')}`;
+    throw new ConfigurationError(flag, issue.message.replace(`${flag} `, ''));
+  }
+  const f = result.data;
+  const application = parsed.positionals[0]!;
+  const jobName = f['job-name'] ?? basename(application, extname(application)).replace(/[^A-Za-z0-9._-]/g, '-');
+  const restore = f.restore === undefined ? undefined : f.restore === 'latest' ? 'latest' : { checkpointPath: f.restore };
+  return {
+    application,
+    jobName,
+    parallelism: f.parallelism,
+    maxParallelism: f['max-parallelism'],
+    stateBackend: (f['state-backend'] as 'memory' | 'leveldb' | undefined) ?? 'memory',
+    stateDirectory: f['state-dir'],
+    checkpointIntervalMs: 'checkpoint-interval' in f ? f['checkpoint-interval'] : 60_000,
+    checkpointDirectory: f['checkpoint-dir'] ?? join('.sluice', 'checkpoints', jobName),
+    retainedCheckpoints: f['retained-checkpoints'] ?? 3,
+    restore,
+    allowNonRestoredState: f['allow-non-restored-state'] ?? false,
+    properties: parseProperties(f.property ?? []),
+    deadLetterPath: f['dead-letter-path'] ?? join('.sluice', 'dead-letter', `${jobName}.jsonl`),
+  };
+}
