@@ -21,6 +21,12 @@ function identity(key: StateKey, namespace: Namespace): string {
 export class TimerQueue {
   private readonly buckets = new Map<number, Map<string, Timer>>();
   private readonly heap: number[] = [];
+  /**
+   * The bucket being fired and a live iterator over it. Taking the first entry of a Map again
+   * and again after deleting the one before costs O(deleted entries) each time in V8, so a big
+   * bucket is drained with one iterator; it also sees timers added to the bucket meanwhile.
+   */
+  private draining: { timestamp: number; bucket: Map<string, Timer>; iterator: IterableIterator<[string, Timer]> } | undefined;
 
   get size(): number {
     let n = 0;
@@ -53,18 +59,28 @@ export class TimerQueue {
       if (bucket && bucket.size > 0) return ts;
       this.pop();
       this.buckets.delete(ts);
+      if (this.draining?.bucket === bucket) this.draining = undefined;
     }
     return Number.POSITIVE_INFINITY;
   }
 
   /** Removes and returns the first timer with timestamp ≤ `upTo`, or undefined. */
   pollDue(upTo: number): Timer | undefined {
-    const ts = this.peekTimestamp();
-    if (ts > upTo || ts === Number.POSITIVE_INFINITY) return undefined;
-    const bucket = this.buckets.get(ts)!;
-    const first = bucket.entries().next().value as [string, Timer];
-    bucket.delete(first[0]);
-    return first[1];
+    for (;;) {
+      const draining = this.draining;
+      if (draining !== undefined && draining.timestamp <= upTo) {
+        const next = draining.iterator.next();
+        if (!next.done) {
+          draining.bucket.delete(next.value[0]);
+          return next.value[1];
+        }
+        this.draining = undefined;
+      }
+      const ts = this.peekTimestamp();
+      if (ts > upTo || ts === Number.POSITIVE_INFINITY) return undefined;
+      const bucket = this.buckets.get(ts)!;
+      this.draining = { timestamp: ts, bucket, iterator: bucket.entries() };
+    }
   }
 
   /** Timers as snapshot entries: (stateName, key, namespace, timestamp), with their key group. */
