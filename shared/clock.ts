@@ -20,8 +20,8 @@ export class SystemClock implements Clock {
   }
 
   schedule(delayMs: number, callback: () => void): Cancellable {
+    // Not unref'd: a scheduled callback is work the process is waiting for.
     const handle = setTimeout(callback, Math.max(0, delayMs));
-    handle.unref?.();
     return { cancel: () => clearTimeout(handle) };
   }
 }

@@ -23,6 +23,8 @@ export const PREPARED_AT_END = Number.MAX_SAFE_INTEGER;
 export class SinkOperator extends AbstractStreamOperator {
   private writer!: SinkWriter<unknown>;
   private pending: PendingCommit[] = [];
+  /** The first checkpoint that includes the end-of-input snapshot, once one does. */
+  private endCommitsCheckpointId: number | undefined;
   recordsIn = 0;
 
   constructor(private readonly sink: Sink<unknown>, private readonly jobName: string) {
@@ -54,13 +56,16 @@ export class SinkOperator extends AbstractStreamOperator {
     const writerState = this.writer.snapshotState?.();
     const pending = this.pending;
     const committable = await prepared;
-    if (committable !== undefined) pending.push({ checkpointId, committable });
+    // The end-of-input snapshot may be claimed by a checkpoint while its files are still closing.
+    const preparedFor = checkpointId === PREPARED_AT_END ? (this.endCommitsCheckpointId ?? PREPARED_AT_END) : checkpointId;
+    if (committable !== undefined) pending.push({ checkpointId: preparedFor, committable });
     const state: SinkOperatorState = { writerState, pending: pending.slice() };
     return { operatorState: state };
   }
 
   /** The end-of-input snapshot's committables belong to the first checkpoint that includes it. */
   assignEndCommitsTo(checkpointId: number): void {
+    this.endCommitsCheckpointId ??= checkpointId;
     for (const p of this.pending) if (p.checkpointId === PREPARED_AT_END) p.checkpointId = checkpointId;
   }
 
