@@ -15,6 +15,7 @@ import { IntervalJoinOperator } from '../operators/interval-join-operator.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
 import { WindowOperator } from '../operators/window-operator.ts';
+import { canSliceWindows, SlicedWindowOperator } from '../operators/sliced-window-operator.ts';
 import type { DeadLetterOutput } from './dead-letter.ts';
 import type { AbstractStreamOperator } from './stream-operator.ts';
 
@@ -50,7 +51,7 @@ export function createOperator(node: StreamNode, context: OperatorFactoryContext
         case 'timestamps':
           return new TimestampsAndWatermarksOperator(spec.strategy, context.watermarkIntervalMs === 0);
         case 'window':
-          return new WindowOperator(spec);
+          return canSliceWindows(spec) ? new SlicedWindowOperator(spec) : new WindowOperator(spec);
         case 'interval-join':
           return new IntervalJoinOperator(spec);
       }
