@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/logging.ts';
 import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
 import type { CheckpointMetadata, OperatorStateMetadata, SubtaskStateHandle } from './checkpoint-metadata.ts';
 import { METADATA_FORMAT_VERSION } from './checkpoint-metadata.ts';
+import { CheckpointError } from '../../shared/errors.ts';
 import type { CheckpointStorage } from './checkpoint-storage.ts';
 import { PendingCheckpoint, type SubtaskAcknowledgement } from './pending-checkpoint.ts';
 
@@ -21,8 +22,10 @@ export interface CheckpointParticipants {
   /** Asks sources to inject barrier `checkpointId` and finished subtasks to acknowledge at once. */
   triggerCheckpoint(checkpointId: number): void;
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
-  /** uid → name and parallelism, for the metadata. */
-  operatorInfo(uid: string): { name: string; parallelism: number };
+  /** uid → name, parallelism and max parallelism, for the metadata. */
+  operatorInfo(uid: string): { name: string; parallelism: number; maxParallelism: number };
+  /** Whether every subtask has finished (read when a checkpoint is triggered). */
+  allFinished(): boolean;
 }
 
 export interface CheckpointCoordinatorOptions {
@@ -47,6 +50,7 @@ export class CheckpointCoordinator {
   private pending: PendingCheckpoint | undefined;
   private completing: Promise<CompletedCheckpointInfo> | undefined;
   private lastCompletedAtMs = Number.NEGATIVE_INFINITY;
+  private aborted = false;
   private retained: number[] = [];
   private readonly completionWaiters = new Map<number, Array<{ resolve: (i: CompletedCheckpointInfo) => void; reject: (e: unknown) => void }>>();
   lastCompleted: CompletedCheckpointInfo | undefined;
@@ -75,8 +79,9 @@ export class CheckpointCoordinator {
   /** Starts a checkpoint; the returned promise resolves when it is complete and committed. */
   trigger(): Promise<CompletedCheckpointInfo> {
     if (this.isBusy) return Promise.reject(new Error('a checkpoint is already in progress'));
+    if (this.aborted) return Promise.reject(new CheckpointError('the job has stopped; no more checkpoints'));
     const checkpointId = this.nextCheckpointId++;
-    this.pending = new PendingCheckpoint(checkpointId, this.options.clock.now(), this.participants.subtasks());
+    this.pending = new PendingCheckpoint(checkpointId, this.options.clock.now(), this.participants.subtasks(), this.participants.allFinished());
     const done = new Promise<CompletedCheckpointInfo>((resolve, reject) => this.completionWaiters.set(checkpointId, [{ resolve, reject }]));
     this.participants.triggerCheckpoint(checkpointId);
     return done;
@@ -112,7 +117,7 @@ export class CheckpointCoordinator {
     try {
       const byUid = new Map<string, SubtaskStateHandle[]>();
       let bytes = 0;
-      let final = true;
+      let final: boolean;
       const writes: Promise<void>[] = [];
       for (const ack of pending.acknowledgements) {
         for (const [uid, snapshotPromise] of ack.snapshots) {
@@ -129,7 +134,8 @@ export class CheckpointCoordinator {
         }
       }
       await Promise.all(writes);
-      final = this.participantsFinished();
+      final = pending.final;
+      if (this.aborted) throw new CheckpointError(`checkpoint ${id} aborted: the job failed or was cancelled`);
       const operators: OperatorStateMetadata[] = [...byUid.entries()]
         .map(([uid, subtasks]) => ({ uid, ...this.participants.operatorInfo(uid), subtasks: subtasks.sort((a, b) => a.subtask - b.subtask) }))
         .sort((a, b) => a.uid.localeCompare(b.uid));
@@ -143,12 +149,15 @@ export class CheckpointCoordinator {
         final,
         operators,
       };
+      if (this.aborted) throw new CheckpointError(`checkpoint ${id} aborted: the job failed or was cancelled`);
       await storage.writeMetadata(metadata);
       const info: CompletedCheckpointInfo = { checkpointId: id, durationMs: clock.now() - pending.triggeredAtMs, bytes, final };
       this.lastCompleted = info;
       this.numberOfCompleted++;
       logger.info('checkpoint completed', { checkpointId: id, durationMs: info.durationMs, bytes, final, location: storage.location });
-      await this.participants.notifyCheckpointComplete(id);
+      // A checkpoint whose _metadata exists is complete even if the job fails now: a restore
+      // from it finishes its commits. Only a live job is told to commit here.
+      if (!this.aborted) await this.participants.notifyCheckpointComplete(id);
       await this.retire(id);
       return info;
     } catch (error) {
@@ -159,8 +168,20 @@ export class CheckpointCoordinator {
     }
   }
 
-  /** Set by the executor: whether every task had finished when the checkpoint completed. */
-  participantsFinished: () => boolean = () => false;
+  /**
+   * The job failed or was cancelled: the pending checkpoint is dropped, one being written does
+   * not get its _metadata, and nothing is committed any more. Waits for a write in flight.
+   */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    if (this.pending) {
+      const id = this.pending.checkpointId;
+      this.pending = undefined;
+      this.settle(id, undefined, new CheckpointError(`checkpoint ${id} aborted: the job failed or was cancelled`));
+      await this.options.storage.discard(id).catch(() => {});
+    }
+    await this.completing?.catch(() => {});
+  }
 
   private async retire(completedId: number): Promise<void> {
     this.retained.push(completedId);

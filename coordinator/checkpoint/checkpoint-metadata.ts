@@ -18,6 +18,8 @@ export interface OperatorStateMetadata {
   readonly uid: string;
   readonly name: string;
   readonly parallelism: number;
+  /** Its number of key groups; a restore must keep it. */
+  readonly maxParallelism?: number;
   readonly subtasks: readonly SubtaskStateHandle[];
 }
 

@@ -18,6 +18,8 @@ export class PendingCheckpoint {
     readonly checkpointId: number,
     readonly triggeredAtMs: number,
     expectedSubtasks: Iterable<{ taskId: number; subtask: number }>,
+    /** Every subtask had finished when it was triggered: restoring it ends the job at once. */
+    readonly final: boolean,
   ) {
     this.awaiting = new Set([...expectedSubtasks].map((s) => `${s.taskId}/${s.subtask}`));
   }

@@ -6,6 +6,7 @@ import type { Sink } from './connectors.ts';
 import type {
   CoProcessFunction,
   Collector,
+  FunctionOrFactory,
   FilterFunction,
   FlatMapFunction,
   JoinFunction,
@@ -19,7 +20,7 @@ import type {
 } from './functions.ts';
 import type { OperatorNode, OperatorSpec, Partitioning, StreamNode, WindowFunctionSpec } from './graph.ts';
 import { OutputTag } from './output-tag.ts';
-import type { AggregateFunction, ReduceFunction } from './state.ts';
+import { ValueStateDescriptor, type AggregateFunction, type ReduceFunction, type ValueState } from './state.ts';
 import type { WatermarkStrategy } from './watermark-strategy.ts';
 import {
   CountTrigger,
@@ -63,7 +64,7 @@ export class DataStream<T> {
     return this.transform<R>('FlatMap', { kind: 'flatMap', fn });
   }
 
-  process<R>(fn: ProcessFunction<T, R>): SingleOutputStreamOperator<R> {
+  process<R>(fn: FunctionOrFactory<ProcessFunction<T, R>>): SingleOutputStreamOperator<R> {
     return this.transform<R>('Process', { kind: 'process', fn });
   }
 
@@ -260,8 +261,8 @@ export class KeyedStream<T, K> extends DataStream<T> {
     return this.selector;
   }
 
-  override process<R>(fn: ProcessFunction<T, R> | KeyedProcessFunction<K, T, R>): SingleOutputStreamOperator<R> {
-    return this.transform<R>('KeyedProcess', { kind: 'keyed-process', fn: fn as KeyedProcessFunction<K, T, R> }, true);
+  override process<R>(fn: FunctionOrFactory<KeyedProcessFunction<K, T, R>> | FunctionOrFactory<ProcessFunction<T, R>>): SingleOutputStreamOperator<R> {
+    return this.transform<R>('KeyedProcess', { kind: 'keyed-process', fn: fn as FunctionOrFactory<KeyedProcessFunction<K, T, R>> }, true);
   }
 
   /** A rolling reduce: emits the reduced value of the key after every record. */
@@ -289,16 +290,16 @@ export class KeyedStream<T, K> extends DataStream<T> {
   }
 }
 
-function rollingReduce<T>(fn: ReduceFunction<T>): KeyedProcessFunction<unknown, T, T> {
-  let state: import('./state.ts').ValueState<T>;
+function rollingReduce<T>(fn: ReduceFunction<T>): KeyedProcessFunction<unknown, T, T> & { state?: ValueState<T> } {
+  // Per-instance state lives on `this`: each subtask runs its own copy of the function object.
   return {
     open(ctx) {
-      state = ctx.getState({ kind: 'value', name: 'reduce' } as import('./state.ts').ValueStateDescriptor<T>);
+      this.state = ctx.getState(new ValueStateDescriptor<T>('reduce'));
     },
     processElement(value, _ctx, out: Collector<T>) {
-      const previous = state.value();
+      const previous = this.state!.value();
       const next = previous === undefined ? value : fn(previous, value);
-      state.update(next);
+      this.state!.update(next);
       out.collect(next);
     },
   };
@@ -381,7 +382,7 @@ export class ConnectedStreams<A, B> {
     return new ConnectedStreams<A, B>(this.environment, this.first.keyBy(firstKey), this.second.keyBy(secondKey));
   }
 
-  process<R>(fn: CoProcessFunction<A, B, R> | KeyedCoProcessFunction<any, A, B, R>): SingleOutputStreamOperator<R> {
+  process<R>(fn: FunctionOrFactory<CoProcessFunction<A, B, R>> | FunctionOrFactory<KeyedCoProcessFunction<any, A, B, R>>): SingleOutputStreamOperator<R> {
     const firstKey = this.first.keySelectorIfKeyed;
     const secondKey = this.second.keySelectorIfKeyed;
     if ((firstKey === undefined) !== (secondKey === undefined)) {
@@ -396,7 +397,9 @@ export class ConnectedStreams<A, B> {
       uid: undefined,
       parallelism: undefined,
       maxParallelism: undefined,
-      operator: keyed ? { kind: 'keyed-co-process', fn: fn as KeyedCoProcessFunction<any, A, B, R> } : { kind: 'co-process', fn: fn as CoProcessFunction<A, B, R> },
+      operator: keyed
+        ? { kind: 'keyed-co-process', fn: fn as FunctionOrFactory<KeyedCoProcessFunction<any, A, B, R>> }
+        : { kind: 'co-process', fn: fn as FunctionOrFactory<CoProcessFunction<A, B, R>> },
       inputCount: 2,
       keySelectors: [firstKey, secondKey],
     };
@@ -462,7 +465,7 @@ export class IntervalJoin<A, B, K> {
         upperInclusive = false;
         return builder;
       },
-      process: <R>(fn: ProcessJoinFunction<A, B, R>): SingleOutputStreamOperator<R> => {
+      process: <R>(fn: FunctionOrFactory<ProcessJoinFunction<A, B, R>>): SingleOutputStreamOperator<R> => {
         const environment = this.left.environment;
         const graph = environment.graph;
         const node: OperatorNode = {

@@ -54,11 +54,12 @@ export interface ProcessContext {
   /** The event timestamp of the element being processed, or undefined if it has none. */
   timestamp(): number | undefined;
   output<X>(tag: OutputTag<X>, value: X): void;
+  /** Timers need a key: on a non-keyed stream this throws, naming keyBy (as Flink does). */
+  timerService(): TimerService;
 }
 
 export interface KeyedProcessContext<K> extends ProcessContext {
   getCurrentKey(): K;
-  timerService(): TimerService;
 }
 
 export interface OnTimerContext<K> extends KeyedProcessContext<K> {
@@ -69,6 +70,13 @@ interface Lifecycle {
   open?(context: RuntimeContext): void;
   close?(): void;
 }
+
+/**
+ * A function object, or a factory that makes one. Each subtask runs its own: a factory is called
+ * once per subtask, an object is copied (own fields included). Per-subtask state kept in a
+ * closure needs the factory form: `process(() => { let seen; return { open…, processElement… } })`.
+ */
+export type FunctionOrFactory<F> = F | (() => F);
 
 export interface ProcessFunction<IN, OUT> extends Lifecycle {
   processElement(value: IN, ctx: ProcessContext, out: Collector<OUT>): void;

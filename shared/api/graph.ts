@@ -7,6 +7,7 @@ import type {
   CoProcessFunction,
   FilterFunction,
   FlatMapFunction,
+  FunctionOrFactory,
   KeyedCoProcessFunction,
   KeyedProcessFunction,
   KeySelector,
@@ -29,10 +30,10 @@ export type OperatorSpec =
   | { kind: 'map'; fn: MapFunction<any, any> }
   | { kind: 'filter'; fn: FilterFunction<any> }
   | { kind: 'flatMap'; fn: FlatMapFunction<any, any> }
-  | { kind: 'process'; fn: ProcessFunction<any, any> }
-  | { kind: 'keyed-process'; fn: KeyedProcessFunction<any, any, any> }
-  | { kind: 'co-process'; fn: CoProcessFunction<any, any, any> }
-  | { kind: 'keyed-co-process'; fn: KeyedCoProcessFunction<any, any, any, any> }
+  | { kind: 'process'; fn: FunctionOrFactory<ProcessFunction<any, any>> }
+  | { kind: 'keyed-process'; fn: FunctionOrFactory<KeyedProcessFunction<any, any, any>> }
+  | { kind: 'co-process'; fn: FunctionOrFactory<CoProcessFunction<any, any, any>> }
+  | { kind: 'keyed-co-process'; fn: FunctionOrFactory<KeyedCoProcessFunction<any, any, any, any>> }
   | { kind: 'timestamps'; strategy: WatermarkStrategy<any> }
   | {
       kind: 'window';
@@ -48,7 +49,7 @@ export type OperatorSpec =
       upperBoundMs: number;
       lowerBoundInclusive: boolean;
       upperBoundInclusive: boolean;
-      fn: ProcessJoinFunction<any, any, any>;
+      fn: FunctionOrFactory<ProcessJoinFunction<any, any, any>>;
     };
 
 export type Partitioning = 'forward' | 'rebalance' | 'hash' | 'broadcast';

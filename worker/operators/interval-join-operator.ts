@@ -21,6 +21,7 @@ export interface IntervalJoinSpec {
   readonly upperBoundMs: number;
   readonly lowerBoundInclusive: boolean;
   readonly upperBoundInclusive: boolean;
+  /** This subtask's own instance. */
   readonly fn: ProcessJoinFunction<any, any, any>;
 }
 

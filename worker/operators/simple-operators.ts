@@ -18,6 +18,7 @@ import type { OutputTag } from '../../shared/api/output-tag.ts';
 import { NO_TIMESTAMP } from '../../shared/api/time.ts';
 import type { WatermarkStrategy } from '../../shared/api/watermark-strategy.ts';
 import type { Timer } from '../runtime/timer-service.ts';
+import { InvalidPipelineError } from '../../shared/errors.ts';
 import { AbstractStreamOperator } from '../runtime/stream-operator.ts';
 
 export class MapOperator extends AbstractStreamOperator {
@@ -61,6 +62,10 @@ export class FlatMapOperator extends AbstractStreamOperator {
   }
 }
 
+function noTimersWithoutKey(operatorName: string): never {
+  throw new InvalidPipelineError(`${operatorName}: timers can only be used on a keyed stream; call keyBy(...) before process(...)`);
+}
+
 function timestampOrUndefined(ts: number): number | undefined {
   return ts === NO_TIMESTAMP ? undefined : ts;
 }
@@ -70,6 +75,7 @@ export class ProcessOperator extends AbstractStreamOperator {
   private readonly context: ProcessContext = {
     timestamp: () => timestampOrUndefined(this.currentTimestamp),
     output: <X>(tag: OutputTag<X>, value: X) => this.output.collectSide(tag.id, value, this.currentTimestamp),
+    timerService: () => noTimersWithoutKey(this.name),
   };
   constructor(private readonly fn: ProcessFunction<unknown, unknown>) {
     super();
@@ -185,6 +191,7 @@ export class CoProcessOperator extends AbstractStreamOperator {
   private readonly context: ProcessContext = {
     timestamp: () => timestampOrUndefined(this.currentTimestamp),
     output: <X>(tag: OutputTag<X>, value: X) => this.output.collectSide(tag.id, value, this.currentTimestamp),
+    timerService: () => noTimersWithoutKey(this.name),
   };
   constructor(private readonly fn: CoProcessFunction<unknown, unknown, unknown>) {
     super();

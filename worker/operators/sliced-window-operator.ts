@@ -156,7 +156,9 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
     this.currentWindow = window;
     const timestamp = end - 1;
     this.collector.timestamp = timestamp;
-    const result = fn.kind === 'aggregate' ? fn.aggregate.getResult(merged) : merged;
+    let result = fn.kind === 'aggregate' ? fn.aggregate.getResult(merged) : merged;
+    // A single pane is the state itself; with allowed lateness it may change after this firing.
+    if (this.allowedLatenessMs > 0 && this.paneMs === this.sizeMs) result = copyOf(result);
     if (this.processFunction) this.processFunction.process(this.currentKey, this.windowContext, [result], this.collector);
     else this.output.collect(result, timestamp);
   }

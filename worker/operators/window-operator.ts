@@ -31,6 +31,10 @@ import type { Timer } from '../runtime/timer-service.ts';
 
 type Session = [start: number, end: number];
 
+function copyOf<T>(value: T): T {
+  return value !== null && typeof value === 'object' ? structuredClone(value) : value;
+}
+
 export interface WindowOperatorSpec {
   readonly assigner: WindowAssigner;
   readonly trigger?: Trigger<any, Window>;
@@ -285,9 +289,13 @@ export class WindowOperator extends AbstractStreamOperator {
         result = fn.aggregate.getResult(contents);
         break;
       case 'process':
-        fn.process.process(this.currentKey, this.windowContext, contents, this.collector);
+        // With allowed lateness the list keeps growing after this firing; hand out a copy.
+        fn.process.process(this.currentKey, this.windowContext, this.allowedLatenessMs > 0 ? contents.slice() : contents, this.collector);
         return;
     }
+    // With allowed lateness the accumulator stays in state and later records may update it in
+    // place; what was emitted must not change.
+    if (this.allowedLatenessMs > 0) result = copyOf(result);
     if (this.processFunction) this.processFunction.process(this.currentKey, this.windowContext, [result], this.collector);
     else this.output.collect(result, timestamp);
   }

@@ -88,7 +88,7 @@ const MAX_IDLE_SLEEP_MS = 50;
 export class EmbeddedExecutor {
   private readonly tasks: StreamTask[] = [];
   private readonly backends: KeyedStateBackend[] = [];
-  private readonly operatorNames = new Map<string, { name: string; parallelism: number }>();
+  private readonly operatorNames = new Map<string, { name: string; parallelism: number; maxParallelism: number }>();
   private coordinator!: CheckpointCoordinator;
   private state: JobStatus['state'] = 'created';
   private stopRequested = false;
@@ -115,12 +115,9 @@ export class EmbeddedExecutor {
     const { plan, options } = this;
     const logger = options.logger;
     const restored = options.restore ? await this.loadRestoreState(options.restore) : undefined;
-    let lastCheckpointId = restored?.metadata.checkpointId ?? 0;
-    if (!restored) {
-      // A fresh job continues the checkpoint numbering of its directory, so it never overwrites.
-      const completed = await options.checkpointStorage.listCompleted();
-      if (completed.length > 0) lastCheckpointId = completed[completed.length - 1]!;
-    }
+    // New checkpoints continue after every id the directory holds, so none is ever overwritten.
+    const completed = await options.checkpointStorage.listCompleted();
+    const lastCheckpointId = Math.max(restored?.metadata.checkpointId ?? 0, completed.length > 0 ? completed[completed.length - 1]! : 0);
 
     const operatorsOfTask: Array<Array<Array<{ uid: string; operator: AbstractStreamOperator }>>> = [];
     const operatorOf = (nodeId: number, subtask: number) =>
@@ -139,7 +136,9 @@ export class EmbeddedExecutor {
       }
       operatorsOfTask.push(perSubtask);
       for (let i = 0; i < vertex.parallelism; i++) this.tasks.push(new StreamTask(vertex, i, perSubtask[i]!, this.listener));
-      for (const id of vertex.nodeIds) this.operatorNames.set(plan.uidOf.get(id)!, { name: plan.graph.node(id).name, parallelism: vertex.parallelism });
+      for (const id of vertex.nodeIds) {
+        this.operatorNames.set(plan.uidOf.get(id)!, { name: plan.graph.node(id).name, parallelism: vertex.parallelism, maxParallelism: plan.maxParallelismOf.get(id)! });
+      }
     }
     const taskOf = (taskId: number, subtask: number) => this.tasks.find((t) => t.vertex.id === taskId && t.subtaskIndex === subtask)!;
 
@@ -174,7 +173,7 @@ export class EmbeddedExecutor {
           const exchange = new ExchangeOutput(channels, {
             partitioning: edge.partitioning,
             keySelector: edge.keySelector,
-            maxParallelism: plan.maxParallelism,
+            maxParallelism: plan.maxParallelismOf.get(edge.targetId)!,
             producerIndex: p,
             batchSize: exchangeBatchSize,
           });
@@ -198,8 +197,8 @@ export class EmbeddedExecutor {
           let keyed;
           if (isKeyedNode(node) && node.kind === 'operator') {
             const backend = await createKeyedStateBackend(options.stateBackend, {
-              keyGroupRange: keyGroupRangeForSubtask(plan.maxParallelism, vertex.parallelism, i),
-              maxParallelism: plan.maxParallelism,
+              keyGroupRange: keyGroupRangeForSubtask(plan.maxParallelismOf.get(nodeId)!, vertex.parallelism, i),
+              maxParallelism: plan.maxParallelismOf.get(nodeId)!,
               workingDirectory: join(options.stateDirectory ?? join(tmpdir(), `sluice-state-${process.pid}`), safeName(plan.jobName), safeName(uid), String(i)),
             });
             this.backends.push(backend);
@@ -210,7 +209,7 @@ export class EmbeddedExecutor {
             name: node.name,
             subtaskIndex: i,
             parallelism: vertex.parallelism,
-            maxParallelism: plan.maxParallelism,
+            maxParallelism: plan.maxParallelismOf.get(nodeId)!,
             properties: options.properties,
             clock: options.clock,
             output,
@@ -246,7 +245,6 @@ export class EmbeddedExecutor {
       minPauseBetweenCheckpointsMs: options.minPauseBetweenCheckpointsMs ?? 0,
       lastCheckpointId,
     });
-    this.coordinator.participantsFinished = () => this.tasks.every((t) => t.status === 'finished');
     await this.coordinator.initialize();
     logger.info('job built', {
       job: plan.jobName,
@@ -268,10 +266,18 @@ export class EmbeddedExecutor {
           `key groups cannot be remapped — run with --max-parallelism ${metadata.maxParallelism}`,
       );
     }
-    const uids = new Set(this.plan.uidOf.values());
+    const nodeOfUid = new Map([...this.plan.uidOf.entries()].map(([node, uid]) => [uid, node]));
     const byUid = new Map<string, OperatorSnapshot[]>();
     for (const op of metadata.operators) {
-      if (!uids.has(op.uid)) {
+      const node = nodeOfUid.get(op.uid);
+      const maxParallelism = node === undefined ? undefined : this.plan.maxParallelismOf.get(node);
+      if (maxParallelism !== undefined && op.maxParallelism !== undefined && op.maxParallelism !== maxParallelism) {
+        throw new RestoreError(
+          `${where}: operator uid "${op.uid}" was checkpointed with max parallelism ${op.maxParallelism}, but it now has ${maxParallelism}; ` +
+            'key groups cannot be remapped — keep its max parallelism',
+        );
+      }
+      if (node === undefined) {
         if (restore.allowNonRestoredState) continue;
         throw new RestoreError(
           `${where} has state for operator uid "${op.uid}" (${op.name}), which this job does not have; ` +
@@ -302,6 +308,7 @@ export class EmbeddedExecutor {
     jobName: '',
     maxParallelism: 0,
     subtasks: () => this.tasks.map((t) => ({ taskId: t.vertex.id, subtask: t.subtaskIndex })),
+    allFinished: () => this.tasks.every((t) => t.status === 'finished'),
     triggerCheckpoint: (checkpointId: number) => {
       for (const task of this.tasks) if (task.status === 'finished' || task.source) task.triggerCheckpoint(checkpointId);
       this.drain();
@@ -309,7 +316,7 @@ export class EmbeddedExecutor {
     notifyCheckpointComplete: async (checkpointId: number) => {
       for (const task of this.tasks) await task.notifyCheckpointComplete(checkpointId);
     },
-    operatorInfo: (uid: string) => this.operatorNames.get(uid) ?? { name: uid, parallelism: 0 },
+    operatorInfo: (uid: string) => this.operatorNames.get(uid) ?? { name: uid, parallelism: 0, maxParallelism: this.plan.maxParallelism },
   };
 
   /** Runs until a bounded job has finished (and committed) or `stop()` was called. */
@@ -347,7 +354,7 @@ export class EmbeddedExecutor {
         let waitMs = MAX_IDLE_SLEEP_MS;
         for (const task of sources) {
           if (task.status !== 'running') continue;
-          let status = task.source!.poll(sourceBatchSize);
+          let status = task.pollSource(sourceBatchSize);
           if (status instanceof Promise) status = await status;
           if (status === 'end') task.finish();
           else if (status === 'wait') waitMs = Math.min(waitMs, task.source!.waitHintMs);
@@ -373,6 +380,7 @@ export class EmbeddedExecutor {
     } catch (error) {
       this.state = 'failed';
       logger.error('job failed', { job: this.plan.jobName, error: (error as Error).message });
+      await this.coordinator.abort();
       await this.close().catch(() => {});
       throw error;
     }

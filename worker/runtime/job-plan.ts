@@ -26,7 +26,10 @@ export interface TaskVertex {
 export interface JobPlan {
   readonly jobName: string;
   readonly graph: StreamGraph;
+  /** The job's max parallelism: the default of every operator's. */
   readonly maxParallelism: number;
+  /** Each operator's number of key groups (its own setMaxParallelism, else the job's). */
+  readonly maxParallelismOf: ReadonlyMap<number, number>;
   readonly defaultParallelism: number;
   readonly parallelismOf: ReadonlyMap<number, number>;
   readonly uidOf: ReadonlyMap<number, string>;
@@ -54,11 +57,15 @@ export function planJob(graph: StreamGraph, settings: JobSettings, options: Plan
   const parallelismOf = new Map<number, number>();
   for (const node of graph.nodes) parallelismOf.set(node.id, node.parallelism ?? defaultParallelism);
   const maxParallelism = settings.maxParallelism ?? options.maxParallelism ?? defaultMaxParallelism(Math.max(...parallelismOf.values()));
+  const maxParallelismOf = new Map<number, number>();
   for (const node of graph.nodes) {
     const p = parallelismOf.get(node.id)!;
-    if (p > maxParallelism) {
-      throw new InvalidPipelineError(`operator "${node.name}": parallelism ${p} is greater than the max parallelism ${maxParallelism}`);
+    const maxP = node.maxParallelism ?? maxParallelism;
+    if (!Number.isInteger(maxP) || maxP < 1 || maxP > 32768) {
+      throw new InvalidPipelineError(`operator "${node.name}": max parallelism must be an integer in [1, 32768], got ${maxP}`);
     }
+    if (p > maxP) throw new InvalidPipelineError(`operator "${node.name}": parallelism ${p} is greater than its max parallelism ${maxP}`);
+    maxParallelismOf.set(node.id, maxP);
   }
 
   const uidOf = new Map<number, string>();
@@ -104,7 +111,7 @@ export function planJob(graph: StreamGraph, settings: JobSettings, options: Plan
       taskOfNode.set(id, taskId);
     }
   }
-  return { jobName: options.jobName, graph, maxParallelism, defaultParallelism, parallelismOf, uidOf, edges, taskOfNode, tasks };
+  return { jobName: options.jobName, graph, maxParallelism, maxParallelismOf, defaultParallelism, parallelismOf, uidOf, edges, taskOfNode, tasks };
 }
 
 function topologicalOrder(graph: StreamGraph, edges: readonly PlannedEdge[]): number[] {

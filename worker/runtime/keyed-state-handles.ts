@@ -33,8 +33,10 @@ export class TableValueState<T> implements ValueState<T> {
 export class TableListState<T> implements ListState<T> {
   namespace: Namespace = VOID_NAMESPACE;
   constructor(private readonly table: StateTable<T[]>) {}
+  /** A copy: the caller may keep or emit it while the state grows (as with RocksDB's fresh lists). */
   get(): readonly T[] {
-    return this.table.get(this.namespace) ?? [];
+    const list = this.table.get(this.namespace);
+    return list === undefined ? [] : list.slice();
   }
   add(value: T): void {
     const list = this.table.get(this.namespace);

@@ -17,6 +17,7 @@ import { SourceOperator } from '../operators/source-operator.ts';
 import { WindowOperator } from '../operators/window-operator.ts';
 import { canSliceWindows, SlicedWindowOperator } from '../operators/sliced-window-operator.ts';
 import type { DeadLetterOutput } from './dead-letter.ts';
+import { copyForSubtask, instantiateForSubtask } from './function-copy.ts';
 import type { AbstractStreamOperator } from './stream-operator.ts';
 
 export interface OperatorFactoryContext {
@@ -41,19 +42,22 @@ export function createOperator(node: StreamNode, context: OperatorFactoryContext
         case 'flatMap':
           return new FlatMapOperator(spec.fn);
         case 'process':
-          return new ProcessOperator(spec.fn);
+          return new ProcessOperator(instantiateForSubtask(spec.fn));
         case 'keyed-process':
-          return new KeyedProcessOperator(spec.fn);
+          return new KeyedProcessOperator(instantiateForSubtask(spec.fn));
         case 'co-process':
-          return new CoProcessOperator(spec.fn);
+          return new CoProcessOperator(instantiateForSubtask(spec.fn));
         case 'keyed-co-process':
-          return new KeyedCoProcessOperator(spec.fn);
+          return new KeyedCoProcessOperator(instantiateForSubtask(spec.fn));
         case 'timestamps':
           return new TimestampsAndWatermarksOperator(spec.strategy, context.watermarkIntervalMs === 0);
-        case 'window':
-          return canSliceWindows(spec) ? new SlicedWindowOperator(spec) : new WindowOperator(spec);
+        case 'window': {
+          const fn = spec.function;
+          const copied = { ...spec, function: fn.process ? { ...fn, process: copyForSubtask(fn.process) } : fn } as typeof spec;
+          return canSliceWindows(copied) ? new SlicedWindowOperator(copied) : new WindowOperator(copied);
+        }
         case 'interval-join':
-          return new IntervalJoinOperator(spec);
+          return new IntervalJoinOperator({ ...spec, fn: instantiateForSubtask(spec.fn) });
       }
     }
   }

@@ -4,6 +4,7 @@
 // live channel has), snapshots its operators and forwards the barrier, and finishes when every
 // input has ended. A source subtask is driven by polls instead of channels.
 
+import type { PollStatus } from '../../shared/api/connectors.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../../shared/api/time.ts';
 import { SluiceError, UserFunctionError } from '../../shared/errors.ts';
 import type { TaskVertex } from './job-plan.ts';
@@ -207,6 +208,16 @@ export class StreamTask {
     this.status = 'finished';
     this.finalSnapshots = this.snapshotOperators(PREPARED_AT_END);
     for (const out of this.exchangeOutputs) out.emitEnd();
+  }
+
+  /** Polls the source; errors (the reader's or a chained operator's) name this task. */
+  pollSource(maxRecords: number): PollStatus | Promise<PollStatus> {
+    try {
+      const status = this.source!.poll(maxRecords);
+      return status instanceof Promise ? status.catch((error: unknown) => Promise.reject(this.failure(error))) : status;
+    } catch (error) {
+      throw this.failure(error);
+    }
   }
 
   emitPeriodicWatermarks(nowMs: number): void {

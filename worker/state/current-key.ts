@@ -1,11 +1,11 @@
 // The key that a backend's table calls address, kept in the form the backends' per-key-group maps
-// use. It is computed once per `setCurrentKey`, so table get/put/remove allocate nothing for
-// scalar keys (composite keys cost one canonical string per record).
+// use. It is computed once per `setCurrentKey`, so table get/put/remove allocate nothing: scalar
+// keys are Map keys as they are, composite keys are hashed once (composite-key-map.ts).
 
 import { inspect } from 'node:util';
 import type { KeyGroupRange } from '../../shared/key-groups.ts';
 import type { StateKey } from './keyed-state-backend.ts';
-import { compositeKeyToString } from './composite-key-string.ts';
+import { compositeKeyHash } from './composite-key-map.ts';
 
 export class CurrentKey {
   /** The key as the caller passed it. */
@@ -13,9 +13,9 @@ export class CurrentKey {
   keyGroup = -1;
   /** `keyGroup` minus the range start: the index into per-key-group arrays; -1 until a key is set. */
   keyGroupIndex = -1;
-  /** The key as a Map key: the key itself for scalars, its canonical string for composite keys. */
+  /** The key as a Map key for scalars; the content hash for composite keys (see CompositeKeyMap). */
   mapKey: unknown = undefined;
-  /** Composite keys live in maps of their own, so a string key can never collide with an encoded array. */
+  /** Composite keys live in maps of their own (CompositeKeyMap), apart from scalar keys. */
   isComposite = false;
   /** Changes on every `set`, so a table can tell whether the entry it remembered is still the current key's. */
   epoch = 0;
@@ -48,7 +48,7 @@ export class CurrentKey {
             `a state key must be a string, number, boolean, bigint or an array of those, got ${key === null ? 'null' : typeof key}`,
           );
         }
-        this.mapKey = compositeKeyToString(key);
+        this.mapKey = compositeKeyHash(key);
         this.isComposite = true;
     }
     this.key = key;
@@ -59,7 +59,7 @@ export class CurrentKey {
 
   /** Throws unless a key was set; called on slow paths only, where a missing key would otherwise corrupt the maps. */
   assertSet(): void {
-    if (this.keyGroupIndex < 0) throw new Error('no current key: call setCurrentKey before using a state table');
+    if (this.keyGroupIndex < 0) throw new Error('keyed state was used with no current key: state is only there while a keyed record or timer is processed; a function that keeps state handles in a closure must be given as a factory, process(() => ({ … })), so each subtask gets its own');
   }
 
   get(): StateKey {
@@ -70,7 +70,7 @@ export class CurrentKey {
 
 /** The Map key for `key`, as `CurrentKey.set` computes it; for restore, which places entries without a current key. */
 export function mapKeyOf(key: StateKey): { readonly mapKey: unknown; readonly isComposite: boolean } {
-  if (Array.isArray(key)) return { mapKey: compositeKeyToString(key), isComposite: true };
+  if (Array.isArray(key)) return { mapKey: compositeKeyHash(key), isComposite: true };
   switch (typeof key) {
     case 'string':
     case 'number':
