@@ -54,12 +54,15 @@ export class SinkOperator extends AbstractStreamOperator {
   override async snapshotState(checkpointId: number): Promise<OperatorSnapshot> {
     const prepared = this.writer.prepareCommit(checkpointId);
     const writerState = this.writer.snapshotState?.();
-    const pending = this.pending;
+    const uncommitted = this.pending.slice();
     const committable = await prepared;
     // The end-of-input snapshot may be claimed by a checkpoint while its files are still closing.
     const preparedFor = checkpointId === PREPARED_AT_END ? (this.endCommitsCheckpointId ?? PREPARED_AT_END) : checkpointId;
-    if (committable !== undefined) pending.push({ checkpointId: preparedFor, committable });
-    const state: SinkOperatorState = { writerState, pending: pending.slice() };
+    if (committable === undefined) return { operatorState: { writerState, pending: uncommitted } satisfies SinkOperatorState };
+    const entry: PendingCommit = { checkpointId: preparedFor, committable };
+    // Into the current list: a commit may have replaced `this.pending` while prepareCommit ran.
+    this.pending.push(entry);
+    const state: SinkOperatorState = { writerState, pending: [...uncommitted, entry] };
     return { operatorState: state };
   }
 
