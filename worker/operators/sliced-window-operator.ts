@@ -17,6 +17,7 @@ import { TimeWindow, windowStartWithOffset, type SlidingEventTimeWindows, type T
 import { UserFunctionError } from '../../shared/errors.ts';
 import type { StateKey, StateTable } from '../state/keyed-state-backend.ts';
 import { AbstractStreamOperator } from '../runtime/stream-operator.ts';
+import { deepCopy } from '../runtime/value-copy.ts';
 import type { Timer } from '../runtime/timer-service.ts';
 import type { WindowOperatorSpec } from './window-operator.ts';
 
@@ -39,10 +40,6 @@ export function canSliceWindows(spec: WindowOperatorSpec): boolean {
   return false;
 }
 
-function copyOf<T>(value: T): T {
-  // merge and reduce functions may update their first argument in place; a pane must not change.
-  return value !== null && typeof value === 'object' ? structuredClone(value) : value;
-}
 
 export class SlicedWindowOperator extends AbstractStreamOperator {
   private readonly sizeMs: number;
@@ -108,8 +105,10 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
     // The windows holding this record: starts from lastStart down, as Flink assigns them.
     const lastStart = windowStartWithOffset(timestamp, this.offsetMs, slide);
     const lastEnd = lastStart + size;
-    if (lastEnd - 1 + lateness <= watermark) {
-      // Every window of this record is past its allowed lateness.
+    // With windows smaller than their slide, a record between two windows belongs to none.
+    const inNoWindow = timestamp >= lastEnd;
+    if (inNoWindow || lastEnd - 1 + lateness <= watermark) {
+      // No window of this record can still fire (or it has none); Flink reports it only if it is late.
       if (timestamp + lateness <= watermark) {
         if (this.lateTagId !== undefined) this.output.collectSide(this.lateTagId, value, timestamp);
         else this.metrics.numLateRecordsDropped++;
@@ -148,7 +147,8 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
     for (let pane = end - this.sizeMs; pane < end; pane += this.paneMs) {
       const acc = this.panes.get(pane);
       if (acc === undefined) continue;
-      if (merged === undefined) merged = this.paneMs === this.sizeMs ? acc : copyOf(acc);
+      // merge and reduce may update their first argument in place; a pane must not change.
+      if (merged === undefined) merged = this.paneMs === this.sizeMs ? acc : deepCopy(acc);
       else merged = fn.kind === 'reduce' ? fn.reduce(merged, acc) : fn.kind === 'aggregate' ? fn.aggregate.merge!(merged, acc) : merged;
     }
     if (merged === undefined) return;
@@ -158,7 +158,7 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
     this.collector.timestamp = timestamp;
     let result = fn.kind === 'aggregate' ? fn.aggregate.getResult(merged) : merged;
     // A single pane is the state itself; with allowed lateness it may change after this firing.
-    if (this.allowedLatenessMs > 0 && this.paneMs === this.sizeMs) result = copyOf(result);
+    if (this.allowedLatenessMs > 0 && this.paneMs === this.sizeMs) result = deepCopy(result);
     if (this.processFunction) this.processFunction.process(this.currentKey, this.windowContext, [result], this.collector);
     else this.output.collect(result, timestamp);
   }

@@ -27,13 +27,11 @@ import { UserFunctionError } from '../../shared/errors.ts';
 import { VOID_NAMESPACE, type Namespace, type StateKey, type StateTable } from '../state/keyed-state-backend.ts';
 import { TableReducingState } from '../runtime/keyed-state-handles.ts';
 import { AbstractStreamOperator } from '../runtime/stream-operator.ts';
+import { deepCopy } from '../runtime/value-copy.ts';
 import type { Timer } from '../runtime/timer-service.ts';
 
 type Session = [start: number, end: number];
 
-function copyOf<T>(value: T): T {
-  return value !== null && typeof value === 'object' ? structuredClone(value) : value;
-}
 
 export interface WindowOperatorSpec {
   readonly assigner: WindowAssigner;
@@ -295,7 +293,7 @@ export class WindowOperator extends AbstractStreamOperator {
     }
     // With allowed lateness the accumulator stays in state and later records may update it in
     // place; what was emitted must not change.
-    if (this.allowedLatenessMs > 0) result = copyOf(result);
+    if (this.allowedLatenessMs > 0) result = deepCopy(result);
     if (this.processFunction) this.processFunction.process(this.currentKey, this.windowContext, [result], this.collector);
     else this.output.collect(result, timestamp);
   }
