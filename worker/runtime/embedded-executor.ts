@@ -371,8 +371,9 @@ export class EmbeddedExecutor {
           const nextTimer = Math.min(...this.tasks.map((t) => t.nextProcessingTimerMs()), nextCheckpointMs, this.watermarkIntervalMs > 0 ? nextWatermarkMs : Infinity);
           await this.idle(Math.max(0, Math.min(waitMs, nextTimer - clock.now())));
           lastYieldMs = Date.now();
-        } else if (Date.now() - lastYieldMs >= YIELD_EVERY_MS) {
-          // Let pending snapshot uploads, signals and I/O run.
+        } else if (this.coordinator.isBusy || Date.now() - lastYieldMs >= YIELD_EVERY_MS) {
+          // Let pending snapshot uploads, signals and I/O run; while a checkpoint is being
+          // written, after every round, so its many small I/O steps do not each wait YIELD_EVERY_MS.
           await new Promise<void>((resolve) => setImmediate(resolve));
           lastYieldMs = Date.now();
         }

@@ -271,7 +271,9 @@ export function runKeyedStateBackendContract(
         ['a,1'],
         'a,1',
         '["a",1]',
-        '["a"n1;]', // what a composite key may look like inside a backend; must not collide with ['a', 1]
+        // What composite keys may look like inside a backend; a string key must never collide with one.
+        '[s1:an1;]',
+        '["a"n1;]',
         [true, false, 'x'],
       ];
       for (const key of keys) {

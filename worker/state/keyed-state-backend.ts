@@ -34,6 +34,7 @@ export interface StateTable<V> {
   /**
    * Stores `value` for (current key, namespace). Callers that mutate a value they got from `get`
    * call `put` with it afterwards; a backend may keep the object and serialize it later.
+   * Putting `undefined` removes the entry: `get` could not tell the two apart.
    */
   put(namespace: Namespace, value: V): void;
   remove(namespace: Namespace): void;

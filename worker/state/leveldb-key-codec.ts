@@ -15,7 +15,7 @@
 // A namespace is a tagged string or number. The database is private to one backend instance and
 // wiped on start, so this layout may change between versions; snapshots are backend-independent.
 
-import { MAX_COMPOSITE_KEY_DEPTH } from './composite-key-string.ts';
+import { MAX_COMPOSITE_KEY_DEPTH } from './composite-key-map.ts';
 import type { Namespace, StateKey } from './keyed-state-backend.ts';
 import { hasLoneSurrogate } from './state-backend-checks.ts';
 

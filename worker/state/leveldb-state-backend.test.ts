@@ -93,6 +93,7 @@ describe('LevelDbKeyedStateBackend', () => {
     });
     assert.ok(backend instanceof LevelDbKeyedStateBackend);
     assert.equal(backend.getStatus().cacheCapacityEntries, 10);
+    assert.equal(backend.getStatus().flushThresholdEntries, 5, 'half the cache when not given');
     await backend.dispose();
   });
 
@@ -107,9 +108,16 @@ describe('LevelDbKeyedStateBackend', () => {
     assert.equal(status.cachedEntries, TINY_CACHE_CAPACITY_ENTRIES);
     assert.ok(status.dirtyEntries < TINY_FLUSH_THRESHOLD_ENTRIES);
     assert.ok(status.pendingFlushes > 0, 'nothing was awaited, so flushes are still pending');
+    // Nothing yielded to the event loop, so no batch has started: every flush merged into one overlay.
+    assert.equal(status.pendingFlushes, 1);
+    assert.ok(status.pendingWrites > 1_000 - TINY_FLUSH_THRESHOLD_ENTRIES);
     await backend.whenFlushed();
     assert.equal(backend.getStatus().pendingFlushes, 0);
-    assert.ok(backend.getStatus().flushesWritten >= Math.floor(1_000 / TINY_FLUSH_THRESHOLD_ENTRIES) - 1);
+    assert.equal(backend.getStatus().flushesWritten, 1);
+    for (let i = 0; i < 1_000; i++) {
+      backend.setCurrentKey(i, keyGroupOf(i));
+      assert.equal(table.get(VOID_NAMESPACE), i);
+    }
     await backend.dispose();
   });
 

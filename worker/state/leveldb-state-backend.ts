@@ -1,23 +1,24 @@
 // The LevelDB keyed state backend: state lives in a LevelDB database (classic-level) on local
 // disk, for state larger than memory. Keys follow the fixed layout of leveldb-key-codec.ts (key
-// group first), values are v8.serialize bytes (Maps, Sets, bigints, Dates survive).
+// group first); values are encoded by state-value-codec.ts (v8.serialize bytes, or a faster
+// encoding of the same plain data: Maps, Sets, bigints, Dates survive).
 //
 // The hot path stays synchronous and mostly in memory. Three layers, newest first:
 //   1. a write-back cache of deserialized values, bounded by CLOCK eviction: reads and writes of
 //      a hot working set are a few Map lookups; a put marks its entry dirty and keeps the caller's
 //      object (the interface lets a backend serialize it later);
 //   2. write overlays: serialized writes on their way to LevelDB. When the dirty entries reach a
-//      threshold they are serialized into one overlay, which is written as one `db.batch()` in the
+//      threshold they are serialized into an overlay, which is written as one `db.batch()` in the
 //      background and stays readable until that write has resolved. Batches are written one after
-//      another, never concurrently, so LevelDB applies them in order;
+//      another, never concurrently, so LevelDB applies them in order. While an overlay waits for
+//      the batch before it, later flushes merge into it, so a backlog is one overlay, not many;
 //   3. LevelDB itself, read with `db.getSync` on a cache miss.
 //
-// A snapshot is taken synchronously: the dirty entries are serialized into an overlay, the
-// overlays in flight are pinned and a LevelDB snapshot is opened, all at the moment of the call;
-// the canonical KeyedStateSnapshot is then read asynchronously from that LevelDB snapshot with the
-// pinned overlays on top, so puts that follow cannot leak into it.
+// A snapshot is taken synchronously: the dirty entries are serialized into an overlay, every
+// overlay not yet in LevelDB is pinned (frozen) and a LevelDB snapshot is opened, all at the
+// moment of the call; the canonical KeyedStateSnapshot is then read asynchronously from that
+// LevelDB snapshot with the pinned overlays on top, so puts that follow cannot leak into it.
 
-import { deserialize, serialize } from 'node:v8';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -34,6 +35,7 @@ import type {
   StateTable,
 } from './keyed-state-backend.ts';
 import { CurrentKey, mapKeyOf } from './current-key.ts';
+import { CompositeKeyMap } from './composite-key-map.ts';
 import {
   StateKeyEncoder,
   decodeStateKey,
@@ -42,13 +44,16 @@ import {
   stateNameSegment,
 } from './leveldb-key-codec.ts';
 import { checkKeyedStateBackendOptions, checkNamespace, checkStateName, entriesInRange } from './state-backend-checks.ts';
+import { StateValueEncoder, decodeStateValue } from './state-value-codec.ts';
 
 export const DEFAULT_CACHE_CAPACITY_ENTRIES = 100_000;
 /**
- * Dirty entries that trigger a background flush. It bounds the synchronous part of a snapshot
- * (serializing what is dirty: about 1 µs per small value, so ~10 ms) and the size of one batch.
+ * Dirty entries that trigger a background flush (at most half the cache). A hot set smaller than
+ * this is never rewritten between snapshots, which is what makes the cache write-back; a larger
+ * one is written once per threshold's worth of distinct keys. It also bounds the synchronous part
+ * of a snapshot, which serializes what is dirty: ~0.3 µs per small value, so ~15 ms.
  */
-export const DEFAULT_FLUSH_THRESHOLD_ENTRIES = 10_000;
+export const DEFAULT_FLUSH_THRESHOLD_ENTRIES = 50_000;
 /** Entries per LevelDB batch when restoring. */
 const RESTORE_BATCH_ENTRIES = 10_000;
 /** Entries read per iterator call when snapshotting, and the bytes that call may buffer. */
@@ -62,7 +67,7 @@ export interface LevelDbKeyedStateBackendOptions extends KeyedStateBackendOption
   readonly workingDirectory: string;
   /** Deserialized values kept in memory; default 100 000. */
   readonly cacheCapacityEntries?: number;
-  /** Dirty entries that trigger a background batch write; default 10 000. */
+  /** Dirty entries that trigger a background batch write; default 50 000, at most half the cache. */
   readonly flushThresholdEntries?: number;
   /** LevelDB's own block cache, in bytes; default LevelDB's 8 MiB. */
   readonly blockCacheBytes?: number;
@@ -71,11 +76,11 @@ export interface LevelDbKeyedStateBackendOptions extends KeyedStateBackendOption
 const tuningSchema = z.object({
   workingDirectory: z.string().min(1, 'the LevelDB state backend needs a working directory'),
   cacheCapacityEntries: z.number().int().min(1).default(DEFAULT_CACHE_CAPACITY_ENTRIES),
-  flushThresholdEntries: z.number().int().min(1).default(DEFAULT_FLUSH_THRESHOLD_ENTRIES),
+  flushThresholdEntries: z.number().int().min(1).optional(),
   blockCacheBytes: z.number().int().min(0).optional(),
 });
 
-type ResolvedTuning = Readonly<z.infer<typeof tuningSchema>>;
+type ResolvedTuning = Readonly<z.infer<typeof tuningSchema> & { flushThresholdEntries: number }>;
 
 function resolveTuning(options: LevelDbKeyedStateBackendOptions): ResolvedTuning {
   checkKeyedStateBackendOptions(options);
@@ -89,20 +94,33 @@ function resolveTuning(options: LevelDbKeyedStateBackendOptions): ResolvedTuning
     const issue = parsed.error.issues[0]!;
     throw new ConfigurationError(issue.path.join('.') || 'options', issue.message);
   }
-  return parsed.data;
+  const { cacheCapacityEntries, flushThresholdEntries } = parsed.data;
+  return {
+    ...parsed.data,
+    flushThresholdEntries:
+      flushThresholdEntries ?? Math.max(1, Math.min(DEFAULT_FLUSH_THRESHOLD_ENTRIES, Math.floor(cacheCapacityEntries / 2))),
+  };
 }
 
 /** Database folders open in this process: two backends on one folder would wipe each other. */
 const databaseFoldersInUse = new Set<string>();
 
-/**
- * Serialized writes not yet known to be in LevelDB: key (latin1 text) → value bytes, or null for
- * a delete. Immutable once submitted for writing.
- */
+/** Serialized writes: key (latin1 text) → value bytes, or null for a delete. */
 type WriteOverlay = Map<string, Buffer | null>;
 
-type CacheEntriesByKey = Map<unknown, CacheEntry>;
-type CacheEntriesByNamespace = Map<Namespace, CacheEntriesByKey>;
+/** An overlay on its way to LevelDB: readable until its batch has been written. */
+interface PendingFlush {
+  readonly writes: WriteOverlay;
+  /** False once its batch is being built, or once a snapshot pinned it: from then on it never changes. */
+  acceptsWrites: boolean;
+  /** Its batch write is queued on the write chain. */
+  scheduled: boolean;
+}
+
+type ScalarCacheEntries = Map<unknown, CacheEntry>;
+type CompositeCacheEntries = CompositeKeyMap<CacheEntry>;
+type ScalarCacheEntriesByNamespace = Map<Namespace, ScalarCacheEntries>;
+type CompositeCacheEntriesByNamespace = Map<Namespace, CompositeCacheEntries>;
 
 /** One cached (state, key, namespace): its deserialized value, or undefined for known-absent. */
 class CacheEntry {
@@ -111,12 +129,15 @@ class CacheEntry {
   dirty = false;
   /** CLOCK's second-chance bit: set on every access, cleared as the hand passes. */
   referenced = true;
-  evicted = false;
-  byNamespace: CacheEntriesByNamespace | undefined = undefined;
-  byKey: CacheEntriesByKey | undefined = undefined;
+  /** The maps that hold this entry, so eviction can find it again. */
+  byNamespace: Map<Namespace, ScalarCacheEntries | CompositeCacheEntries> | undefined = undefined;
+  byKey: ScalarCacheEntries | CompositeCacheEntries | undefined = undefined;
+  /** For a composite key: the map's own copy of it (`mapKey` is then its hash). */
+  compositeKey: readonly unknown[] | undefined = undefined;
 
   constructor(
     readonly table: LevelDbStateTable<unknown>,
+    /** The scalar key, or a composite key's hash. */
     readonly mapKey: unknown,
     readonly namespace: Namespace,
     /** The LevelDB key as latin1 text (one char per byte). */
@@ -140,8 +161,8 @@ interface TableHost {
 class LevelDbStateTable<V> implements StateTable<V> {
   readonly stateNameBytes: Buffer;
   /** Indexed by key group minus range start; scalar and composite keys are kept apart so they cannot collide. */
-  private readonly scalarKeyGroups: (CacheEntriesByNamespace | undefined)[];
-  private readonly compositeKeyGroups: (CacheEntriesByNamespace | undefined)[];
+  private readonly scalarKeyGroups: (ScalarCacheEntriesByNamespace | undefined)[];
+  private readonly compositeKeyGroups: (CompositeCacheEntriesByNamespace | undefined)[];
   /** The entry of the last access: a get followed by a put of the same key and namespace skips the lookups. */
   private lastEntry: CacheEntry | undefined = undefined;
   private lastEntryEpoch = -1;
@@ -152,8 +173,8 @@ class LevelDbStateTable<V> implements StateTable<V> {
     numberOfKeyGroups: number,
   ) {
     this.stateNameBytes = stateNameSegment(stateName);
-    this.scalarKeyGroups = new Array<CacheEntriesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
-    this.compositeKeyGroups = new Array<CacheEntriesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
+    this.scalarKeyGroups = new Array<ScalarCacheEntriesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
+    this.compositeKeyGroups = new Array<CompositeCacheEntriesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
   }
 
   get(namespace: Namespace): V | undefined {
@@ -192,7 +213,8 @@ class LevelDbStateTable<V> implements StateTable<V> {
   forget(entry: CacheEntry): void {
     const { byKey, byNamespace } = entry;
     if (byKey === undefined || byNamespace === undefined) return; // admitted, but its insertion failed
-    byKey.delete(entry.mapKey);
+    if (entry.compositeKey !== undefined) (byKey as CompositeCacheEntries).delete(entry.compositeKey, entry.mapKey as number);
+    else (byKey as ScalarCacheEntries).delete(entry.mapKey);
     if (byKey.size === 0 && byNamespace.get(entry.namespace) === byKey) byNamespace.delete(entry.namespace);
     if (this.lastEntry === entry) this.lastEntry = undefined;
   }
@@ -207,11 +229,9 @@ class LevelDbStateTable<V> implements StateTable<V> {
     const current = this.host.current;
     const last = this.lastEntry;
     if (last !== undefined && this.lastEntryEpoch === current.epoch && last.namespace === namespace) return last;
-    const byNamespace = (current.isComposite ? this.compositeKeyGroups : this.scalarKeyGroups)[current.keyGroupIndex];
-    if (byNamespace === undefined) return undefined;
-    const byKey = byNamespace.get(namespace);
-    if (byKey === undefined) return undefined;
-    const entry = byKey.get(current.mapKey);
+    const entry = current.isComposite
+      ? this.compositeKeyGroups[current.keyGroupIndex]?.get(namespace)?.get(current.key as readonly unknown[], current.mapKey as number)
+      : this.scalarKeyGroups[current.keyGroupIndex]?.get(namespace)?.get(current.mapKey);
     if (entry !== undefined) {
       this.lastEntry = entry;
       this.lastEntryEpoch = current.epoch;
@@ -240,20 +260,35 @@ class LevelDbStateTable<V> implements StateTable<V> {
     // Admit first: the eviction it may cause can drop the very maps this entry is about to join.
     this.host.admit(entry);
     const current = this.host.current;
-    const keyGroups = current.isComposite ? this.compositeKeyGroups : this.scalarKeyGroups;
-    let byNamespace = keyGroups[current.keyGroupIndex];
-    if (byNamespace === undefined) {
-      byNamespace = new Map();
-      keyGroups[current.keyGroupIndex] = byNamespace;
+    if (current.isComposite) {
+      let byNamespace = this.compositeKeyGroups[current.keyGroupIndex];
+      if (byNamespace === undefined) {
+        byNamespace = new Map();
+        this.compositeKeyGroups[current.keyGroupIndex] = byNamespace;
+      }
+      let byKey = byNamespace.get(entry.namespace);
+      if (byKey === undefined) {
+        byKey = new CompositeKeyMap();
+        byNamespace.set(entry.namespace, byKey);
+      }
+      entry.compositeKey = byKey.set(current.key as readonly unknown[], entry.mapKey as number, entry);
+      entry.byNamespace = byNamespace;
+      entry.byKey = byKey;
+    } else {
+      let byNamespace = this.scalarKeyGroups[current.keyGroupIndex];
+      if (byNamespace === undefined) {
+        byNamespace = new Map();
+        this.scalarKeyGroups[current.keyGroupIndex] = byNamespace;
+      }
+      let byKey = byNamespace.get(entry.namespace);
+      if (byKey === undefined) {
+        byKey = new Map();
+        byNamespace.set(entry.namespace, byKey);
+      }
+      byKey.set(entry.mapKey, entry);
+      entry.byNamespace = byNamespace;
+      entry.byKey = byKey;
     }
-    let byKey = byNamespace.get(entry.namespace);
-    if (byKey === undefined) {
-      byKey = new Map();
-      byNamespace.set(entry.namespace, byKey);
-    }
-    byKey.set(entry.mapKey, entry);
-    entry.byNamespace = byNamespace;
-    entry.byKey = byKey;
     this.lastEntry = entry;
     this.lastEntryEpoch = current.epoch;
     return entry;
@@ -308,11 +343,11 @@ export interface LevelDbKeyedStateBackendStatus {
   readonly databaseFolder: string;
   readonly cachedEntries: number;
   readonly cacheCapacityEntries: number;
+  readonly flushThresholdEntries: number;
   readonly dirtyEntries: number;
-  /** Serialized writes (evicted dirty entries) waiting for the next flush. */
-  readonly unsubmittedWrites: number;
-  /** Batches submitted to LevelDB and not yet written. */
+  /** Overlays not yet written to LevelDB, and the serialized writes they hold. */
   readonly pendingFlushes: number;
+  readonly pendingWrites: number;
   readonly flushesWritten: number;
   readonly writeFailed: boolean;
 }
@@ -330,12 +365,11 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, LevelDbStateTable<unknown>>();
   private readonly cache: ClockRing;
   private readonly flushThresholdEntries: number;
+  private readonly valueEncoder = new StateValueEncoder();
   /** Entries that became dirty since the last flush; may also hold entries evicted (and serialized) since. */
   private dirtyEntries: CacheEntry[] = [];
-  /** Serialized writes of evicted dirty entries, submitted with the next flush. */
-  private unsubmittedWrites: WriteOverlay = new Map();
-  /** Overlays submitted for writing, oldest first; each leaves once LevelDB has it. */
-  private readonly pendingFlushes: WriteOverlay[] = [];
+  /** Overlays not yet in LevelDB, oldest first; each leaves once its batch is written. */
+  private readonly pendingFlushes: PendingFlush[] = [];
   private writeChain: Promise<void> = Promise.resolve();
   private flushesWritten = 0;
   private writeFailure: unknown = undefined;
@@ -447,7 +481,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
         }
         mapKeyOf(key); // rejects keys that are not state keys, as setCurrentKey would
         keyBytes = Buffer.from(encoder.encode(keyGroup, segment, key, namespace), 'latin1');
-        valueBytes = serialize(value);
+        valueBytes = this.valueEncoder.encode(value);
       } catch (error) {
         throw new RestoreError(`key group ${keyGroup}, state ${stateName}: ${(error as Error).message}`, { cause: error });
       }
@@ -482,7 +516,6 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
       this.tables.clear();
       this.cache.clear();
       this.dirtyEntries = [];
-      this.unsubmittedWrites = new Map();
       this.pendingFlushes.length = 0;
     }
   }
@@ -491,14 +524,17 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
   getStatus(): LevelDbKeyedStateBackendStatus {
     let dirtyEntries = 0;
     for (const entry of this.dirtyEntries) if (entry.dirty) dirtyEntries++;
+    let pendingWrites = 0;
+    for (const pending of this.pendingFlushes) pendingWrites += pending.writes.size;
     return {
       kind: this.kind,
       databaseFolder: this.databaseFolder,
       cachedEntries: this.cache.size,
       cacheCapacityEntries: this.cache.capacityEntries,
+      flushThresholdEntries: this.flushThresholdEntries,
       dirtyEntries,
-      unsubmittedWrites: this.unsubmittedWrites.size,
       pendingFlushes: this.pendingFlushes.length,
+      pendingWrites,
       flushesWritten: this.flushesWritten,
       writeFailed: this.writeFailure !== undefined,
     };
@@ -512,25 +548,24 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
 
   // --- the table host: called by the tables on their slow paths ---
 
-  /** The newest value of a key that is not in the cache: unsubmitted writes, then overlays newest first, then LevelDB. */
+  /** The newest value of a key that is not in the cache: overlays newest first, then LevelDB. */
   private readValue(keyText: string): unknown {
-    let bytes = this.unsubmittedWrites.get(keyText);
-    for (let i = this.pendingFlushes.length - 1; bytes === undefined && i >= 0; i--) bytes = this.pendingFlushes[i]!.get(keyText);
+    let bytes: Buffer | null | undefined;
+    for (let i = this.pendingFlushes.length - 1; bytes === undefined && i >= 0; i--) bytes = this.pendingFlushes[i]!.writes.get(keyText);
     if (bytes === undefined) {
       this.assertNotDisposed();
       bytes = this.db.getSync(this.keyEncoder.lastKeyBytes()) ?? null;
     }
-    return bytes === null ? undefined : deserialize(bytes);
+    return bytes === null ? undefined : decodeStateValue(bytes);
   }
 
   private admit(entry: CacheEntry): void {
     const evicted = this.cache.admit(entry);
     if (evicted === undefined) return;
-    evicted.evicted = true;
     evicted.table.forget(evicted);
     if (evicted.dirty) {
-      // Still counted in dirtyEntries, so the flush threshold also bounds unsubmittedWrites.
-      this.unsubmittedWrites.set(evicted.keyText, this.serializeEntry(evicted));
+      // Still counted in dirtyEntries, so the flush threshold also bounds writes parked like this.
+      this.openOverlay().writes.set(evicted.keyText, this.serializeEntry(evicted));
       evicted.dirty = false;
     }
   }
@@ -548,36 +583,50 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
 
   // --- flushing ---
 
-  /** Serializes every dirty entry into one overlay and submits it as one background batch write. */
+  /** Serializes every dirty entry into the open overlay and queues that overlay's batch write. */
   private flush(): void {
     this.assertWritable();
-    const overlay = this.unsubmittedWrites;
-    for (const entry of this.dirtyEntries) {
+    const dirtyEntries = this.dirtyEntries;
+    let overlay: PendingFlush | undefined;
+    for (const entry of dirtyEntries) {
       if (!entry.dirty) continue;
-      overlay.set(entry.keyText, this.serializeEntry(entry));
+      overlay ??= this.openOverlay();
+      overlay.writes.set(entry.keyText, this.serializeEntry(entry));
       entry.dirty = false;
     }
     this.dirtyEntries = [];
-    if (overlay.size === 0) return;
-    this.unsubmittedWrites = new Map();
-    this.pendingFlushes.push(overlay);
-    this.writeChain = this.writeChain.then(() => this.writeOverlay(overlay));
+    // Evictions may have parked writes in an open overlay that is not queued yet.
+    const newest = this.pendingFlushes.at(-1);
+    if (newest !== undefined && !newest.scheduled) {
+      newest.scheduled = true;
+      this.writeChain = this.writeChain.then(() => this.writeOverlay(newest));
+    }
   }
 
-  private async writeOverlay(overlay: WriteOverlay): Promise<void> {
+  /** The newest overlay if it still accepts writes (its batch has not started, no snapshot pinned it), else a new one. */
+  private openOverlay(): PendingFlush {
+    const newest = this.pendingFlushes.at(-1);
+    if (newest !== undefined && newest.acceptsWrites) return newest;
+    const overlay: PendingFlush = { writes: new Map(), acceptsWrites: true, scheduled: false };
+    this.pendingFlushes.push(overlay);
+    return overlay;
+  }
+
+  private async writeOverlay(pending: PendingFlush): Promise<void> {
+    pending.acceptsWrites = false;
     // After a failure, later batches must not land either: the failed overlay stays readable
     // below them, and writing them would let LevelDB hold newer values than that overlay shadows.
     if (this.writeFailure !== undefined || this.disposed) return;
     try {
       const batch = this.db.batch();
-      for (const [keyText, bytes] of overlay) {
+      for (const [keyText, bytes] of pending.writes) {
         const key = Buffer.from(keyText, 'latin1');
         if (bytes === null) batch.del(key);
         else batch.put(key, bytes);
       }
       await batch.write();
       this.flushesWritten++;
-      const index = this.pendingFlushes.indexOf(overlay);
+      const index = this.pendingFlushes.indexOf(pending);
       if (index >= 0) this.pendingFlushes.splice(index, 1);
     } catch (error) {
       this.writeFailure = error;
@@ -587,10 +636,10 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
   private serializeEntry(entry: CacheEntry): Buffer | null {
     if (entry.value === undefined) return null;
     try {
-      return serialize(entry.value);
+      return this.valueEncoder.encode(entry.value);
     } catch (error) {
       throw new UserFunctionError(
-        `state ${entry.table.stateName} holds a value that cannot be serialized (functions, symbols and class instances with private fields cannot be stored in state): ${(error as Error).message}`,
+        `state ${entry.table.stateName} holds a value that cannot be serialized (state keeps structured-clonable data only: no functions, symbols, promises or weak collections): ${(error as Error).message}`,
         { cause: error },
       );
     }
@@ -609,7 +658,12 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
   /** Everything a snapshot needs, captured synchronously: after this, puts cannot change what it reads. */
   private captureState(): CapturedState {
     this.flush();
-    return { overlays: this.pendingFlushes.slice(), databaseSnapshot: this.db.snapshot() };
+    const overlays: WriteOverlay[] = [];
+    for (const pending of this.pendingFlushes) {
+      pending.acceptsWrites = false; // pinned: later flushes open a new overlay
+      overlays.push(pending.writes);
+    }
+    return { overlays, databaseSnapshot: this.db.snapshot() };
   }
 
   private async readSnapshot(captured: CapturedState): Promise<KeyedStateSnapshot> {
@@ -621,7 +675,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
         entries = [];
         entriesByKeyGroup.set(keyGroup, entries);
       }
-      entries.push([decoded.stateName, decoded.key, decoded.namespace, deserialize(valueBytes)]);
+      entries.push([decoded.stateName, decoded.key, decoded.namespace, decodeStateValue(valueBytes)]);
     });
     const keyGroups = [...entriesByKeyGroup]
       .sort(([a], [b]) => a - b)
@@ -635,20 +689,10 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     visit: (keyGroup: number, keyBytes: Buffer, valueBytes: Buffer) => void,
   ): Promise<void> {
     const { overlays, databaseSnapshot } = captured;
+    // Grouped only once the first read from LevelDB is under way, so that work overlaps it
+    // instead of adding to the snapshot's synchronous part; the pinned overlays cannot change.
+    let overlayByKeyGroup: Map<number, WriteOverlay> | undefined;
     try {
-      // Newer overlays override older ones; grouped by key group so a database key is checked against its own group only.
-      const overlayByKeyGroup = new Map<number, WriteOverlay>();
-      for (const overlay of overlays) {
-        for (const [keyText, bytes] of overlay) {
-          const keyGroup = keyGroupOfKeyText(keyText);
-          let merged = overlayByKeyGroup.get(keyGroup);
-          if (merged === undefined) {
-            merged = new Map();
-            overlayByKeyGroup.set(keyGroup, merged);
-          }
-          merged.set(keyText, bytes);
-        }
-      }
       if (!this.keyGroupRange.isEmpty) {
         // The backend's key groups are one contiguous range of keys, so one iterator reads them all.
         const iterator = this.db.iterator({
@@ -660,6 +704,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
         try {
           for (;;) {
             const batch = await iterator.nextv(SNAPSHOT_READ_ENTRIES);
+            overlayByKeyGroup ??= groupOverlaysByKeyGroup(overlays);
             if (batch.length === 0) break;
             for (const [keyBytes, valueBytes] of batch) {
               const keyGroup = keyBytes.readUInt16BE(0);
@@ -672,6 +717,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
           await iterator.close();
         }
       }
+      overlayByKeyGroup ??= groupOverlaysByKeyGroup(overlays);
       for (const [keyGroup, overlay] of overlayByKeyGroup) {
         for (const [keyText, bytes] of overlay) if (bytes !== null) visit(keyGroup, Buffer.from(keyText, 'latin1'), bytes);
       }
@@ -693,4 +739,21 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
       );
     }
   }
+}
+
+/** Overlays (oldest first) merged into one per key group, newer writes winning, so a database key is checked against its own group only. */
+function groupOverlaysByKeyGroup(overlays: readonly WriteOverlay[]): Map<number, WriteOverlay> {
+  const byKeyGroup = new Map<number, WriteOverlay>();
+  for (const overlay of overlays) {
+    for (const [keyText, bytes] of overlay) {
+      const keyGroup = keyGroupOfKeyText(keyText);
+      let merged = byKeyGroup.get(keyGroup);
+      if (merged === undefined) {
+        merged = new Map();
+        byKeyGroup.set(keyGroup, merged);
+      }
+      merged.set(keyText, bytes);
+    }
+  }
+  return byKeyGroup;
 }

@@ -1,8 +1,9 @@
 // The in-memory keyed state backend: state lives on the JS heap, for jobs whose state fits in
-// memory and for tests. The layout is, per state name and per key group, namespace → key → value,
-// so the hot path is an array index and two Map lookups with no allocation, no Map ever holds
-// more than one key group's keys of one namespace (V8 caps a Map at 2^24 entries), and snapshot,
-// restore and rescale work on whole key groups.
+// memory and for tests. The layout is, per state name and per key group, namespace → key → value
+// (composite keys in a CompositeKeyMap beside the scalar keys' Map), so the hot path is an array
+// index and two map lookups with no allocation, no Map ever holds more than one key group's keys
+// of one namespace (V8 caps a Map at 2^24 entries), and snapshot, restore and rescale work on
+// whole key groups.
 //
 // Snapshots copy synchronously: each key group is serialized with v8.serialize at the moment of
 // the call (so callers may mutate their objects right after), then decoded into the canonical
@@ -22,30 +23,35 @@ import type {
   StateTable,
 } from './keyed-state-backend.ts';
 import { CurrentKey, mapKeyOf } from './current-key.ts';
-import { compositeKeyFromString } from './composite-key-string.ts';
+import { CompositeKeyMap, forEachCompositeSlot, type CompositeSlot } from './composite-key-map.ts';
 import { checkKeyedStateBackendOptions, checkNamespace, checkStateName, entriesInRange } from './state-backend-checks.ts';
 
-/** Map key (the key itself, or a composite key's canonical string) → value. */
-type ValuesByKey = Map<unknown, unknown>;
-type ValuesByNamespace = Map<Namespace, ValuesByKey>;
+type ScalarValues = Map<unknown, unknown>;
+type ScalarValuesByNamespace = Map<Namespace, ScalarValues>;
+type CompositeValues = CompositeKeyMap<unknown>;
+type CompositeValuesByNamespace = Map<Namespace, CompositeValues>;
 
 class InMemoryStateTable<V> implements StateTable<V> {
   /** Indexed by key group minus range start; scalar and composite keys are kept apart so they cannot collide. */
-  readonly scalarKeyGroups: (ValuesByNamespace | undefined)[];
-  readonly compositeKeyGroups: (ValuesByNamespace | undefined)[];
+  readonly scalarKeyGroups: (ScalarValuesByNamespace | undefined)[];
+  readonly compositeKeyGroups: (CompositeValuesByNamespace | undefined)[];
 
   constructor(
     readonly stateName: string,
     private readonly current: CurrentKey,
     numberOfKeyGroups: number,
   ) {
-    this.scalarKeyGroups = new Array<ValuesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
-    this.compositeKeyGroups = new Array<ValuesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
+    this.scalarKeyGroups = new Array<ScalarValuesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
+    this.compositeKeyGroups = new Array<CompositeValuesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
   }
 
   get(namespace: Namespace): V | undefined {
     const current = this.current;
-    const byNamespace = (current.isComposite ? this.compositeKeyGroups : this.scalarKeyGroups)[current.keyGroupIndex];
+    if (current.isComposite) {
+      const byKey = this.compositeKeyGroups[current.keyGroupIndex]?.get(namespace);
+      return byKey === undefined ? undefined : (byKey.get(current.key as readonly unknown[], current.mapKey as number) as V | undefined);
+    }
+    const byNamespace = this.scalarKeyGroups[current.keyGroupIndex];
     if (byNamespace === undefined) {
       current.assertSet();
       return undefined;
@@ -61,12 +67,26 @@ class InMemoryStateTable<V> implements StateTable<V> {
       return;
     }
     const current = this.current;
-    const keyGroups = current.isComposite ? this.compositeKeyGroups : this.scalarKeyGroups;
-    let byNamespace = keyGroups[current.keyGroupIndex];
+    if (current.isComposite) {
+      let byNamespace = this.compositeKeyGroups[current.keyGroupIndex];
+      if (byNamespace === undefined) {
+        byNamespace = new Map();
+        this.compositeKeyGroups[current.keyGroupIndex] = byNamespace;
+      }
+      let byKey = byNamespace.get(namespace);
+      if (byKey === undefined) {
+        checkNamespace(namespace);
+        byKey = new CompositeKeyMap();
+        byNamespace.set(namespace, byKey);
+      }
+      byKey.set(current.key as readonly unknown[], current.mapKey as number, value);
+      return;
+    }
+    let byNamespace = this.scalarKeyGroups[current.keyGroupIndex];
     if (byNamespace === undefined) {
       current.assertSet();
       byNamespace = new Map();
-      keyGroups[current.keyGroupIndex] = byNamespace;
+      this.scalarKeyGroups[current.keyGroupIndex] = byNamespace;
     }
     let byKey = byNamespace.get(namespace);
     if (byKey === undefined) {
@@ -79,24 +99,43 @@ class InMemoryStateTable<V> implements StateTable<V> {
 
   remove(namespace: Namespace): void {
     const current = this.current;
-    const byNamespace = (current.isComposite ? this.compositeKeyGroups : this.scalarKeyGroups)[current.keyGroupIndex];
+    // Dropping emptied namespaces keeps expired windows from leaving a map behind each.
+    if (current.isComposite) {
+      const byNamespace = this.compositeKeyGroups[current.keyGroupIndex];
+      const byKey = byNamespace?.get(namespace);
+      if (byKey?.delete(current.key as readonly unknown[], current.mapKey as number) && byKey.size === 0) byNamespace!.delete(namespace);
+      return;
+    }
+    const byNamespace = this.scalarKeyGroups[current.keyGroupIndex];
     if (byNamespace === undefined) {
       current.assertSet();
       return;
     }
     const byKey = byNamespace.get(namespace);
-    // Dropping emptied namespaces keeps expired windows from leaving a Map behind each.
     if (byKey !== undefined && byKey.delete(current.mapKey) && byKey.size === 0) byNamespace.delete(namespace);
   }
 
   /** Places a restored entry without a current key. */
   restoreEntry(keyGroupIndex: number, key: StateKey, namespace: Namespace, value: unknown): void {
     const { mapKey, isComposite } = mapKeyOf(key);
-    const keyGroups = isComposite ? this.compositeKeyGroups : this.scalarKeyGroups;
-    let byNamespace = keyGroups[keyGroupIndex];
+    if (isComposite) {
+      let byNamespace = this.compositeKeyGroups[keyGroupIndex];
+      if (byNamespace === undefined) {
+        byNamespace = new Map();
+        this.compositeKeyGroups[keyGroupIndex] = byNamespace;
+      }
+      let byKey = byNamespace.get(namespace);
+      if (byKey === undefined) {
+        byKey = new CompositeKeyMap();
+        byNamespace.set(namespace, byKey);
+      }
+      byKey.set(key as readonly unknown[], mapKey as number, value);
+      return;
+    }
+    let byNamespace = this.scalarKeyGroups[keyGroupIndex];
     if (byNamespace === undefined) {
       byNamespace = new Map();
-      keyGroups[keyGroupIndex] = byNamespace;
+      this.scalarKeyGroups[keyGroupIndex] = byNamespace;
     }
     let byKey = byNamespace.get(namespace);
     if (byKey === undefined) {
@@ -108,11 +147,11 @@ class InMemoryStateTable<V> implements StateTable<V> {
 
   countEntries(): number {
     let count = 0;
-    for (const keyGroups of [this.scalarKeyGroups, this.compositeKeyGroups]) {
-      for (const byNamespace of keyGroups) {
-        if (byNamespace === undefined) continue;
-        for (const byKey of byNamespace.values()) count += byKey.size;
-      }
+    for (const byNamespace of this.scalarKeyGroups) {
+      if (byNamespace !== undefined) for (const byKey of byNamespace.values()) count += byKey.size;
+    }
+    for (const byNamespace of this.compositeKeyGroups) {
+      if (byNamespace !== undefined) for (const byKey of byNamespace.values()) count += byKey.size;
     }
     return count;
   }
@@ -123,8 +162,12 @@ class InMemoryStateTable<V> implements StateTable<V> {
   }
 }
 
-/** What one state holds in one key group, as serialized at snapshot time. */
-type CapturedTable = [stateName: string, scalar: ValuesByNamespace | undefined, composite: ValuesByNamespace | undefined];
+/** What one state holds in one key group, as serialized at snapshot time (composite keys as their slot chains). */
+type CapturedTable = [
+  stateName: string,
+  scalar: ScalarValuesByNamespace | undefined,
+  composite: Map<Namespace, ReadonlyMap<number, CompositeSlot<unknown>>> | undefined,
+];
 
 interface CapturedKeyGroup {
   readonly keyGroup: number;
@@ -229,9 +272,12 @@ export class InMemoryKeyedStateBackend implements KeyedStateBackend {
     for (let index = 0; index < numberOfKeyGroups; index++) {
       const tablesInKeyGroup: CapturedTable[] = [];
       for (const table of this.tables.values()) {
-        const scalar = nonEmpty(table.scalarKeyGroups[index]);
-        const composite = nonEmpty(table.compositeKeyGroups[index]);
-        if (scalar !== undefined || composite !== undefined) tablesInKeyGroup.push([table.stateName, scalar, composite]);
+        const scalar = table.scalarKeyGroups[index];
+        const composite = table.compositeKeyGroups[index];
+        const hasScalar = scalar !== undefined && scalar.size > 0;
+        const hasComposite = composite !== undefined && composite.size > 0;
+        if (!hasScalar && !hasComposite) continue;
+        tablesInKeyGroup.push([table.stateName, hasScalar ? scalar : undefined, hasComposite ? compositeChains(composite) : undefined]);
       }
       if (tablesInKeyGroup.length === 0) continue;
       const keyGroup = this.keyGroupRange.startKeyGroup + index;
@@ -239,7 +285,7 @@ export class InMemoryKeyedStateBackend implements KeyedStateBackend {
         captured.push({ keyGroup, bytes: serialize(tablesInKeyGroup) });
       } catch (error) {
         throw new UserFunctionError(
-          `keyed state in key group ${keyGroup} holds a value that cannot be serialized (functions, symbols and class instances with private fields cannot be stored in state): ${(error as Error).message}`,
+          `keyed state in key group ${keyGroup} holds a value that cannot be serialized (state keeps structured-clonable data only: no functions, symbols, promises or weak collections): ${(error as Error).message}`,
           { cause: error },
         );
       }
@@ -260,8 +306,8 @@ export class InMemoryKeyedStateBackend implements KeyedStateBackend {
           }
         }
         if (composite !== undefined) {
-          for (const [namespace, byKey] of composite) {
-            for (const [key, value] of byKey) entries.push([stateName, compositeKeyFromString(key as string), namespace, value]);
+          for (const [namespace, chains] of composite) {
+            forEachCompositeSlot(chains, (key, value) => entries.push([stateName, key, namespace, value]));
           }
         }
       }
@@ -275,6 +321,8 @@ export class InMemoryKeyedStateBackend implements KeyedStateBackend {
   }
 }
 
-function nonEmpty(byNamespace: ValuesByNamespace | undefined): ValuesByNamespace | undefined {
-  return byNamespace !== undefined && byNamespace.size > 0 ? byNamespace : undefined;
+function compositeChains(byNamespace: CompositeValuesByNamespace): Map<Namespace, ReadonlyMap<number, CompositeSlot<unknown>>> {
+  const chains = new Map<Namespace, ReadonlyMap<number, CompositeSlot<unknown>>>();
+  for (const [namespace, byKey] of byNamespace) chains.set(namespace, byKey.chainsForSnapshot());
+  return chains;
 }
