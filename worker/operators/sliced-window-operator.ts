@@ -15,11 +15,17 @@ import type { WindowFunctionSpec } from '../../shared/api/graph.ts';
 import { NO_TIMESTAMP } from '../../shared/api/time.ts';
 import { TimeWindow, windowStartWithOffset, type SlidingEventTimeWindows, type TumblingEventTimeWindows } from '../../shared/api/windows.ts';
 import { UserFunctionError } from '../../shared/errors.ts';
-import type { StateKey, StateTable } from '../state/keyed-state-backend.ts';
+import { VOID_NAMESPACE, type StateKey, type StateTable } from '../state/keyed-state-backend.ts';
 import { AbstractStreamOperator } from '../runtime/stream-operator.ts';
 import { deepCopy } from '../runtime/value-copy.ts';
 import type { Timer } from '../runtime/timer-service.ts';
 import type { WindowOperatorSpec } from './window-operator.ts';
+
+/**
+ * A key's panes, in one state entry: [start, accumulator, start, accumulator, …] by start. One
+ * read and one write per record, one read per firing, whatever the number of panes.
+ */
+type PaneList = unknown[];
 
 /** Namespace of the firing-chain timers; pane cleanup timers use the pane's start (a number). */
 const FIRE_CHAIN = 'fire';
@@ -50,7 +56,7 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
   private readonly lateTagId: string | undefined;
   private readonly fn: WindowFunctionSpec;
   private readonly processFunction: ProcessWindowFunction<any, any, any, any> | undefined;
-  private panes!: StateTable<any>;
+  private panes!: StateTable<PaneList>;
   private currentKey: StateKey = 0;
   private currentWindow = new TimeWindow(0, 0);
   private readonly collector: Collector<unknown> & { timestamp: number };
@@ -116,44 +122,56 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
       return;
     }
     const paneStart = windowStartWithOffset(timestamp, this.offsetMs, this.paneMs);
-    const previous = this.panes.get(paneStart);
-    this.panes.put(paneStart, this.accumulate(previous, value));
+    const panes = this.panes.get(VOID_NAMESPACE) ?? [];
+    const isNewPane = this.accumulateInto(panes, paneStart, value);
+    this.panes.put(VOID_NAMESPACE, panes);
 
     let firstEnd = lastEnd;
     while (firstEnd - slide > timestamp) firstEnd -= slide;
     for (let end = firstEnd; end <= lastEnd; end += slide) {
       if (end - 1 + lateness <= watermark) continue; // that window is gone
       if (end - 1 <= watermark) {
-        this.fire(end); // a late record within the allowed lateness: fire again, updated
+        this.fire(panes, end); // a late record within the allowed lateness: fire again, updated
         continue;
       }
-      if (previous === undefined) this.registerEventTimeTimer(end - 1, FIRE_CHAIN);
+      if (isNewPane) this.registerEventTimeTimer(end - 1, FIRE_CHAIN);
       break;
     }
-    if (previous === undefined && lateness > 0) this.registerEventTimeTimer(lastEnd - 1 + lateness, paneStart);
+    if (isNewPane && lateness > 0) this.registerEventTimeTimer(lastEnd - 1 + lateness, paneStart);
   }
 
-  private accumulate(previous: any, value: unknown): any {
+  /** Adds `value` to the pane starting at `paneStart`, creating it in order; true if it is new. */
+  private accumulateInto(panes: PaneList, paneStart: number, value: unknown): boolean {
     const fn = this.fn;
-    if (fn.kind === 'reduce') return previous === undefined ? value : fn.reduce(previous, value);
-    if (fn.kind === 'aggregate') return fn.aggregate.add(value, previous === undefined ? fn.aggregate.createAccumulator() : previous);
-    throw new UserFunctionError(`${this.name}: sliced windows need reduce or aggregate`);
+    // Records mostly arrive for the newest pane, so search from the end.
+    let i = panes.length - 2;
+    while (i >= 0 && (panes[i] as number) > paneStart) i -= 2;
+    if (i >= 0 && panes[i] === paneStart) {
+      const previous = panes[i + 1];
+      panes[i + 1] = fn.kind === 'reduce' ? fn.reduce(previous, value) : fn.kind === 'aggregate' ? fn.aggregate.add(value, previous) : previous;
+      return false;
+    }
+    const first = fn.kind === 'reduce' ? value : fn.kind === 'aggregate' ? fn.aggregate.add(value, fn.aggregate.createAccumulator()) : undefined;
+    panes.splice(i + 2, 0, paneStart, first);
+    return true;
   }
 
   /** Merges the key's panes of window [end - size, end) and emits the result, if there is one. */
-  private fire(end: number): void {
+  private fire(panes: PaneList, end: number): void {
     const fn = this.fn;
+    const start = end - this.sizeMs;
     let merged: any = undefined;
-    for (let pane = end - this.sizeMs; pane < end; pane += this.paneMs) {
-      const acc = this.panes.get(pane);
-      if (acc === undefined) continue;
+    for (let i = 0; i < panes.length; i += 2) {
+      const paneStart = panes[i] as number;
+      if (paneStart < start) continue;
+      if (paneStart >= end) break;
+      const acc = panes[i + 1];
       // merge and reduce may update their first argument in place; a pane must not change.
       if (merged === undefined) merged = this.paneMs === this.sizeMs ? acc : deepCopy(acc);
       else merged = fn.kind === 'reduce' ? fn.reduce(merged, acc) : fn.kind === 'aggregate' ? fn.aggregate.merge!(merged, acc) : merged;
     }
     if (merged === undefined) return;
-    const window = new TimeWindow(end - this.sizeMs, end);
-    this.currentWindow = window;
+    this.currentWindow = new TimeWindow(start, end);
     const timestamp = end - 1;
     this.collector.timestamp = timestamp;
     let result = fn.kind === 'aggregate' ? fn.aggregate.getResult(merged) : merged;
@@ -165,22 +183,39 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
 
   protected override onEventTime(timer: Timer): void {
     this.currentKey = timer.key;
+    const panes = this.panes.get(VOID_NAMESPACE);
+    if (panes === undefined) return;
     if (timer.namespace !== FIRE_CHAIN) {
-      this.panes.remove(timer.namespace); // the last window holding this pane is past its lateness
+      // The last window holding this pane is past its allowed lateness.
+      const i = panes.indexOf(timer.namespace);
+      if (i >= 0 && i % 2 === 0) panes.splice(i, 2);
+      this.storePanes(panes);
       return;
     }
     const end = timer.timestamp + 1;
-    this.fire(end);
+    this.fire(panes, end);
     const nextStart = end - this.sizeMs + this.slideMs;
     if (this.allowedLatenessMs === 0) {
       // Panes before the next window's start are in no window that can still fire.
-      for (let pane = end - this.sizeMs; pane < nextStart; pane += this.paneMs) this.panes.remove(pane);
+      let drop = 0;
+      while (drop < panes.length && (panes[drop] as number) < nextStart) drop += 2;
+      if (drop > 0) {
+        panes.splice(0, drop);
+        this.storePanes(panes);
+      }
     }
-    for (let pane = nextStart; pane < end; pane += this.paneMs) {
-      if (this.panes.get(pane) !== undefined) {
+    for (let i = 0; i < panes.length; i += 2) {
+      const paneStart = panes[i] as number;
+      if (paneStart >= end) break;
+      if (paneStart >= nextStart) {
         this.registerEventTimeTimer(end + this.slideMs - 1, FIRE_CHAIN);
         return;
       }
     }
+  }
+
+  private storePanes(panes: PaneList): void {
+    if (panes.length === 0) this.panes.remove(VOID_NAMESPACE);
+    else this.panes.put(VOID_NAMESPACE, panes);
   }
 }

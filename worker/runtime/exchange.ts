@@ -46,7 +46,12 @@ export class InputChannel {
   take(): ChannelEvent | undefined {
     if (this.head >= this.queue.length) return undefined;
     const event = this.queue[this.head++]!;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    // Processed events must not stay reachable: drop them when the queue runs empty (the usual
+    // case, every round) or when they are most of a long queue.
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
