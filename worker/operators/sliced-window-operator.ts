@@ -123,7 +123,8 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
     }
     const paneStart = windowStartWithOffset(timestamp, this.offsetMs, this.paneMs);
     const panes = this.panes.get(VOID_NAMESPACE) ?? [];
-    const isNewPane = this.accumulateInto(panes, paneStart, value);
+    const newPaneIndex = this.accumulateInto(panes, paneStart, value);
+    const isNewPane = newPaneIndex >= 0;
     this.panes.put(VOID_NAMESPACE, panes);
 
     let firstEnd = lastEnd;
@@ -134,14 +135,16 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
         this.fire(panes, end); // a late record within the allowed lateness: fire again, updated
         continue;
       }
-      if (isNewPane) this.registerEventTimeTimer(end - 1, FIRE_CHAIN);
+      // The chain of an earlier pane that is also in this window reaches it already.
+      const chainReachesIt = newPaneIndex >= 2 && (panes[newPaneIndex - 2] as number) >= end - size;
+      if (isNewPane && !chainReachesIt) this.registerEventTimeTimer(end - 1, FIRE_CHAIN);
       break;
     }
     if (isNewPane && lateness > 0) this.registerEventTimeTimer(lastEnd - 1 + lateness, paneStart);
   }
 
-  /** Adds `value` to the pane starting at `paneStart`, creating it in order; true if it is new. */
-  private accumulateInto(panes: PaneList, paneStart: number, value: unknown): boolean {
+  /** Adds `value` to the pane starting at `paneStart`; returns the index of a new pane, or -1. */
+  private accumulateInto(panes: PaneList, paneStart: number, value: unknown): number {
     const fn = this.fn;
     // Records mostly arrive for the newest pane, so search from the end.
     let i = panes.length - 2;
@@ -149,11 +152,12 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
     if (i >= 0 && panes[i] === paneStart) {
       const previous = panes[i + 1];
       panes[i + 1] = fn.kind === 'reduce' ? fn.reduce(previous, value) : fn.kind === 'aggregate' ? fn.aggregate.add(value, previous) : previous;
-      return false;
+      return -1;
     }
     const first = fn.kind === 'reduce' ? value : fn.kind === 'aggregate' ? fn.aggregate.add(value, fn.aggregate.createAccumulator()) : undefined;
-    panes.splice(i + 2, 0, paneStart, first);
-    return true;
+    if (i + 2 === panes.length) panes.push(paneStart, first);
+    else panes.splice(i + 2, 0, paneStart, first);
+    return i + 2;
   }
 
   /** Merges the key's panes of window [end - size, end) and emits the result, if there is one. */
