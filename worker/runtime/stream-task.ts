@@ -60,8 +60,16 @@ export class StreamTask {
 
   /** Processes every event that is available and not held back by alignment. */
   processInput(): boolean {
-    if (this.status !== 'running' || !this.hasInput) return false;
-    this.hasInput = false;
+    let processed = false;
+    // Completing an alignment releases channels already passed in this sweep: sweep again.
+    while (this.status === 'running' && this.hasInput) {
+      this.hasInput = false;
+      if (this.sweepChannels()) processed = true;
+    }
+    return processed;
+  }
+
+  private sweepChannels(): boolean {
     let processed = false;
     const channels = this.channels;
     try {
