@@ -187,8 +187,7 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
 
   /** A stable identity: state in checkpoints and snapshots is matched to operators by uid. */
   uid(uid: string): this {
-    if (typeof uid !== 'string' || uid.length === 0) throw new InvalidPipelineError('uid must be a non-empty string');
-    this.node.uid = uid;
+    setUid(this.node, uid);
     return this;
   }
 
@@ -198,10 +197,7 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
   }
 
   setParallelism(parallelism: number): this {
-    if (!Number.isInteger(parallelism) || parallelism < 1) {
-      throw new InvalidPipelineError(`setParallelism on "${this.node.name}": parallelism must be a positive integer, got ${parallelism}`);
-    }
-    this.node.parallelism = parallelism;
+    setParallelism(this.node, parallelism);
     return this;
   }
 
@@ -221,8 +217,7 @@ export class DataStreamSink<T> {
   constructor(readonly node: StreamNode) {}
 
   uid(uid: string): this {
-    if (typeof uid !== 'string' || uid.length === 0) throw new InvalidPipelineError('uid must be a non-empty string');
-    this.node.uid = uid;
+    setUid(this.node, uid);
     return this;
   }
 
@@ -232,12 +227,21 @@ export class DataStreamSink<T> {
   }
 
   setParallelism(parallelism: number): this {
-    if (!Number.isInteger(parallelism) || parallelism < 1) {
-      throw new InvalidPipelineError(`setParallelism on "${this.node.name}": parallelism must be a positive integer, got ${parallelism}`);
-    }
-    this.node.parallelism = parallelism;
+    setParallelism(this.node, parallelism);
     return this;
   }
+}
+
+function setUid(node: StreamNode, uid: string): void {
+  if (typeof uid !== 'string' || uid.length === 0) throw new InvalidPipelineError(`uid of "${node.name}" must be a non-empty string`);
+  node.uid = uid;
+}
+
+function setParallelism(node: StreamNode, parallelism: number): void {
+  if (!Number.isInteger(parallelism) || parallelism < 1) {
+    throw new InvalidPipelineError(`setParallelism on "${node.name}": parallelism must be a positive integer, got ${parallelism}`);
+  }
+  node.parallelism = parallelism;
 }
 
 export class KeyedStream<T, K> extends DataStream<T> {
