@@ -1,7 +1,8 @@
 // Event-time and processing-time timers of a keyed operator, kept on the heap (as Flink's heap
 // timer service). Timers are deduplicated per (key, namespace, timestamp) and fire in timestamp
-// order; those with the same timestamp fire in the order they were registered. Timers are part
-// of the keyed snapshot, addressed by key group like the rest of keyed state.
+// order; those with the same timestamp fire grouped by namespace, each group in the order its
+// timers were registered. Timers are part of the keyed snapshot, addressed by key group like
+// the rest of keyed state.
 
 import type { Namespace, StateEntry, StateKey } from '../state/keyed-state-backend.ts';
 
@@ -12,42 +13,71 @@ export interface Timer {
   readonly namespace: Namespace;
 }
 
-function identity(key: StateKey, namespace: Namespace): string {
-  const k = typeof key === 'string' ? `s${key}` : typeof key === 'number' ? `n${key}` : `j${JSON.stringify(key, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`;
-  return typeof namespace === 'number' ? `${k}\u0000n${namespace}` : `${k}\u0000s${namespace}`;
+const COMPOSITE = '\u0001';
+
+/**
+ * A Map key that is equal for equal keys: scalars are themselves (a Map tells 1 from "1"),
+ * composite keys and the rare string that could be mistaken for one are encoded.
+ */
+function keyIdentity(key: StateKey): unknown {
+  if (typeof key === 'string') return key.charCodeAt(0) === 1 ? COMPOSITE + JSON.stringify(key) : key;
+  if (typeof key !== 'object') return key;
+  return COMPOSITE + JSON.stringify(key, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
-/** One time domain's timers: a min-heap of distinct timestamps, each with its timers in order. */
+/** The timers of one timestamp: namespace → key identity → timer. */
+interface Bucket {
+  count: number;
+  readonly byNamespace: Map<Namespace, Map<unknown, Timer>>;
+}
+
+/** One time domain's timers: a min-heap of distinct timestamps, each with its bucket. */
 export class TimerQueue {
-  private readonly buckets = new Map<number, Map<string, Timer>>();
+  private readonly buckets = new Map<number, Bucket>();
   private readonly heap: number[] = [];
   /**
-   * The bucket being fired and a live iterator over it. Taking the first entry of a Map again
-   * and again after deleting the one before costs O(deleted entries) each time in V8, so a big
-   * bucket is drained with one iterator; it also sees timers added to the bucket meanwhile.
+   * The bucket being fired and live iterators over it. Taking the first entry of a Map again and
+   * again after deleting the one before costs O(deleted entries) each time in V8, so a bucket is
+   * drained with iterators, which also see timers added to it meanwhile.
    */
-  private draining: { timestamp: number; bucket: Map<string, Timer>; iterator: IterableIterator<[string, Timer]> } | undefined;
+  private draining:
+    | {
+        timestamp: number;
+        bucket: Bucket;
+        namespaces: IterableIterator<Map<unknown, Timer>>;
+        timers: Map<unknown, Timer> | undefined;
+        entries: IterableIterator<[unknown, Timer]> | undefined;
+      }
+    | undefined;
 
   get size(): number {
     let n = 0;
-    for (const bucket of this.buckets.values()) n += bucket.size;
+    for (const bucket of this.buckets.values()) n += bucket.count;
     return n;
   }
 
   register(timestamp: number, key: StateKey, keyGroup: number, namespace: Namespace): void {
     let bucket = this.buckets.get(timestamp);
-    if (!bucket) {
-      bucket = new Map();
+    if (bucket === undefined) {
+      bucket = { count: 0, byNamespace: new Map() };
       this.buckets.set(timestamp, bucket);
       this.push(timestamp);
     }
-    const id = identity(key, namespace);
-    if (!bucket.has(id)) bucket.set(id, { timestamp, key, keyGroup, namespace });
+    let timers = bucket.byNamespace.get(namespace);
+    if (timers === undefined) {
+      timers = new Map();
+      bucket.byNamespace.set(namespace, timers);
+    }
+    const id = keyIdentity(key);
+    if (timers.has(id)) return;
+    timers.set(id, { timestamp, key, keyGroup, namespace });
+    bucket.count++;
   }
 
   delete(timestamp: number, key: StateKey, namespace: Namespace): void {
     const bucket = this.buckets.get(timestamp);
-    if (bucket) bucket.delete(identity(key, namespace));
+    if (bucket === undefined) return;
+    if (bucket.byNamespace.get(namespace)?.delete(keyIdentity(key))) bucket.count--;
     // An empty bucket stays in the heap and is skipped when it comes up.
   }
 
@@ -56,7 +86,7 @@ export class TimerQueue {
     while (this.heap.length > 0) {
       const ts = this.heap[0]!;
       const bucket = this.buckets.get(ts);
-      if (bucket && bucket.size > 0) return ts;
+      if (bucket !== undefined && bucket.count > 0) return ts;
       this.pop();
       this.buckets.delete(ts);
       if (this.draining?.bucket === bucket) this.draining = undefined;
@@ -67,19 +97,28 @@ export class TimerQueue {
   /** Removes and returns the first timer with timestamp ≤ `upTo`, or undefined. */
   pollDue(upTo: number): Timer | undefined {
     for (;;) {
-      const draining = this.draining;
-      if (draining !== undefined && draining.timestamp <= upTo) {
-        const next = draining.iterator.next();
-        if (!next.done) {
-          draining.bucket.delete(next.value[0]);
-          return next.value[1];
+      const d = this.draining;
+      if (d !== undefined && d.timestamp <= upTo) {
+        if (d.entries !== undefined) {
+          const next = d.entries.next();
+          if (!next.done) {
+            d.timers!.delete(next.value[0]);
+            d.bucket.count--;
+            return next.value[1];
+          }
+        }
+        const namespace = d.namespaces.next();
+        if (!namespace.done) {
+          d.timers = namespace.value;
+          d.entries = namespace.value.entries();
+          continue;
         }
         this.draining = undefined;
       }
       const ts = this.peekTimestamp();
       if (ts > upTo || ts === Number.POSITIVE_INFINITY) return undefined;
       const bucket = this.buckets.get(ts)!;
-      this.draining = { timestamp: ts, bucket, iterator: bucket.entries() };
+      this.draining = { timestamp: ts, bucket, namespaces: bucket.byNamespace.values(), timers: undefined, entries: undefined };
     }
   }
 
@@ -87,7 +126,9 @@ export class TimerQueue {
   snapshot(stateName: string): Array<{ keyGroup: number; entry: StateEntry }> {
     const out: Array<{ keyGroup: number; entry: StateEntry }> = [];
     for (const bucket of this.buckets.values()) {
-      for (const t of bucket.values()) out.push({ keyGroup: t.keyGroup, entry: [stateName, t.key, t.namespace, t.timestamp] });
+      for (const timers of bucket.byNamespace.values()) {
+        for (const t of timers.values()) out.push({ keyGroup: t.keyGroup, entry: [stateName, t.key, t.namespace, t.timestamp] });
+      }
     }
     return out;
   }
