@@ -1,52 +1,69 @@
-// A deterministic Nexmark event generator (people, auctions, bids), for the Nexmark benchmark
+// A deterministic Nexmark event generator (people, auctions, bids) for the Nexmark benchmark
 // queries. It follows the reference generator, Apache Beam's
 // org.apache.beam.sdk.nexmark.sources.generator (Generator, GeneratorConfig and the
-// model/*Generator classes) and nexmark-flink's port of it (for the configurable proportions and
-// the bid's channel/url), so that a Java baseline can produce exactly the same events.
+// model/*Generator classes), and nexmark-flink's port of it for the configurable proportions, the
+// double-precision event delay and the bid's channel/url, so that a Java port of the same
+// algorithm produces exactly the same events.
 //
 // What is followed exactly:
 // - Event number n has event id `firstEventId + n`; its random fields come from a
 //   java.util.Random seeded with that event id (Beam: `new Random(eventId)`), XOR `seed`
-//   (0 by default, which is Beam's stream), drawn in the reference's order. So any event can be
-//   generated on its own: restarting at a position, or splitting into ranges, changes nothing.
-// - The kind is `eventId % (person + auction + bid proportions)`, 1 : 3 : 46 by default.
-// - Person and auction ids are derived from the event id (lastBase0PersonId/lastBase0AuctionId),
-//   starting at 1000. Sellers and bidders are drawn from the last `numActivePeople` people plus
-//   10 not-yet-created ones; bid auctions from the last `numInFlightAuctions` auctions plus 10
-//   ahead. Hot sellers/bidders/auctions are the first (bidders: second) of each batch of 100,
-//   chosen with probability 1 - 1/ratio (hotSellersRatio 4, hotBiddersRatio 4,
-//   hotAuctionRatio 2).
-// - Prices are round(10^(6·u) · 100) cents; strings, credit cards, cities, states and names as
-//   in the reference; auction expiry as nextAuctionLengthMs.
-// - Event time of event number n: baseTimeMs + floor(trunc(n · interEventDelayUs) / 1000) with
+//   (0 by default: Beam's stream), drawn in the reference's order. So any event can be generated
+//   on its own: restarting at a position or splitting into ranges changes nothing.
+// - The kind is `eventId % (person + auction + bid proportions)`: 1 person, then 3 auctions,
+//   then 46 bids in every block of 50 ids by default.
+// - Person and auction ids derive from the event id (lastBase0PersonId/lastBase0AuctionId),
+//   from 1000. Sellers and bidders are drawn from the last `numActivePeople` people plus 10 not
+//   yet created; a bid's auction from the last `numInFlightAuctions` auctions plus 10 ahead. Hot
+//   sellers/bidders/auctions are the first (bidders: second) of each batch of 100, chosen with
+//   P = 1 - 1/ratio (hotSellersRatio 4, hotBiddersRatio 4, hotAuctionRatio 2).
+// - Prices are round(10^(6u) · 100) cents; names, emails, credit cards, cities, states, item
+//   names and descriptions as in the reference; auction expiry as nextAuctionLengthMs;
+//   LongGenerator.nextLong's nextLong branch for bounds ≥ 2^31 - 1 included.
+// - Event time of event number n: baseTimeMs + (long)(n · interEventDelayUs) / 1000 with
 //   interEventDelayUs = 1e6 / firstEventRatePerSecond as a double (nexmark-flink's
-//   GeneratorConfig.timestampForEvent; Beam rounds the delay to whole microseconds first, which
-//   gives the same times whenever 1e6 / rate is an integer, e.g. the default 10,000/s).
+//   timestampForEvent). Beam rounds the delay to whole µs first; that gives the same times
+//   whenever 1e6 / rate is an integer (the default 10,000/s) and collapses above 2 M/s.
+// - Defaults are the reference's NexmarkConfiguration ones, firstEventRate 10,000/s included
+//   (nexmark-flink's benchmark suite sets 10,000,000/s; pass that explicitly).
 //
 // Where this deviates, and why:
 // - `extra` is '' unless `padExtraToAverageSize` is set: padding strings cost more than the rest
-//   of a bid. It is drawn last, so every other field is unaffected; with padding on it is the
-//   reference's nextExtra (for bids after the channel draws, as in nexmark-flink).
+//   of a bid. It is drawn last, so no other field changes; padded, it is the reference's
+//   nextExtra (for a bid after the channel draws, as in nexmark-flink).
 // - Bid channel/url follow nexmark-flink's draws (after the price: nextInt(2) > 0 picks one of
 //   four hot channels with nextInt(4), else channel nextInt(10000)), but nexmark-flink builds
-//   each channel's URL from an unseeded Random, so URLs are not reproducible there. Here the URL
-//   of channel c is built the same way from `new Random(c)`, hot channel i's from
-//   `new Random(10000 + i)`. nexmark-flink also adds FIRST_PERSON_ID to the bidder twice (a bug
-//   that makes bidders reference no person); it is added once, as in Beam.
+//   each channel's URL from an unseeded Random, so its URLs are not reproducible. Here channel
+//   c's URL is built the same way from `new Random(c)`, hot channel i's from
+//   `new Random(10000 + i)`. nexmark-flink also adds FIRST_PERSON_ID to the bidder twice (a bug:
+//   bidders then reference nobody); it is added once, as in Beam.
 // - Splits: the reference splits a generator into contiguous event-id ranges that each run
 //   their own timeline (event numbers from 0, delay × number of generators). Here split i of n
-//   generates event numbers i, i+n, i+2n, …: each split then also runs at 1/n of the rate from
-//   the base time, but the union of the splits is exactly the single generator's stream (same
-//   ids, same timestamps), and every split's watermark advances together.
-// - Not supported: rate shapes other than a constant rate (nextEventRate, rateShape, sine),
-//   outOfOrderGroupSize > 1 and nexmark-flink's extended bid mode.
+//   generates event numbers i, i+n, i+2n, …: each split still runs at 1/n of the rate from the
+//   base time, but the union of the splits is exactly the single generator's stream (same ids,
+//   same times), and the splits' event times advance together.
+// - Not supported: rate shapes other than a constant rate (nextEventRate, rateShape),
+//   outOfOrderGroupSize > 1, nexmark-flink's extended bid mode.
 // - The default base time is Beam's fixed BASE_TIME (2015-07-15T00:00:00Z), not the wall clock.
-// - Math.pow: V8's pow is an fdlibm port, so Java's StrictMath.pow matches it bit for bit; Java's
-//   Math.pow may differ in the last bit, which could only change a price where 10^(6u)·100 lands
-//   within one ulp of a half-cent.
+// - numActivePeople < 2^31 - 11 and numInFlightAuctions < 2^31 - 12 (the reference allows any
+//   int), so that a bid's choices never take nextLong's branch.
+// - Math.pow: V8's is an fdlibm port, as is Java's StrictMath.pow; HotSpot's Math.pow may differ
+//   in the last bit, which could only change a price lying within an ulp of a half cent. (None
+//   differed over the millions of events compared with a Java port.)
+//
+// Speed: bids are 92% of the stream, so a bid is generated by one loop that steps the LCG in
+// local variables (no Random object, no string building: channel URLs are prebuilt), prices come
+// from a table instead of Math.pow (exact, see priceCents), and the ids a bid chooses from are
+// worked out once per block of 50 events.
 
 import { ConfigurationError } from '../../../shared/errors.ts';
-import { JavaRandom } from './java-random.ts';
+import {
+  JAVA_LCG,
+  JavaRandom,
+  initialStateHigh24,
+  initialStateLow24,
+  javaBoundedInt,
+} from './java-random.ts';
 import type { Auction, Bid, NexmarkEvent, Person } from './model.ts';
 
 /** Ids start at these values so that queries find matches even on small streams (reference). */
@@ -86,6 +103,19 @@ const TWO_POW_24 = 16_777_216;
 const TWO_POW_48 = 281_474_976_710_656;
 const LOW_24_BITS = 0xff_ffff;
 const INT32_MAX = 2_147_483_647;
+/** Random.nextDouble's scale, 2^-53. */
+const DOUBLE_UNIT = 1 / 9_007_199_254_740_992;
+/** What a bid's next draw is for (see nextBid). */
+const BID_HOT_AUCTION = 0;
+const BID_AUCTION_CHOICE = 1;
+const BID_HOT_BIDDER = 2;
+const BID_BIDDER_CHOICE = 3;
+const BID_PRICE_HIGH_BITS = 4;
+const BID_PRICE_LOW_BITS = 5;
+const BID_HOT_CHANNEL = 6;
+const BID_HOT_CHANNEL_CHOICE = 7;
+const BID_CHANNEL_CHOICE = 8;
+const BID_DONE = 9;
 
 /** Beam's NexmarkUtils.BASE_TIME, 2015-07-15T00:00:00Z: event times do not depend on the wall clock. */
 export const REFERENCE_BASE_TIME_MS = 1_436_918_400_000;
@@ -204,10 +234,12 @@ export function resolveNexmarkConfig(config: NexmarkGeneratorConfig | ResolvedNe
     hotAuctionRatio: integerIn('hotAuctionRatio', c.hotAuctionRatio, 2, 1, INT32_MAX, positiveInt),
     hotBiddersRatio: integerIn('hotBiddersRatio', c.hotBiddersRatio, 4, 1, INT32_MAX, positiveInt),
     hotSellersRatio: integerIn('hotSellersRatio', c.hotSellersRatio, 4, 1, INT32_MAX, positiveInt),
-    // Bounded so that `active + lead` stays a Java int, as the reference's int fields do.
-    numActivePeople: integerIn('numActivePeople', c.numActivePeople, 1000, 1, INT32_MAX - PERSON_ID_LEAD, positiveInt),
+    // Bounded so that the choices of a bid's bidder (active + lead) and auction (in flight + 1 +
+    // lead) stay below 2^31 - 1, where LongGenerator.nextLong would switch to its skewed nextLong
+    // branch: the bid path relies on nextInt.
+    numActivePeople: integerIn('numActivePeople', c.numActivePeople, 1000, 1, INT32_MAX - PERSON_ID_LEAD - 1, positiveInt),
     numInFlightAuctions: integerIn(
-      'numInFlightAuctions', c.numInFlightAuctions, 100, 0, INT32_MAX - AUCTION_ID_LEAD - 1, nonNegativeInt,
+      'numInFlightAuctions', c.numInFlightAuctions, 100, 0, INT32_MAX - AUCTION_ID_LEAD - 2, nonNegativeInt,
     ),
     avgPersonByteSize: integerIn('avgPersonByteSize', c.avgPersonByteSize, 200, 0, INT32_MAX, nonNegativeInt),
     avgAuctionByteSize: integerIn('avgAuctionByteSize', c.avgAuctionByteSize, 500, 0, INT32_MAX, nonNegativeInt),
@@ -264,11 +296,11 @@ function validateRange(range: NexmarkGeneratorRange): { firstEventNumber: number
 }
 
 /**
- * Draws the reference's strings from a JavaRandom. Characters go to a reused buffer so that a
- * string costs one allocation.
+ * Draws the reference's strings from a JavaRandom. Characters (all ASCII) go to a reused buffer
+ * so that a string costs one allocation.
  */
 class StringDraws {
-  private charCodes = new Uint16Array(256);
+  private charCodes = Buffer.allocUnsafe(256);
 
   constructor(private readonly random: JavaRandom) {}
 
@@ -277,15 +309,13 @@ class StringDraws {
     const random = this.random;
     const length = MIN_STRING_LENGTH + random.nextIntBounded(maxLength - MIN_STRING_LENGTH);
     const codes = this.buffer(length);
-    for (let i = 0; i < length; i++) {
-      codes[i] = random.nextIntBounded(13) === 0 ? specialCharCode : LOWERCASE_A + random.nextIntBounded(26);
-    }
+    random.nextLetterCodes(codes, length, specialCharCode);
     // Java's String.trim drops chars <= ' ' at both ends.
     let start = 0;
     let end = length;
     while (start < end && codes[start]! <= SPACE) start++;
     while (end > start && codes[end - 1]! <= SPACE) end--;
-    return codesToString(codes, start, end);
+    return asciiToString(codes, start, end);
   }
 
   /**
@@ -302,11 +332,13 @@ class StringDraws {
         rnd = random.nextInt();
         charsLeftInRnd = 6; // log_26(2^31)
       }
-      codes[i] = LOWERCASE_A + (rnd % 26);
+      // `| 0`: -0 from a negative multiple of 26 is 0 here; without it V8 guards for -0 and,
+      // once one occurs, falls back to a slow floating-point remainder.
+      codes[i] = LOWERCASE_A + ((rnd % 26) | 0);
       rnd = (rnd / 26) | 0;
       charsLeftInRnd--;
     }
-    return codesToString(codes, 0, length);
+    return asciiToString(codes, 0, length);
   }
 
   /** StringsGenerator.nextExtra: a string making `currentSize` average `desiredAverageSize`. */
@@ -319,22 +351,21 @@ class StringDraws {
     return this.nextExactString(size);
   }
 
-  private buffer(length: number): Uint16Array {
-    if (this.charCodes.length < length) this.charCodes = new Uint16Array(Math.max(length, this.charCodes.length * 2));
+  private buffer(length: number): Buffer {
+    if (this.charCodes.length < length) this.charCodes = Buffer.allocUnsafe(Math.max(length, this.charCodes.length * 2));
     return this.charCodes;
   }
 }
 
-const MAX_CHAR_CODES_PER_CALL = 8192;
+/** Below this length fromCharCode beats Buffer's native decoding, whose call costs ~100 ns. */
+const SHORT_STRING_LENGTH = 8;
 
-function codesToString(codes: Uint16Array, start: number, end: number): string {
-  if (end - start <= MAX_CHAR_CODES_PER_CALL) {
-    return String.fromCharCode.apply(null, codes.subarray(start, end) as unknown as number[]);
-  }
+function asciiToString(codes: Buffer, start: number, end: number): string {
+  if (end - start > SHORT_STRING_LENGTH) return codes.toString('latin1', start, end);
   let result = '';
-  for (let from = start; from < end; from += MAX_CHAR_CODES_PER_CALL) {
-    result += codesToString(codes, from, Math.min(end, from + MAX_CHAR_CODES_PER_CALL));
-  }
+  let i = start;
+  for (; i + 4 <= end; i += 4) result += String.fromCharCode(codes[i]!, codes[i + 1]!, codes[i + 2]!, codes[i + 3]!);
+  for (; i < end; i++) result += String.fromCharCode(codes[i]!);
   return result;
 }
 
@@ -357,7 +388,7 @@ interface ChannelCatalogue {
 
 let channelCatalogue: ChannelCatalogue | undefined;
 
-/** nexmark-flink BidGenerator.getBaseUrl, drawn from `random`. */
+/** nexmark-flink BidGenerator.getBaseUrl, drawn from `strings`' Random. */
 function baseUrl(strings: StringDraws): string {
   const first = strings.nextString(5, UNDERSCORE);
   const second = strings.nextString(5, UNDERSCORE);
@@ -458,6 +489,20 @@ export class NexmarkGenerator {
   /** Events until numInFlightAuctions more auctions have been generated (nextAuctionLengthMs). */
   private readonly eventsForInFlightAuctions: number;
 
+  // Within an epoch (one block of totalProportion event ids) every auction and bid sees the same
+  // newest person and, every bid, the same newest auction; so the ids they choose from are worked
+  // out once per epoch. All include FIRST_PERSON_ID / FIRST_AUCTION_ID.
+  private epoch = -1;
+  private hotSellerId = 0;
+  private hotBidderId = 0;
+  private hotAuctionId = 0;
+  /** A random person is firstActivePersonId + nextLong(activePersonChoices). */
+  private firstActivePersonId = 0;
+  private activePersonChoices = 0;
+  /** A bid's random auction is firstInFlightAuctionId + nextLong(inFlightAuctionChoices). */
+  private firstInFlightAuctionId = 0;
+  private inFlightAuctionChoices = 0;
+
   constructor(config: NexmarkGeneratorConfig | ResolvedNexmarkConfig = {}, range: NexmarkGeneratorRange = {}) {
     const resolved = resolveNexmarkConfig(config);
     this.config = resolved;
@@ -520,12 +565,27 @@ export class NexmarkGenerator {
 
   /** Writes up to `max` next events to out[0..n) and returns n (0 when the range is done). */
   fill(out: NexmarkEvent[], max: number): number {
-    const count = Math.min(max, this.remaining);
-    let eventNumber = this.nextEventNumber;
+    const count = Math.min(Math.floor(max), this.remaining);
+    if (!(count > 0)) return 0;
+    const total = this.totalProportion;
     const stride = this.stride;
+    const epochsPerStride = Math.floor(stride / total);
+    const offsetPerStride = stride - epochsPerStride * total;
+    let eventNumber = this.nextEventNumber;
+    let eventId = this.firstEventId + eventNumber;
+    // Stepped rather than divided per event.
+    let epoch = Math.floor(eventId / total);
+    let offset = eventId - epoch * total;
     for (let i = 0; i < count; i++) {
-      out[i] = this.eventAt(eventNumber);
+      out[i] = this.generate(eventNumber, eventId, epoch, offset);
       eventNumber += stride;
+      eventId += stride;
+      epoch += epochsPerStride;
+      offset += offsetPerStride;
+      if (offset >= total) {
+        offset -= total;
+        epoch++;
+      }
     }
     this.nextEventNumber = eventNumber;
     this.eventsLeft -= count;
@@ -545,46 +605,46 @@ export class NexmarkGenerator {
   /** The event with this event number, whichever range it belongs to; does not move `position`. */
   eventAt(eventNumber: number): NexmarkEvent {
     const eventId = this.firstEventId + eventNumber;
-    const idHigh = Math.floor(eventId / TWO_POW_24);
-    // Beam's `new Random(eventId)`, with the seed XORed in.
-    this.random.setSeedHalves((idHigh & LOW_24_BITS) ^ this.seedHigh24, (eventId - idHigh * TWO_POW_24) ^ this.seedLow24);
     const epoch = Math.floor(eventId / this.totalProportion);
-    const offset = eventId - epoch * this.totalProportion;
+    return this.generate(eventNumber, eventId, epoch, eventId - epoch * this.totalProportion);
+  }
+
+  /** `epoch` and `offset` are eventId's quotient and remainder by totalProportion. */
+  private generate(eventNumber: number, eventId: number, epoch: number, offset: number): NexmarkEvent {
+    // Each event draws from Beam's `new Random(eventId)`, with the seed XORed in.
+    const idHigh = Math.floor(eventId / TWO_POW_24);
+    const seedHigh24 = (idHigh & LOW_24_BITS) ^ this.seedHigh24;
+    const seedLow24 = (eventId - idHigh * TWO_POW_24) ^ this.seedLow24;
+    if (epoch !== this.epoch) this.enterEpoch(epoch);
     const timestampMs = this.timestampForEvent(eventNumber);
+    if (offset >= this.personProportion + this.auctionProportion) return this.nextBid(seedHigh24, seedLow24, timestampMs);
+    this.random.setSeedHalves(seedHigh24, seedLow24);
     if (offset < this.personProportion) return this.nextPerson(epoch, offset, timestampMs);
-    if (offset < this.personProportion + this.auctionProportion) {
-      return this.nextAuction(eventNumber, epoch, offset, timestampMs);
-    }
-    return this.nextBid(epoch, offset, timestampMs);
+    return this.nextAuction(eventNumber, epoch * this.auctionProportion + offset - this.personProportion, timestampMs);
   }
 
-  /** PersonGenerator.lastBase0PersonId: the newest person id (base 0) at this event. */
-  private lastBase0PersonId(epoch: number, offset: number): number {
-    const personOffset = offset >= this.personProportion ? this.personProportion - 1 : offset;
-    return epoch * this.personProportion + personOffset;
-  }
-
-  /** AuctionGenerator.lastBase0AuctionId: the newest auction id (base 0) at this event. */
-  private lastBase0AuctionId(epoch: number, offset: number): number {
-    if (offset < this.personProportion) return (epoch - 1) * this.auctionProportion + this.auctionProportion - 1;
-    if (offset >= this.personProportion + this.auctionProportion) {
-      return epoch * this.auctionProportion + this.auctionProportion - 1;
-    }
-    return epoch * this.auctionProportion + offset - this.personProportion;
-  }
-
-  /** PersonGenerator.nextBase0PersonId: an active person or one of the next few. */
-  private nextBase0PersonId(epoch: number, offset: number): number {
-    const numPeople = this.lastBase0PersonId(epoch, offset) + 1;
+  /**
+   * PersonGenerator.lastBase0PersonId, AuctionGenerator.lastBase0AuctionId and the choices of
+   * nextBase0PersonId/nextBase0AuctionId, for the auctions and bids of `epoch`.
+   */
+  private enterEpoch(epoch: number): void {
+    this.epoch = epoch;
+    const lastPersonId = epoch * this.personProportion + this.personProportion - 1;
+    const lastAuctionId = epoch * this.auctionProportion + this.auctionProportion - 1;
+    this.hotSellerId = Math.trunc(lastPersonId / HOT_SELLER_BATCH_SIZE) * HOT_SELLER_BATCH_SIZE + FIRST_PERSON_ID;
+    // The second person of the batch, so that hot bidders and hot sellers differ.
+    this.hotBidderId = Math.trunc(lastPersonId / HOT_BIDDER_BATCH_SIZE) * HOT_BIDDER_BATCH_SIZE + 1 + FIRST_PERSON_ID;
+    this.hotAuctionId = Math.trunc(lastAuctionId / HOT_AUCTION_BATCH_SIZE) * HOT_AUCTION_BATCH_SIZE + FIRST_AUCTION_ID;
+    // The last numActivePeople people plus a few not created yet, so the density of bids and
+    // auctions per person does not fall over time.
+    const numPeople = lastPersonId + 1;
     const activePeople = Math.min(numPeople, this.numActivePeople);
-    return numPeople - activePeople + this.nextLongBelow(activePeople + PERSON_ID_LEAD);
-  }
-
-  /** AuctionGenerator.nextBase0AuctionId: an auction likely still in flight, or one of the next few. */
-  private nextBase0AuctionId(epoch: number, offset: number): number {
-    const maxAuction = this.lastBase0AuctionId(epoch, offset);
-    const minAuction = Math.max(maxAuction - this.numInFlightAuctions, 0);
-    return minAuction + this.nextLongBelow(maxAuction - minAuction + 1 + AUCTION_ID_LEAD);
+    this.firstActivePersonId = numPeople - activePeople + FIRST_PERSON_ID;
+    this.activePersonChoices = activePeople + PERSON_ID_LEAD;
+    // The auctions likely still in flight plus a few not created yet.
+    const minAuctionId = Math.max(lastAuctionId - this.numInFlightAuctions, 0);
+    this.firstInFlightAuctionId = minAuctionId + FIRST_AUCTION_ID;
+    this.inFlightAuctionChoices = lastAuctionId - minAuctionId + 1 + AUCTION_ID_LEAD;
   }
 
   /** LongGenerator.nextLong: 0 ≤ x < n, with the reference's skewed fallback for huge n. */
@@ -602,7 +662,7 @@ export class NexmarkGenerator {
   private nextPerson(epoch: number, offset: number, timestampMs: number): Person {
     const random = this.random;
     const strings = this.strings;
-    const id = this.lastBase0PersonId(epoch, offset) + FIRST_PERSON_ID;
+    const id = epoch * this.personProportion + offset + FIRST_PERSON_ID;
     const firstName = FIRST_NAMES[random.nextIntBounded(FIRST_NAMES.length)]!;
     const name = `${firstName} ${LAST_NAMES[random.nextIntBounded(LAST_NAMES.length)]!}`;
     const emailUser = strings.nextString(7);
@@ -622,17 +682,13 @@ export class NexmarkGenerator {
     return { kind: 'person', id, name, emailAddress, creditCard, city, state, dateTime: timestampMs, extra };
   }
 
-  private nextAuction(eventNumber: number, epoch: number, offset: number, timestampMs: number): Auction {
+  /** `base0AuctionId` is lastBase0AuctionId at this event: the auction being created. */
+  private nextAuction(eventNumber: number, base0AuctionId: number, timestampMs: number): Auction {
     const random = this.random;
     const strings = this.strings;
-    const id = this.lastBase0AuctionId(epoch, offset) + FIRST_AUCTION_ID;
-    let seller: number;
-    if (random.nextIntBounded(this.hotSellersRatio) > 0) {
-      seller = Math.trunc(this.lastBase0PersonId(epoch, offset) / HOT_SELLER_BATCH_SIZE) * HOT_SELLER_BATCH_SIZE;
-    } else {
-      seller = this.nextBase0PersonId(epoch, offset);
-    }
-    seller += FIRST_PERSON_ID;
+    const seller = random.nextIntBounded(this.hotSellersRatio) > 0
+      ? this.hotSellerId
+      : this.firstActivePersonId + this.nextLongBelow(this.activePersonChoices);
     const category = FIRST_CATEGORY_ID + random.nextIntBounded(NUM_CATEGORIES);
     const initialBid = this.nextPrice();
     const expires = timestampMs + this.nextAuctionLengthMs(eventNumber, timestampMs);
@@ -640,14 +696,11 @@ export class NexmarkGenerator {
     const description = strings.nextString(100);
     const reserve = initialBid + this.nextPrice();
     const extra = this.padExtra
-      ? strings.nextExtra(
-          AUCTION_FIXED_FIELDS_BYTES + itemName.length + description.length,
-          this.config.avgAuctionByteSize,
-        )
+      ? strings.nextExtra(AUCTION_FIXED_FIELDS_BYTES + itemName.length + description.length, this.config.avgAuctionByteSize)
       : '';
     return {
-      kind: 'auction', id, itemName, description, initialBid, reserve, dateTime: timestampMs, expires, seller, category,
-      extra,
+      kind: 'auction', id: base0AuctionId + FIRST_AUCTION_ID, itemName, description, initialBid, reserve,
+      dateTime: timestampMs, expires, seller, category, extra,
     };
   }
 
@@ -660,36 +713,115 @@ export class NexmarkGenerator {
     return 1 + this.nextLongBelow(Math.max(horizonMs * 2, 1));
   }
 
-  private nextBid(epoch: number, offset: number, timestampMs: number): Bid {
-    const random = this.random;
-    let auction: number;
-    if (random.nextIntBounded(this.hotAuctionRatio) > 0) {
-      auction = Math.trunc(this.lastBase0AuctionId(epoch, offset) / HOT_AUCTION_BATCH_SIZE) * HOT_AUCTION_BATCH_SIZE;
-    } else {
-      auction = this.nextBase0AuctionId(epoch, offset);
+  /**
+   * BidGenerator.nextBid, with nexmark-flink's channel. Bids are most of the stream, so their
+   * draws run in one loop that steps the LCG itself, state in local variables (the step of
+   * java-random.ts's `advance`), one draw per turn, `phase` saying what the draw is for. A draw
+   * Java rejects (nextInt(bound)'s top partial bucket) is drawn again in the same phase. Same
+   * draws in the same order as the reference.
+   */
+  private nextBid(seedHigh24: number, seedLow24: number, timestampMs: number): Bid {
+    const { multiplierHigh24, multiplierLow24, multiplierLowTop12, multiplierLowBottom12, addend } = JAVA_LCG;
+    let high = initialStateHigh24(seedHigh24);
+    let low = initialStateLow24(seedLow24);
+    let phase = BID_HOT_AUCTION;
+    let auction = 0;
+    let bidder = 0;
+    let priceHigh26 = 0;
+    let price = 0;
+    let channel = '';
+    let url = '';
+    while (phase !== BID_DONE) {
+      const lowTop12 = low >>> 12;
+      const lowBottom12 = low & 0xfff;
+      const middle = lowTop12 * multiplierLowBottom12 + lowBottom12 * multiplierLowTop12;
+      const bottom = lowBottom12 * multiplierLowBottom12 + ((middle & 0xfff) << 12) + addend;
+      const carry = lowTop12 * multiplierLowTop12 + (middle >>> 12) + (bottom >>> 24);
+      high = (Math.imul(high, multiplierLow24) + Math.imul(low, multiplierHigh24) + carry) & 0xff_ffff;
+      low = bottom & 0xff_ffff;
+      // next(31), where every nextInt(bound) starts.
+      const next31 = (high << 7) | (low >>> 17);
+      switch (phase) {
+        case BID_HOT_AUCTION: {
+          // P(hot auction) = 1 - 1/hotAuctionRatio.
+          const draw = javaBoundedInt(next31, this.hotAuctionRatio);
+          if (draw > 0) {
+            auction = this.hotAuctionId;
+            phase = BID_HOT_BIDDER;
+          } else if (draw === 0) {
+            phase = BID_AUCTION_CHOICE;
+          }
+          break;
+        }
+        case BID_AUCTION_CHOICE: {
+          const choice = javaBoundedInt(next31, this.inFlightAuctionChoices);
+          if (choice >= 0) {
+            auction = this.firstInFlightAuctionId + choice;
+            phase = BID_HOT_BIDDER;
+          }
+          break;
+        }
+        case BID_HOT_BIDDER: {
+          const draw = javaBoundedInt(next31, this.hotBiddersRatio);
+          if (draw > 0) {
+            bidder = this.hotBidderId;
+            phase = BID_PRICE_HIGH_BITS;
+          } else if (draw === 0) {
+            phase = BID_BIDDER_CHOICE;
+          }
+          break;
+        }
+        case BID_BIDDER_CHOICE: {
+          // Validation keeps the choices below 2^31 - 1, so LongGenerator.nextLong is a nextInt.
+          const choice = javaBoundedInt(next31, this.activePersonChoices);
+          if (choice >= 0) {
+            bidder = this.firstActivePersonId + choice;
+            phase = BID_PRICE_HIGH_BITS;
+          }
+          break;
+        }
+        case BID_PRICE_HIGH_BITS:
+          // nextDouble's next(26)…
+          priceHigh26 = (high << 2) | (low >>> 22);
+          phase = BID_PRICE_LOW_BITS;
+          break;
+        case BID_PRICE_LOW_BITS: {
+          // … and next(27).
+          const uniform = (priceHigh26 * 134_217_728 + ((high << 3) | (low >>> 21))) * DOUBLE_UNIT;
+          price = priceCents(uniform * 6);
+          phase = BID_HOT_CHANNEL;
+          break;
+        }
+        case BID_HOT_CHANNEL:
+          // A power of two: never rejected.
+          phase = javaBoundedInt(next31, HOT_CHANNELS_RATIO) > 0 ? BID_HOT_CHANNEL_CHOICE : BID_CHANNEL_CHOICE;
+          break;
+        case BID_HOT_CHANNEL_CHOICE: {
+          const hotIndex = javaBoundedInt(next31, HOT_CHANNELS.length);
+          channel = this.channels.hotNames[hotIndex]!;
+          url = this.channels.hotUrls[hotIndex]!;
+          phase = BID_DONE;
+          break;
+        }
+        default: {
+          const channelNumber = javaBoundedInt(next31, CHANNELS_NUMBER);
+          if (channelNumber >= 0) {
+            channel = this.channels.names[channelNumber]!;
+            url = this.channels.urls[channelNumber]!;
+            phase = BID_DONE;
+          }
+        }
+      }
     }
-    auction += FIRST_AUCTION_ID;
-    let bidder: number;
-    if (random.nextIntBounded(this.hotBiddersRatio) > 0) {
-      // The second person of the batch, so that hot bidders and hot sellers differ.
-      bidder = Math.trunc(this.lastBase0PersonId(epoch, offset) / HOT_BIDDER_BATCH_SIZE) * HOT_BIDDER_BATCH_SIZE + 1;
-    } else {
-      bidder = this.nextBase0PersonId(epoch, offset);
+    let extra = '';
+    if (this.padExtra) {
+      this.random.resumeAt(high, low);
+      extra = this.strings.nextExtra(BID_FIXED_FIELDS_BYTES, this.config.avgBidByteSize);
     }
-    bidder += FIRST_PERSON_ID;
-    const price = this.nextPrice();
-    let channel: string;
-    let url: string;
-    if (random.nextIntBounded(HOT_CHANNELS_RATIO) > 0) {
-      const hotIndex = random.nextIntBounded(HOT_CHANNELS.length);
-      channel = this.channels.hotNames[hotIndex]!;
-      url = this.channels.hotUrls[hotIndex]!;
-    } else {
-      const channelNumber = random.nextIntBounded(CHANNELS_NUMBER);
-      channel = this.channels.names[channelNumber]!;
-      url = this.channels.urls[channelNumber]!;
-    }
-    const extra = this.padExtra ? this.strings.nextExtra(BID_FIXED_FIELDS_BYTES, this.config.avgBidByteSize) : '';
     return { kind: 'bid', auction, bidder, price, channel, url, dateTime: timestampMs, extra };
   }
+
+
+
+
 }
