@@ -49,6 +49,8 @@ class NexmarkReader implements SourceReader<NexmarkEvent> {
   private readonly startedAtMs: number;
   private emitted = 0;
   private readonly ratePerSecond: number | undefined;
+  /** Reused between polls: the generator fills it a batch at a time. */
+  private readonly buffer: NexmarkEvent[] = [];
 
   constructor(private readonly config: ResolvedNexmarkConfig, totalRatePerSecond: number | undefined, private readonly context: SourceReaderContext) {
     this.startedAtMs = context.now();
@@ -86,13 +88,14 @@ class NexmarkReader implements SourceReader<NexmarkEvent> {
       const split = splits[index]!;
       if (split.finished) continue;
       const generator = split.generator;
-      const limit = Math.min(slice, budget - produced);
-      let i = 0;
-      for (; i < limit && generator.hasNext(); i++) {
-        const event = generator.next();
+      const events = this.buffer;
+      const count = generator.fill(events, Math.min(slice, budget - produced));
+      for (let i = 0; i < count; i++) {
+        const event = events[i]!;
         output.collect(event, index, event.dateTime);
       }
-      produced += i;
+      events.length = 0;
+      produced += count;
       if (!generator.hasNext()) {
         split.finished = true;
         output.finishSplit(index);
