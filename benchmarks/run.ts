@@ -8,14 +8,14 @@ import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { QUERIES } from './nexmark/queries.ts';
+import { QUERIES, STATELESS_QUERIES } from './nexmark/queries.ts';
 
 const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backends memory,leveldb] [--events N] [--rounds R]
 
 Runs Nexmark queries on the embedded engine (generator included, one core) and prints events/s.`;
 
 const root = new URL('..', import.meta.url).pathname;
-const STATELESS = new Set(['q0', 'q1', 'q2']);
+const STATELESS: ReadonlySet<string> = new Set(STATELESS_QUERIES);
 const [mode, ...rest] = process.argv.slice(2);
 if (mode !== 'embedded') {
   console.log(USAGE);
