@@ -9,14 +9,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { QUERIES, STATELESS_QUERIES } from './nexmark/queries.ts';
+import { compareEngines } from './nexmark/compare-engines.ts';
 
 const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backends memory,leveldb] [--events N] [--rounds R]
+       npm run bench -- nexmark [--queries q0,q1,q2,q5] [--events N] [--rounds R] [--parallelism P]
 
-Runs Nexmark queries on the embedded engine (generator included, one core) and prints events/s.`;
+embedded: Nexmark queries on the embedded engine (generator included, one core): events/s.
+nexmark:  the same queries on Sluice and on Apache Flink, side by side, checksums first.`;
 
 const root = new URL('..', import.meta.url).pathname;
 const STATELESS: ReadonlySet<string> = new Set(STATELESS_QUERIES);
 const [mode, ...rest] = process.argv.slice(2);
+if (mode === 'nexmark') {
+  await compareEngines(rest);
+  process.exit(0);
+}
 if (mode !== 'embedded') {
   console.log(USAGE);
   process.exit(mode === undefined || mode === '--help' ? 0 : 2);

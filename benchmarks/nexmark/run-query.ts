@@ -42,9 +42,14 @@ const stateDirectory = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
 let peakRssBytes = process.memoryUsage().rss;
 const sampler = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss)), 100);
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 await runEmbedded(env, { stateBackend: values.backend, stateDirectory, checkpointIntervalMs: undefined });
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
+const jobCpuSeconds = (cpu.user + cpu.system) / 1e6;
 clearInterval(sampler);
 peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
 rmSync(stateDirectory, { recursive: true, force: true });
-console.log(JSON.stringify({ query, backend: values.backend, events, seconds, eventsPerSecond: events / seconds, results: sink.count, peakRssBytes }));
+console.log(
+  JSON.stringify({ engine: 'sluice', query, backend: values.backend, events, seconds, eventsPerSecond: events / seconds, jobCpuSeconds, results: sink.count, peakRssBytes }),
+);
