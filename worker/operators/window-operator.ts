@@ -4,7 +4,9 @@
 // lateness and fire again for late records, then clean up. Records later than that go to the
 // late-data side output or are dropped and counted.
 //
-// Windows of a fixed size are keyed in state by their start (a number); session windows by
+// Windows of a fixed size are keyed in state by their start (a number). A session window keeps
+// the namespace it was created with ("start:end" of its first element) while it grows and
+// merges, as Flink's MergingWindowSet keeps a "state window": extending a session moves no state.
 // "start:end". TimeWindow objects are made only when a window fires or a custom trigger asks.
 
 import type { Collector, ProcessWindowFunction, WindowContext } from '../../shared/api/functions.ts';
@@ -30,7 +32,8 @@ import { AbstractStreamOperator } from '../runtime/stream-operator.ts';
 import { deepCopy } from '../runtime/value-copy.ts';
 import type { Timer } from '../runtime/timer-service.ts';
 
-type Session = [start: number, end: number];
+/** A live session of a key: its current bounds and the namespace its contents and timers use. */
+type Session = [start: number, end: number, stateNamespace: string];
 
 
 export interface WindowOperatorSpec {
@@ -217,21 +220,29 @@ export class WindowOperator extends AbstractStreamOperator {
     }
     const window = new TimeWindow(start, end);
     if (window.maxTimestamp() + this.allowedLatenessMs <= this.currentWatermark) return; // late: nothing merges
-    const namespace = `${start}:${end}`;
-    let merged: unknown = this.contents.get(namespace);
-    for (const s of overlapping) {
-      const ns = `${s[0]}:${s[1]}`;
-      if (ns === namespace) continue;
-      const acc = this.contents.get(ns);
-      if (acc !== undefined) merged = merged === undefined ? acc : this.mergeAccumulators(merged, acc);
-      this.currentNamespace = ns;
-      this.currentWindow = new TimeWindow(s[0], s[1]);
-      this.contents.remove(ns);
-      this.trigger.clear(this.currentWindow, this.triggerContext);
-      this.deleteCleanupTimer(ns, this.currentWindow as TimeWindow);
+    let namespace: string;
+    if (overlapping.length === 0) {
+      namespace = `${start}:${end}`;
+    } else {
+      // The earliest merged session keeps its state; the contents of any others fold into it.
+      overlapping.sort((a, b) => a[0] - b[0]);
+      namespace = overlapping[0]![2];
+      let merged: unknown = this.contents.get(namespace);
+      for (const s of overlapping) {
+        if (s[2] !== namespace) {
+          const acc = this.contents.get(s[2]);
+          if (acc !== undefined) merged = merged === undefined ? acc : this.mergeAccumulators(merged, acc);
+          this.contents.remove(s[2]);
+        }
+        // The merged windows' timers are for bounds that no longer exist.
+        this.currentNamespace = s[2];
+        this.currentWindow = new TimeWindow(s[0], s[1]);
+        this.trigger.clear(this.currentWindow, this.triggerContext);
+        this.deleteCleanupTimer(s[2], this.currentWindow as TimeWindow);
+      }
+      if (merged !== undefined) this.contents.put(namespace, merged);
     }
-    if (merged !== undefined) this.contents.put(namespace, merged);
-    kept.push([start, end]);
+    kept.push([start, end, namespace]);
     this.sessions.put(VOID_NAMESPACE, kept);
     this.currentNamespace = namespace;
     this.currentWindow = window;
@@ -321,10 +332,10 @@ export class WindowOperator extends AbstractStreamOperator {
       case 'global':
         return GlobalWindow.INSTANCE;
       case 'session-event-time': {
-        const [start, end] = String(namespace).split(':').map(Number) as [number, number];
-        // A timer of a session that has since merged into another is stale.
-        const live = this.sessions.get(VOID_NAMESPACE)?.some((s) => s[0] === start && s[1] === end);
-        return live ? new TimeWindow(start, end) : undefined;
+        // The session's current bounds; a timer set for earlier bounds then neither fires nor
+        // cleans up (its time is neither the end nor the cleanup time of these).
+        const session = this.sessions.get(VOID_NAMESPACE)?.find((s) => s[2] === namespace);
+        return session ? new TimeWindow(session[0], session[1]) : undefined;
       }
       default:
         return new TimeWindow(namespace as number, (namespace as number) + this.sizeMs);
@@ -361,8 +372,7 @@ export class WindowOperator extends AbstractStreamOperator {
     this.contents.remove(namespace);
     if (!this.inlineEventTimeTrigger) this.trigger.clear(window, this.triggerContext);
     if (this.assigner.kind === 'session-event-time') {
-      const w = window as TimeWindow;
-      const sessions = (this.sessions.get(VOID_NAMESPACE) ?? []).filter((s) => !(s[0] === w.start && s[1] === w.end));
+      const sessions = (this.sessions.get(VOID_NAMESPACE) ?? []).filter((s) => s[2] !== namespace);
       if (sessions.length > 0) this.sessions.put(VOID_NAMESPACE, sessions);
       else this.sessions.remove(VOID_NAMESPACE);
     }
