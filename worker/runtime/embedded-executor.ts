@@ -16,7 +16,7 @@ import { sleep } from '../../shared/clock.ts';
 import { RestoreError } from '../../shared/errors.ts';
 import { keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../../coordinator/checkpoint/checkpoint-coordinator.ts';
+import { CheckpointCoordinator, type CheckpointParticipants, type CompletedCheckpointInfo } from '../../coordinator/checkpoint/checkpoint-coordinator.ts';
 import type { CheckpointMetadata } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import type { SinkOperatorState } from '../operators/sink-operator.ts';
@@ -237,7 +237,7 @@ export class EmbeddedExecutor {
       }
     }
 
-    this.coordinator = new CheckpointCoordinator(this.participants, {
+    this.coordinator = new CheckpointCoordinator(this.participants(), {
       storage: options.checkpointStorage,
       clock: options.clock,
       logger,
@@ -304,24 +304,26 @@ export class EmbeddedExecutor {
     },
   };
 
-  private readonly participants = {
-    jobName: '',
-    maxParallelism: 0,
-    subtasks: () => this.tasks.map((t) => ({ taskId: t.vertex.id, subtask: t.subtaskIndex })),
-    allFinished: () => this.tasks.every((t) => t.status === 'finished'),
-    triggerCheckpoint: (checkpointId: number) => {
-      for (const task of this.tasks) if (task.status === 'finished' || task.source) task.triggerCheckpoint(checkpointId);
-      this.drain();
-    },
-    notifyCheckpointComplete: async (checkpointId: number) => {
-      for (const task of this.tasks) await task.notifyCheckpointComplete(checkpointId);
-    },
-    operatorInfo: (uid: string) => this.operatorNames.get(uid) ?? { name: uid, parallelism: 0, maxParallelism: this.plan.maxParallelism },
-  };
+  /** What the checkpoint coordinator sees of this job. */
+  private participants(): CheckpointParticipants {
+    return {
+      jobName: this.plan.jobName,
+      maxParallelism: this.plan.maxParallelism,
+      subtasks: () => this.tasks.map((t) => ({ taskId: t.vertex.id, subtask: t.subtaskIndex })),
+      allFinished: () => this.tasks.every((t) => t.status === 'finished'),
+      triggerCheckpoint: (checkpointId: number) => {
+        for (const task of this.tasks) if (task.status === 'finished' || task.source) task.triggerCheckpoint(checkpointId);
+        this.drain();
+      },
+      notifyCheckpointComplete: async (checkpointId: number) => {
+        for (const task of this.tasks) await task.notifyCheckpointComplete(checkpointId);
+      },
+      operatorInfo: (uid: string) => this.operatorNames.get(uid) ?? { name: uid, parallelism: 0, maxParallelism: this.plan.maxParallelism },
+    };
+  }
 
   /** Runs until a bounded job has finished (and committed) or `stop()` was called. */
   async run(): Promise<JobResult> {
-    Object.assign(this.participants, { jobName: this.plan.jobName, maxParallelism: this.plan.maxParallelism });
     const { clock, logger } = this.options;
     const sourceBatchSize = this.options.sourceBatchSize ?? 1024;
     const interval = this.options.checkpointIntervalMs;
@@ -420,7 +422,7 @@ export class EmbeddedExecutor {
   }
 
   private async waitForCheckpointSlot(): Promise<void> {
-    while (this.coordinator.isBusy) await sleep(this.options.clock, 5).catch(() => {});
+    while (this.coordinator.isBusy) await sleep(this.options.clock, 5);
   }
 
   private async finalCheckpoint(): Promise<void> {
