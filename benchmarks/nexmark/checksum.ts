@@ -3,9 +3,11 @@
 // fields in a fixed order, joined by "|" — and hash the lines the same way. The Java side
 // (benchmarks/flink-baseline) implements exactly these rules; change both or neither.
 //
-// Numbers: an integral value as a plain integer ("1500", "-3"); any other value with six
-// decimals ("1.500000", Java: String.format(Locale.ROOT, "%.6f", x)). Lists: elements joined by
-// ",". Strings as they are.
+// Numbers: an integral value as a plain integer ("1500", "-3"); any other value rounded to six
+// decimals from its exact binary value, as JavaScript's toFixed(6) does ("1.500000"). Java's
+// String.format("%.6f") rounds the shortest decimal form instead and differs when the seventh
+// decimal is a trailing 5; the Java side uses new BigDecimal(x).setScale(6, HALF_UP) on the
+// magnitude. Lists: elements joined by ",". Strings as they are.
 //
 // Events checksum: SHA-256 over the canonical lines of the first N events in event-number order,
 // each line followed by "\n"; hex.
