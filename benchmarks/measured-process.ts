@@ -43,7 +43,8 @@ export function runMeasured(command: string, args: readonly string[], options: {
     child.stderr.on('data', (d) => (stderr += d));
     const sampler = setInterval(() => {
       const s = child.pid === undefined ? undefined : sample(child.pid);
-      if (s) last = s;
+      // An exiting process (a zombie) still has CPU times but no memory figures any more.
+      if (s) last = { cpuSeconds: Math.max(last.cpuSeconds, s.cpuSeconds), peakRssBytes: Math.max(last.peakRssBytes, s.peakRssBytes) };
     }, SAMPLE_EVERY_MS);
     const timeout = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.on('error', reject);
