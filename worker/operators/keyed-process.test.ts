@@ -28,14 +28,7 @@ import {
 import { UserFunctionError } from '../../shared/errors.ts';
 import { CollectSink } from '../connectors/collect-sink.ts';
 import { runEmbedded } from '../testing/embedded-harness.ts';
-
-function newEnv(parallelism = 1): StreamExecutionEnvironment {
-  return new StreamExecutionEnvironment().setParallelism(parallelism).setAutoWatermarkInterval(0);
-}
-
-function multiset<T>(values: readonly T[]): string[] {
-  return values.map((v) => JSON.stringify(v)).sort();
-}
+import { deterministicEnv as newEnv, multiset } from '../testing/pipeline-helpers.ts';
 
 type KV = [key: string, value: number];
 

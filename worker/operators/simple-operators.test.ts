@@ -15,16 +15,9 @@ import {
 import { NO_TIMESTAMP } from '../../shared/api/time.ts';
 import { CollectSink } from '../connectors/collect-sink.ts';
 import { runEmbedded } from '../testing/embedded-harness.ts';
-
-function newEnv(parallelism = 1): StreamExecutionEnvironment {
-  return new StreamExecutionEnvironment().setParallelism(parallelism).setAutoWatermarkInterval(0);
-}
+import { deterministicEnv as newEnv, multiset } from '../testing/pipeline-helpers.ts';
 
 /** A canonical order for comparing multisets of any JSON-able values. */
-function multiset<T>(values: readonly T[]): string[] {
-  return values.map((v) => JSON.stringify(v)).sort();
-}
-
 interface Ev {
   readonly key: string;
   readonly ts: number;

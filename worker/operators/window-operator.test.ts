@@ -33,14 +33,7 @@ import { CollectSink } from '../connectors/collect-sink.ts';
 import { InMemoryDeadLetterOutput } from '../runtime/dead-letter.ts';
 import { EmbeddedExecutor } from '../runtime/embedded-executor.ts';
 import { runEmbedded } from '../testing/embedded-harness.ts';
-
-function newEnv(parallelism = 1): StreamExecutionEnvironment {
-  return new StreamExecutionEnvironment().setParallelism(parallelism).setAutoWatermarkInterval(0);
-}
-
-function multiset<T>(values: readonly T[]): string[] {
-  return values.map((v) => JSON.stringify(v)).sort();
-}
+import { deterministicEnv as newEnv, multiset } from '../testing/pipeline-helpers.ts';
 
 interface Ev {
   readonly key: string;

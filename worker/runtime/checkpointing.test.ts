@@ -30,6 +30,7 @@ import {
 import { CollectSink } from '../connectors/collect-sink.ts';
 import { InMemoryDeadLetterOutput } from './dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions, type RestoreSource } from './embedded-executor.ts';
+import { multiset } from '../testing/pipeline-helpers.ts';
 
 // ---- helpers ---------------------------------------------------------------------------
 
@@ -170,10 +171,6 @@ class TrackingStorage implements CheckpointStorage {
   discardIncomplete(keep?: number) {
     return this.track(() => this.inner.discardIncomplete(keep));
   }
-}
-
-function multiset<T>(values: readonly T[]): string[] {
-  return values.map((v) => JSON.stringify(v)).sort();
 }
 
 interface Ev {
