@@ -10,7 +10,6 @@ import {
   ListStateDescriptor,
   MapStateDescriptor,
   ReducingStateDescriptor,
-  StreamExecutionEnvironment,
   ValueStateDescriptor,
   WatermarkStrategy,
   type AggregatingState,

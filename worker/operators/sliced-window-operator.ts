@@ -10,13 +10,12 @@
 // panes in the next window, registers that window's end. Panes go when the last window that
 // holds them is past its allowed lateness.
 
-import type { Collector, ProcessWindowFunction, WindowContext } from '../../shared/api/functions.ts';
 import type { WindowFunctionSpec } from '../../shared/api/graph.ts';
 import { NO_TIMESTAMP } from '../../shared/api/time.ts';
 import { TimeWindow, windowStartWithOffset, type SlidingEventTimeWindows, type TumblingEventTimeWindows } from '../../shared/api/windows.ts';
 import { UserFunctionError } from '../../shared/errors.ts';
-import { VOID_NAMESPACE, type StateKey, type StateTable } from '../state/keyed-state-backend.ts';
-import { AbstractStreamOperator } from '../runtime/stream-operator.ts';
+import { VOID_NAMESPACE, type StateTable } from '../state/keyed-state-backend.ts';
+import { AbstractWindowOperator } from './abstract-window-operator.ts';
 import { deepCopy } from '../runtime/value-copy.ts';
 import type { Timer } from '../runtime/timer-service.ts';
 import type { WindowOperatorSpec } from './window-operator.ts';
@@ -47,56 +46,27 @@ export function canSliceWindows(spec: WindowOperatorSpec): boolean {
 }
 
 
-export class SlicedWindowOperator extends AbstractStreamOperator {
+export class SlicedWindowOperator extends AbstractWindowOperator<TimeWindow> {
   private readonly sizeMs: number;
   private readonly slideMs: number;
   private readonly offsetMs: number;
   private readonly paneMs: number;
-  private readonly allowedLatenessMs: number;
-  private readonly lateTagId: string | undefined;
   private readonly fn: WindowFunctionSpec;
-  private readonly processFunction: ProcessWindowFunction<any, any, any, any> | undefined;
   private panes!: StateTable<PaneList>;
-  private currentKey: StateKey = 0;
-  private currentWindow = new TimeWindow(0, 0);
-  private readonly collector: Collector<unknown> & { timestamp: number };
-  private readonly windowContext: WindowContext<TimeWindow>;
 
   constructor(spec: WindowOperatorSpec) {
-    super();
+    super(spec, new TimeWindow(0, 0));
     const assigner = spec.assigner as TumblingEventTimeWindows | SlidingEventTimeWindows;
     this.sizeMs = assigner.sizeMs;
     this.slideMs = assigner.kind === 'sliding-event-time' ? assigner.slideMs : assigner.sizeMs;
     this.offsetMs = assigner.offsetMs;
     this.paneMs = gcd(this.sizeMs, this.slideMs);
-    this.allowedLatenessMs = spec.allowedLatenessMs;
-    this.lateTagId = spec.lateDataTag?.id;
     this.fn = spec.function;
-    this.processFunction = spec.function.process;
-    const self = this;
-    this.collector = {
-      timestamp: NO_TIMESTAMP,
-      collect(value: unknown) {
-        self.output.collect(value, this.timestamp);
-      },
-    };
-    this.windowContext = {
-      get window() {
-        return self.currentWindow;
-      },
-      currentWatermark: () => this.currentWatermark,
-      currentProcessingTime: () => this.setupInfo.clock.now(),
-      output: (tag, value) => this.output.collectSide(tag.id, value, this.currentWindow.maxTimestamp()),
-    };
   }
 
   override open(): void {
     this.panes = this.requireKeyed('windows').getTable('__window_panes');
-    this.processFunction?.open?.(this.runtimeContext());
-  }
-
-  override close(): void {
-    this.processFunction?.close?.();
+    super.open();
   }
 
   processElement(value: unknown, timestamp: number): void {
@@ -115,10 +85,7 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
     const inNoWindow = timestamp >= lastEnd;
     if (inNoWindow || lastEnd - 1 + lateness <= watermark) {
       // No window of this record can still fire (or it has none); Flink reports it only if it is late.
-      if (timestamp + lateness <= watermark) {
-        if (this.lateTagId !== undefined) this.output.collectSide(this.lateTagId, value, timestamp);
-        else this.metrics.numLateRecordsDropped++;
-      }
+      if (timestamp + lateness <= watermark) this.reportLate(value, timestamp);
       return;
     }
     const paneStart = windowStartWithOffset(timestamp, this.offsetMs, this.paneMs);
@@ -176,13 +143,10 @@ export class SlicedWindowOperator extends AbstractStreamOperator {
     }
     if (merged === undefined) return;
     this.currentWindow = new TimeWindow(start, end);
-    const timestamp = end - 1;
-    this.collector.timestamp = timestamp;
     let result = fn.kind === 'aggregate' ? fn.aggregate.getResult(merged) : merged;
     // A single pane is the state itself; with allowed lateness it may change after this firing.
     if (this.allowedLatenessMs > 0 && this.paneMs === this.sizeMs) result = deepCopy(result);
-    if (this.processFunction) this.processFunction.process(this.currentKey, this.windowContext, [result], this.collector);
-    else this.output.collect(result, timestamp);
+    this.emitResult(result);
   }
 
   protected override onEventTime(timer: Timer): void {

@@ -13,7 +13,6 @@ import {
   GlobalWindows,
   OutputTag,
   SlidingEventTimeWindows,
-  StreamExecutionEnvironment,
   TimeWindow,
   TumblingEventTimeWindows,
   TumblingProcessingTimeWindows,

@@ -9,7 +9,6 @@
 // merges, as Flink's MergingWindowSet keeps a "state window": extending a session moves no state.
 // "start:end". TimeWindow objects are made only when a window fires or a custom trigger asks.
 
-import type { Collector, ProcessWindowFunction, WindowContext } from '../../shared/api/functions.ts';
 import type { WindowFunctionSpec } from '../../shared/api/graph.ts';
 import type { OutputTag } from '../../shared/api/output-tag.ts';
 import type { ReducingState, ReducingStateDescriptor } from '../../shared/api/state.ts';
@@ -26,9 +25,9 @@ import {
   type WindowAssigner,
 } from '../../shared/api/windows.ts';
 import { UserFunctionError } from '../../shared/errors.ts';
-import { VOID_NAMESPACE, type Namespace, type StateKey, type StateTable } from '../state/keyed-state-backend.ts';
+import { VOID_NAMESPACE, type Namespace, type StateTable } from '../state/keyed-state-backend.ts';
 import { TableReducingState } from '../runtime/keyed-state-handles.ts';
-import { AbstractStreamOperator } from '../runtime/stream-operator.ts';
+import { AbstractWindowOperator } from './abstract-window-operator.ts';
 import { deepCopy } from '../runtime/value-copy.ts';
 import type { Timer } from '../runtime/timer-service.ts';
 
@@ -44,7 +43,7 @@ export interface WindowOperatorSpec {
   readonly function: WindowFunctionSpec;
 }
 
-export class WindowOperator extends AbstractStreamOperator {
+export class WindowOperator extends AbstractWindowOperator<Window> {
   private readonly assigner: WindowAssigner;
   private readonly trigger: Trigger<any, Window>;
   /** The default event-time trigger is inlined: one timer per window, registered when the window opens. */
@@ -53,23 +52,16 @@ export class WindowOperator extends AbstractStreamOperator {
   private readonly sizeMs: number;
   private readonly slideMs: number;
   private readonly offsetMs: number;
-  private readonly allowedLatenessMs: number;
-  private readonly lateTagId: string | undefined;
   private readonly fn: WindowFunctionSpec;
-  private readonly processFunction: ProcessWindowFunction<any, any, any, any> | undefined;
   private contents!: StateTable<any>;
   private sessions!: StateTable<Session[]>;
-  private currentKey: StateKey = 0;
-  private currentWindow: Window = GlobalWindow.INSTANCE;
   private currentNamespace: Namespace = VOID_NAMESPACE;
   private readonly triggerStates = new Map<string, TableReducingState<any>>();
-  private readonly collector: Collector<unknown> & { timestamp: number };
   private readonly triggerContext: TriggerContext;
-  private readonly windowContext: WindowContext<Window>;
   private elementSkipped = false;
 
   constructor(spec: WindowOperatorSpec) {
-    super();
+    super(spec, GlobalWindow.INSTANCE);
     this.assigner = spec.assigner;
     this.trigger = spec.trigger ?? spec.assigner.defaultTrigger();
     this.inlineEventTimeTrigger = this.trigger === EventTimeTrigger.INSTANCE;
@@ -78,17 +70,7 @@ export class WindowOperator extends AbstractStreamOperator {
     this.sizeMs = a.kind === 'tumbling-event-time' || a.kind === 'sliding-event-time' || a.kind === 'tumbling-processing-time' ? a.sizeMs : 0;
     this.slideMs = a.kind === 'sliding-event-time' ? a.slideMs : this.sizeMs;
     this.offsetMs = a.kind === 'tumbling-event-time' || a.kind === 'sliding-event-time' || a.kind === 'tumbling-processing-time' ? a.offsetMs : 0;
-    this.allowedLatenessMs = spec.allowedLatenessMs;
-    this.lateTagId = spec.lateDataTag?.id;
     this.fn = spec.function;
-    this.processFunction = spec.function.process;
-    const self = this;
-    this.collector = {
-      timestamp: NO_TIMESTAMP,
-      collect(value: unknown) {
-        self.output.collect(value, this.timestamp);
-      },
-    };
     this.triggerContext = {
       currentWatermark: () => this.currentWatermark,
       currentProcessingTime: () => this.setupInfo.clock.now(),
@@ -106,25 +88,13 @@ export class WindowOperator extends AbstractStreamOperator {
         return state;
       },
     };
-    this.windowContext = {
-      get window() {
-        return self.currentWindow;
-      },
-      currentWatermark: () => this.currentWatermark,
-      currentProcessingTime: () => this.setupInfo.clock.now(),
-      output: (tag, value) => this.output.collectSide(tag.id, value, this.currentWindow.maxTimestamp()),
-    };
   }
 
   override open(): void {
     const backend = this.requireKeyed('windows');
     this.contents = backend.getTable('__window_contents');
     this.sessions = backend.getTable('__window_sessions');
-    this.processFunction?.open?.(this.runtimeContext());
-  }
-
-  override close(): void {
-    this.processFunction?.close?.();
+    super.open();
   }
 
   processElement(value: unknown, timestamp: number): void {
@@ -157,8 +127,7 @@ export class WindowOperator extends AbstractStreamOperator {
         break;
     }
     if (this.elementSkipped && this.isEventTime && timestamp + this.allowedLatenessMs <= this.currentWatermark) {
-      if (this.lateTagId !== undefined) this.output.collectSide(this.lateTagId, value, timestamp);
-      else this.metrics.numLateRecordsDropped++;
+      this.reportLate(value, timestamp);
     }
   }
 
@@ -286,27 +255,20 @@ export class WindowOperator extends AbstractStreamOperator {
 
   private emitWindow(window: Window, contents: any): void {
     this.currentWindow = window;
-    const timestamp = window.maxTimestamp();
-    this.collector.timestamp = timestamp;
     const fn = this.fn;
-    let result: unknown;
     switch (fn.kind) {
-      case 'reduce':
-        result = contents;
-        break;
-      case 'aggregate':
-        result = fn.aggregate.getResult(contents);
-        break;
       case 'process':
         // With allowed lateness the list keeps growing after this firing; hand out a copy.
-        fn.process.process(this.currentKey, this.windowContext, this.allowedLatenessMs > 0 ? contents.slice() : contents, this.collector);
+        this.emitElements(fn.process, this.allowedLatenessMs > 0 ? contents.slice() : contents);
         return;
+      case 'reduce':
+      case 'aggregate': {
+        const result = fn.kind === 'aggregate' ? fn.aggregate.getResult(contents) : contents;
+        // With allowed lateness the accumulator stays in state and later records may update it
+        // in place; what was emitted must not change.
+        this.emitResult(this.allowedLatenessMs > 0 ? deepCopy(result) : result);
+      }
     }
-    // With allowed lateness the accumulator stays in state and later records may update it in
-    // place; what was emitted must not change.
-    if (this.allowedLatenessMs > 0) result = deepCopy(result);
-    if (this.processFunction) this.processFunction.process(this.currentKey, this.windowContext, [result], this.collector);
-    else this.output.collect(result, timestamp);
   }
 
   private cleanupTime(window: Window): number {

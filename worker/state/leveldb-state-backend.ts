@@ -20,7 +20,7 @@
 // LevelDB snapshot with the pinned overlays on top, so puts that follow cannot leak into it.
 
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { z } from 'zod';
 import type { KeyGroupRange } from '../../shared/key-groups.ts';
