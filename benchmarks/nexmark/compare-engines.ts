@@ -4,7 +4,11 @@
 // checksums differ is not timed (the engines would not be doing the same work). Then timed runs
 // alternate between the engines, several rounds, each in a fresh process, and a table gives
 // events/s, events per CPU-second of the whole process (startup included), the ratio and peak
-// memory. The figures also go to benchmarks/results/nexmark-<time>.json.
+// memory. Then a latency phase (unless --latency-rate 0): each comparable query once per engine
+// per round in latency mode (latency.ts: the source paced at R events/s in wall-clock time, event
+// time = due time, p50/p99 of "sink receipt − result timestamp" after a 3 s warm-up), adding the
+// p50/p99 (median over rounds) to the table. The figures also go to
+// benchmarks/results/nexmark-<time>.json.
 
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -12,6 +16,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { runMeasured, type MeasuredRun } from '../measured-process.ts';
+import { DEFAULT_LATENCY_RATE, DEFAULT_LATENCY_SECONDS } from './latency.ts';
 import { QUERIES } from './queries.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -26,12 +31,19 @@ export async function compareEngines(args: readonly string[]): Promise<void> {
       'checksum-events': { type: 'string', default: '1000000' },
       rounds: { type: 'string', default: '3' },
       parallelism: { type: 'string', default: '1' },
+      // Latency phase: wall-clock (= event-time) rate R, R × seconds events per run; 0 skips it.
+      'latency-rate': { type: 'string', default: String(DEFAULT_LATENCY_RATE) },
+      'latency-seconds': { type: 'string', default: String(DEFAULT_LATENCY_SECONDS) },
     },
   });
   const queries = values.queries.split(',');
   for (const q of queries) if (!(QUERIES as readonly string[]).includes(q)) throw new Error(`--queries: unknown query ${q}; known: ${QUERIES.join(', ')}`);
   const rounds = Number(values.rounds);
   const parallelism = Number(values.parallelism);
+  const latencyRate = Number(values['latency-rate']);
+  const latencySeconds = Number(values['latency-seconds']);
+  if (!Number.isFinite(latencyRate) || latencyRate < 0) throw new Error(`--latency-rate must be a non-negative number, got ${values['latency-rate']}`);
+  if (latencyRate > 0 && !(latencySeconds > 0)) throw new Error(`--latency-seconds must be positive, got ${values['latency-seconds']}`);
   const jar = await flinkJar();
 
   const sluiceArgs = (query: string, checksum: boolean, events: string) =>
@@ -41,16 +53,29 @@ export async function compareEngines(args: readonly string[]): Promise<void> {
   const flinkArgs = (query: string, checksum: boolean, events: string) => [
     '-jar', jar, '--query', query, '--events', events, '--parallelism', String(parallelism), ...(checksum ? ['--checksum'] : []),
   ];
-  const run = async (engine: 'sluice' | 'flink', query: string, checksum: boolean, events: string) => {
-    const measured = await runMeasured(engine === 'sluice' ? process.execPath : 'java', engine === 'sluice' ? sluiceArgs(query, checksum, events) : flinkArgs(query, checksum, events), {
+  const latencyArgs = ['--latency-rate', String(latencyRate), '--latency-seconds', String(latencySeconds)];
+  const runWith = async (engine: 'sluice' | 'flink', query: string, args: string[], timeoutMs: number) => {
+    const measured = await runMeasured(engine === 'sluice' ? process.execPath : 'java', args, {
       cwd: root,
       env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
-      timeoutMs: 15 * 60_000,
+      timeoutMs,
     });
     if (measured.code !== 0) throw new Error(`${engine} ${query} failed (exit ${measured.code}):\n${measured.stderr.slice(-2000)}`);
     const report = JSON.parse(measured.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
     return { measured, report };
   };
+  const run = (engine: 'sluice' | 'flink', query: string, checksum: boolean, events: string) =>
+    runWith(engine, query, engine === 'sluice' ? sluiceArgs(query, checksum, events) : flinkArgs(query, checksum, events), 15 * 60_000);
+  // Latency mode: a run takes about latencySeconds (+ start-up); killed well after that.
+  const runLatency = (engine: 'sluice' | 'flink', query: string) =>
+    runWith(
+      engine,
+      query,
+      engine === 'sluice'
+        ? ['--import', 'tsx', join(root, 'benchmarks/nexmark/run-query.ts'), '--query', query, ...latencyArgs]
+        : ['-jar', jar, '--query', query, '--parallelism', String(parallelism), ...latencyArgs],
+      (3 * latencySeconds + 120) * 1000,
+    );
 
   // 1. checksums
   const comparable: string[] = [];
@@ -89,19 +114,89 @@ export async function compareEngines(args: readonly string[]): Promise<void> {
     }
   }
 
+  const k = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} K`);
+
+  // 3. latency runs, alternating
+  type Latency = {
+    engine: string;
+    query: string;
+    round: number;
+    keptUp: boolean;
+    inputEventsPerSecond: number;
+    p50Ms: number | null;
+    p99Ms: number | null;
+    maxMs: number | null;
+    measuredResults: number;
+    startLagMs: number;
+    cpuSeconds: number;
+    peakRssBytes: number;
+    note?: string;
+  };
+  const latencies: Latency[] = [];
+  if (latencyRate > 0) {
+    for (let round = 1; round <= rounds; round++) {
+      for (const query of comparable) {
+        for (const engine of round % 2 === 1 ? (['sluice', 'flink'] as const) : (['flink', 'sluice'] as const)) {
+          process.stderr.write(`latency round ${round}/${rounds}: ${query} on ${engine} at ${latencyRate} events/s for ${latencySeconds} s … `);
+          const { measured, report: r } = await runLatency(engine, query);
+          const l: Latency = {
+            engine,
+            query,
+            round,
+            keptUp: r.keptUp === true,
+            inputEventsPerSecond: Number(r.inputEventsPerSecond),
+            p50Ms: r.p50Ms as number | null,
+            p99Ms: r.p99Ms as number | null,
+            maxMs: r.maxMs as number | null,
+            measuredResults: Number(r.measuredResults),
+            startLagMs: Number(r.startLagMs),
+            cpuSeconds: measured.cpuSeconds,
+            peakRssBytes: measured.peakRssBytes,
+            ...(r.latencyNote !== undefined ? { note: String(r.latencyNote) } : {}),
+          };
+          latencies.push(l);
+          process.stderr.write(
+            l.p50Ms !== null
+              ? `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms (${l.measuredResults} results measured, input ${k(l.inputEventsPerSecond)}/s)\n`
+              : `${l.note ?? 'no latency'}\n`,
+          );
+        }
+      }
+    }
+  }
+
   const median = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   };
-  const k = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} K`);
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${javaVersion()}`;
   console.log(`\nNexmark, ${values.events} events per run, ${rounds} rounds alternating, Sluice embedded (one thread) vs Flink MiniCluster at parallelism ${parallelism} (${machine})\n`);
-  console.log('| query | Sluice events/s (median, min–max) | Flink events/s (median, min–max) | ratio | Sluice / Flink events per CPU-second | ratio | peak RSS Sluice / Flink |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const withLatency = latencyRate > 0;
+  const latencyHeader = withLatency ? ` latency p50 / p99 Sluice | latency p50 / p99 Flink |` : '';
+  console.log(`| query | Sluice events/s (median, min–max) | Flink events/s (median, min–max) | ratio | Sluice / Flink events per CPU-second | ratio | peak RSS Sluice / Flink |${latencyHeader}`);
+  console.log(`|---|---:|---:|---:|---:|---:|---:|${withLatency ? '---:|---:|' : ''}`);
+  /** Median p50/p99/max over the rounds that kept up; a cell for the table. */
+  const latencyStats = (engine: string, query: string) => {
+    const runs = latencies.filter((l) => l.engine === engine && l.query === query);
+    const ok = runs.filter((l) => l.keptUp && l.p50Ms !== null);
+    const stats =
+      ok.length > 0
+        ? { p50Ms: median(ok.map((l) => l.p50Ms!)), p99Ms: median(ok.map((l) => l.p99Ms!)), maxMs: median(ok.map((l) => l.maxMs!)), measuredResults: median(ok.map((l) => l.measuredResults)) }
+        : { p50Ms: null, p99Ms: null, maxMs: null, measuredResults: 0 };
+    const notKeptUp = runs.filter((l) => !l.keptUp);
+    const worstInput = Math.min(...notKeptUp.map((l) => l.inputEventsPerSecond));
+    const cell =
+      ok.length > 0
+        ? `${stats.p50Ms} / ${stats.p99Ms} ms${notKeptUp.length > 0 ? ` (did not keep up in ${notKeptUp.length} of ${runs.length} rounds)` : ''}`
+        : notKeptUp.length > 0
+          ? `could not keep up at ${k(latencyRate)}/s (achieved ${k(worstInput)}/s)`
+          : 'no results measured';
+    return { ...stats, roundsKeptUp: ok.length, rounds: runs.length, cell };
+  };
   const rows = [];
   for (const query of queries) {
     if (!comparable.includes(query)) {
-      console.log(`| ${query} | — | — | checksums differ: not compared | | | |`);
+      console.log(`| ${query} | — | — | checksums differ: not compared | | | |${withLatency ? ' | |' : ''}`);
       continue;
     }
     const side = (engine: string) => timed.filter((t) => t.engine === engine && t.query === query);
@@ -118,15 +213,42 @@ export async function compareEngines(args: readonly string[]): Promise<void> {
     };
     const s = stats('sluice');
     const f = stats('flink');
-    rows.push({ query, sluice: s, flink: f, ratio: s.median / f.median, cpuRatio: s.perCpu / f.perCpu });
+    const latency = withLatency ? { sluice: latencyStats('sluice', query), flink: latencyStats('flink', query) } : undefined;
+    rows.push({ query, sluice: s, flink: f, ratio: s.median / f.median, cpuRatio: s.perCpu / f.perCpu, ...(latency ? { latency } : {}) });
     console.log(
       `| ${query} | ${k(s.median)} (${k(s.min)}–${k(s.max)}) | ${k(f.median)} (${k(f.min)}–${k(f.max)}) | ${(s.median / f.median).toFixed(2)}× | ` +
-        `${k(s.perCpu)} / ${k(f.perCpu)} | ${(s.perCpu / f.perCpu).toFixed(2)}× | ${(s.peakRss / 2 ** 20).toFixed(0)} / ${(f.peakRss / 2 ** 20).toFixed(0)} MiB |`,
+        `${k(s.perCpu)} / ${k(f.perCpu)} | ${(s.perCpu / f.perCpu).toFixed(2)}× | ${(s.peakRss / 2 ** 20).toFixed(0)} / ${(f.peakRss / 2 ** 20).toFixed(0)} MiB |` +
+        (latency ? ` ${latency.sluice.cell} | ${latency.flink.cell} |` : ''),
+    );
+  }
+  if (withLatency) {
+    const counts = comparable.map((q) => `${q} ${latencyStats('sluice', q).measuredResults} / ${latencyStats('flink', q).measuredResults}`).join(', ');
+    console.log(
+      `\nLatency: source paced at ${latencyRate} events/s (wall clock = event time) for ${latencySeconds} s, ${rounds} round(s); latency = sink receipt − result timestamp ` +
+        `(windowed results: the window's max timestamp), results with timestamps in [base + 3 s, end − 1 s); nearest-rank p50 / p99, median over rounds. ` +
+        `Results measured per run (Sluice / Flink): ${counts}.`,
     );
   }
   mkdirSync(join(root, 'benchmarks/results'), { recursive: true });
   const file = join(root, 'benchmarks/results', `nexmark-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ machine, events: Number(values.events), rounds, parallelism, checksums, rows, timed: timed.map(({ measured, ...t }) => ({ ...t, cpuSeconds: measured.cpuSeconds, wallSeconds: measured.wallSeconds })) }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        machine,
+        events: Number(values.events),
+        rounds,
+        parallelism,
+        ...(withLatency ? { latencyRate, latencySeconds } : {}),
+        checksums,
+        rows,
+        timed: timed.map(({ measured, ...t }) => ({ ...t, cpuSeconds: measured.cpuSeconds, wallSeconds: measured.wallSeconds })),
+        ...(withLatency ? { latency: latencies } : {}),
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwritten to ${file}`);
 }
 

@@ -51,6 +51,8 @@ export class CheckpointCoordinator {
   private completing: Promise<CompletedCheckpointInfo> | undefined;
   private lastCompletedAtMs = Number.NEGATIVE_INFINITY;
   private aborted = false;
+  /** Set when committing a completed checkpoint failed: the job must fail and restore. */
+  fatalError: Error | undefined;
   private retained: number[] = [];
   private readonly completionWaiters = new Map<number, Array<{ resolve: (i: CompletedCheckpointInfo) => void; reject: (e: unknown) => void }>>();
   lastCompleted: CompletedCheckpointInfo | undefined;
@@ -114,10 +116,10 @@ export class CheckpointCoordinator {
   private async complete(pending: PendingCheckpoint): Promise<CompletedCheckpointInfo> {
     const { storage, logger, clock } = this.options;
     const id = pending.checkpointId;
+    const final = pending.final;
+    let bytes = 0;
     try {
       const byUid = new Map<string, SubtaskStateHandle[]>();
-      let bytes = 0;
-      let final: boolean;
       const writes: Promise<void>[] = [];
       for (const ack of pending.acknowledgements) {
         for (const [uid, snapshotPromise] of ack.snapshots) {
@@ -134,7 +136,6 @@ export class CheckpointCoordinator {
         }
       }
       await Promise.all(writes);
-      final = pending.final;
       if (this.aborted) throw new CheckpointError(`checkpoint ${id} aborted: the job failed or was cancelled`);
       const operators: OperatorStateMetadata[] = [...byUid.entries()]
         .map(([uid, subtasks]) => ({ uid, ...this.participants.operatorInfo(uid), subtasks: subtasks.sort((a, b) => a.subtask - b.subtask) }))
@@ -151,21 +152,26 @@ export class CheckpointCoordinator {
       };
       if (this.aborted) throw new CheckpointError(`checkpoint ${id} aborted: the job failed or was cancelled`);
       await storage.writeMetadata(metadata);
-      const info: CompletedCheckpointInfo = { checkpointId: id, durationMs: clock.now() - pending.triggeredAtMs, bytes, final };
-      this.lastCompleted = info;
-      this.numberOfCompleted++;
-      logger.info('checkpoint completed', { checkpointId: id, durationMs: info.durationMs, bytes, final, location: storage.location });
-      // A checkpoint whose _metadata exists is complete even if the job fails now: a restore
-      // from it finishes its commits. Only a live job is told to commit here.
-      if (!this.aborted) await this.participants.notifyCheckpointComplete(id);
-      await this.retire(id);
-      return info;
     } catch (error) {
       this.numberOfFailed++;
       logger.error('checkpoint failed', { checkpointId: id, error: (error as Error).message });
       await storage.discard(id).catch(() => {});
       throw error;
     }
+    // From here on the checkpoint exists: it is never discarded for what goes wrong next. A
+    // failed commit fails the job, and the restore from this checkpoint finishes the commit.
+    const info: CompletedCheckpointInfo = { checkpointId: id, durationMs: clock.now() - pending.triggeredAtMs, bytes, final };
+    this.lastCompleted = info;
+    this.numberOfCompleted++;
+    logger.info('checkpoint completed', { checkpointId: id, durationMs: info.durationMs, bytes, final, location: storage.location });
+    try {
+      if (!this.aborted) await this.participants.notifyCheckpointComplete(id);
+    } catch (error) {
+      this.fatalError ??= new CheckpointError(`committing checkpoint ${id} failed: ${(error as Error).message}`, { cause: error });
+      throw this.fatalError;
+    }
+    await this.retire(id);
+    return info;
   }
 
   /**

@@ -75,8 +75,9 @@ export class SinkOperator extends AbstractStreamOperator {
   override async notifyCheckpointComplete(checkpointId: number): Promise<void> {
     const due = this.pending.filter((p) => p.checkpointId <= checkpointId);
     if (due.length === 0) return;
-    this.pending = this.pending.filter((p) => p.checkpointId > checkpointId);
+    // Forgotten only once committed: a failed commit stays pending for the next checkpoint.
     await this.writer.commit(due.map((p) => p.committable));
+    this.pending = this.pending.filter((p) => !due.includes(p));
   }
 
   override async close(): Promise<void> {

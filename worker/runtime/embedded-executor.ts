@@ -342,6 +342,8 @@ export class EmbeddedExecutor {
         for (const task of this.tasks) if (task.nextProcessingTimerMs() <= now) task.fireProcessingTimers(now);
         this.drain();
 
+        // A completed checkpoint whose commit failed: fail, so a restore finishes the commit.
+        if (this.coordinator.fatalError) throw this.coordinator.fatalError;
         if (this.stopRequested) {
           await this.takeStopCheckpoint();
           this.state = 'stopped';

@@ -26,6 +26,17 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * (JavaRandom against java.util.Random), --events-checksum-only, --object-reuse (Flink's object
  * reuse on: for a sensitivity check only, the comparison runs without), --dump FILE (checksum mode: also
  * write every canonical result line, sorted, to FILE).
+ *
+ * Latency mode, --latency-rate R [--latency-seconds D (default 15)]: the source paced in
+ * wall-clock time at R events/s from base = the wall-clock time the job starts (its first source
+ * reader starts), with event-time rate R and base time base (an event's timestamp is when it is due); R × D events
+ * (unless --events); a sink recording each result's latency (now − its timestamp) in a 1 ms
+ * histogram (LatencyHistogram, which gives the definition). The JSON line:
+ *   {"engine":"flink","query":"q5","mode":"latency","events":N,"parallelism":P,"seconds":S,"eventsPerSecond":E,"results":R,
+ *    "latencyRate":R,"inputEventsPerSecond":I,"keptUp":true,"startLagMs":…,"endLagMs":…,"measuredResults":M,
+ *    "overflowResults":0,"p50Ms":…,"p99Ms":…,"maxMs":…,…}
+ * --buffer-timeout MS sets Flink's network buffer timeout (default: Flink's, 100 ms), for a
+ * sensitivity check only.
  */
 public final class Main {
   private Main() {}
@@ -40,10 +51,17 @@ public final class Main {
     boolean eventsOnly = false;
     String dump = null;
     boolean objectReuse = false;
+    double latencyRate = 0;
+    double latencySeconds = 15;
+    boolean eventsGiven = false;
+    long bufferTimeout = -2; // not set: Flink's default
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--query": query = args[++i]; break;
-        case "--events": events = Long.parseLong(args[++i]); break;
+        case "--events": events = Long.parseLong(args[++i]); eventsGiven = true; break;
+        case "--latency-rate": latencyRate = Double.parseDouble(args[++i]); break;
+        case "--latency-seconds": latencySeconds = Double.parseDouble(args[++i]); break;
+        case "--buffer-timeout": bufferTimeout = Long.parseLong(args[++i]); break;
         case "--parallelism": parallelism = Integer.parseInt(args[++i]); break;
         case "--rate": rate = Double.parseDouble(args[++i]); break;
         case "--checksum": checksum = true; break;
@@ -58,6 +76,10 @@ public final class Main {
       selfTest();
       return;
     }
+    boolean latencyMode = latencyRate > 0;
+    if (latencyMode && checksum) throw new IllegalArgumentException("--latency-rate and --checksum exclude each other");
+    if (latencyMode && !(latencySeconds > 0)) throw new IllegalArgumentException("--latency-seconds must be positive");
+    if (latencyMode && !eventsGiven) events = Math.round(latencyRate * latencySeconds);
     if (!Queries.NAMES.contains(query)) throw new IllegalArgumentException("--query must be one of " + Queries.NAMES + ", got " + query);
     if (events < 1) throw new IllegalArgumentException("--events must be positive");
     if (parallelism < 1) throw new IllegalArgumentException("--parallelism must be positive");
@@ -75,12 +97,19 @@ public final class Main {
     env.getConfig().setAutoWatermarkInterval(200);
     // Off by default, as Flink's default: chained operators then hand each other copies.
     if (objectReuse) env.getConfig().enableObjectReuse();
+    if (bufferTimeout != -2) env.setBufferTimeout(bufferTimeout);
+    // Latency mode: event-time rate R; the first source reader to start sets the base time.
+    if (latencyMode) config.firstEventRatePerSecond = latencyRate;
     DataStream<Event> source = env.fromSource(
-        new NexmarkSource(config, events),
+        latencyMode ? new NexmarkSource(config, events, latencyRate) : new NexmarkSource(config, events),
         WatermarkStrategy.<Event>forBoundedOutOfOrderness(Duration.ZERO),
         "nexmark");
     DataStream<?> results = Queries.build(query, source);
-    addSink(results, checksum ? new Sinks.Checksum<>(query, dump != null) : new Sinks.Counting<>(), checksum ? "checksum" : "count");
+    if (latencyMode) {
+      addSink(results, new Sinks.Latency<>(events, latencyRate), "latency");
+    } else {
+      addSink(results, checksum ? new Sinks.Checksum<>(query, dump != null) : new Sinks.Counting<>(), checksum ? "checksum" : "count");
+    }
 
     long started = System.nanoTime();
     JobExecutionResult result = env.execute("nexmark " + query);
@@ -100,6 +129,16 @@ public final class Main {
       System.out.println("{\"engine\":\"flink\",\"query\":\"" + query + "\",\"events\":" + events
           + ",\"eventsChecksum\":\"" + eventsChecksum + "\",\"outputChecksum\":\"" + Canonical.hex64(sum)
           + "\",\"outputCount\":" + count + "}");
+    } else if (latencyMode) {
+      double seconds = result.getNetRuntime(TimeUnit.NANOSECONDS) / 1e9;
+      LatencyHistogram histogram = result.getAccumulatorResult(LatencyHistogram.NAME);
+      String figures = histogram.figuresJson(latencyRate, events, NexmarkSource.BASE_MS.get(), NexmarkSource.FIRST_EMIT_MS.get(), NexmarkSource.LAST_EMIT_MS.get());
+      System.out.println("{\"engine\":\"flink\",\"query\":\"" + query + "\",\"mode\":\"latency\",\"events\":" + events
+          + ",\"parallelism\":" + parallelism + ",\"seconds\":" + fmt(seconds)
+          + ",\"eventsPerSecond\":" + fmt(events / seconds) + ",\"results\":" + count + "," + figures
+          + ",\"wallSeconds\":" + fmt(wallSeconds) + ",\"jvm\":\"" + System.getProperty("java.vm.name") + " "
+          + System.getProperty("java.runtime.version") + "\",\"flink\":\"" + flinkVersion() + "\",\"objectReuse\":" + objectReuse
+          + ",\"bufferTimeoutMs\":" + (bufferTimeout == -2 ? "null" : Long.toString(bufferTimeout)) + "}");
     } else {
       double seconds = result.getNetRuntime(TimeUnit.NANOSECONDS) / 1e9;
       System.out.println("{\"engine\":\"flink\",\"query\":\"" + query + "\",\"events\":" + events

@@ -10,6 +10,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.api.connector.source.Source;
@@ -28,18 +32,41 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  * generating event numbers i, i+n, i+2n, … below maxEvents, and subtask i reads split i. Each
  * record carries its event's dateTime as timestamp, through a per-split output, so a
  * WatermarkStrategy without timestamp assigner takes it and watermarks are generated per split
- * (the reader's watermark is the minimum over its splits), as Sluice does. No wall-clock rate
- * limit: the rate only sets event times.
+ * (the reader's watermark is the minimum over its splits), as Sluice does. By default no
+ * wall-clock rate limit: the rate only sets event times.
+ *
+ * Paced (latency mode, --latency-rate R; Sluice's benchmarks/nexmark/latency.ts
+ * PacedNexmarkSource): the first reader to start sets the base, BASE_MS = its wall-clock time,
+ * and every reader's generator gets base time BASE_MS (the config's rate should be R, so event
+ * n's timestamp is when it is due). Event n is emitted no earlier than BASE_MS + n · 1000/R ms
+ * of wall-clock time. A reader with nothing due returns NOTHING_AVAILABLE and a timer thread
+ * completes its availability future when the next event is due; a reader behind schedule emits
+ * as fast as it can. BASE_MS and the wall-clock times of the first and last emitted events
+ * (FIRST_EMIT_MS / LAST_EMIT_MS) are statics: the MiniCluster runs readers and sinks in this
+ * JVM, and the latency sink takes its measurement window from BASE_MS.
  */
 public final class NexmarkSource implements Source<Event, NexmarkSource.Split, List<NexmarkSource.Split>> {
   private static final long serialVersionUID = 1L;
 
+  /** Paced mode: the base (first reader's start), the first event emitted, the last (max over readers). */
+  static final AtomicLong BASE_MS = new AtomicLong();
+  static final AtomicLong FIRST_EMIT_MS = new AtomicLong();
+  static final AtomicLong LAST_EMIT_MS = new AtomicLong();
+
   private final NexmarkGenerator config;
   private final long maxEvents;
+  /** Events per second of wall-clock time; 0: not paced. */
+  private final double paceRate;
 
   public NexmarkSource(NexmarkGenerator config, long maxEvents) {
+    this(config, maxEvents, 0);
+  }
+
+  /** Paced at paceRate events/s from the first reader's start (config's rate should be the same). */
+  public NexmarkSource(NexmarkGenerator config, long maxEvents, double paceRate) {
     this.config = config;
     this.maxEvents = maxEvents;
+    this.paceRate = paceRate;
   }
 
   @Override
@@ -72,7 +99,7 @@ public final class NexmarkSource implements Source<Event, NexmarkSource.Split, L
 
   @Override
   public SourceReader<Event, Split> createReader(SourceReaderContext context) {
-    return new Reader(config);
+    return new Reader(config, paceRate);
   }
 
   /** Split `index` of `count`: `remaining` events from event number `next`, every `count`-th. */
@@ -204,13 +231,45 @@ public final class NexmarkSource implements Source<Event, NexmarkSource.Split, L
     private int turn = 0;
     private boolean noMoreSplits = false;
     private CompletableFuture<Void> availability = new CompletableFuture<>();
+    private long paceBaseMs;
+    private final double paceMsPerEvent;
+    private final boolean paced;
+    /** Paced: the last wall-clock time read (read again only when the next event is not yet due). */
+    private long clockMs;
+    private boolean emittedAny = false;
+    private ScheduledExecutorService timer;
 
-    Reader(NexmarkGenerator config) {
+    Reader(NexmarkGenerator config, double paceRate) {
       this.generator = config;
+      this.paced = paceRate > 0;
+      this.paceMsPerEvent = paced ? 1000.0 / paceRate : 0;
     }
 
     @Override
-    public void start() {}
+    public void start() {
+      if (paced) {
+        BASE_MS.compareAndSet(0, System.currentTimeMillis());
+        paceBaseMs = BASE_MS.get();
+        generator.baseTimeMs = paceBaseMs; // before any event: nothing derived from it is cached
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "nexmark-pacer");
+          t.setDaemon(true);
+          return t;
+        });
+      }
+    }
+
+    /** Paced: whether event number n is due; if not, arranges to be woken when it is. */
+    private boolean due(long n) {
+      double dueMs = paceBaseMs + n * paceMsPerEvent;
+      if (dueMs <= clockMs) return true;
+      clockMs = System.currentTimeMillis();
+      if (dueMs <= clockMs) return true;
+      if (availability.isDone()) availability = new CompletableFuture<>();
+      CompletableFuture<Void> wake = availability;
+      timer.schedule(() -> wake.complete(null), Math.max(1, (long) Math.ceil(dueMs - clockMs)), TimeUnit.MILLISECONDS);
+      return false;
+    }
 
     @Override
     public InputStatus pollNext(ReaderOutput<Event> output) {
@@ -221,10 +280,18 @@ public final class NexmarkSource implements Source<Event, NexmarkSource.Split, L
         if (turn >= splits.size()) turn = 0;
         Split split = splits.get(turn);
         if (split.remaining <= 0) {
+          if (paced) LAST_EMIT_MS.accumulateAndGet(System.currentTimeMillis(), Math::max);
           output.releaseOutputForSplit(split.splitId());
           splits.remove(turn);
           outputs.remove(turn);
           continue;
+        }
+        if (paced) {
+          if (!due(split.next)) return InputStatus.NOTHING_AVAILABLE;
+          if (!emittedAny) {
+            emittedAny = true;
+            FIRST_EMIT_MS.compareAndSet(0, clockMs);
+          }
         }
         Event event = generator.eventAt(split.next);
         split.next += split.count;
@@ -263,6 +330,8 @@ public final class NexmarkSource implements Source<Event, NexmarkSource.Split, L
     }
 
     @Override
-    public void close() {}
+    public void close() {
+      if (timer != null) timer.shutdownNow();
+    }
   }
 }
