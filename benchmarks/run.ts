@@ -10,10 +10,12 @@ import { benchmarkEmbedded } from './nexmark/embedded-benchmark.ts';
 
 const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backends memory,leveldb] [--events N] [--rounds R]
        npm run bench -- nexmark [--queries q0,q1,q2,q5] [--events N] [--rounds R] [--parallelism P]
+                                [--checksum-events N] [--latency-rate R (0: no latency runs)] [--latency-seconds S]
        npm run bench -- all
 
 embedded: Nexmark queries on the embedded engine (generator included, one core): events/s.
-nexmark:  the same queries on Sluice and on Apache Flink, side by side, checksums first.
+nexmark:  the same queries on Sluice and on Apache Flink, side by side: checksums first, then
+          alternating timed runs, then latency runs with paced sources.
 all:      both.`;
 
 const [mode, ...rest] = process.argv.slice(2);
