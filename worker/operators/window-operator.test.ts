@@ -23,7 +23,6 @@ import {
   type Trigger,
   type TriggerResult,
 } from '../../shared/api/index.ts';
-import type { PollStatus, Source, SourceOutput, SourceReader, SplitState } from '../../shared/api/connectors.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { InvalidPipelineError } from '../../shared/errors.ts';
 import { InMemoryLogger } from '../../shared/logging.ts';
@@ -33,6 +32,7 @@ import { InMemoryDeadLetterOutput } from '../runtime/dead-letter.ts';
 import { EmbeddedExecutor } from '../runtime/embedded-executor.ts';
 import { runEmbedded } from '../testing/embedded-harness.ts';
 import { deterministicEnv as newEnv, multiset } from '../testing/pipeline-helpers.ts';
+import { GatedSource } from '../testing/gated-source.ts';
 
 interface Ev {
   readonly key: string;
@@ -602,45 +602,6 @@ describe('count windows and custom triggers', () => {
 });
 
 // ---- processing time -------------------------------------------------------------------
-
-/** An unbounded source whose records the test releases; 'wait' while there is nothing to read. */
-class GatedSource<T> implements Source<T> {
-  readonly name = 'Gated';
-  readonly bounded = false;
-  private released = 0;
-  constructor(private readonly values: readonly T[]) {}
-  release(n: number): void {
-    this.released = Math.min(this.values.length, this.released + n);
-  }
-  discoverSplits(): SplitState[] {
-    return [{ id: 'gated', position: 0 }];
-  }
-  createReader(): SourceReader<T> {
-    let next = 0;
-    let assigned = false;
-    return {
-      waitHintMs: 1,
-      addSplits: (splits) => {
-        for (const s of splits) {
-          next = Number(s.position);
-          assigned = true;
-        }
-      },
-      poll: (output: SourceOutput<T>, maxRecords: number): PollStatus => {
-        if (!assigned) return 'end';
-        let emitted = 0;
-        while (emitted < maxRecords && next < this.released) {
-          output.collect(this.values[next]!, 0);
-          next++;
-          emitted++;
-        }
-        return emitted > 0 ? 'more' : 'wait';
-      },
-      snapshotSplits: () => (assigned ? [{ id: 'gated', position: next }] : []),
-      close: () => {},
-    };
-  }
-}
 
 /** Lets the executor loop run until it sleeps on the manual clock again. */
 async function settle(clock: ManualClock): Promise<void> {

@@ -16,7 +16,7 @@ import {
   type KeyedProcessFunction,
   type ValueState,
 } from '../../shared/api/index.ts';
-import type { PollStatus, Sink, SinkWriter, Source, SourceOutput, SourceReader, SplitState } from '../../shared/api/connectors.ts';
+import type { Sink, SinkWriter } from '../../shared/api/connectors.ts';
 import { SystemClock } from '../../shared/clock.ts';
 import { CheckpointError, RestoreError } from '../../shared/errors.ts';
 import { InMemoryLogger } from '../../shared/logging.ts';
@@ -31,56 +31,9 @@ import { CollectSink } from '../connectors/collect-sink.ts';
 import { InMemoryDeadLetterOutput } from './dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions, type RestoreSource } from './embedded-executor.ts';
 import { multiset } from '../testing/pipeline-helpers.ts';
+import { GatedSource } from '../testing/gated-source.ts';
 
 // ---- helpers ---------------------------------------------------------------------------
-
-/** A source whose records the test releases; it ends once `end()` was called and all are read. */
-class GatedSource<T> implements Source<T> {
-  readonly name = 'Gated';
-  readonly bounded = true;
-  private released = 0;
-  private ended = false;
-  /** Throws when about to emit the record at this index: a crash in the middle of a job. */
-  failAt: number | undefined;
-  constructor(private readonly values: readonly T[]) {}
-  release(n: number): void {
-    this.released = Math.min(this.values.length, this.released + n);
-  }
-  releaseAllAndEnd(): void {
-    this.released = this.values.length;
-    this.ended = true;
-  }
-  discoverSplits(): SplitState[] {
-    return [{ id: 'gated', position: 0 }];
-  }
-  createReader(): SourceReader<T> {
-    let next = 0;
-    let assigned = false;
-    return {
-      waitHintMs: 1,
-      addSplits: (splits) => {
-        for (const s of splits) {
-          next = Number(s.position);
-          assigned = true;
-        }
-      },
-      poll: (output: SourceOutput<T>, maxRecords: number): PollStatus => {
-        if (!assigned) return 'end';
-        let emitted = 0;
-        while (emitted < maxRecords && next < this.released) {
-          if (this.failAt === next) throw new Error(`injected failure before record ${next}`);
-          output.collect(this.values[next]!, 0);
-          next++;
-          emitted++;
-        }
-        if (this.ended && next >= this.values.length) return 'end';
-        return emitted > 0 ? 'more' : 'wait';
-      },
-      snapshotSplits: () => (assigned ? [{ id: 'gated', position: next }] : []),
-      close: () => {},
-    };
-  }
-}
 
 function executorOptions(storage: CheckpointStorage, extra: Partial<EmbeddedExecutorOptions> = {}): EmbeddedExecutorOptions {
   return {
