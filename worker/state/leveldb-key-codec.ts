@@ -18,6 +18,7 @@
 import { MAX_COMPOSITE_KEY_DEPTH } from './composite-key-map.ts';
 import type { Namespace, StateKey } from './keyed-state-backend.ts';
 import { hasLoneSurrogate } from './state-backend-checks.ts';
+import { ScratchWriter, VARINT_MAX_BYTES } from './scratch-writer.ts';
 
 const TAG_STRING = 0x01;
 const TAG_NUMBER = 0x02;
@@ -31,7 +32,6 @@ const TAG_UTF16_STRING = 0x09;
 
 const KEY_GROUP_BYTES = 2;
 const INITIAL_SCRATCH_BYTES = 256;
-const VARINT_MAX_BYTES = 5;
 
 /** The 2-byte prefix of every key in `keyGroup`; `keyGroupPrefix(kg + 1)` is the exclusive end of its range. */
 export function keyGroupPrefix(keyGroup: number): Buffer {
@@ -58,9 +58,11 @@ export function stateNameSegment(stateName: string): Buffer {
  * Encodes keys into one reused scratch buffer, so encoding allocates only the result. Not
  * reentrant: the bytes of the last key stay valid until the next `encode`.
  */
-export class StateKeyEncoder {
-  private scratch = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
-  private length = 0;
+export class StateKeyEncoder extends ScratchWriter {
+  constructor() {
+    super(INITIAL_SCRATCH_BYTES);
+  }
+
 
   /** Encodes the key and returns it as a latin1 string (one char per byte): cheap to hash, compare and keep. */
   encode(keyGroup: number, stateNameSegmentBytes: Uint8Array, key: StateKey, namespace: Namespace): string {
@@ -152,21 +154,6 @@ export class StateKeyEncoder {
     this.length += 8;
   }
 
-  private writeVarint(value: number): void {
-    while (value >= 0x80) {
-      this.scratch[this.length++] = (value & 0x7f) | 0x80;
-      value >>>= 7;
-    }
-    this.scratch[this.length++] = value;
-  }
-
-  private reserve(extraBytes: number): void {
-    const needed = this.length + extraBytes;
-    if (needed <= this.scratch.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(needed, this.scratch.length * 2));
-    this.scratch.copy(grown, 0, 0, this.length);
-    this.scratch = grown;
-  }
 }
 
 export interface DecodedStateKey {

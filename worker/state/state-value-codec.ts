@@ -20,6 +20,7 @@
 
 import { deserialize, serialize } from 'node:v8';
 import { hasLoneSurrogate } from './state-backend-checks.ts';
+import { ScratchWriter, VARINT_MAX_BYTES } from './scratch-writer.ts';
 
 const TAG_NUMBER = 0x01;
 const TAG_STRING = 0x02;
@@ -39,7 +40,6 @@ const V8_SERIALIZED = 0xff;
 
 /** Nesting beyond this is left to v8.serialize (which also handles cycles). */
 const MAX_FAST_DEPTH = 64;
-const VARINT_MAX_BYTES = 5;
 const INITIAL_SCRATCH_BYTES = 1024;
 /** Below this, a byte loop copies faster than a native call. */
 const SMALL_COPY_BYTES = 64;
@@ -54,11 +54,13 @@ const objectPrototype = Object.prototype;
  * Encodes state values into one reused scratch buffer and returns a right-sized copy. Throws what
  * v8.serialize throws for values that cannot be stored (functions, symbols, …).
  */
-export class StateValueEncoder {
-  private scratch = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
-  private length = 0;
+export class StateValueEncoder extends ScratchWriter {
   /** Objects on the current value, to send shared and cyclic references to v8.serialize. */
   private readonly seen = new Set<object>();
+
+  constructor() {
+    super(INITIAL_SCRATCH_BYTES);
+  }
 
   encode(value: unknown): Buffer {
     this.length = 0;
@@ -221,21 +223,6 @@ export class StateValueEncoder {
     this.length += this.scratch.write(text, this.length, 'utf8');
   }
 
-  private writeVarint(value: number): void {
-    while (value >= 0x80) {
-      this.scratch[this.length++] = (value & 0x7f) | 0x80;
-      value >>>= 7;
-    }
-    this.scratch[this.length++] = value;
-  }
-
-  private reserve(extraBytes: number): void {
-    const needed = this.length + extraBytes;
-    if (needed <= this.scratch.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(needed, this.scratch.length * 2));
-    this.scratch.copy(grown, 0, 0, this.length);
-    this.scratch = grown;
-  }
 }
 
 export function decodeStateValue(bytes: Buffer): unknown {
