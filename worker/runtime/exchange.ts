@@ -15,8 +15,13 @@ export type ChannelEvent =
   | { readonly kind: 'barrier'; readonly checkpointId: number }
   | { readonly kind: 'end' };
 
+/** Where an ExchangeOutput sends one target's events: a local InputChannel or a remote channel. */
+export interface ChannelTarget {
+  push(event: ChannelEvent): void;
+}
+
 /** One producer subtask's link into one consumer subtask, for one input of the consumer. */
-export class InputChannel {
+export class InputChannel implements ChannelTarget {
   private queue: ChannelEvent[] = [];
   private head = 0;
   /** Set while barrier alignment holds this channel back. */
@@ -79,7 +84,7 @@ export class ExchangeOutput implements Output {
   private readonly parallelism: number;
   recordsOut = 0;
 
-  constructor(private readonly targets: readonly InputChannel[], private readonly options: ExchangeOptions) {
+  constructor(private readonly targets: readonly ChannelTarget[], private readonly options: ExchangeOptions) {
     this.parallelism = targets.length;
     this.values = targets.map(() => []);
     this.timestamps = targets.map(() => []);
