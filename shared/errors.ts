@@ -103,3 +103,34 @@ export function errorChainMessage(error: unknown): string {
   }
   return parts.join(': caused by: ');
 }
+
+/** The caller presented no cluster token, or a wrong one. */
+export class AuthenticationError extends SluiceError {
+  override readonly domain = 'user' as const;
+}
+
+/** A job, worker or checkpoint the caller named does not exist. */
+export class NotFoundError extends SluiceError {
+  override readonly domain = 'user' as const;
+}
+
+/** A request that is malformed or not allowed in the current state (names the field). */
+export class InvalidRequestError extends SluiceError {
+  override readonly domain = 'user' as const;
+}
+
+/**
+ * A call or commit made with a leader epoch lower than one the receiver has seen: the caller is
+ * an old leader and must step down.
+ */
+export class StaleEpochError extends SluiceError {
+  override readonly domain = 'internal' as const;
+}
+
+/** This coordinator is not the leader; `leader` says who is, when known. */
+export class NotLeaderError extends SluiceError {
+  override readonly domain = 'internal' as const;
+  constructor(message: string, readonly leader?: string) {
+    super(message, { retriable: true });
+  }
+}

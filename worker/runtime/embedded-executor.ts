@@ -6,39 +6,22 @@
 // Checkpoints inject barriers at all sources between two batches; a bounded job ends with a
 // final checkpoint whose completion commits the sinks' last output.
 
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { deserialize } from 'node:v8';
-import type { SplitState } from '../../shared/api/connectors.ts';
 import type { ApplicationProperties, StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { sleep } from '../../shared/clock.ts';
-import { RestoreError } from '../../shared/errors.ts';
-import { keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { CheckpointCoordinator, type CheckpointParticipants, type CompletedCheckpointInfo } from '../../coordinator/checkpoint/checkpoint-coordinator.ts';
-import type { CheckpointMetadata } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
-import type { SinkOperatorState } from '../operators/sink-operator.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
-import type { SourceOperatorState } from '../operators/source-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
-import { createKeyedStateBackend } from '../state/index.ts';
 import type { KeyedStateBackend, StateBackendKind } from '../state/keyed-state-backend.ts';
 import type { DeadLetterOutput } from './dead-letter.ts';
-import { ExchangeOutput, InputChannel } from './exchange.ts';
 import { planJob, type JobPlan } from './job-plan.ts';
-import { createOperator, isKeyedNode } from './operator-factory.ts';
-import { BroadcastingOutput, ChainingOutput, DiscardingOutput, SideOutputAdapter, type Output } from './output.ts';
-import type { AbstractStreamOperator, OperatorSnapshot } from './stream-operator.ts';
-import { StreamTask } from './stream-task.ts';
+import type { OperatorSnapshot } from './stream-operator.ts';
+import type { StreamTask } from './stream-task.ts';
+import { buildSubtasks, loadRestoreState, type RestoreSource } from './subtask-builder.ts';
 
-export interface RestoreSource {
-  readonly storage: CheckpointStorage;
-  readonly checkpointId: number;
-  /** Skip state of operators (uids) the job no longer has, instead of failing. */
-  readonly allowNonRestoredState?: boolean;
-}
+export type { RestoreSource } from './subtask-builder.ts';
 
 export interface EmbeddedExecutorOptions {
   readonly jobName: string;
@@ -114,128 +97,26 @@ export class EmbeddedExecutor {
   private async build(): Promise<void> {
     const { plan, options } = this;
     const logger = options.logger;
-    const restored = options.restore ? await this.loadRestoreState(options.restore) : undefined;
+    const restored = options.restore ? await loadRestoreState(plan, options.restore) : undefined;
     // New checkpoints continue after every id the directory holds, so none is ever overwritten.
     const completed = await options.checkpointStorage.listCompleted();
     const lastCheckpointId = Math.max(restored?.metadata.checkpointId ?? 0, completed.length > 0 ? completed[completed.length - 1]! : 0);
 
-    const operatorsOfTask: Array<Array<Array<{ uid: string; operator: AbstractStreamOperator }>>> = [];
-    const operatorOf = (nodeId: number, subtask: number) =>
-      operatorsOfTask[plan.taskOfNode.get(nodeId)!]![subtask]!.find((o) => o.uid === plan.uidOf.get(nodeId))!.operator;
-
-    // 1. operator instances and tasks
-    for (const vertex of plan.tasks) {
-      const perSubtask: Array<Array<{ uid: string; operator: AbstractStreamOperator }>> = [];
-      for (let i = 0; i < vertex.parallelism; i++) {
-        perSubtask.push(
-          vertex.nodeIds.map((id) => ({
-            uid: plan.uidOf.get(id)!,
-            operator: createOperator(plan.graph.node(id), { jobName: plan.jobName, watermarkIntervalMs: this.watermarkIntervalMs, deadLetters: options.deadLetters }),
-          })),
-        );
-      }
-      operatorsOfTask.push(perSubtask);
-      for (let i = 0; i < vertex.parallelism; i++) this.tasks.push(new StreamTask(vertex, i, perSubtask[i]!, this.listener));
-      for (const id of vertex.nodeIds) {
-        this.operatorNames.set(plan.uidOf.get(id)!, { name: plan.graph.node(id).name, parallelism: vertex.parallelism, maxParallelism: plan.maxParallelismOf.get(id)! });
-      }
-    }
-    const taskOf = (taskId: number, subtask: number) => this.tasks.find((t) => t.vertex.id === taskId && t.subtaskIndex === subtask)!;
-
-    // 2. channels: one per (producer subtask, consumer subtask) of every edge between tasks
-    const exchangeBatchSize = options.exchangeBatchSize ?? 1024;
-    const outputsOf = new Map<string, Output[]>();
-    const addOutput = (nodeId: number, subtask: number, out: Output) => {
-      const key = `${nodeId}/${subtask}`;
-      let list = outputsOf.get(key);
-      if (!list) outputsOf.set(key, (list = []));
-      list.push(out);
-    };
-    for (const edge of plan.edges) {
-      const producerTask = plan.taskOfNode.get(edge.sourceId)!;
-      const consumerTask = plan.taskOfNode.get(edge.targetId)!;
-      const producerParallelism = plan.parallelismOf.get(edge.sourceId)!;
-      const consumerParallelism = plan.parallelismOf.get(edge.targetId)!;
-      for (let p = 0; p < producerParallelism; p++) {
-        let out: Output;
-        if (producerTask === consumerTask) {
-          out = new ChainingOutput(operatorOf(edge.targetId, p));
-        } else {
-          const consumers = edge.partitioning === 'forward' ? [p] : [...Array(consumerParallelism).keys()];
-          const channels = consumers.map((c) => {
-            const consumer = taskOf(consumerTask, c);
-            const channel = new InputChannel(edge.inputIndex, `${plan.graph.node(edge.sourceId).name}#${p}`, () => {
-              consumer.hasInput = true;
-            });
-            consumer.addChannel(channel);
-            return channel;
-          });
-          const exchange = new ExchangeOutput(channels, {
-            partitioning: edge.partitioning,
-            keySelector: edge.keySelector,
-            maxParallelism: plan.maxParallelismOf.get(edge.targetId)!,
-            producerIndex: p,
-            batchSize: exchangeBatchSize,
-          });
-          taskOf(producerTask, p).exchangeOutputs.push(exchange);
-          out = exchange;
-        }
-        addOutput(edge.sourceId, p, edge.sideOutputTag ? new SideOutputAdapter(edge.sideOutputTag.id, out) : out);
-      }
-    }
-
-    // 3. setup, state backends, restore, open — in plan order
-    const discoveredSplits = new Map<number, readonly SplitState[]>();
-    for (const vertex of plan.tasks) {
-      for (let i = 0; i < vertex.parallelism; i++) {
-        for (const nodeId of vertex.nodeIds) {
-          const node = plan.graph.node(nodeId);
-          const uid = plan.uidOf.get(nodeId)!;
-          const operator = operatorOf(nodeId, i);
-          const outputs = outputsOf.get(`${nodeId}/${i}`) ?? [];
-          const output = outputs.length === 0 ? new DiscardingOutput() : outputs.length === 1 ? outputs[0]! : new BroadcastingOutput(outputs);
-          let keyed;
-          if (isKeyedNode(node) && node.kind === 'operator') {
-            const backend = await createKeyedStateBackend(options.stateBackend, {
-              keyGroupRange: keyGroupRangeForSubtask(plan.maxParallelismOf.get(nodeId)!, vertex.parallelism, i),
-              maxParallelism: plan.maxParallelismOf.get(nodeId)!,
-              workingDirectory: join(options.stateDirectory ?? join(tmpdir(), `sluice-state-${process.pid}`), safeName(plan.jobName), safeName(uid), String(i)),
-            });
-            this.backends.push(backend);
-            keyed = { backend, keySelectors: node.keySelectors };
-          }
-          operator.setup({
-            uid,
-            name: node.name,
-            subtaskIndex: i,
-            parallelism: vertex.parallelism,
-            maxParallelism: plan.maxParallelismOf.get(nodeId)!,
-            properties: options.properties,
-            clock: options.clock,
-            output,
-            ...(keyed ? { keyed } : {}),
-          });
-          const snapshots = restored?.byUid.get(uid);
-          if (operator instanceof SourceOperator && node.kind === 'source') {
-            let splits: SplitState[];
-            if (snapshots) {
-              splits = redistribute(snapshots.map((s) => (s.operatorState as SourceOperatorState).splits), vertex.parallelism, i);
-            } else {
-              let discovered = discoveredSplits.get(nodeId);
-              if (!discovered) discoveredSplits.set(nodeId, (discovered = await node.source.discoverSplits({ parallelism: vertex.parallelism })));
-              splits = roundRobin(discovered, vertex.parallelism, i);
-            }
-            await operator.initialize(splits);
-          } else if (operator instanceof SinkOperator) {
-            const mine = (snapshots ?? []).filter((_, old) => old % vertex.parallelism === i).map((s) => s.operatorState as SinkOperatorState);
-            await operator.initialize(mine);
-          } else if (snapshots) {
-            await operator.restoreState(snapshots);
-          }
-          await operator.open();
-        }
-      }
-    }
+    const built = await buildSubtasks({
+      plan,
+      properties: options.properties,
+      clock: options.clock,
+      stateBackend: options.stateBackend,
+      ...(options.stateDirectory ? { stateDirectory: options.stateDirectory } : {}),
+      deadLetters: options.deadLetters,
+      watermarkIntervalMs: this.watermarkIntervalMs,
+      ...(options.exchangeBatchSize ? { exchangeBatchSize: options.exchangeBatchSize } : {}),
+      listener: this.listener,
+      ...(restored ? { restored } : {}),
+    });
+    this.tasks.push(...built.tasks);
+    this.backends.push(...built.backends);
+    for (const [uid, info] of built.operatorInfo) this.operatorNames.set(uid, info);
 
     this.coordinator = new CheckpointCoordinator(this.participants(), {
       storage: options.checkpointStorage,
@@ -255,47 +136,6 @@ export class EmbeddedExecutor {
       checkpoints: options.checkpointStorage.location,
       restoredFrom: restored?.metadata.checkpointId ?? null,
     });
-  }
-
-  private async loadRestoreState(restore: RestoreSource): Promise<{ metadata: CheckpointMetadata; byUid: Map<string, OperatorSnapshot[]> }> {
-    const metadata = await restore.storage.readMetadata(restore.checkpointId);
-    const where = `${restore.storage.location} checkpoint ${restore.checkpointId}`;
-    if (metadata.maxParallelism !== this.plan.maxParallelism) {
-      throw new RestoreError(
-        `${where} was taken with max parallelism ${metadata.maxParallelism}, but this job has ${this.plan.maxParallelism}; ` +
-          `key groups cannot be remapped — run with --max-parallelism ${metadata.maxParallelism}`,
-      );
-    }
-    const nodeOfUid = new Map([...this.plan.uidOf.entries()].map(([node, uid]) => [uid, node]));
-    const byUid = new Map<string, OperatorSnapshot[]>();
-    for (const op of metadata.operators) {
-      const node = nodeOfUid.get(op.uid);
-      const maxParallelism = node === undefined ? undefined : this.plan.maxParallelismOf.get(node);
-      if (maxParallelism !== undefined && op.maxParallelism !== undefined && op.maxParallelism !== maxParallelism) {
-        throw new RestoreError(
-          `${where}: operator uid "${op.uid}" was checkpointed with max parallelism ${op.maxParallelism}, but it now has ${maxParallelism}; ` +
-            'key groups cannot be remapped — keep its max parallelism',
-        );
-      }
-      if (node === undefined) {
-        if (restore.allowNonRestoredState) continue;
-        throw new RestoreError(
-          `${where} has state for operator uid "${op.uid}" (${op.name}), which this job does not have; ` +
-            'give the operator the same uid, or allow non-restored state to drop it',
-        );
-      }
-      const snapshots: OperatorSnapshot[] = [];
-      for (const handle of [...op.subtasks].sort((a, b) => a.subtask - b.subtask)) {
-        const bytes = await restore.storage.readState(restore.checkpointId, handle);
-        try {
-          snapshots.push(deserialize(bytes) as OperatorSnapshot);
-        } catch (error) {
-          throw new RestoreError(`${where}: state file ${handle.file} cannot be decoded: ${(error as Error).message}`, { cause: error });
-        }
-      }
-      byUid.set(op.uid, snapshots);
-    }
-    return { metadata, byUid };
   }
 
   private readonly listener = {
@@ -480,18 +320,4 @@ export class EmbeddedExecutor {
       subtasks: this.tasks.map((t) => ({ task: t.name, status: t.status, recordsIn: t.recordsIn, watermark: t.combinedWatermark })),
     };
   }
-}
-
-function safeName(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]/g, '_');
-}
-
-function roundRobin(splits: readonly SplitState[], parallelism: number, subtask: number): SplitState[] {
-  return splits.filter((_, i) => i % parallelism === subtask);
-}
-
-/** Restored splits: each old subtask's to the same new subtask when parallelism is unchanged, else round-robin. */
-function redistribute(old: ReadonlyArray<readonly SplitState[]>, parallelism: number, subtask: number): SplitState[] {
-  if (old.length === parallelism) return [...old[subtask]!];
-  return roundRobin(old.flat(), parallelism, subtask);
 }

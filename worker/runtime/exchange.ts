@@ -18,6 +18,8 @@ export type ChannelEvent =
 /** Where an ExchangeOutput sends one target's events: a local InputChannel or a remote channel. */
 export interface ChannelTarget {
   push(event: ChannelEvent): void;
+  /** False while a remote target has no credit and its queue is full: the producer must pause. */
+  readonly writable?: boolean;
 }
 
 /** One producer subtask's link into one consumer subtask, for one input of the consumer. */
@@ -138,6 +140,12 @@ export class ExchangeOutput implements Output {
 
   emitEnd(): void {
     this.broadcastEvent({ kind: 'end' });
+  }
+
+  /** False when some target cannot take more now (backpressure from a remote consumer). */
+  isWritable(): boolean {
+    for (const target of this.targets) if (target.writable === false) return false;
+    return true;
   }
 
   /** Ships every partial batch (the buffer timeout of the embedded scheduler). */

@@ -1,0 +1,294 @@
+// Builds the subtasks of a job plan that run in this process: operator instances, chains,
+// exchanges, state backends, restored state, source splits. The embedded executor builds every
+// subtask with local channels only; a worker builds the subtasks the coordinator placed on it, and
+// an edge whose other end lives on another worker gets a remote channel from the data plane.
+
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deserialize } from 'node:v8';
+import type { SplitState } from '../../shared/api/connectors.ts';
+import type { ApplicationProperties } from '../../shared/api/environment.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { RestoreError } from '../../shared/errors.ts';
+import { keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
+import type { CheckpointMetadata } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
+import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import type { SinkOperatorState } from '../operators/sink-operator.ts';
+import { SinkOperator } from '../operators/sink-operator.ts';
+import type { SourceOperatorState } from '../operators/source-operator.ts';
+import { SourceOperator } from '../operators/source-operator.ts';
+import { createKeyedStateBackend } from '../state/index.ts';
+import type { KeyedStateBackend, StateBackendKind } from '../state/keyed-state-backend.ts';
+import type { DeadLetterOutput } from './dead-letter.ts';
+import { ExchangeOutput, InputChannel, type ChannelTarget } from './exchange.ts';
+import type { JobPlan } from './job-plan.ts';
+import { createOperator, isKeyedNode } from './operator-factory.ts';
+import { BroadcastingOutput, ChainingOutput, DiscardingOutput, SideOutputAdapter, type Output } from './output.ts';
+import type { AbstractStreamOperator, OperatorSnapshot } from './stream-operator.ts';
+import { StreamTask, type TaskListener } from './stream-task.ts';
+
+export interface RestoreSource {
+  readonly storage: CheckpointStorage;
+  readonly checkpointId: number;
+  /** Skip state of operators (uids) the job no longer has, instead of failing. */
+  readonly allowNonRestoredState?: boolean;
+}
+
+export interface RestoredState {
+  readonly metadata: CheckpointMetadata;
+  /** Operator uid → its snapshots, one per old subtask, in subtask order. */
+  readonly byUid: ReadonlyMap<string, OperatorSnapshot[]>;
+}
+
+/** Links to subtasks in other processes, for edges that cross them. */
+export interface RemoteChannels {
+  /** A target on this side for records that local producer subtask `producer` sends to remote `consumer`. */
+  output(edgeIndex: number, producer: number, consumer: number): ChannelTarget;
+  /** Registers the channel where records from remote `producer` to local `consumer` arrive. */
+  input(edgeIndex: number, producer: number, consumer: number, channel: InputChannel): void;
+}
+
+export interface SubtaskBuildOptions {
+  readonly plan: JobPlan;
+  readonly properties: ApplicationProperties;
+  readonly clock: Clock;
+  readonly stateBackend: StateBackendKind;
+  /** Where the LevelDB backend keeps its working databases. */
+  readonly stateDirectory?: string;
+  readonly deadLetters: DeadLetterOutput;
+  readonly watermarkIntervalMs: number;
+  /** Records per exchange batch. */
+  readonly exchangeBatchSize?: number;
+  readonly listener: TaskListener;
+  readonly restored?: RestoredState;
+  /** Which subtasks run in this process; all when absent. */
+  readonly isLocal?: (taskId: number, subtask: number) => boolean;
+  /** Required when some subtasks are not local. */
+  readonly remote?: RemoteChannels;
+  /** A fresh start's splits of a source subtask, as the coordinator assigned them; discovered here when absent. */
+  readonly initialSplits?: (nodeId: number, subtask: number) => readonly SplitState[] | undefined;
+  /** Told when a channel of a local task received data (to wake a scheduler). */
+  readonly onChannelData?: (task: StreamTask) => void;
+}
+
+export interface OperatorInfo {
+  readonly name: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+}
+
+export interface BuiltSubtasks {
+  readonly tasks: StreamTask[];
+  readonly backends: KeyedStateBackend[];
+  /** uid → what the checkpoint metadata records of the operator. */
+  readonly operatorInfo: Map<string, OperatorInfo>;
+}
+
+export async function buildSubtasks(options: SubtaskBuildOptions): Promise<BuiltSubtasks> {
+  const { plan } = options;
+  const isLocal = options.isLocal ?? (() => true);
+  const tasks: StreamTask[] = [];
+  const backends: KeyedStateBackend[] = [];
+  const operatorInfo = new Map<string, OperatorInfo>();
+  const operatorsOf = new Map<string, Array<{ uid: string; operator: AbstractStreamOperator }>>();
+  const taskAt = new Map<string, StreamTask>();
+  const operatorOf = (nodeId: number, subtask: number) =>
+    operatorsOf.get(`${plan.taskOfNode.get(nodeId)!}/${subtask}`)!.find((o) => o.uid === plan.uidOf.get(nodeId))!.operator;
+
+  // 1. operator instances and tasks
+  for (const vertex of plan.tasks) {
+    for (const id of vertex.nodeIds) {
+      operatorInfo.set(plan.uidOf.get(id)!, { name: plan.graph.node(id).name, parallelism: vertex.parallelism, maxParallelism: plan.maxParallelismOf.get(id)! });
+    }
+    for (let i = 0; i < vertex.parallelism; i++) {
+      if (!isLocal(vertex.id, i)) continue;
+      const operators = vertex.nodeIds.map((id) => ({
+        uid: plan.uidOf.get(id)!,
+        operator: createOperator(plan.graph.node(id), { jobName: plan.jobName, watermarkIntervalMs: options.watermarkIntervalMs, deadLetters: options.deadLetters }),
+      }));
+      operatorsOf.set(`${vertex.id}/${i}`, operators);
+      const task = new StreamTask(vertex, i, operators, options.listener);
+      tasks.push(task);
+      taskAt.set(`${vertex.id}/${i}`, task);
+    }
+  }
+
+  // 2. channels: one per (producer subtask, consumer subtask) of every edge between tasks
+  const exchangeBatchSize = options.exchangeBatchSize ?? 1024;
+  const outputsOf = new Map<string, Output[]>();
+  const addOutput = (nodeId: number, subtask: number, out: Output) => {
+    const key = `${nodeId}/${subtask}`;
+    let list = outputsOf.get(key);
+    if (!list) outputsOf.set(key, (list = []));
+    list.push(out);
+  };
+  plan.edges.forEach((edge, edgeIndex) => {
+    const producerTask = plan.taskOfNode.get(edge.sourceId)!;
+    const consumerTask = plan.taskOfNode.get(edge.targetId)!;
+    const producerParallelism = plan.parallelismOf.get(edge.sourceId)!;
+    const consumerParallelism = plan.parallelismOf.get(edge.targetId)!;
+    const newChannel = (p: number, consumer: StreamTask) =>
+      new InputChannel(edge.inputIndex, `${plan.graph.node(edge.sourceId).name}#${p}`, () => {
+        consumer.hasInput = true;
+        options.onChannelData?.(consumer);
+      });
+    for (let p = 0; p < producerParallelism; p++) {
+      const producerLocal = isLocal(producerTask, p);
+      if (producerTask === consumerTask) {
+        if (producerLocal) addOutput(edge.sourceId, p, sideOutput(edge.sideOutputTag?.id, new ChainingOutput(operatorOf(edge.targetId, p))));
+        continue;
+      }
+      const consumers = edge.partitioning === 'forward' ? [p] : [...Array(consumerParallelism).keys()];
+      const targets: ChannelTarget[] = [];
+      for (const c of consumers) {
+        const consumer = taskAt.get(`${consumerTask}/${c}`);
+        if (producerLocal && consumer) {
+          const channel = newChannel(p, consumer);
+          consumer.addChannel(channel);
+          targets.push(channel);
+        } else if (producerLocal) {
+          targets.push(remoteChannels(options).output(edgeIndex, p, c));
+        } else if (consumer) {
+          const channel = newChannel(p, consumer);
+          consumer.addChannel(channel);
+          remoteChannels(options).input(edgeIndex, p, c, channel);
+        }
+      }
+      if (!producerLocal) continue;
+      const exchange = new ExchangeOutput(targets, {
+        partitioning: edge.partitioning,
+        keySelector: edge.keySelector,
+        maxParallelism: plan.maxParallelismOf.get(edge.targetId)!,
+        producerIndex: p,
+        batchSize: exchangeBatchSize,
+      });
+      taskAt.get(`${producerTask}/${p}`)!.exchangeOutputs.push(exchange);
+      addOutput(edge.sourceId, p, sideOutput(edge.sideOutputTag?.id, exchange));
+    }
+  });
+
+  // 3. setup, state backends, restore, open — in plan order
+  const restored = options.restored;
+  const discoveredSplits = new Map<number, readonly SplitState[]>();
+  for (const vertex of plan.tasks) {
+    for (let i = 0; i < vertex.parallelism; i++) {
+      if (!isLocal(vertex.id, i)) continue;
+      for (const nodeId of vertex.nodeIds) {
+        const node = plan.graph.node(nodeId);
+        const uid = plan.uidOf.get(nodeId)!;
+        const operator = operatorOf(nodeId, i);
+        const outputs = outputsOf.get(`${nodeId}/${i}`) ?? [];
+        const output = outputs.length === 0 ? new DiscardingOutput() : outputs.length === 1 ? outputs[0]! : new BroadcastingOutput(outputs);
+        let keyed;
+        if (isKeyedNode(node) && node.kind === 'operator') {
+          const backend = await createKeyedStateBackend(options.stateBackend, {
+            keyGroupRange: keyGroupRangeForSubtask(plan.maxParallelismOf.get(nodeId)!, vertex.parallelism, i),
+            maxParallelism: plan.maxParallelismOf.get(nodeId)!,
+            workingDirectory: join(options.stateDirectory ?? join(tmpdir(), `sluice-state-${process.pid}`), safeName(plan.jobName), safeName(uid), String(i)),
+          });
+          backends.push(backend);
+          keyed = { backend, keySelectors: node.keySelectors };
+        }
+        operator.setup({
+          uid,
+          name: node.name,
+          subtaskIndex: i,
+          parallelism: vertex.parallelism,
+          maxParallelism: plan.maxParallelismOf.get(nodeId)!,
+          properties: options.properties,
+          clock: options.clock,
+          output,
+          ...(keyed ? { keyed } : {}),
+        });
+        const snapshots = restored?.byUid.get(uid);
+        if (operator instanceof SourceOperator && node.kind === 'source') {
+          let splits: SplitState[];
+          if (snapshots) {
+            splits = redistribute(snapshots.map((s) => (s.operatorState as SourceOperatorState).splits), vertex.parallelism, i);
+          } else {
+            const assigned = options.initialSplits?.(nodeId, i);
+            if (assigned) splits = [...assigned];
+            else {
+              let discovered = discoveredSplits.get(nodeId);
+              if (!discovered) discoveredSplits.set(nodeId, (discovered = await node.source.discoverSplits({ parallelism: vertex.parallelism })));
+              splits = roundRobin(discovered, vertex.parallelism, i);
+            }
+          }
+          await operator.initialize(splits);
+        } else if (operator instanceof SinkOperator) {
+          const mine = (snapshots ?? []).filter((_, old) => old % vertex.parallelism === i).map((s) => s.operatorState as SinkOperatorState);
+          await operator.initialize(mine);
+        } else if (snapshots) {
+          await operator.restoreState(snapshots);
+        }
+        await operator.open();
+      }
+    }
+  }
+  return { tasks, backends, operatorInfo };
+}
+
+function remoteChannels(options: SubtaskBuildOptions): RemoteChannels {
+  if (!options.remote) throw new Error('an edge crosses processes but no remote channels were given');
+  return options.remote;
+}
+
+function sideOutput(tagId: string | undefined, out: Output): Output {
+  return tagId === undefined ? out : new SideOutputAdapter(tagId, out);
+}
+
+/** Reads every operator's state of a checkpoint and checks it fits the plan. */
+export async function loadRestoreState(plan: JobPlan, restore: RestoreSource): Promise<RestoredState> {
+  const metadata = await restore.storage.readMetadata(restore.checkpointId);
+  const where = `${restore.storage.location} checkpoint ${restore.checkpointId}`;
+  if (metadata.maxParallelism !== plan.maxParallelism) {
+    throw new RestoreError(
+      `${where} was taken with max parallelism ${metadata.maxParallelism}, but this job has ${plan.maxParallelism}; ` +
+        `key groups cannot be remapped — run with --max-parallelism ${metadata.maxParallelism}`,
+    );
+  }
+  const nodeOfUid = new Map([...plan.uidOf.entries()].map(([node, uid]) => [uid, node]));
+  const byUid = new Map<string, OperatorSnapshot[]>();
+  for (const op of metadata.operators) {
+    const node = nodeOfUid.get(op.uid);
+    const maxParallelism = node === undefined ? undefined : plan.maxParallelismOf.get(node);
+    if (maxParallelism !== undefined && op.maxParallelism !== undefined && op.maxParallelism !== maxParallelism) {
+      throw new RestoreError(
+        `${where}: operator uid "${op.uid}" was checkpointed with max parallelism ${op.maxParallelism}, but it now has ${maxParallelism}; ` +
+          'key groups cannot be remapped — keep its max parallelism',
+      );
+    }
+    if (node === undefined) {
+      if (restore.allowNonRestoredState) continue;
+      throw new RestoreError(
+        `${where} has state for operator uid "${op.uid}" (${op.name}), which this job does not have; ` +
+          'give the operator the same uid, or allow non-restored state to drop it',
+      );
+    }
+    const snapshots: OperatorSnapshot[] = [];
+    for (const handle of [...op.subtasks].sort((a, b) => a.subtask - b.subtask)) {
+      const bytes = await restore.storage.readState(restore.checkpointId, handle);
+      try {
+        snapshots.push(deserialize(bytes) as OperatorSnapshot);
+      } catch (error) {
+        throw new RestoreError(`${where}: state file ${handle.file} cannot be decoded: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    byUid.set(op.uid, snapshots);
+  }
+  return { metadata, byUid };
+}
+
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+export function roundRobin<T>(splits: readonly T[], parallelism: number, subtask: number): T[] {
+  return splits.filter((_, i) => i % parallelism === subtask);
+}
+
+/** Restored splits: each old subtask's to the same new subtask when parallelism is unchanged, else round-robin. */
+function redistribute(old: ReadonlyArray<readonly SplitState[]>, parallelism: number, subtask: number): SplitState[] {
+  if (old.length === parallelism) return [...old[subtask]!];
+  return roundRobin(old.flat(), parallelism, subtask);
+}
