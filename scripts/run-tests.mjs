@@ -2,9 +2,12 @@
 // Runs the whole test suite with node's test runner. Node 20's `--test` takes file paths, not
 // globs, so this finds every *.test.ts under the source folders and hands them over.
 // Tests that need a real service carry it in their name (`x.kafka.test.ts`); they run too, and
-// fail with the command that starts the service when it is missing.
+// fail with the command that starts the service when it is missing. Before running, this starts
+// the services the selected files name with scripts/services.sh (which reuses running ones) and
+// passes its `env` lines to the tests; SLUICE_SERVICES=external skips that, for services someone
+// else runs (then SLUICE_ETCD_ENDPOINTS etc. say where).
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -29,10 +32,44 @@ if (files.length === 0) {
   console.error(`no test files matched ${filter.join(' ')}`);
   process.exit(1);
 }
+
+/** Starts the services the test files name (`x.etcd.test.ts`); returns the variables that say where they listen. */
+function startServices(testFiles) {
+  const script = join(root, 'scripts', 'services.sh');
+  const list = spawnSync(script, ['list'], { cwd: root, encoding: 'utf8' });
+  if (list.status !== 0) {
+    console.error(`scripts/services.sh list failed (exit ${list.status}): ${list.stderr ?? list.error}`);
+    return {};
+  }
+  const known = new Set(list.stdout.split('\n').filter(Boolean));
+  // `x.etcd.test.ts` names etcd; `x.test.ts` names nothing.
+  const named = testFiles.map((f) => basename(f).split('.')).filter((parts) => parts.length >= 4).map((parts) => parts.at(-3));
+  const needed = [...new Set(named.filter((name) => known.has(name)))].sort();
+  if (needed.length === 0) return {};
+  console.log(`starting services: ${needed.join(' ')} (scripts/services.sh; SLUICE_SERVICES=external skips this)`);
+  const start = spawnSync(script, ['start', ...needed], { cwd: root, stdio: 'inherit' });
+  if (start.status !== 0) {
+    console.error(`scripts/services.sh start ${needed.join(' ')} failed (exit ${start.status}); the tests that need them will fail`);
+  }
+  const env = spawnSync(script, ['env', ...needed], { cwd: root, encoding: 'utf8' });
+  const variables = {};
+  for (const line of (env.stdout ?? '').split('\n')) {
+    const match = /^export ([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (match) variables[match[1]] = match[2];
+  }
+  return variables;
+}
+
+const serviceEnv = process.env.SLUICE_SERVICES === 'external' ? {} : startServices(files);
 console.log(`running ${files.length} test files`);
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' } },
+  {
+    cwd: root,
+    stdio: 'inherit',
+    // Variables the caller set win over the ones the script reports.
+    env: { ...serviceEnv, ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
+  },
 );
 process.exit(result.status ?? 1);
