@@ -3,14 +3,24 @@
 
 import { describeError, errorChainMessage } from '../shared/errors.ts';
 import { createLogger } from '../shared/logging.ts';
+import { clientCommand, CLIENT_USAGE } from './cluster-commands.ts';
+import { clusterCommand, coordinatorCommand, workerCommand } from './cluster-process-commands.ts';
 import { runCommand } from './run-command.ts';
 import { parseRunOptions, RUN_USAGE } from './run-options.ts';
 
 const USAGE = `Usage: sluice <command> [options]
 
 Commands:
-  run <app.ts>    run an application in embedded mode (see sluice run --help)
-  help            this text
+  run <app.ts>        run an application in embedded mode (see sluice run --help)
+  coordinator         run a coordinator (see sluice coordinator --help)
+  worker              run a worker (see sluice worker --help)
+  cluster             start a local cluster: a coordinator and N workers (see sluice cluster --help)
+  submit <app.ts>     submit an application to a cluster
+  list                list the cluster's jobs
+  status <job-id>     a job's state, subtasks and checkpoints
+  cancel <job-id>     cancel a job
+  stop <job-id>       stop a job with a last checkpoint
+  help                this text
 `;
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -30,6 +40,22 @@ export async function main(args: readonly string[]): Promise<number> {
         }
         return await runCommand(options, logger);
       }
+      case 'coordinator':
+        return await coordinatorCommand(rest, logger);
+      case 'worker':
+        return await workerCommand(rest, logger);
+      case 'cluster':
+        return await clusterCommand(rest, logger);
+      case 'submit':
+      case 'list':
+      case 'status':
+      case 'cancel':
+      case 'stop':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          process.stdout.write(CLIENT_USAGE);
+          return 0;
+        }
+        return await clientCommand(command, rest);
       default:
         process.stderr.write(`sluice: unknown command "${command}"\n\n${USAGE}`);
         return 2;

@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logging.ts';
 import { LocalDirectoryCheckpointStorage } from '../coordinator/checkpoint/checkpoint-storage.ts';
 import { FileDeadLetterOutput } from '../worker/runtime/dead-letter.ts';
 import { EmbeddedExecutor, type RestoreSource } from '../worker/runtime/embedded-executor.ts';
-import { loadApplication } from './load-application.ts';
+import { loadApplication } from '../shared/load-application.ts';
 import { ProgressReporter } from './progress.ts';
 import type { RunOptions } from './run-options.ts';
 

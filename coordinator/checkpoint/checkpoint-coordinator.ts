@@ -36,6 +36,11 @@ export interface CheckpointCoordinatorOptions {
   readonly minPauseBetweenCheckpointsMs: number;
   /** The id of the checkpoint restored from; new ids continue after it. */
   readonly lastCheckpointId: number;
+  /**
+   * Records a checkpoint whose `_metadata` is written as the latest one (the fenced pointer in
+   * etcd); the sinks commit only after it succeeded. A checkpoint it refuses does not exist.
+   */
+  readonly publishCompleted?: (metadata: CheckpointMetadata) => Promise<void>;
 }
 
 export interface CompletedCheckpointInfo {
@@ -78,11 +83,20 @@ export class CheckpointCoordinator {
     return !this.isBusy && this.options.clock.now() - this.lastCompletedAtMs >= this.options.minPauseBetweenCheckpointsMs;
   }
 
-  /** Starts a checkpoint; the returned promise resolves when it is complete and committed. */
-  trigger(): Promise<CompletedCheckpointInfo> {
+  /** The id the next checkpoint gets unless `trigger` is given one. */
+  get nextId(): number {
+    return this.nextCheckpointId;
+  }
+
+  /**
+   * Starts a checkpoint (with `checkpointId` when the caller reserved one, which must not be
+   * lower than `nextId`); the returned promise resolves when it is complete and committed.
+   */
+  trigger(checkpointId: number = this.nextCheckpointId): Promise<CompletedCheckpointInfo> {
     if (this.isBusy) return Promise.reject(new Error('a checkpoint is already in progress'));
     if (this.aborted) return Promise.reject(new CheckpointError('the job has stopped; no more checkpoints'));
-    const checkpointId = this.nextCheckpointId++;
+    if (checkpointId < this.nextCheckpointId) return Promise.reject(new CheckpointError(`checkpoint id ${checkpointId} was used already (next is ${this.nextCheckpointId})`));
+    this.nextCheckpointId = checkpointId + 1;
     this.pending = new PendingCheckpoint(checkpointId, this.options.clock.now(), this.participants.subtasks(), this.participants.allFinished());
     const done = new Promise<CompletedCheckpointInfo>((resolve, reject) => this.completionWaiters.set(checkpointId, [{ resolve, reject }]));
     this.participants.triggerCheckpoint(checkpointId);
@@ -121,16 +135,19 @@ export class CheckpointCoordinator {
     try {
       const byUid = new Map<string, SubtaskStateHandle[]>();
       const writes: Promise<void>[] = [];
+      const record = (uid: string, handle: SubtaskStateHandle) => {
+        bytes += handle.bytes;
+        let list = byUid.get(uid);
+        if (!list) byUid.set(uid, (list = []));
+        list.push(handle);
+      };
       for (const ack of pending.acknowledgements) {
-        for (const [uid, snapshotPromise] of ack.snapshots) {
+        for (const [uid, handle] of ack.handles ?? []) record(uid, handle);
+        for (const [uid, snapshotPromise] of ack.snapshots ?? []) {
           writes.push(
             snapshotPromise.then(async (snapshot: OperatorSnapshot) => {
               const data = serialize(snapshot);
-              const handle = await storage.writeState(id, uid, ack.subtask, data);
-              bytes += handle.bytes;
-              let list = byUid.get(uid);
-              if (!list) byUid.set(uid, (list = []));
-              list.push(handle);
+              record(uid, await storage.writeState(id, uid, ack.subtask, data));
             }),
           );
         }
@@ -152,10 +169,12 @@ export class CheckpointCoordinator {
       };
       if (this.aborted) throw new CheckpointError(`checkpoint ${id} aborted: the job failed or was cancelled`);
       await storage.writeMetadata(metadata);
+      await this.options.publishCompleted?.(metadata);
     } catch (error) {
       this.numberOfFailed++;
       logger.error('checkpoint failed', { checkpointId: id, error: (error as Error).message });
-      await storage.discard(id).catch(() => {});
+      // A checkpoint refused by the pointer may not be deleted: an old leader must change nothing.
+      if (!this.options.publishCompleted) await storage.discard(id).catch(() => {});
       throw error;
     }
     // From here on the checkpoint exists: it is never discarded for what goes wrong next. A
@@ -172,6 +191,23 @@ export class CheckpointCoordinator {
     }
     await this.retire(id);
     return info;
+  }
+
+  /** Drops the pending checkpoint if it has waited longer than `timeoutMs` for acknowledgements. */
+  expirePending(timeoutMs: number): boolean {
+    const pending = this.pending;
+    if (!pending || this.options.clock.now() - pending.triggeredAtMs < timeoutMs) return false;
+    this.pending = undefined;
+    this.numberOfFailed++;
+    this.lastCompletedAtMs = this.options.clock.now();
+    this.options.logger.warn('checkpoint expired before every subtask acknowledged', { checkpointId: pending.checkpointId, missing: pending.pendingCount, timeoutMs });
+    this.settle(pending.checkpointId, undefined, new CheckpointError(`checkpoint ${pending.checkpointId} expired after ${timeoutMs} ms`));
+    return true;
+  }
+
+  /** Subtasks that have not acknowledged the pending checkpoint yet. */
+  get pendingCheckpointId(): number | undefined {
+    return this.pending?.checkpointId;
   }
 
   /**

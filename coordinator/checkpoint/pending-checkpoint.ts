@@ -2,12 +2,15 @@
 // every task, each carrying the (possibly still uploading) snapshots of that subtask's operators.
 
 import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
+import type { SubtaskStateHandle } from './checkpoint-metadata.ts';
 
 export interface SubtaskAcknowledgement {
   readonly taskId: number;
   readonly subtask: number;
-  /** Operator uid → that operator's snapshot of this subtask. */
-  readonly snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>;
+  /** Operator uid → that operator's snapshot of this subtask, for the coordinator to write (embedded mode). */
+  readonly snapshots?: ReadonlyMap<string, Promise<OperatorSnapshot>>;
+  /** Operator uid → the state file the subtask wrote itself (a worker). */
+  readonly handles?: ReadonlyMap<string, SubtaskStateHandle>;
 }
 
 export class PendingCheckpoint {

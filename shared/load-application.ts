@@ -4,8 +4,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Application } from '../shared/api/environment.ts';
-import { ApplicationLoadError } from '../shared/errors.ts';
+import { StreamExecutionEnvironment, type Application, type ApplicationProperties } from './api/environment.ts';
+import { ApplicationLoadError, SluiceError } from './errors.ts';
 
 export async function loadApplication(path: string): Promise<Application> {
   const absolute = resolve(path);
@@ -28,4 +28,23 @@ export async function loadApplication(path: string): Promise<Application> {
     );
   }
   return main as Application;
+}
+
+/** Loads the application and runs its builder on a fresh environment. */
+export async function buildApplication(
+  path: string,
+  jobName: string,
+  properties: ApplicationProperties,
+): Promise<StreamExecutionEnvironment> {
+  const application = await loadApplication(path);
+  const env = new StreamExecutionEnvironment();
+  env.setJobName(jobName);
+  try {
+    await application(env, properties);
+  } catch (error) {
+    if (error instanceof SluiceError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ApplicationLoadError(`application ${path}: building the pipeline failed: ${message}`, { cause: error });
+  }
+  return env;
 }

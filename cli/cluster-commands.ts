@@ -1,0 +1,162 @@
+// The client commands that talk to a coordinator's REST API: submit, list, status, cancel, stop.
+// The coordinator is found with --coordinator / SLUICE_COORDINATOR_URL (default
+// http://127.0.0.1:8081); the token with --cluster-token / SLUICE_CLUSTER_TOKEN or
+// --cluster-token-file / SLUICE_CLUSTER_TOKEN_FILE. A standby answers with the leader's address,
+// which the client follows.
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigurationError, SluiceError } from '../shared/errors.ts';
+
+export const CLIENT_USAGE = `Usage:
+  sluice submit <app.ts> [--parallelism N] [--max-parallelism N] [--job-name NAME] [--property group.key=value ...]
+  sluice list
+  sluice status <job-id>
+  sluice cancel <job-id>
+  sluice stop <job-id>          (a last checkpoint commits the sinks, then the job stops)
+
+Options (every client command):
+  --coordinator URL             REST address of a coordinator (env SLUICE_COORDINATOR_URL; default http://127.0.0.1:8081)
+  --cluster-token TOKEN         (env SLUICE_CLUSTER_TOKEN)
+  --cluster-token-file PATH     (env SLUICE_CLUSTER_TOKEN_FILE)
+`;
+
+interface ClientOptions {
+  readonly coordinator: string;
+  readonly token: string | undefined;
+}
+
+export class ClusterRequestError extends SluiceError {
+  override readonly domain = 'user' as const;
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+function parseArgs(args: readonly string[]): { positionals: string[]; flags: Map<string, string[]> } {
+  const positionals: string[] = [];
+  const flags = new Map<string, string[]>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new ConfigurationError(`--${name}`, 'needs a value');
+    flags.set(name, [...(flags.get(name) ?? []), value]);
+  }
+  return { positionals, flags };
+}
+
+const KNOWN_FLAGS = new Set(['coordinator', 'cluster-token', 'cluster-token-file', 'parallelism', 'max-parallelism', 'job-name', 'property']);
+
+function clientOptions(flags: Map<string, string[]>, env: NodeJS.ProcessEnv): ClientOptions {
+  for (const name of flags.keys()) if (!KNOWN_FLAGS.has(name)) throw new ConfigurationError(`--${name}`, `unknown option\n\n${CLIENT_USAGE}`);
+  const coordinator = flags.get('coordinator')?.[0] ?? env.SLUICE_COORDINATOR_URL ?? 'http://127.0.0.1:8081';
+  let token = flags.get('cluster-token')?.[0] ?? env.SLUICE_CLUSTER_TOKEN;
+  const tokenFile = flags.get('cluster-token-file')?.[0] ?? env.SLUICE_CLUSTER_TOKEN_FILE;
+  if (token === undefined && tokenFile !== undefined) {
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigurationError('--cluster-token-file', `cannot read ${tokenFile}: ${(error as Error).message}`);
+    }
+  }
+  return { coordinator: coordinator.includes('://') ? coordinator : `http://${coordinator}`, token };
+}
+
+/** One REST call; follows a standby's pointer to the leader once. */
+export async function restCall(options: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+  let base = options.coordinator;
+  for (let hop = 0; hop < 2; hop++) {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(120_000),
+      });
+    } catch (error) {
+      throw new ClusterRequestError(`cannot reach the coordinator at ${base}: ${(error as Error).message} (is it running? see sluice coordinator --help)`, 0);
+    }
+    const text = await response.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      json = { error: text };
+    }
+    if (response.status === 503 && typeof json.leader === 'string' && hop === 0) {
+      base = `http://${json.leader}`;
+      continue;
+    }
+    if (!response.ok) throw new ClusterRequestError(`${method} ${path}: ${response.status} ${json.error ?? response.statusText}`, response.status);
+    return json;
+  }
+  throw new ClusterRequestError('no leader coordinator answered', 503);
+}
+
+function parseProperties(values: readonly string[]): Record<string, Record<string, string>> {
+  const properties: Record<string, Record<string, string>> = {};
+  for (const value of values) {
+    const match = /^([^.=]+)\.([^=]+)=(.*)$/.exec(value);
+    if (!match) throw new ConfigurationError('--property', `"${value}" is not group.key=value`);
+    (properties[match[1]!] ??= {})[match[2]!] = match[3]!;
+  }
+  return properties;
+}
+
+function positiveInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigurationError(`--${flag}`, `"${value}" is not a positive integer`);
+  return n;
+}
+
+/** Runs a client command; prints JSON to stdout. */
+export async function clientCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { positionals, flags } = parseArgs(args);
+  const options = clientOptions(flags, env);
+  const needJob = () => {
+    const id = positionals[0];
+    if (!id) throw new ConfigurationError('<job-id>', `missing\n\n${CLIENT_USAGE}`);
+    return encodeURIComponent(id);
+  };
+  let result: unknown;
+  switch (command) {
+    case 'submit': {
+      const app = positionals[0];
+      if (!app) throw new ConfigurationError('<app.ts>', `missing\n\n${CLIENT_USAGE}`);
+      const parallelism = positiveInt('parallelism', flags.get('parallelism')?.[0]);
+      const maxParallelism = positiveInt('max-parallelism', flags.get('max-parallelism')?.[0]);
+      result = await restCall(options, 'POST', '/v1/jobs', {
+        application: resolve(app),
+        ...(parallelism ? { parallelism } : {}),
+        ...(maxParallelism ? { maxParallelism } : {}),
+        ...(flags.get('job-name') ? { jobName: flags.get('job-name')![0] } : {}),
+        properties: parseProperties(flags.get('property') ?? []),
+      });
+      break;
+    }
+    case 'list':
+      result = await restCall(options, 'GET', '/v1/jobs');
+      break;
+    case 'status':
+      result = await restCall(options, 'GET', `/v1/jobs/${needJob()}`);
+      break;
+    case 'cancel':
+      result = await restCall(options, 'POST', `/v1/jobs/${needJob()}/cancel`);
+      break;
+    case 'stop':
+      result = await restCall(options, 'POST', `/v1/jobs/${needJob()}/stop`);
+      break;
+    default:
+      throw new ConfigurationError('command', `unknown client command ${command}`);
+  }
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  return 0;
+}

@@ -1,0 +1,192 @@
+// The coordinator process (`sluice coordinator`): serves gRPC to workers and REST to clients,
+// campaigns for the leadership, and while it leads runs a Dispatcher. On losing the leadership
+// (lease expired, a fenced write refused, a worker rejecting its epoch) it drops the dispatcher
+// without touching any worker and campaigns again as a standby.
+
+import { resolve } from 'node:path';
+import type { Clock } from '../../shared/clock.ts';
+import { errorChainMessage, NotLeaderError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logging.ts';
+import { CoordinatorMetrics, createProcessRegistry, startMetricsServer, type MetricsServer } from '../../shared/metrics/index.ts';
+import { RpcServer } from '../../shared/rpc/rpc.ts';
+import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
+import type { RestartStrategyConfig } from '../scheduler/restart-strategy.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { startRestServer, type RestServer } from './rest-server.ts';
+
+export interface CoordinatorRunnerConfig {
+  readonly id: string;
+  readonly host: string;
+  readonly rpcPort: number;
+  readonly restPort: number;
+  readonly metricsPort: number;
+  readonly clusterToken: string | undefined;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly checkpointDirectory: string;
+  readonly checkpointIntervalMs: number;
+  readonly minPauseBetweenCheckpointsMs: number;
+  readonly retainedCheckpoints: number;
+  readonly checkpointTimeoutMs?: number;
+  readonly restartStrategy: RestartStrategyConfig;
+  readonly workerRegistrationGraceMs: number;
+}
+
+export class CoordinatorRunner {
+  private dispatcher: Dispatcher | undefined;
+  private leadership: Leadership | undefined;
+  private stopped = false;
+  private readonly abort = new AbortController();
+  private rpc!: RpcServer;
+  private rest!: RestServer;
+  private metrics!: MetricsServer;
+  private campaigning: Promise<void> | undefined;
+  private readonly log: Logger;
+
+  private constructor(
+    private readonly config: CoordinatorRunnerConfig,
+    private readonly ha: HighAvailabilityServices,
+    private readonly clock: Clock,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ coordinator: config.id });
+  }
+
+  static async start(config: CoordinatorRunnerConfig, ha: HighAvailabilityServices, clock: Clock, logger: Logger): Promise<CoordinatorRunner> {
+    const runner = new CoordinatorRunner(config, ha, clock, logger);
+    await runner.startServers();
+    runner.campaigning = runner.campaignLoop();
+    return runner;
+  }
+
+  get rpcAddress(): string {
+    return this.rpc.address;
+  }
+
+  get restAddress(): string {
+    return this.rest.address;
+  }
+
+  get metricsAddress(): string {
+    return this.metrics.address;
+  }
+
+  private leaderDispatcher(): Dispatcher {
+    if (!this.dispatcher) throw new NotLeaderError(`coordinator ${this.config.id} is not the leader`, this.knownLeader);
+    return this.dispatcher;
+  }
+
+  private knownLeader: string | undefined;
+
+  private async startServers(): Promise<void> {
+    const { config } = this;
+    const gateway = (method: string) => (request: unknown, context: any) => {
+      const handlers = this.leaderDispatcher().gatewayHandlers();
+      return handlers[method]!(request, context);
+    };
+    this.rpc = await RpcServer.start({
+      host: config.host,
+      port: config.rpcPort,
+      token: config.clusterToken,
+      logger: this.log,
+      services: [
+        {
+          name: 'CoordinatorGateway',
+          handlers: Object.fromEntries(['registerWorker', 'heartbeat', 'acknowledgeCheckpoint', 'reportTaskFailure', 'reportSubtasksFinished'].map((m) => [m, gateway(m)])),
+        },
+      ],
+    });
+    this.rest = await startRestServer({
+      host: config.host,
+      port: config.restPort,
+      token: config.clusterToken,
+      logger: this.log,
+      dispatcher: () => this.leaderDispatcher(),
+      describe: () => ({ coordinatorId: config.id, leader: this.dispatcher !== undefined, haKind: this.ha.kind }),
+    });
+    const registry = createProcessRegistry({ coordinator: config.id });
+    const metrics = new CoordinatorMetrics(registry, { coordinatorId: config.id, logger: this.log });
+    metrics.setJobSampler(() => {
+      const overview = this.dispatcher?.overview();
+      metrics.setNumRegisteredTaskManagers(overview?.workers.length ?? 0);
+      metrics.setTaskSlots(overview?.slotsTotal ?? 0, overview?.slotsFree ?? 0);
+      return (this.dispatcher?.listJobs() ?? []).map((job) => ({
+        jobId: job.jobId,
+        jobName: job.jobName,
+        numRestarts: job.numRestarts,
+        lastCheckpointDurationMs: job.checkpoints.latest?.durationMs ?? Number.NaN,
+        lastCheckpointSizeBytes: job.checkpoints.latest?.bytes ?? Number.NaN,
+        numberOfCompletedCheckpoints: job.checkpoints.completed,
+        numberOfFailedCheckpoints: job.checkpoints.failed,
+        numberOfInProgressCheckpoints: job.checkpoints.inProgress === null ? 0 : 1,
+        uptimeMs: job.state === 'running' ? this.clock.now() - job.submittedAtMs : 0,
+        state: job.state,
+      }));
+    });
+    this.coordinatorMetrics = metrics;
+    this.metrics = await startMetricsServer({ host: config.host, port: config.metricsPort, registry, logger: this.log });
+    this.log.info('coordinator listening', { rpc: this.rpc.address, rest: this.rest.address, metrics: this.metrics.address, ha: this.ha.kind });
+  }
+
+  private coordinatorMetrics: CoordinatorMetrics | undefined;
+
+  private async campaignLoop(): Promise<void> {
+    while (!this.stopped) {
+      let leadership: Leadership;
+      try {
+        leadership = await this.ha.campaign({ id: this.config.id, address: this.rpc.address, restAddress: this.rest.address }, this.abort.signal);
+      } catch (error) {
+        if (this.stopped) return;
+        this.log.error('campaign failed; retrying', { error: errorChainMessage(error) });
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      this.leadership = leadership;
+      const log = this.log.child({ epoch: leadership.epoch });
+      log.info('elected leader', { epoch: leadership.epoch });
+      this.coordinatorMetrics?.setLeader(true);
+      let fenced: (reason: string) => void = () => {};
+      const steppedDown = new Promise<string>((resolve) => (fenced = resolve));
+      const dispatcher = new Dispatcher({
+        coordinatorId: this.config.id,
+        ha: this.ha,
+        leadership,
+        clock: this.clock,
+        logger: log,
+        token: this.config.clusterToken,
+        checkpointRoot: resolve(this.config.checkpointDirectory),
+        checkpointIntervalMs: this.config.checkpointIntervalMs,
+        minPauseBetweenCheckpointsMs: this.config.minPauseBetweenCheckpointsMs,
+        retainedCheckpoints: this.config.retainedCheckpoints,
+        checkpointTimeoutMs: this.config.checkpointTimeoutMs ?? 10 * 60_000,
+        heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+        heartbeatTimeoutMs: this.config.heartbeatTimeoutMs,
+        workerRegistrationGraceMs: this.config.workerRegistrationGraceMs,
+        restartStrategy: this.config.restartStrategy,
+        onFenced: (error) => fenced(`fenced: ${errorChainMessage(error)}`),
+      });
+      this.dispatcher = dispatcher;
+      dispatcher.start().catch((error: unknown) => fenced(`could not start leading: ${errorChainMessage(error)}`));
+      const reason = await Promise.race([leadership.lost, steppedDown]);
+      this.dispatcher = undefined;
+      dispatcher.dispose();
+      this.coordinatorMetrics?.setLeader(false);
+      this.leadership = undefined;
+      if (this.stopped) return;
+      log.warn('lost the leadership: stepped down', { reason });
+      await leadership.resign().catch(() => {});
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    const dispatcher = this.dispatcher;
+    this.dispatcher = undefined;
+    dispatcher?.dispose();
+    await this.leadership?.resign().catch(() => {});
+    await this.campaigning?.catch(() => {});
+    await Promise.allSettled([this.rpc.close(), this.rest.close(), this.metrics.close()]);
+    await this.ha.close();
+  }
+}

@@ -1,0 +1,282 @@
+// What the leader coordinator does while it leads (Flink's Dispatcher + ResourceManager): accepts
+// submissions, keeps one JobMaster per job, keeps the worker registry from registrations and
+// heartbeats, notices lost workers, and routes the workers' reports to the jobs. A new leader
+// starts by waiting for the workers to re-register, then takes over every job the previous
+// leader recorded in the HA store.
+
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import type { ApplicationProperties } from '../../shared/api/environment.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { errorChainMessage, InvalidRequestError, NotFoundError } from '../../shared/errors.ts';
+import { buildApplication } from '../../shared/load-application.ts';
+import type { Logger } from '../../shared/logging.ts';
+import { RpcClient, type UnaryHandler } from '../../shared/rpc/rpc.ts';
+import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
+import { createRestartStrategy, type RestartStrategyConfig } from '../scheduler/restart-strategy.ts';
+import { JOB_KEY_PREFIX, jobKey, type JobRecord, type JobSubmission } from './job-record.ts';
+import { JobMaster, type JobStatusView } from './job-master.ts';
+import { WorkerRegistry, type RunningAttemptReport } from './worker-registry.ts';
+
+export interface DispatcherOptions {
+  readonly coordinatorId: string;
+  readonly ha: HighAvailabilityServices;
+  readonly leadership: Leadership;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly token: string | undefined;
+  readonly checkpointRoot: string;
+  readonly checkpointIntervalMs: number;
+  readonly minPauseBetweenCheckpointsMs: number;
+  readonly retainedCheckpoints: number;
+  readonly checkpointTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly workerRegistrationGraceMs: number;
+  readonly restartStrategy: RestartStrategyConfig;
+  /** A fenced write or a worker refused this leader's epoch: step down. */
+  readonly onFenced: (error: Error) => void;
+}
+
+export interface SubmitRequest {
+  readonly application: string;
+  readonly jobName?: string;
+  readonly parallelism?: number;
+  readonly maxParallelism?: number;
+  readonly properties?: ApplicationProperties;
+}
+
+const TICK_MS = 100;
+
+export class Dispatcher {
+  readonly workers: WorkerRegistry;
+  private readonly jobs = new Map<string, JobMaster>();
+  private readonly clients = new Map<string, RpcClient>();
+  private disposed = false;
+  private tickTimer: { cancel(): void } | undefined;
+  private ready = false;
+  private readonly log: Logger;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.workers = new WorkerRegistry(options.clock, options.heartbeatTimeoutMs);
+    this.log = options.logger.child({ epoch: options.leadership.epoch });
+  }
+
+  /** Starts leading: waits for workers to re-register, takes over recorded jobs, then ticks. */
+  async start(): Promise<void> {
+    const records = [...(await this.options.ha.getPrefix(JOB_KEY_PREFIX)).values()].map((v) => JSON.parse(v) as JobRecord);
+    const live = records.filter((r) => !['finished', 'cancelled', 'stopped', 'failed'].includes(r.state));
+    this.scheduleTick();
+    if (live.length > 0) {
+      this.log.info('waiting for workers to re-register before taking over jobs', { jobs: live.map((r) => r.jobId), graceMs: this.options.workerRegistrationGraceMs });
+      await new Promise<void>((resolve) => this.options.clock.schedule(this.options.workerRegistrationGraceMs, resolve));
+    }
+    for (const record of records) {
+      if (this.disposed) return;
+      try {
+        const env = await buildApplication(record.applicationPath, record.jobName, record.properties);
+        const master = this.newJobMaster(record, env, record.submittedAtMs);
+        this.jobs.set(record.jobId, master);
+        const outcome = await master.takeOver(record);
+        if (outcome !== 'terminal') this.log.info('took over job', { job: record.jobId, outcome, attempt: record.attempt });
+      } catch (error) {
+        this.log.error('could not take over job', { job: record.jobId, error: errorChainMessage(error) });
+      }
+    }
+    this.ready = true;
+  }
+
+  private newJobMaster(submission: JobSubmission, env: Awaited<ReturnType<typeof buildApplication>>, submittedAtMs: number): JobMaster {
+    const o = this.options;
+    return new JobMaster(submission, env, {
+      ha: o.ha,
+      leadership: o.leadership,
+      workers: this.workers,
+      clock: o.clock,
+      logger: o.logger,
+      workerClient: (address) => this.client(address),
+      checkpointRoot: o.checkpointRoot,
+      checkpointIntervalMs: o.checkpointIntervalMs,
+      minPauseBetweenCheckpointsMs: o.minPauseBetweenCheckpointsMs,
+      retainedCheckpoints: o.retainedCheckpoints,
+      checkpointTimeoutMs: o.checkpointTimeoutMs,
+      heartbeatIntervalMs: o.heartbeatIntervalMs,
+      restartStrategy: createRestartStrategy(o.restartStrategy, o.clock),
+      freeSlots: (workerId, exceptJobId) => this.freeSlots(workerId, exceptJobId),
+      onFenced: o.onFenced,
+    }, submittedAtMs);
+  }
+
+  private client(address: string): RpcClient {
+    let client = this.clients.get(address);
+    if (!client) this.clients.set(address, (client = new RpcClient('WorkerGateway', address, { token: this.options.token })));
+    return client;
+  }
+
+  private freeSlots(workerId: string, exceptJobId: string): number {
+    const worker = this.workers.get(workerId);
+    if (!worker) return 0;
+    let used = 0;
+    for (const job of this.jobs.values()) if (job.jobId !== exceptJobId) used += job.slotsUsedOn(workerId);
+    return worker.slots - used;
+  }
+
+  private scheduleTick(): void {
+    if (this.disposed) return;
+    this.tickTimer = this.options.clock.schedule(TICK_MS, () => {
+      this.tick()
+        .catch((error: unknown) => this.log.error('coordinator tick failed', { error: errorChainMessage(error) }))
+        .finally(() => this.scheduleTick());
+    });
+  }
+
+  private async tick(): Promise<void> {
+    for (const lost of this.workers.expire()) {
+      this.log.warn('worker lost: no heartbeat within the timeout', { worker: lost.workerId, timeoutMs: this.options.heartbeatTimeoutMs });
+      for (const job of this.jobs.values()) await job.onWorkerLost(lost.workerId);
+    }
+    if (!this.ready) return;
+    for (const job of this.jobs.values()) {
+      if (this.disposed) return;
+      await job.tick();
+    }
+  }
+
+  /** The CoordinatorGateway handlers (the RPC server routes to the current leader's dispatcher). */
+  gatewayHandlers(): Record<string, UnaryHandler> {
+    return {
+      registerWorker: async (request) => {
+        if (!request.workerId || !request.rpcAddress || !request.dataAddress || !(request.slots > 0)) {
+          throw new InvalidRequestError('RegisterWorker needs workerId, rpcAddress, dataAddress and slots > 0');
+        }
+        const worker = this.workers.register({
+          workerId: request.workerId,
+          rpcAddress: request.rpcAddress,
+          dataAddress: request.dataAddress,
+          metricsAddress: request.metricsAddress,
+          slots: request.slots,
+          running: decodeRunning(request.running),
+        });
+        this.log.info('worker registered', { worker: worker.workerId, slots: worker.slots, running: worker.running.map((r) => `${r.jobId}#${r.attempt}`) });
+        return { epoch: this.options.leadership.epoch, coordinatorId: this.options.coordinatorId, heartbeatIntervalMs: this.options.heartbeatIntervalMs };
+      },
+      heartbeat: async (request) => {
+        const registered = this.workers.heartbeat(request.workerId, decodeRunning(request.running));
+        if (registered && this.ready) {
+          const worker = this.workers.get(request.workerId)!;
+          for (const job of this.jobs.values()) await job.onHeartbeat(worker);
+        }
+        return { registered, epoch: this.options.leadership.epoch };
+      },
+      acknowledgeCheckpoint: async (request) => {
+        this.job(request.jobId).onAcknowledge({ ...request, checkpointId: Number(request.checkpointId) });
+        return {};
+      },
+      reportTaskFailure: async (request) => {
+        await this.job(request.jobId).onTaskFailure(request.attempt, request.workerId, request.message);
+        return {};
+      },
+      reportSubtasksFinished: async (request) => {
+        this.job(request.jobId).onSubtasksFinished(request.attempt, request.subtasks ?? []);
+        return {};
+      },
+    };
+  }
+
+  private job(jobId: string): JobMaster {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new NotFoundError(`no job with id "${jobId}"`);
+    return job;
+  }
+
+  async submit(request: SubmitRequest): Promise<JobStatusView> {
+    if (typeof request.application !== 'string' || !isAbsolute(request.application)) {
+      throw new InvalidRequestError('application: give the absolute path of the application module (readable by every worker)');
+    }
+    if (!existsSync(request.application)) throw new InvalidRequestError(`application: ${request.application}: no such file on the coordinator`);
+    for (const field of ['parallelism', 'maxParallelism'] as const) {
+      const value = request[field];
+      if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 32768)) {
+        throw new InvalidRequestError(`${field}: must be an integer in [1, 32768], got ${JSON.stringify(value)}`);
+      }
+    }
+    if (request.properties !== undefined && (typeof request.properties !== 'object' || request.properties === null || Array.isArray(request.properties))) {
+      throw new InvalidRequestError('properties: must be an object of property groups');
+    }
+    const jobId = randomUUID().replace(/-/g, '');
+    const jobName = request.jobName ?? request.application.replace(/^.*\//, '').replace(/\.[cm]?[jt]s$/, '');
+    const properties = request.properties ?? {};
+    // Loading and planning here reports a broken bundle or pipeline to the caller.
+    const env = await buildApplication(request.application, jobName, properties);
+    const submission: JobSubmission = {
+      jobId,
+      jobName: env.settings.jobName ?? jobName,
+      applicationPath: request.application,
+      properties,
+      ...(request.parallelism ? { parallelism: request.parallelism } : {}),
+      ...(request.maxParallelism ? { maxParallelism: request.maxParallelism } : {}),
+    };
+    const master = this.newJobMaster(submission, env, this.options.clock.now());
+    await this.options.ha.putFenced(this.options.leadership, jobKey(jobId), JSON.stringify({ ...submission, state: 'created', attempt: 0, placement: [], submittedAtMs: this.options.clock.now(), numRestarts: 0 }));
+    this.jobs.set(jobId, master);
+    this.log.info('job submitted', { job: jobId, application: submission.applicationPath, jobName: submission.jobName, parallelism: master.slotsNeeded });
+    await master.start();
+    return master.getStatus();
+  }
+
+  listJobs(): JobStatusView[] {
+    return [...this.jobs.values()].map((j) => j.getStatus());
+  }
+
+  jobStatus(jobId: string): JobStatusView {
+    return this.job(jobId).getStatus();
+  }
+
+  async cancel(jobId: string): Promise<JobStatusView> {
+    const job = this.job(jobId);
+    await job.cancel();
+    return job.getStatus();
+  }
+
+  async stop(jobId: string): Promise<JobStatusView> {
+    const job = this.job(jobId);
+    await job.stop();
+    return job.getStatus();
+  }
+
+  overview() {
+    const workers = this.workers.all().map((w) => ({
+      workerId: w.workerId,
+      rpcAddress: w.rpcAddress,
+      dataAddress: w.dataAddress,
+      metricsAddress: w.metricsAddress,
+      slots: w.slots,
+      freeSlots: this.freeSlots(w.workerId, ''),
+      lastHeartbeatMs: w.lastHeartbeatMs,
+      running: w.running.map((r) => ({ jobId: r.jobId, attempt: r.attempt, subtasks: r.subtasks.length })),
+    }));
+    return {
+      coordinatorId: this.options.coordinatorId,
+      epoch: this.options.leadership.epoch,
+      ready: this.ready,
+      slotsTotal: this.workers.totalSlots,
+      slotsFree: workers.reduce((sum, w) => sum + w.freeSlots, 0),
+      workers,
+      jobs: this.listJobs().map((j) => ({ jobId: j.jobId, jobName: j.jobName, state: j.state, attempt: j.attempt })),
+    };
+  }
+
+  /** Leadership lost: stop ticking and forget everything, without a call to any worker. */
+  dispose(): void {
+    this.disposed = true;
+    this.tickTimer?.cancel();
+    for (const job of this.jobs.values()) job.dispose();
+    for (const client of this.clients.values()) client.close();
+  }
+}
+
+function decodeRunning(running: unknown): RunningAttemptReport[] {
+  if (!Array.isArray(running)) return [];
+  return running.map((r: any) => ({ jobId: String(r.jobId), attempt: Number(r.attempt), subtasks: Array.isArray(r.subtasks) ? r.subtasks : [] }));
+}

@@ -1,0 +1,585 @@
+// One job on the leader coordinator (Flink's JobMaster): places its subtasks on worker slots,
+// deploys attempts, drives checkpoints across the workers and commits them in the fixed order
+// (state files → `_metadata` → fenced pointer in the HA store → sinks commit), and handles
+// failures with the restart strategy: cancel the attempt everywhere, wait the backoff, deploy the
+// next attempt restoring the latest completed checkpoint. Every call to a worker carries the
+// leader epoch; every write to the HA store is fenced by it.
+
+import { join } from 'node:path';
+import type { SplitState } from '../../shared/api/connectors.ts';
+import type { StreamExecutionEnvironment } from '../../shared/api/environment.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { errorChainMessage, StaleEpochError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logging.ts';
+import { RpcUnavailableError, type RpcClient } from '../../shared/rpc/rpc.ts';
+import { planJob, type JobPlan } from '../../worker/runtime/job-plan.ts';
+import { roundRobin } from '../../worker/runtime/subtask-builder.ts';
+import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
+import type { SubtaskStateHandle } from '../checkpoint/checkpoint-metadata.ts';
+import { LocalDirectoryCheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
+import { FencedError } from '../ha/errors.ts';
+import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
+import type { RestartStrategy } from '../scheduler/restart-strategy.ts';
+import { checkpointCounterKey, checkpointPointerKey, jobKey, type JobRecord, type JobSubmission, type PlacementEntry } from './job-record.ts';
+import { checkTransition, isTerminal, type JobState } from './job-state.ts';
+import type { RegisteredWorker, RunningAttemptReport, RunningSubtask } from './worker-registry.ts';
+import type { WorkerRegistry } from './worker-registry.ts';
+
+export interface JobMasterServices {
+  readonly ha: HighAvailabilityServices;
+  readonly leadership: Leadership;
+  readonly workers: WorkerRegistry;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** A client of the worker at this RPC address (cached by the caller). */
+  readonly workerClient: (rpcAddress: string) => RpcClient;
+  /** Checkpoints of job j go to `<checkpointRoot>/<j>`. */
+  readonly checkpointRoot: string;
+  readonly checkpointIntervalMs: number;
+  readonly minPauseBetweenCheckpointsMs: number;
+  readonly retainedCheckpoints: number;
+  readonly checkpointTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly restartStrategy: RestartStrategy;
+  /** Slots of a worker that other jobs do not use. */
+  readonly freeSlots: (workerId: string, exceptJobId: string) => number;
+  /** A fenced write was refused: this coordinator is no longer the leader. */
+  readonly onFenced: (error: Error) => void;
+}
+
+export interface JobStatusView {
+  readonly jobId: string;
+  readonly jobName: string;
+  readonly state: JobState;
+  readonly attempt: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly numRestarts: number;
+  readonly failure: string | null;
+  readonly submittedAtMs: number;
+  readonly checkpoints: {
+    readonly completed: number;
+    readonly failed: number;
+    readonly inProgress: number | null;
+    readonly latest: CompletedCheckpointInfo | null;
+    readonly pointer: number | null;
+  };
+  readonly subtasks: ReadonlyArray<RunningSubtask & { readonly workerId: string }>;
+}
+
+export class JobMaster {
+  private state: JobState = 'created';
+  private attempt = 0;
+  private placement: PlacementEntry[] = [];
+  private numRestarts = 0;
+  private failure: string | undefined;
+  private checkpoints: CheckpointCoordinator | undefined;
+  private completedTotal = 0;
+  private failedTotal = 0;
+  private latest: CompletedCheckpointInfo | undefined;
+  private pointer: number | undefined;
+  private counter = 0;
+  private nextCheckpointAtMs = Number.POSITIVE_INFINITY;
+  private restartAtMs: number | undefined;
+  private deployedAtMs = 0;
+  private readonly finished = new Set<string>();
+  private finalCheckpointTriggered = false;
+  private stopRequested: ((error?: Error) => void) | undefined;
+  private disposed = false;
+  private readonly log: Logger;
+  readonly plan: JobPlan;
+  readonly slotsNeeded: number;
+
+  constructor(
+    readonly submission: JobSubmission,
+    env: StreamExecutionEnvironment,
+    private readonly services: JobMasterServices,
+    private readonly submittedAtMs: number,
+  ) {
+    this.plan = planJob(env.graph, env.settings, {
+      jobName: submission.jobName,
+      ...(submission.parallelism ? { parallelism: submission.parallelism } : {}),
+      ...(submission.maxParallelism ? { maxParallelism: submission.maxParallelism } : {}),
+    });
+    this.slotsNeeded = Math.max(...this.plan.tasks.map((t) => t.parallelism));
+    this.log = services.logger.child({ application: submission.jobName, job: submission.jobId, epoch: services.leadership.epoch });
+  }
+
+  get jobId(): string {
+    return this.submission.jobId;
+  }
+
+  get currentState(): JobState {
+    return this.state;
+  }
+
+  get currentAttempt(): number {
+    return this.attempt;
+  }
+
+  /** Workers this job's current attempt runs on. */
+  workerIds(): Set<string> {
+    return new Set(this.placement.map((p) => p.workerId));
+  }
+
+  slotsUsedOn(workerId: string): number {
+    if (isTerminal(this.state) || this.state === 'restarting') return 0;
+    const slots = new Set(this.placement.filter((p) => p.workerId === workerId).map((p) => p.subtask));
+    return slots.size;
+  }
+
+  private transition(to: JobState): void {
+    checkTransition(this.jobId, this.state, to);
+    this.log.info('job state changed', { from: this.state, to, attempt: this.attempt });
+    this.state = to;
+  }
+
+  private record(): JobRecord {
+    return {
+      ...this.submission,
+      state: this.state,
+      attempt: this.attempt,
+      placement: this.placement,
+      submittedAtMs: this.submittedAtMs,
+      numRestarts: this.numRestarts,
+      ...(this.failure ? { failure: this.failure } : {}),
+    };
+  }
+
+  private async persist(): Promise<void> {
+    await this.fenced(() => this.services.ha.putFenced(this.services.leadership, jobKey(this.jobId), JSON.stringify(this.record())));
+  }
+
+  /** Runs a fenced write; a refusal means this coordinator lost the leadership. */
+  private async fenced<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof FencedError) {
+        this.disposed = true;
+        this.services.onFenced(error);
+      }
+      throw error;
+    }
+  }
+
+  /** A new submission: deploys the first attempt. */
+  async start(): Promise<void> {
+    await this.loadPointers();
+    await this.deploy();
+  }
+
+  /**
+   * Takes over a job from an earlier leader's record. If every subtask of the recorded attempt is
+   * reported running by a registered worker, the attempt is adopted as it runs (its state is
+   * consistent with the last checkpoint: nothing was lost in the meantime, since sinks commit only
+   * what a completed checkpoint covers); otherwise the job restarts from the latest checkpoint.
+   */
+  async takeOver(record: JobRecord): Promise<'adopted' | 'restarted' | 'terminal'> {
+    this.attempt = record.attempt;
+    this.placement = [...record.placement];
+    this.numRestarts = record.numRestarts;
+    this.failure = record.failure;
+    this.state = record.state;
+    if (isTerminal(this.state)) return 'terminal';
+    await this.loadPointers();
+    const missing = this.subtasksNotReported();
+    if (this.state === 'running' && missing.length === 0) {
+      this.log.info('adopted the running attempt from the previous leader', { attempt: this.attempt, placement: this.placement.length });
+      for (const w of this.services.workers.all()) this.observeHeartbeat(w);
+      this.startCheckpointing();
+      return 'adopted';
+    }
+    this.log.info('restarting the job after the leader change', { attempt: this.attempt, state: this.state, missingSubtasks: missing.slice(0, 10) });
+    if (this.state !== 'restarting') {
+      this.state = 'restarting';
+    }
+    this.restartAtMs = this.services.clock.now();
+    this.numRestarts++;
+    return 'restarted';
+  }
+
+  private subtasksNotReported(): string[] {
+    const missing: string[] = [];
+    for (const p of this.placement) {
+      const worker = this.services.workers.get(p.workerId);
+      const report = worker?.running.find((r) => r.jobId === this.jobId && r.attempt === this.attempt);
+      if (!report?.subtasks.some((s) => s.taskId === p.taskId && s.subtask === p.subtask)) missing.push(`${p.taskId}/${p.subtask}@${p.workerId}`);
+    }
+    return missing;
+  }
+
+  private async loadPointers(): Promise<void> {
+    const pointer = await this.services.ha.get(checkpointPointerKey(this.jobId));
+    const counter = await this.services.ha.get(checkpointCounterKey(this.jobId));
+    this.pointer = pointer === undefined ? undefined : Number(pointer);
+    this.counter = Math.max(counter === undefined ? 0 : Number(counter), this.pointer ?? 0);
+  }
+
+  private storage(): LocalDirectoryCheckpointStorage {
+    return new LocalDirectoryCheckpointStorage(join(this.services.checkpointRoot, this.jobId));
+  }
+
+  /** Slot i of the job runs subtask i of every task (Flink's slot sharing); slots spread over workers. */
+  private place(): PlacementEntry[] | undefined {
+    const workers = this.services.workers.all();
+    const free = new Map(workers.map((w) => [w.workerId, this.services.freeSlots(w.workerId, this.jobId)]));
+    const slotWorkers: string[] = [];
+    for (let slot = 0; slot < this.slotsNeeded; slot++) {
+      const candidates = workers.filter((w) => free.get(w.workerId)! > 0);
+      if (candidates.length === 0) return undefined;
+      // The worker with the most free slots, so a job spreads over the cluster.
+      candidates.sort((a, b) => free.get(b.workerId)! - free.get(a.workerId)! || a.workerId.localeCompare(b.workerId));
+      const chosen = candidates[0]!;
+      free.set(chosen.workerId, free.get(chosen.workerId)! - 1);
+      slotWorkers.push(chosen.workerId);
+    }
+    const placement: PlacementEntry[] = [];
+    for (const task of this.plan.tasks) {
+      for (let i = 0; i < task.parallelism; i++) placement.push({ taskId: task.id, subtask: i, workerId: slotWorkers[i]! });
+    }
+    return placement;
+  }
+
+  private async deploy(): Promise<void> {
+    const placement = this.place();
+    if (!placement) {
+      if (this.state === 'created') {
+        this.transition('deploying');
+        this.transition('restarting');
+      }
+      this.restartAtMs = this.services.clock.now() + this.services.heartbeatIntervalMs;
+      this.log.warn('not enough free slots; waiting for workers', { slotsNeeded: this.slotsNeeded, slotsTotal: this.services.workers.totalSlots });
+      return;
+    }
+    this.transition('deploying');
+    this.attempt++;
+    this.placement = placement;
+    this.finished.clear();
+    this.finalCheckpointTriggered = false;
+    this.restartAtMs = undefined;
+    await this.persist();
+    const attempt = this.attempt;
+    const restoreCheckpointId = this.pointer ?? 0;
+    const splits = restoreCheckpointId > 0 ? [] : await this.initialSplits();
+    const byWorker = new Map<string, PlacementEntry[]>();
+    for (const p of placement) {
+      let list = byWorker.get(p.workerId);
+      if (!list) byWorker.set(p.workerId, (list = []));
+      list.push(p);
+    }
+    const placements = placement.map((p) => ({ ...p, dataAddress: this.services.workers.get(p.workerId)!.dataAddress }));
+    this.log.info('deploying attempt', { attempt, restoreCheckpointId, workers: [...byWorker.keys()] });
+    try {
+      await Promise.all(
+        [...byWorker].map(([workerId, mine]) =>
+          this.callWorker(this.services.workers.get(workerId)!, 'DeployTasks', {
+            jobId: this.jobId,
+            attempt,
+            jobName: this.submission.jobName,
+            applicationPath: this.submission.applicationPath,
+            propertiesJson: JSON.stringify(this.submission.properties),
+            parallelism: this.plan.defaultParallelism,
+            maxParallelism: this.plan.maxParallelism,
+            checkpointDirectory: this.storage().location,
+            restoreCheckpointId,
+            subtasks: mine.map((p) => ({ taskId: p.taskId, subtask: p.subtask })),
+            placements,
+            splits: splits.filter((s) => mine.some((p) => p.taskId === s.taskId && p.subtask === s.subtask)),
+          }, 60_000),
+        ),
+      );
+    } catch (error) {
+      if (this.attempt === attempt && this.state === 'deploying') await this.failover(new Error(`deploying attempt ${attempt} failed: ${errorChainMessage(error)}`));
+      return;
+    }
+    if (this.attempt !== attempt || this.state !== 'deploying' || this.disposed) return;
+    this.transition('running');
+    this.deployedAtMs = this.services.clock.now();
+    await this.persist().catch(() => {});
+    this.startCheckpointing();
+  }
+
+  private async initialSplits(): Promise<Array<{ taskId: number; subtask: number; splitsJson: string }>> {
+    const out: Array<{ taskId: number; subtask: number; splitsJson: string }> = [];
+    for (const task of this.plan.tasks) {
+      if (!task.isSource) continue;
+      const node = this.plan.graph.node(task.nodeIds[0]!);
+      if (node.kind !== 'source') continue;
+      const discovered: readonly SplitState[] = await node.source.discoverSplits({ parallelism: task.parallelism });
+      for (let i = 0; i < task.parallelism; i++) out.push({ taskId: task.id, subtask: i, splitsJson: JSON.stringify(roundRobin(discovered, task.parallelism, i)) });
+    }
+    return out;
+  }
+
+  private callWorker(worker: RegisteredWorker, method: string, request: object, deadlineMs = 10_000): Promise<unknown> {
+    return this.services
+      .workerClient(worker.rpcAddress)
+      .call(method, request, { epoch: this.services.leadership.epoch, deadlineMs })
+      .catch((error: unknown) => {
+        if (error instanceof StaleEpochError) {
+          this.log.warn('a worker rejected this coordinator\'s epoch: stepping down', { worker: worker.workerId, method, epoch: this.services.leadership.epoch });
+          this.disposed = true;
+          this.services.onFenced(error);
+        }
+        // Unreachable: forget it until it registers again, so the next placement avoids it.
+        if (error instanceof RpcUnavailableError) this.services.workers.remove(worker.workerId);
+        throw error;
+      });
+  }
+
+  private attemptWorkers(): RegisteredWorker[] {
+    return [...this.workerIds()].map((id) => this.services.workers.get(id)).filter((w): w is RegisteredWorker => w !== undefined);
+  }
+
+  private startCheckpointing(): void {
+    const attempt = this.attempt;
+    const subtasks = this.placement.map((p) => ({ taskId: p.taskId, subtask: p.subtask }));
+    const storage = this.storage();
+    this.checkpoints = new CheckpointCoordinator(
+      {
+        jobName: this.submission.jobName,
+        maxParallelism: this.plan.maxParallelism,
+        subtasks: () => subtasks,
+        allFinished: () => this.finished.size === subtasks.length,
+        triggerCheckpoint: (checkpointId) => {
+          for (const worker of this.attemptWorkers()) {
+            this.callWorker(worker, 'TriggerCheckpoint', { jobId: this.jobId, attempt, checkpointId }).catch((error: unknown) =>
+              this.log.warn('triggering a checkpoint on a worker failed', { worker: worker.workerId, checkpointId, error: errorChainMessage(error) }),
+            );
+          }
+        },
+        notifyCheckpointComplete: async (checkpointId) => {
+          await Promise.all(this.attemptWorkers().map((worker) => this.callWorker(worker, 'NotifyCheckpointComplete', { jobId: this.jobId, attempt, checkpointId }, 30_000)));
+        },
+        operatorInfo: (uid) => {
+          const node = [...this.plan.uidOf].find(([, u]) => u === uid)?.[0];
+          if (node === undefined) return { name: uid, parallelism: 0, maxParallelism: this.plan.maxParallelism };
+          return { name: this.plan.graph.node(node).name, parallelism: this.plan.parallelismOf.get(node)!, maxParallelism: this.plan.maxParallelismOf.get(node)! };
+        },
+      },
+      {
+        storage,
+        clock: this.services.clock,
+        logger: this.log.child({ attempt }),
+        retainedCheckpoints: this.services.retainedCheckpoints,
+        minPauseBetweenCheckpointsMs: this.services.minPauseBetweenCheckpointsMs,
+        lastCheckpointId: this.counter,
+        publishCompleted: async (metadata) => {
+          const previous = this.pointer === undefined ? null : String(this.pointer);
+          await this.fenced(() => this.services.ha.putFenced(this.services.leadership, checkpointPointerKey(this.jobId), String(metadata.checkpointId), previous));
+          this.pointer = metadata.checkpointId;
+        },
+      },
+    );
+    this.nextCheckpointAtMs = this.services.clock.now() + this.services.checkpointIntervalMs;
+  }
+
+  /** Reserves the next checkpoint id in the HA store (fenced) and triggers it. */
+  private async triggerCheckpoint(): Promise<CompletedCheckpointInfo> {
+    const checkpoints = this.checkpoints!;
+    const id = Math.max(checkpoints.nextId, this.counter + 1);
+    this.reserving = true;
+    try {
+      await this.fenced(() => this.services.ha.putFenced(this.services.leadership, checkpointCounterKey(this.jobId), String(id)));
+    } finally {
+      this.reserving = false;
+    }
+    this.counter = id;
+    if (this.checkpoints !== checkpoints) throw new Error(`attempt changed before checkpoint ${id} was triggered`);
+    const done = checkpoints.trigger(id);
+    done.then(
+      (info) => {
+        this.completedTotal++;
+        this.latest = info;
+      },
+      () => {
+        this.failedTotal++;
+      },
+    );
+    return done;
+  }
+
+  /** A checkpoint id is being reserved: no other trigger until it is triggered. */
+  private reserving = false;
+
+  /** Called often by the dispatcher: checkpoints, expiry, restarts, the end of a bounded job. */
+  async tick(): Promise<void> {
+    if (this.disposed || isTerminal(this.state)) return;
+    const now = this.services.clock.now();
+    if (this.state === 'restarting' && this.restartAtMs !== undefined && now >= this.restartAtMs) {
+      this.restartAtMs = undefined;
+      await this.deploy();
+      return;
+    }
+    if (this.state !== 'running' || !this.checkpoints || this.reserving) return;
+    const checkpoints = this.checkpoints;
+    if (checkpoints.fatalError) {
+      await this.failover(checkpoints.fatalError);
+      return;
+    }
+    checkpoints.expirePending(this.services.checkpointTimeoutMs);
+    const allFinished = this.finished.size === this.placement.length;
+    if (allFinished && !this.finalCheckpointTriggered && !checkpoints.isBusy) {
+      this.finalCheckpointTriggered = true;
+      this.triggerCheckpoint().then(
+        () => this.finish(),
+        (error: unknown) => {
+          this.finalCheckpointTriggered = false;
+          this.log.warn('the final checkpoint failed; retrying', { error: errorChainMessage(error) });
+        },
+      );
+      return;
+    }
+    if (this.stopRequested && !checkpoints.isBusy) {
+      const done = this.stopRequested;
+      this.stopRequested = undefined;
+      this.triggerCheckpoint().then(
+        async () => {
+          await this.cancelAttempt('stopped with a checkpoint');
+          this.transition('stopped');
+          await this.persist();
+          done();
+        },
+        (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+      );
+      return;
+    }
+    if (!allFinished && now >= this.nextCheckpointAtMs && checkpoints.canTrigger()) {
+      this.nextCheckpointAtMs = now + this.services.checkpointIntervalMs;
+      this.triggerCheckpoint().catch(() => {}); // counted and logged by the checkpoint coordinator
+    }
+  }
+
+  private async finish(): Promise<void> {
+    if (this.state !== 'running') return;
+    await this.cancelAttempt('finished');
+    this.transition('finished');
+    await this.persist().catch(() => {});
+  }
+
+  /** A subtask failed, a worker was lost, a deployment or commit failed: restart or give up. */
+  async failover(cause: Error): Promise<void> {
+    if (this.disposed || isTerminal(this.state) || this.state === 'restarting') return;
+    this.log.warn('job attempt failed', { attempt: this.attempt, error: errorChainMessage(cause) });
+    this.transition('restarting');
+    this.failure = errorChainMessage(cause);
+    await this.checkpoints?.abort();
+    this.checkpoints = undefined;
+    await this.cancelAttempt(`attempt failed: ${this.failure}`);
+    const strategy = this.services.restartStrategy;
+    strategy.notifyFailure(cause);
+    if (!strategy.canRestart()) {
+      this.log.error('restart strategy exhausted: the job fails', { strategy: strategy.describe() });
+      this.transition('failed');
+      await this.persist().catch(() => {});
+      return;
+    }
+    this.numRestarts++;
+    const backoffMs = strategy.backoffTimeMs();
+    this.restartAtMs = this.services.clock.now() + backoffMs;
+    this.log.info('restarting from the latest checkpoint', { backoffMs, checkpoint: this.pointer ?? null, restarts: this.numRestarts });
+    await this.persist().catch(() => {});
+  }
+
+  private async cancelAttempt(reason: string): Promise<void> {
+    await Promise.all(
+      this.attemptWorkers().map((worker) =>
+        this.callWorker(worker, 'CancelJob', { jobId: this.jobId, attempt: this.attempt, reason }).catch((error: unknown) =>
+          this.log.warn('cancelling on a worker failed', { worker: worker.workerId, error: errorChainMessage(error) }),
+        ),
+      ),
+    );
+  }
+
+  onAcknowledge(request: { attempt: number; checkpointId: number; taskId: number; subtask: number; states: Array<SubtaskStateHandle & { uid: string }> }): void {
+    if (request.attempt !== this.attempt || !this.checkpoints) return;
+    const handles = new Map<string, SubtaskStateHandle>();
+    for (const s of request.states) handles.set(s.uid, { subtask: s.subtask, file: s.file, bytes: s.bytes, sha256: s.sha256 });
+    this.checkpoints.acknowledge(Number(request.checkpointId), { taskId: request.taskId, subtask: request.subtask, handles });
+  }
+
+  onSubtasksFinished(attempt: number, subtasks: ReadonlyArray<{ taskId: number; subtask: number }>): void {
+    if (attempt !== this.attempt) return;
+    for (const s of subtasks) this.finished.add(`${s.taskId}/${s.subtask}`);
+  }
+
+  async onTaskFailure(attempt: number, workerId: string, message: string): Promise<void> {
+    if (attempt !== this.attempt) return;
+    await this.failover(new Error(`a subtask on worker ${workerId} failed: ${message}`));
+  }
+
+  async onWorkerLost(workerId: string): Promise<void> {
+    if (!this.workerIds().has(workerId) || this.state === 'restarting') return;
+    await this.failover(new Error(`worker ${workerId} stopped sending heartbeats`));
+  }
+
+  /** Reads a heartbeat: finished subtasks, and whether the worker still runs what it should. */
+  async onHeartbeat(worker: RegisteredWorker): Promise<void> {
+    if (this.state !== 'running' || !this.workerIds().has(worker.workerId)) return;
+    this.observeHeartbeat(worker);
+    const report = worker.running.find((r) => r.jobId === this.jobId && r.attempt === this.attempt);
+    const settled = this.services.clock.now() - this.deployedAtMs > 2 * this.services.heartbeatIntervalMs;
+    if (!report && settled) await this.failover(new Error(`worker ${worker.workerId} no longer runs attempt ${this.attempt}`));
+  }
+
+  private observeHeartbeat(worker: RegisteredWorker): void {
+    const report = worker.running.find((r: RunningAttemptReport) => r.jobId === this.jobId && r.attempt === this.attempt);
+    for (const s of report?.subtasks ?? []) if (s.state === 'finished') this.finished.add(`${s.taskId}/${s.subtask}`);
+  }
+
+  cancel(): Promise<void> {
+    return this.terminate('cancelled');
+  }
+
+  private async terminate(to: 'cancelled'): Promise<void> {
+    if (isTerminal(this.state)) return;
+    await this.checkpoints?.abort();
+    this.checkpoints = undefined;
+    await this.cancelAttempt('cancelled by the user');
+    this.transition(to);
+    await this.persist();
+  }
+
+  /** Takes a last checkpoint (its sinks commit), then cancels: a later submit can resume from it. */
+  stop(): Promise<void> {
+    if (this.state !== 'running') return this.cancel();
+    return new Promise<void>((resolve, reject) => {
+      this.stopRequested = (error) => (error ? reject(error) : resolve());
+    });
+  }
+
+  /** This coordinator lost the leadership: forget the job without touching any worker. */
+  dispose(): void {
+    this.disposed = true;
+    this.checkpoints = undefined;
+  }
+
+  getStatus(): JobStatusView {
+    const subtasks: Array<RunningSubtask & { workerId: string }> = [];
+    for (const worker of this.attemptWorkers()) {
+      const report = worker.running.find((r) => r.jobId === this.jobId && r.attempt === this.attempt);
+      for (const s of report?.subtasks ?? []) subtasks.push({ ...s, workerId: worker.workerId });
+    }
+    subtasks.sort((a, b) => a.taskId - b.taskId || a.subtask - b.subtask);
+    return {
+      jobId: this.jobId,
+      jobName: this.submission.jobName,
+      state: this.state,
+      attempt: this.attempt,
+      parallelism: this.slotsNeeded,
+      maxParallelism: this.plan.maxParallelism,
+      numRestarts: this.numRestarts,
+      failure: this.failure ?? null,
+      submittedAtMs: this.submittedAtMs,
+      checkpoints: {
+        completed: this.completedTotal,
+        failed: this.failedTotal,
+        inProgress: this.checkpoints?.pendingCheckpointId ?? null,
+        latest: this.latest ?? null,
+        pointer: this.pointer ?? null,
+      },
+      subtasks,
+    };
+  }
+}

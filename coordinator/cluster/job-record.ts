@@ -1,0 +1,38 @@
+// What the high-availability store keeps of a job, so that a new leader can take it over: the
+// submission, the current attempt and where its subtasks run. Keys: `job/<id>` (this record),
+// `checkpoint-pointer/<id>` (the latest completed checkpoint: one that is not there does not
+// exist), `checkpoint-counter/<id>` (the highest checkpoint id ever triggered, monotone across
+// leaders, so two leaders never write the same checkpoint id).
+
+import type { ApplicationProperties } from '../../shared/api/environment.ts';
+import type { JobState } from './job-state.ts';
+
+export interface JobSubmission {
+  readonly jobId: string;
+  readonly jobName: string;
+  /** Absolute path of the application module, readable by every worker. */
+  readonly applicationPath: string;
+  readonly properties: ApplicationProperties;
+  readonly parallelism?: number;
+  readonly maxParallelism?: number;
+}
+
+export interface PlacementEntry {
+  readonly taskId: number;
+  readonly subtask: number;
+  readonly workerId: string;
+}
+
+export interface JobRecord extends JobSubmission {
+  readonly state: JobState;
+  readonly attempt: number;
+  readonly placement: readonly PlacementEntry[];
+  readonly submittedAtMs: number;
+  readonly numRestarts: number;
+  readonly failure?: string;
+}
+
+export const jobKey = (jobId: string) => `job/${jobId}`;
+export const checkpointPointerKey = (jobId: string) => `checkpoint-pointer/${jobId}`;
+export const checkpointCounterKey = (jobId: string) => `checkpoint-counter/${jobId}`;
+export const JOB_KEY_PREFIX = 'job/';

@@ -1,0 +1,130 @@
+// The coordinator's REST API (HTTP JSON, bearer token), what the CLI and a UI talk to:
+//   GET  /v1/overview               leader, workers, slots, jobs
+//   GET  /v1/jobs                   every job's status
+//   POST /v1/jobs                   submit {application, jobName?, parallelism?, maxParallelism?, properties?}
+//   GET  /v1/jobs/:id               one job: state, attempt, subtasks, checkpoints
+//   POST /v1/jobs/:id/cancel        cancel at once
+//   POST /v1/jobs/:id/stop          last checkpoint (sinks commit), then cancel
+// A coordinator that is not the leader answers 503 with the leader's REST address.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  ApplicationLoadError,
+  AuthenticationError,
+  ConfigurationError,
+  errorChainMessage,
+  InvalidPipelineError,
+  InvalidRequestError,
+  NotFoundError,
+  NotLeaderError,
+} from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logging.ts';
+import { tokenMatches } from '../../shared/rpc/rpc.ts';
+import type { Dispatcher, SubmitRequest } from './dispatcher.ts';
+
+export interface RestServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string | undefined;
+  readonly logger: Logger;
+  /** The leader's dispatcher; throws NotLeaderError on a standby. */
+  readonly dispatcher: () => Dispatcher;
+  /** Who this coordinator is and who leads, for every answer. */
+  readonly describe: () => Record<string, unknown>;
+}
+
+/** One place that maps errors to HTTP status codes. */
+export function httpStatusOf(error: unknown): number {
+  if (error instanceof AuthenticationError) return 401;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof NotLeaderError) return 503;
+  if (error instanceof InvalidRequestError || error instanceof ApplicationLoadError || error instanceof InvalidPipelineError || error instanceof ConfigurationError) return 400;
+  return 500;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface RestServer {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export async function startRestServer(options: RestServerOptions): Promise<RestServer> {
+  const server = createServer((req, res) => {
+    handle(req, res, options).catch((error: unknown) => send(res, httpStatusOf(error), errorBody(error)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `${options.host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function errorBody(error: unknown): Record<string, unknown> {
+  return {
+    error: errorChainMessage(error),
+    type: error instanceof Error ? error.name : 'Error',
+    ...(error instanceof NotLeaderError && error.leader ? { leader: error.leader } : {}),
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body, (_, v) => (v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : v), 2);
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new InvalidRequestError(`request body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidRequestError(`request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, options: RestServerOptions): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const presented = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (!tokenMatches(options.token, presented)) {
+    options.logger.warn('rest request refused: wrong or missing cluster token', { path: url.pathname, remote: req.socket.remoteAddress });
+    throw new AuthenticationError(presented === undefined ? 'missing cluster token (Authorization: Bearer <token>)' : 'wrong cluster token');
+  }
+  const method = req.method ?? 'GET';
+  const path = url.pathname.replace(/\/+$/, '');
+  if (method === 'GET' && path === '/v1/overview') return send(res, 200, { ...options.describe(), ...options.dispatcher().overview() });
+  if (path === '/v1/jobs') {
+    if (method === 'GET') return send(res, 200, { jobs: options.dispatcher().listJobs() });
+    if (method === 'POST') {
+      const body = (await readJson(req)) as SubmitRequest;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRequestError('request body must be a JSON object');
+      return send(res, 201, await options.dispatcher().submit(body));
+    }
+  }
+  const job = /^\/v1\/jobs\/([^/]+)(\/(cancel|stop))?$/.exec(path);
+  if (job) {
+    const jobId = decodeURIComponent(job[1]!);
+    if (method === 'GET' && !job[3]) return send(res, 200, options.dispatcher().jobStatus(jobId));
+    if (method === 'POST' && job[3] === 'cancel') return send(res, 200, await options.dispatcher().cancel(jobId));
+    if (method === 'POST' && job[3] === 'stop') return send(res, 200, await options.dispatcher().stop(jobId));
+  }
+  throw new NotFoundError(`no route ${method} ${url.pathname}`);
+}

@@ -1,0 +1,269 @@
+// The worker's side of the control plane (Flink's TaskExecutor): registers with the leader
+// coordinator and heartbeats, deploys job attempts, passes checkpoint triggers and commit
+// notifications to them, cancels them. Every call from a coordinator carries its leader epoch;
+// the highest epoch seen wins and a lower one is rejected, so an old leader that wakes up after
+// a pause cannot deploy, cancel, trigger or commit anything.
+
+import type { SplitState } from '../../shared/api/connectors.ts';
+import type { ApplicationProperties } from '../../shared/api/environment.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { InvalidRequestError, NotFoundError, StaleEpochError, errorChainMessage } from '../../shared/errors.ts';
+import { buildApplication } from '../../shared/load-application.ts';
+import type { Logger } from '../../shared/logging.ts';
+import type { CallContext, UnaryHandler } from '../../shared/rpc/rpc.ts';
+import { RpcClient } from '../../shared/rpc/rpc.ts';
+import { LocalDirectoryCheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import type { SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
+import type { StateBackendKind } from '../state/keyed-state-backend.ts';
+import type { DeadLetterOutput } from '../runtime/dead-letter.ts';
+import { ClusterJobRunner, type AttemptDeployment, type DataPlaneChannels, type SubtaskRef } from './cluster-job-runner.ts';
+import { join } from 'node:path';
+
+export interface TaskExecutorOptions {
+  readonly workerId: string;
+  readonly rpcAddress: string;
+  readonly dataAddress: string;
+  readonly metricsAddress: string;
+  readonly slots: number;
+  readonly coordinators: readonly string[];
+  readonly token: string | undefined;
+  readonly heartbeatIntervalMs: number;
+  readonly stateBackend: StateBackendKind;
+  readonly stateDirectory: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly dataPlane: DataPlaneChannels;
+  readonly deadLetters: DeadLetterOutput;
+}
+
+export class TaskExecutor {
+  private maxEpoch = 0;
+  private readonly runners = new Map<string, ClusterJobRunner>();
+  private coordinatorIndex = 0;
+  private client: RpcClient | undefined;
+  private registered = false;
+  private stopped = false;
+  private heartbeatTimer: { cancel(): void } | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly options: TaskExecutorOptions) {
+    this.log = options.logger;
+  }
+
+  get epoch(): number {
+    return this.maxEpoch;
+  }
+
+  /** The WorkerGateway handlers the RPC server serves. */
+  handlers(): Record<string, UnaryHandler> {
+    return {
+      deployTasks: (request, context) => this.deployTasks(request, context),
+      triggerCheckpoint: async (request, context) => {
+        this.checkEpoch(context, 'TriggerCheckpoint');
+        this.runnerOf(request.jobId, request.attempt).triggerCheckpoint(Number(request.checkpointId));
+        return {};
+      },
+      notifyCheckpointComplete: async (request, context) => {
+        this.checkEpoch(context, 'NotifyCheckpointComplete');
+        const runner = this.runnerOf(request.jobId, request.attempt);
+        this.log.info('committing checkpoint', { job: request.jobId, attempt: request.attempt, checkpointId: Number(request.checkpointId), epoch: context.epoch });
+        await runner.notifyCheckpointComplete(Number(request.checkpointId));
+        return {};
+      },
+      cancelJob: async (request, context) => {
+        this.checkEpoch(context, 'CancelJob');
+        const runner = this.runners.get(request.jobId);
+        if (runner && (request.attempt === 0 || runner.attempt <= request.attempt)) {
+          this.runners.delete(request.jobId);
+          await runner.cancel(request.reason || 'cancelled by the coordinator');
+        }
+        return {};
+      },
+    };
+  }
+
+  private checkEpoch(context: CallContext, method: string): void {
+    if (context.epoch === undefined) throw new InvalidRequestError(`${method}: the call carries no leader epoch (metadata sluice-epoch)`);
+    if (context.epoch < this.maxEpoch) {
+      this.log.warn('rejected a call from an old leader', { method, epoch: context.epoch, currentEpoch: this.maxEpoch, peer: context.peer });
+      throw new StaleEpochError(`${method}: leader epoch ${context.epoch} is older than ${this.maxEpoch}; this coordinator is no longer the leader`);
+    }
+    if (context.epoch > this.maxEpoch) {
+      this.log.info('new leader epoch', { epoch: context.epoch, previousEpoch: this.maxEpoch });
+      this.maxEpoch = context.epoch;
+    }
+  }
+
+  private runnerOf(jobId: string, attempt: number): ClusterJobRunner {
+    const runner = this.runners.get(jobId);
+    if (!runner || runner.attempt !== attempt) throw new NotFoundError(`job ${jobId} attempt ${attempt} does not run on worker ${this.options.workerId}`);
+    return runner;
+  }
+
+  private async deployTasks(request: any, context: CallContext): Promise<object> {
+    this.checkEpoch(context, 'DeployTasks');
+    const deployment = decodeDeployment(request);
+    const previous = this.runners.get(deployment.jobId);
+    if (previous) {
+      this.runners.delete(deployment.jobId);
+      await previous.cancel(`replaced by attempt ${deployment.attempt}`);
+    }
+    const log = this.log.child({ application: deployment.jobName, job: deployment.jobId, attempt: deployment.attempt, epoch: context.epoch });
+    const env = await buildApplication(request.applicationPath, deployment.jobName, deployment.properties);
+    const runner = await ClusterJobRunner.create(env, deployment, {
+      clock: this.options.clock,
+      logger: log,
+      stateBackend: this.options.stateBackend,
+      stateDirectory: join(this.options.stateDirectory, deployment.jobId, String(deployment.attempt)),
+      checkpointStorage: new LocalDirectoryCheckpointStorage(request.checkpointDirectory),
+      deadLetters: this.options.deadLetters,
+      dataPlane: this.options.dataPlane,
+      listener: {
+        acknowledgeCheckpoint: (checkpointId, subtask, handles) => this.report('AcknowledgeCheckpoint', ackRequest(deployment, checkpointId, subtask, handles)),
+        subtasksFinished: (subtasks) => this.report('ReportSubtasksFinished', { jobId: deployment.jobId, attempt: deployment.attempt, subtasks }),
+        failed: (error) => {
+          if (this.runners.get(deployment.jobId) === runner) this.runners.delete(deployment.jobId);
+          void runner.cancel('failed');
+          this.report('ReportTaskFailure', { jobId: deployment.jobId, attempt: deployment.attempt, workerId: this.options.workerId, message: errorChainMessage(error) });
+        },
+      },
+    });
+    // A cancel for this job may have arrived while it was being built.
+    if (this.stopped) {
+      await runner.cancel('worker stopping');
+      return {};
+    }
+    this.runners.set(deployment.jobId, runner);
+    runner.start();
+    return {};
+  }
+
+  /** A failure outside the attempt's own loop (a data-plane connection died): fail it and report. */
+  failAttempt(jobId: string, attempt: number, error: Error): void {
+    const runner = this.runners.get(jobId);
+    if (!runner || runner.attempt !== attempt) return;
+    this.runners.delete(jobId);
+    this.log.warn('attempt failed', { job: jobId, attempt, error: errorChainMessage(error) });
+    void runner.cancel('failed');
+    this.report('ReportTaskFailure', { jobId, attempt, workerId: this.options.workerId, message: errorChainMessage(error) });
+  }
+
+  /** Sends a report to the leader; a lost report is recovered by heartbeats and checkpoint timeouts. */
+  private report(method: string, request: object): void {
+    const client = this.client;
+    if (!client) return;
+    client.call(method, request, { deadlineMs: 10_000 }).catch((error: unknown) => this.log.warn('report to the coordinator failed', { method, error: errorChainMessage(error) }));
+  }
+
+  /** Starts registering and heartbeating. */
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.heartbeat().finally(() => {
+        if (!this.stopped) this.heartbeatTimer = this.options.clock.schedule(this.options.heartbeatIntervalMs, tick);
+      });
+    };
+    tick();
+  }
+
+  private running() {
+    return [...this.runners.values()].map((r) => ({ jobId: r.jobId, jobName: r.deployment.jobName, attempt: r.attempt, subtasks: r.getStatus() }));
+  }
+
+  private async heartbeat(): Promise<void> {
+    const deadlineMs = Math.max(1000, this.options.heartbeatIntervalMs * 2);
+    try {
+      if (!this.client) this.client = new RpcClient('CoordinatorGateway', this.options.coordinators[this.coordinatorIndex]!, { token: this.options.token });
+      if (!this.registered) {
+        const response = await this.client.call<{ epoch: number; coordinatorId: string }>(
+          'RegisterWorker',
+          {
+            workerId: this.options.workerId,
+            rpcAddress: this.options.rpcAddress,
+            dataAddress: this.options.dataAddress,
+            slots: this.options.slots,
+            metricsAddress: this.options.metricsAddress,
+            running: this.running(),
+          },
+          { deadlineMs },
+        );
+        this.registered = true;
+        if (response.epoch > this.maxEpoch) this.maxEpoch = response.epoch;
+        this.log.info('registered with the leader', { coordinator: response.coordinatorId, address: this.client.address, epoch: response.epoch });
+        return;
+      }
+      const response = await this.client.call<{ registered: boolean; epoch: number }>('Heartbeat', { workerId: this.options.workerId, running: this.running() }, { deadlineMs });
+      if (response.epoch > this.maxEpoch) this.maxEpoch = response.epoch;
+      if (!response.registered) this.registered = false;
+    } catch (error) {
+      // Not the leader, gone or paused: try the next coordinator.
+      if (this.registered) this.log.warn('lost the leader coordinator', { address: this.client?.address, error: errorChainMessage(error) });
+      this.registered = false;
+      this.client?.close();
+      this.client = undefined;
+      this.coordinatorIndex = (this.coordinatorIndex + 1) % this.options.coordinators.length;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.heartbeatTimer?.cancel();
+    for (const runner of this.runners.values()) await runner.cancel('worker stopping');
+    this.runners.clear();
+    this.client?.close();
+  }
+
+  getStatus() {
+    return { workerId: this.options.workerId, epoch: this.maxEpoch, registered: this.registered, coordinator: this.client?.address ?? null, running: this.running() };
+  }
+}
+
+function ackRequest(deployment: AttemptDeployment, checkpointId: number, subtask: SubtaskRef, handles: SubtaskStateHandle[]) {
+  return {
+    jobId: deployment.jobId,
+    attempt: deployment.attempt,
+    checkpointId,
+    taskId: subtask.taskId,
+    subtask: subtask.subtask,
+    states: handles.map((h) => ({ uid: (h as SubtaskStateHandle & { uid: string }).uid, subtask: h.subtask, file: h.file, bytes: h.bytes, sha256: h.sha256 })),
+  };
+}
+
+function parseJson(field: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidRequestError(`DeployTasks.${field} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Checks a DeployTasks request field by field; a malformed one names the field. */
+export function decodeDeployment(request: any): AttemptDeployment {
+  const need = (field: string, ok: boolean) => {
+    if (!ok) throw new InvalidRequestError(`DeployTasks.${field} is missing or invalid`);
+  };
+  need('jobId', typeof request.jobId === 'string' && request.jobId.length > 0);
+  need('attempt', Number.isInteger(request.attempt) && request.attempt > 0);
+  need('applicationPath', typeof request.applicationPath === 'string' && request.applicationPath.length > 0);
+  need('checkpointDirectory', typeof request.checkpointDirectory === 'string' && request.checkpointDirectory.length > 0);
+  need('parallelism', Number.isInteger(request.parallelism) && request.parallelism > 0);
+  need('subtasks', Array.isArray(request.subtasks) && request.subtasks.length > 0);
+  const properties = request.propertiesJson ? parseJson('propertiesJson', request.propertiesJson) : {};
+  need('propertiesJson', typeof properties === 'object' && properties !== null);
+  const placement = new Map<string, string>();
+  for (const p of request.placements ?? []) placement.set(`${p.taskId}/${p.subtask}`, p.dataAddress);
+  const splits = new Map<string, readonly SplitState[]>();
+  for (const s of request.splits ?? []) splits.set(`${s.taskId}/${s.subtask}`, parseJson('splits.splitsJson', s.splitsJson) as SplitState[]);
+  return {
+    jobId: request.jobId,
+    attempt: request.attempt,
+    jobName: request.jobName || request.jobId,
+    properties: properties as ApplicationProperties,
+    parallelism: request.parallelism,
+    maxParallelism: request.maxParallelism,
+    restoreCheckpointId: Number(request.restoreCheckpointId ?? 0),
+    localSubtasks: request.subtasks.map((s: any) => ({ taskId: s.taskId, subtask: s.subtask })),
+    placement,
+    splits,
+  };
+}

@@ -1,0 +1,121 @@
+// The worker process (`sluice worker`): the data plane (records between workers), the gRPC
+// WorkerGateway (the leader's calls), Prometheus metrics, and the TaskExecutor that registers with
+// the leader and runs the attempts it deploys.
+
+import type { Clock } from '../../shared/clock.ts';
+import { errorChainMessage } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logging.ts';
+import { createProcessRegistry, startMetricsServer, WorkerMetrics, type MetricsServer } from '../../shared/metrics/index.ts';
+import { RpcServer } from '../../shared/rpc/rpc.ts';
+import { DataPlane } from '../network/data-plane.ts';
+import { FileDeadLetterOutput } from '../runtime/dead-letter.ts';
+import type { StateBackendKind } from '../state/keyed-state-backend.ts';
+import { TaskExecutor } from './task-executor.ts';
+import { join } from 'node:path';
+
+export interface WorkerRunnerConfig {
+  readonly id: string;
+  readonly host: string;
+  readonly rpcPort: number;
+  readonly dataPort: number;
+  readonly metricsPort: number;
+  readonly coordinators: readonly string[];
+  readonly clusterToken: string | undefined;
+  readonly slots: number;
+  readonly stateBackend: StateBackendKind;
+  readonly stateDirectory: string;
+  readonly heartbeatIntervalMs: number;
+}
+
+export class WorkerRunner {
+  private constructor(
+    readonly executor: TaskExecutor,
+    private readonly dataPlane: DataPlane,
+    private readonly rpc: RpcServer,
+    private readonly metricsServer: MetricsServer,
+    private readonly metrics: WorkerMetrics,
+  ) {}
+
+  static async start(config: WorkerRunnerConfig, clock: Clock, logger: Logger): Promise<WorkerRunner> {
+    const log = logger.child({ worker: config.id });
+    const dataPlane = await DataPlane.create({ host: config.host, port: config.dataPort, token: config.clusterToken ?? '', workerId: config.id, logger: log });
+    const registry = createProcessRegistry({ tm_id: config.id });
+    const metrics = new WorkerMetrics(registry, { tmId: config.id, clock, logger: log });
+    const metricsServer = await startMetricsServer({ host: config.host, port: config.metricsPort, registry, logger: log });
+    let executor: TaskExecutor | undefined;
+    const rpc = await RpcServer.start({
+      host: config.host,
+      port: config.rpcPort,
+      token: config.clusterToken,
+      logger: log,
+      services: [
+        {
+          name: 'WorkerGateway',
+          handlers: Object.fromEntries(
+            ['deployTasks', 'triggerCheckpoint', 'notifyCheckpointComplete', 'cancelJob'].map((m) => [m, (request: unknown, context: any) => executor!.handlers()[m]!(request, context)]),
+          ),
+        },
+      ],
+    });
+    executor = new TaskExecutor({
+      workerId: config.id,
+      rpcAddress: rpc.address,
+      dataAddress: dataPlane.address,
+      metricsAddress: metricsServer.address,
+      slots: config.slots,
+      coordinators: config.coordinators,
+      token: config.clusterToken,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      stateBackend: config.stateBackend,
+      stateDirectory: config.stateDirectory,
+      clock,
+      logger: log,
+      dataPlane,
+      deadLetters: new FileDeadLetterOutput(join(config.stateDirectory, 'dead-letters.jsonl')),
+    });
+    dataPlane.onChannelFailure((error, channelKeys) => {
+      const attempts = new Set(channelKeys.map((key) => key.split('/').slice(0, 2).join('/')));
+      for (const attempt of attempts) {
+        const [jobId, number] = attempt.split('/');
+        executor!.failAttempt(jobId!, Number(number), new Error(`data plane: ${errorChainMessage(error)}`));
+      }
+    });
+    metrics.setTaskSampler(() =>
+      executor!.getStatus().running.flatMap((attempt) =>
+        attempt.subtasks.map((s) => ({
+          jobId: attempt.jobId,
+          jobName: attempt.jobName,
+          taskName: s.taskName,
+          subtaskIndex: s.subtask,
+          attempt: attempt.attempt,
+          recordsIn: s.recordsIn,
+          recordsOut: s.recordsOut,
+          busyTimeMs: s.busyTimeMs,
+          backPressuredTimeMs: s.backPressuredTimeMs,
+          currentInputWatermark: s.watermark,
+        })),
+      ),
+    );
+    executor.start();
+    log.info('worker started', { rpc: rpc.address, data: dataPlane.address, metrics: metricsServer.address, slots: config.slots, coordinators: config.coordinators, stateBackend: config.stateBackend });
+    return new WorkerRunner(executor, dataPlane, rpc, metricsServer, metrics);
+  }
+
+  get rpcAddress(): string {
+    return this.rpc.address;
+  }
+
+  get dataAddress(): string {
+    return this.dataPlane.address;
+  }
+
+  get metricsAddress(): string {
+    return this.metricsServer.address;
+  }
+
+  async stop(): Promise<void> {
+    await this.executor.stop();
+    this.metrics.close();
+    await Promise.allSettled([this.rpc.close(), this.metricsServer.close(), this.dataPlane.close()]);
+  }
+}
