@@ -1,0 +1,212 @@
+// Test harness: a real cluster of OS processes (coordinators and workers started through
+// bin/sluice.mjs, as a user starts them), each logging JSON to its own file. Gives tests the REST
+// API of the current leader, the processes to kill or pause, and bounded waits on conditions.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { restCall } from '../../../cli/cluster-commands.ts';
+
+const BIN = fileURLToPath(new URL('../../../bin/sluice.mjs', import.meta.url));
+export const KEYED_COUNT_APP = fileURLToPath(new URL('./keyed-count-app.ts', import.meta.url));
+export const TEST_TOKEN = 'process-cluster-test-token-0123456789';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ClusterProcess {
+  readonly id: string;
+  /** Stopped with SIGSTOP and not continued: calls to it would hang. */
+  paused?: boolean;
+  readonly logFile: string;
+  child: ChildProcess;
+  readonly restPort?: number;
+  readonly rpcPort?: number;
+}
+
+export interface ProcessClusterOptions {
+  readonly dir: string;
+  readonly coordinators: number;
+  readonly workers: number;
+  readonly slotsPerWorker: number;
+  /** Real etcd endpoints; none: embedded leader election (one coordinator). */
+  readonly etcdEndpoints?: readonly string[];
+  readonly etcdNamespace?: string;
+  readonly leaseTtlSeconds?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly heartbeatTimeoutMs?: number;
+  readonly checkpointIntervalMs?: number;
+  readonly restartStrategy?: string;
+}
+
+export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined, pollMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+export class ProcessCluster {
+  readonly coordinators: ClusterProcess[] = [];
+  readonly workers: ClusterProcess[] = [];
+
+  private constructor(readonly options: ProcessClusterOptions) {}
+
+  static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
+    const cluster = new ProcessCluster(options);
+    const rpcPorts: number[] = [];
+    for (let c = 0; c < options.coordinators; c++) {
+      const rpcPort = await freePort();
+      const restPort = await freePort();
+      rpcPorts.push(rpcPort);
+      cluster.coordinators.push(cluster.spawnCoordinator(`coordinator-${c + 1}`, rpcPort, restPort));
+    }
+    for (let w = 0; w < options.workers; w++) cluster.workers.push(cluster.spawnWorker(`worker-${w + 1}`, rpcPorts));
+    await waitFor('every worker to register with the leader', 30_000, async () => {
+      const overview = await cluster.rest('GET', '/v1/overview');
+      return overview.workers.length === options.workers ? overview : undefined;
+    });
+    return cluster;
+  }
+
+  private spawn(id: string, args: string[], extraEnv: Record<string, string> = {}): ClusterProcess {
+    const logFile = join(this.options.dir, `${id}.log`);
+    const log = createWriteStream(logFile, { flags: 'a' });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SLUICE_CLUSTER_TOKEN: TEST_TOKEN, SLUICE_LOG_LEVEL: 'info', ...extraEnv },
+    });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    return { id, logFile, child };
+  }
+
+  private spawnCoordinator(id: string, rpcPort: number, restPort: number): ClusterProcess {
+    const o = this.options;
+    const args = [
+      'coordinator',
+      '--id', id,
+      '--rpc-port', String(rpcPort),
+      '--rest-port', String(restPort),
+      '--metrics-port', '0',
+      '--checkpoint-directory', join(o.dir, 'checkpoints'),
+      '--data-directory', o.dir,
+      '--checkpoint-interval-ms', String(o.checkpointIntervalMs ?? 500),
+      '--heartbeat-interval-ms', String(o.heartbeatIntervalMs ?? 250),
+      '--heartbeat-timeout-ms', String(o.heartbeatTimeoutMs ?? 2000),
+      '--restart-strategy', o.restartStrategy ?? '{"kind":"fixed-delay","attempts":5,"delayMs":200}',
+    ];
+    if (o.etcdEndpoints) args.push('--etcd-endpoints', o.etcdEndpoints.join(','), '--lease-ttl-seconds', String(o.leaseTtlSeconds ?? 2));
+    const env: Record<string, string> = o.etcdNamespace ? { SLUICE_ETCD_NAMESPACE: o.etcdNamespace } : {};
+    return { ...this.spawn(id, args, env), rpcPort, restPort };
+  }
+
+  private spawnWorker(id: string, coordinatorRpcPorts: number[]): ClusterProcess {
+    const o = this.options;
+    return this.spawn(id, [
+      'worker',
+      '--id', id,
+      '--coordinators', coordinatorRpcPorts.map((p) => `127.0.0.1:${p}`).join(','),
+      '--parallelism-per-kpu', String(o.slotsPerWorker),
+      '--heartbeat-interval-ms', String(o.heartbeatIntervalMs ?? 250),
+      '--state-directory', join(o.dir, 'state', id),
+    ]);
+  }
+
+  /** A REST call to the leader (found by asking each live coordinator). */
+  async rest(method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+    let lastError: unknown;
+    for (const c of this.coordinators) {
+      if (!this.isAlive(c)) continue;
+      try {
+        return await restCall({ coordinator: `http://127.0.0.1:${c.restPort}`, token: TEST_TOKEN }, method, path, body);
+      } catch (error) {
+        lastError = error;
+        if ((error as { status?: number }).status !== 503 && (error as { status?: number }).status !== 0) throw error;
+      }
+    }
+    throw lastError ?? new Error('no coordinator is running');
+  }
+
+  /** The index of the coordinator that leads now, if one answers as leader. */
+  async leaderIndex(): Promise<number | undefined> {
+    for (let i = 0; i < this.coordinators.length; i++) {
+      const c = this.coordinators[i]!;
+      if (!this.isAlive(c)) continue;
+      try {
+        await restCall({ coordinator: `http://127.0.0.1:${c.restPort}`, token: TEST_TOKEN }, 'GET', '/v1/overview');
+        return i;
+      } catch {
+        // a standby, paused or gone
+      }
+    }
+    return undefined;
+  }
+
+  async submit(properties: Record<string, Record<string, string>>, parallelism: number): Promise<string> {
+    const status = await this.rest('POST', '/v1/jobs', { application: KEYED_COUNT_APP, parallelism, properties });
+    return status.jobId;
+  }
+
+  job(jobId: string): Promise<any> {
+    return this.rest('GET', `/v1/jobs/${jobId}`);
+  }
+
+  /** JSON log lines of a process. */
+  logLines(process: ClusterProcess): Array<Record<string, any>> {
+    return readFileSync(process.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, any>);
+  }
+
+  kill(process: ClusterProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+    process.child.kill(signal);
+    if (signal === 'SIGSTOP') process.paused = true;
+    if (signal === 'SIGCONT') process.paused = false;
+  }
+
+  isAlive(process: ClusterProcess): boolean {
+    return process.child.exitCode === null && process.child.signalCode === null && !process.paused;
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.workers, ...this.coordinators];
+    for (const p of all) if (p.paused) this.kill(p, 'SIGCONT');
+    for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    await Promise.all(
+      all.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => {
+              p.child.kill('SIGKILL');
+              resolve();
+            }, 5000);
+            p.child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
+  }
+}
