@@ -65,6 +65,16 @@ running_pid() { # service program
   fi
 }
 
+# The body of a loopback HTTP GET, failing on an error status; node's fetch where curl is missing.
+http_get() { # url
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS --max-time 2 "$1" 2>/dev/null
+  else
+    node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
+      .then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(1))' "$1"
+  fi
+}
+
 port_in_use() { # port
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
@@ -113,7 +123,7 @@ healthy_etcd() {
     ETCDCTL_API=3 etcdctl --endpoints="127.0.0.1:$ETCD_PORT" --dial-timeout=1s --command-timeout=2s \
       endpoint health >/dev/null 2>&1
   else
-    curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'
+    http_get "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'
   fi
 }
 
@@ -121,7 +131,7 @@ start_etcd() {
   local dir
   dir="$(service_dir etcd)"
   mkdir -p "$dir/data"
-  chmod 700 "$dir/data" # etcd refuses a data dir others can read
+  chmod 700 "$dir/data" # etcd 3.4 insists on a private data dir
   setsid etcd \
     --name sluice-test \
     --data-dir "$dir/data" \
