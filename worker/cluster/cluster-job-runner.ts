@@ -86,6 +86,9 @@ export interface SubtaskStatus {
 }
 
 const MAX_IDLE_SLEEP_MS = 50;
+/** Longest a processing step runs before the worker yields to its event loop. */
+const DRAIN_STEP_MS = 20;
+const RECORD_BATCHES_PER_STEP = 4;
 
 interface TaskCounters {
   busyTimeMs: number;
@@ -260,17 +263,22 @@ export class ClusterJobRunner {
     });
   }
 
-  /** Processes what is queued between local subtasks until nothing moves; skips backpressured tasks. */
+  /**
+   * Processes what is queued between local subtasks until nothing moves or the step's time is
+   * up (what is left goes on after a yield, so heartbeats and frames are served between steps);
+   * skips backpressured tasks.
+   */
   private drain(): boolean {
     let any = false;
     let moved = true;
-    while (moved) {
+    const stepStart = performance.now();
+    while (moved && performance.now() - stepStart < DRAIN_STEP_MS) {
       moved = false;
       for (const task of this.tasks) {
         task.flushOutputs();
         if (!task.hasInput || this.isBackPressured(task)) continue;
         const started = performance.now();
-        if (task.processInput()) moved = any = true;
+        if (task.processInput(RECORD_BATCHES_PER_STEP)) moved = any = true;
         this.counters.get(task)!.busyTimeMs += performance.now() - started;
       }
     }

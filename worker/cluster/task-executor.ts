@@ -7,7 +7,7 @@
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { InvalidRequestError, NotFoundError, StaleEpochError, errorChainMessage } from '../../shared/errors.ts';
+import { AuthenticationError, InvalidRequestError, NotFoundError, StaleEpochError, errorChainMessage } from '../../shared/errors.ts';
 import { buildApplication } from '../../shared/load-application.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { CallContext, UnaryHandler } from '../../shared/rpc/rpc.ts';
@@ -197,7 +197,8 @@ export class TaskExecutor {
       if (!response.registered) this.registered = false;
     } catch (error) {
       // Not the leader, gone or paused: try the next coordinator.
-      if (this.registered) this.log.warn('lost the leader coordinator', { address: this.client?.address, error: errorChainMessage(error) });
+      if (error instanceof AuthenticationError) this.log.error('the coordinator refused this worker', { address: this.client?.address, error: errorChainMessage(error) });
+      else if (this.registered) this.log.warn('lost the leader coordinator', { address: this.client?.address, error: errorChainMessage(error) });
       this.registered = false;
       this.client?.close();
       this.client = undefined;

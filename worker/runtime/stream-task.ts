@@ -58,16 +58,27 @@ export class StreamTask {
     this.channels.push(channel);
   }
 
-  /** Processes every event that is available and not held back by alignment. */
-  processInput(): boolean {
+  /**
+   * Processes the events that are available and not held back by alignment: all of them, or at
+   * most `maxRecordBatches` records batches (a worker bounds each step so its event loop keeps
+   * serving heartbeats and the network); `hasInput` stays set when something is left.
+   */
+  processInput(maxRecordBatches = Number.POSITIVE_INFINITY): boolean {
     let processed = false;
+    this.recordBatchBudget = maxRecordBatches;
     // Completing an alignment releases channels already passed in this sweep: sweep again.
     while (this.status === 'running' && this.hasInput) {
       this.hasInput = false;
       if (this.sweepChannels()) processed = true;
+      if (this.recordBatchBudget <= 0) {
+        this.hasInput = true;
+        break;
+      }
     }
     return processed;
   }
+
+  private recordBatchBudget = Number.POSITIVE_INFINITY;
 
   private sweepChannels(): boolean {
     let processed = false;
@@ -76,6 +87,7 @@ export class StreamTask {
       for (let c = 0; c < channels.length; c++) {
         const channel = channels[c]!;
         while (!channel.blocked && this.status === 'running') {
+          if (this.recordBatchBudget <= 0) return processed;
           const event = channel.take();
           if (event === undefined) break;
           processed = true;
@@ -84,6 +96,7 @@ export class StreamTask {
               const { values, timestamps } = event;
               const head = this.head;
               this.recordsIn += values.length;
+              this.recordBatchBudget--;
               if (channel.inputIndex === 0) for (let i = 0; i < values.length; i++) head.processElement(values[i], timestamps[i]!);
               else for (let i = 0; i < values.length; i++) head.processElement2(values[i], timestamps[i]!);
               break;
