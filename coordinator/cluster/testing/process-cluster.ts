@@ -184,6 +184,18 @@ export class ProcessCluster {
     if (signal === 'SIGCONT') process.paused = false;
   }
 
+  /** Starts a killed worker again under the same id; waits until it registered. */
+  async restartWorker(worker: ClusterProcess): Promise<void> {
+    const index = this.workers.indexOf(worker);
+    const rpcPorts = this.coordinators.map((c) => c.rpcPort!);
+    const restarted = this.spawnWorker(worker.id, rpcPorts);
+    this.workers[index] = restarted;
+    await waitFor(`${worker.id} to register again`, 30_000, async () => {
+      const overview = await this.rest('GET', '/v1/overview');
+      return overview.workers.some((w: { workerId: string }) => w.workerId === worker.id) ? true : undefined;
+    });
+  }
+
   isAlive(process: ClusterProcess): boolean {
     return process.child.exitCode === null && process.child.signalCode === null && !process.paused;
   }
