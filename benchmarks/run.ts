@@ -3,20 +3,26 @@
 //
 //   npm run bench -- embedded …   Nexmark on the embedded engine, both state backends
 //   npm run bench -- nexmark …    Nexmark on Sluice and on Apache Flink, side by side
-//   npm run bench -- all          both, with their defaults
+//   npm run bench -- data-plane … the worker-to-worker data plane between two processes
+//   npm run bench -- all          all three, with their defaults
 
 import { compareEngines } from './nexmark/compare-engines.ts';
 import { benchmarkEmbedded } from './nexmark/embedded-benchmark.ts';
+import { benchmarkDataPlane } from './cluster/data-plane-benchmark.ts';
 
 const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backends memory,leveldb] [--events N] [--rounds R]
        npm run bench -- nexmark [--queries q0,q1,q2,q5] [--events N] [--rounds R] [--parallelism P]
                                 [--checksum-events N] [--latency-rate R (0: no latency runs)] [--latency-seconds S]
+       npm run bench -- data-plane [--seconds S] [--warmup-seconds S] [--latency-rate R (0: half the throughput)]
+                                   [--batch-size N] [--flush-ms MS] [--initial-credits N]
        npm run bench -- all
 
 embedded: Nexmark queries on the embedded engine (generator included, one core): events/s.
 nexmark:  the same queries on Sluice and on Apache Flink, side by side: checksums first, then
           alternating timed runs, then latency runs with paced sources.
-all:      both.`;
+data-plane: records/s and MB/s through a keyed exchange between two processes over TCP, then
+          latency p50/p99/max at half that rate (about 25 s with the defaults).
+all:      all three.`;
 
 const [mode, ...rest] = process.argv.slice(2);
 switch (mode) {
@@ -26,9 +32,13 @@ switch (mode) {
   case 'nexmark':
     await compareEngines(rest);
     break;
+  case 'data-plane':
+    await benchmarkDataPlane(rest);
+    break;
   case 'all':
     await benchmarkEmbedded(rest);
     await compareEngines(['--queries', 'q0,q1,q2,q3,q4,q5,q7,q8,q11', ...rest]);
+    await benchmarkDataPlane([]);
     break;
   default:
     console.log(USAGE);

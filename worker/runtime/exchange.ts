@@ -33,6 +33,11 @@ export class InputChannel implements ChannelTarget {
   idle = false;
   /** Records queued and not yet processed, for backpressure and metrics. */
   queuedRecords = 0;
+  /**
+   * Called by take() for each records batch taken, with its record count: the data plane sets it
+   * on a channel fed by a remote producer, to return credit. Unset for local channels.
+   */
+  onRecordsTaken: ((recordCount: number) => void) | undefined = undefined;
 
   constructor(
     readonly inputIndex: 0 | 1,
@@ -62,7 +67,10 @@ export class InputChannel implements ChannelTarget {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    if (event.kind === 'records') this.queuedRecords -= event.values.length;
+    if (event.kind === 'records') {
+      this.queuedRecords -= event.values.length;
+      if (this.onRecordsTaken !== undefined) this.onRecordsTaken(event.values.length);
+    }
     return event;
   }
 
