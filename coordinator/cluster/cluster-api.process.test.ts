@@ -153,6 +153,15 @@ describe('cluster APIs refuse bad input clearly and never crash', { timeout: 120
     assert.ok(slowRate > 0, 'the slow operator makes progress');
     const job = await cluster.job(jobId);
     assert.equal(job.numRestarts, 0, `the job ran without restarts (${job.failure})`);
+
+    // Every process serves Prometheus metrics with Flink's names and labels.
+    const overview = await cluster.rest('GET', '/v1/overview');
+    const workerMetrics = await (await fetch(`http://${overview.workers[0].metricsAddress}/metrics`)).text();
+    assert.match(workerMetrics, /^flink_taskmanager_job_task_numRecordsInPerSecond\{job_id="[0-9a-f]+",job_name="slow-sink-app",task_name="[^"]+",subtask_index="\d",task_attempt_num="1",tm_id="worker-\d"\} \d/m);
+    assert.match(workerMetrics, /^flink_taskmanager_job_task_backPressuredTimeMsPerSecond\{/m);
+    const coordinatorMetrics = await (await fetch(`http://${overview.metricsAddress}/metrics`)).text();
+    assert.match(coordinatorMetrics, new RegExp(`^flink_jobmanager_job_numRestarts\\{job_id="${jobId}",job_name="slow-sink-app"\\} 0$`, 'm'));
+    assert.match(coordinatorMetrics, /^flink_jobmanager_numRegisteredTaskManagers 2$/m);
     // Without flow control the source would run at hundreds of thousands of records per second.
     assert.ok(sourceRate <= slowRate * 1.2 + 1000, `source ${sourceRate}/s follows the slow operator ${slowRate}/s`);
     // Credits (8 batches per channel) and pending batches (8) of 1024 records bound what is in flight.

@@ -102,9 +102,9 @@ export class CoordinatorRunner {
       token: config.clusterToken,
       logger: this.log,
       dispatcher: () => this.leaderDispatcher(),
-      describe: () => ({ coordinatorId: config.id, leader: this.dispatcher !== undefined, haKind: this.ha.kind }),
+      describe: () => ({ coordinatorId: config.id, leader: this.dispatcher !== undefined, haKind: this.ha.kind, metricsAddress: this.metrics?.address }),
     });
-    const registry = createProcessRegistry({ coordinator: config.id });
+    const registry = createProcessRegistry();
     const metrics = new CoordinatorMetrics(registry, { coordinatorId: config.id, logger: this.log });
     metrics.setJobSampler(() => {
       const overview = this.dispatcher?.overview();

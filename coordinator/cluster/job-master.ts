@@ -422,27 +422,32 @@ export class JobMaster {
     const allFinished = this.finished.size === this.placement.length;
     if (allFinished && !this.finalCheckpointTriggered && !checkpoints.isBusy) {
       this.finalCheckpointTriggered = true;
-      this.triggerCheckpoint().then(
-        () => this.finish(),
-        (error: unknown) => {
-          this.finalCheckpointTriggered = false;
-          this.log.warn('the final checkpoint failed; retrying', { error: errorChainMessage(error) });
-        },
-      );
+      this.triggerCheckpoint()
+        .then(
+          () => this.finish(),
+          (error: unknown) => {
+            this.finalCheckpointTriggered = false;
+            this.log.warn('the final checkpoint failed; retrying', { error: errorChainMessage(error) });
+          },
+        )
+        .catch((error: unknown) => this.log.error('finishing the job failed', { error: errorChainMessage(error) }));
       return;
     }
     if (this.stopRequested && !checkpoints.isBusy) {
       const done = this.stopRequested;
       this.stopRequested = undefined;
-      this.triggerCheckpoint().then(
-        async () => {
-          await this.cancelAttempt('stopped with a checkpoint');
-          this.transition('stopped');
-          await this.persist();
-          done();
-        },
-        (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
-      );
+      this.triggerCheckpoint()
+        .then(
+          async () => {
+            if (this.state !== 'running') throw new Error(`the job is ${this.state}; it was not stopped`);
+            this.transition('stopped');
+            await this.persist();
+            await this.cancelAttempt('stopped with a checkpoint');
+            done();
+          },
+          (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+        )
+        .catch((error: unknown) => done(error instanceof Error ? error : new Error(String(error))));
       return;
     }
     if (!allFinished && now >= this.nextCheckpointAtMs && checkpoints.canTrigger()) {
@@ -451,11 +456,15 @@ export class JobMaster {
     }
   }
 
+  /**
+   * The final checkpoint is complete and committed: the job is finished. The state changes
+   * before the attempt is cancelled, so the heartbeats that no longer list it fail nothing.
+   */
   private async finish(): Promise<void> {
     if (this.state !== 'running') return;
-    await this.cancelAttempt('finished');
     this.transition('finished');
     await this.persist().catch(() => {});
+    await this.cancelAttempt('finished');
   }
 
   /** A subtask failed, a worker was lost, a deployment or commit failed: restart or give up. */
@@ -536,8 +545,9 @@ export class JobMaster {
     if (isTerminal(this.state)) return;
     await this.checkpoints?.abort();
     this.checkpoints = undefined;
-    await this.cancelAttempt('cancelled by the user');
+    if (isTerminal(this.state)) return;
     this.transition(to);
+    await this.cancelAttempt('cancelled by the user');
     await this.persist();
   }
 

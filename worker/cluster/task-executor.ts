@@ -39,6 +39,8 @@ export interface TaskExecutorOptions {
 export class TaskExecutor {
   private maxEpoch = 0;
   private readonly runners = new Map<string, ClusterJobRunner>();
+  /** The highest cancelled attempt of each job. */
+  private readonly cancelledUpTo = new Map<string, number>();
   private coordinatorIndex = 0;
   private client: RpcClient | undefined;
   private registered = false;
@@ -72,6 +74,8 @@ export class TaskExecutor {
       },
       cancelJob: async (request, context) => {
         this.checkEpoch(context, 'CancelJob');
+        // Remembered, so an attempt of the job still being deployed is cancelled when it is built.
+        this.cancelledUpTo.set(request.jobId, request.attempt === 0 ? Number.POSITIVE_INFINITY : Math.max(request.attempt, this.cancelledUpTo.get(request.jobId) ?? 0));
         const runner = this.runners.get(request.jobId);
         if (runner && (request.attempt === 0 || runner.attempt <= request.attempt)) {
           this.runners.delete(request.jobId);
@@ -128,9 +132,9 @@ export class TaskExecutor {
         },
       },
     });
-    // A cancel for this job may have arrived while it was being built.
-    if (this.stopped) {
-      await runner.cancel('worker stopping');
+    // A cancel for this attempt may have arrived while it was being built.
+    if (this.stopped || deployment.attempt <= (this.cancelledUpTo.get(deployment.jobId) ?? 0)) {
+      await runner.cancel(this.stopped ? 'worker stopping' : 'cancelled while it was deployed');
       return {};
     }
     this.runners.set(deployment.jobId, runner);

@@ -39,7 +39,7 @@ export class WorkerRunner {
   static async start(config: WorkerRunnerConfig, clock: Clock, logger: Logger): Promise<WorkerRunner> {
     const log = logger.child({ worker: config.id });
     const dataPlane = await DataPlane.create({ host: config.host, port: config.dataPort, token: config.clusterToken ?? '', workerId: config.id, logger: log });
-    const registry = createProcessRegistry({ tm_id: config.id });
+    const registry = createProcessRegistry();
     const metrics = new WorkerMetrics(registry, { tmId: config.id, clock, logger: log });
     const metricsServer = await startMetricsServer({ host: config.host, port: config.metricsPort, registry, logger: log });
     let executor: TaskExecutor | undefined;
