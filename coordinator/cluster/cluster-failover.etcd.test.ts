@@ -39,7 +39,8 @@ async function startCluster(coordinators: number): Promise<{ cluster: ProcessClu
     slotsPerWorker: 2,
     etcdEndpoints: etcd,
     etcdNamespace: `/sluice-test-${process.pid}-${Date.now()}/`,
-    leaseTtlSeconds: 2,
+    // Long enough that a loaded CI machine does not miss keepalives; the tests wait for expiry.
+    leaseTtlSeconds: 4,
   });
   clusters.push(cluster);
   return { cluster, dir };
@@ -52,6 +53,15 @@ async function submitAndWaitForCheckpoint(cluster: ProcessCluster, output: strin
     return job.state === 'running' && job.checkpoints.completed >= 1 && job.subtasks.length > 0 ? job : undefined;
   });
   return { jobId, running };
+}
+
+/** Waits, and on a timeout tells what the coordinators logged last. */
+async function waitWithLogs<T>(cluster: ProcessCluster, wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${cluster.coordinatorLogTails()}`);
+  }
 }
 
 function waitForState(cluster: ProcessCluster, jobId: string, state: string, timeoutMs = 90_000) {
@@ -77,7 +87,7 @@ describe('a cluster on real etcd and processes', { timeout: 180_000 }, () => {
       return job.state === 'running' && job.attempt > running.attempt ? job : undefined;
     });
     assert.ok(restarted.subtasks.every((s: { workerId: string }) => s.workerId !== victimId) || restarted.subtasks.length === 0, 'nothing runs on the killed worker');
-    const finished = await waitForState(cluster, jobId, 'finished');
+    const finished = await waitWithLogs(cluster, waitForState(cluster, jobId, 'finished'));
     assert.ok(finished.numRestarts >= 1, `restarts: ${finished.numRestarts}`);
     const comparison = compareCommittedOutput(output, expected);
     assert.deepEqual({ lost: comparison.lost, doubled: comparison.doubled }, { lost: 0, doubled: 0 }, JSON.stringify(comparison));
@@ -92,11 +102,14 @@ describe('a cluster on real etcd and processes', { timeout: 180_000 }, () => {
     const { jobId, running } = await submitAndWaitForCheckpoint(cluster, output);
     cluster.kill(cluster.coordinators[oldLeader]!, 'SIGKILL');
 
-    const newLeader = await waitFor('a standby to be elected', 30_000, async () => {
-      const index = await cluster.leaderIndex();
-      return index !== undefined && index !== oldLeader ? index : undefined;
-    });
-    const finished = await waitForState(cluster, jobId, 'finished');
+    const newLeader = await waitWithLogs(
+      cluster,
+      waitFor('a standby to be elected', 60_000, async () => {
+        const index = await cluster.leaderIndex();
+        return index !== undefined && index !== oldLeader ? index : undefined;
+      }),
+    );
+    const finished = await waitWithLogs(cluster, waitForState(cluster, jobId, 'finished'));
     assert.equal(finished.attempt, running.attempt, 'the running attempt was adopted, not redeployed');
     assert.equal(finished.numRestarts, 0);
     const comparison = compareCommittedOutput(output, expected);
@@ -115,10 +128,13 @@ describe('a cluster on real etcd and processes', { timeout: 180_000 }, () => {
     const oldEpoch = cluster.logLines(old).find((l) => l.message === 'elected leader')!.epoch as number;
     cluster.kill(old, 'SIGSTOP');
 
-    const newIndex = await waitFor('a standby to be elected while the leader is paused', 30_000, async () => {
-      const index = await cluster.leaderIndex();
-      return index !== undefined && index !== oldIndex ? index : undefined;
-    });
+    const newIndex = await waitWithLogs(
+      cluster,
+      waitFor('a standby to be elected while the leader is paused', 60_000, async () => {
+        const index = await cluster.leaderIndex();
+        return index !== undefined && index !== oldIndex ? index : undefined;
+      }),
+    );
     await waitFor('every worker to register with the new leader', 30_000, async () => {
       const overview = await cluster.rest('GET', '/v1/overview');
       return overview.workers.length === 3 && overview.ready ? overview : undefined;

@@ -170,6 +170,13 @@ export class ProcessCluster {
     return this.rest('GET', `/v1/jobs/${jobId}`);
   }
 
+  /** The last lines of every coordinator's log, for a failure message. */
+  coordinatorLogTails(lines = 6): string {
+    return this.coordinators
+      .map((c) => `--- ${c.id} (${this.isAlive(c) ? 'alive' : 'gone'}):\n${readFileSync(c.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
+      .join('\n');
+  }
+
   /** JSON log lines of a process. */
   logLines(process: ClusterProcess): Array<Record<string, any>> {
     return readFileSync(process.logFile, 'utf8')
