@@ -24,6 +24,8 @@ Options (every client command):
 interface ClientOptions {
   readonly coordinator: string;
   readonly token: string | undefined;
+  /** Follow a standby's pointer to the leader (default); off to ask exactly this coordinator. */
+  readonly followLeader?: boolean;
 }
 
 export class ClusterRequestError extends SluiceError {
@@ -68,7 +70,7 @@ function clientOptions(flags: Map<string, string[]>, env: NodeJS.ProcessEnv): Cl
   return { coordinator: coordinator.includes('://') ? coordinator : `http://${coordinator}`, token };
 }
 
-/** One REST call; follows a standby's pointer to the leader once. */
+/** One REST call; follows a standby's pointer to the leader once, unless told not to. */
 export async function restCall(options: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
   let base = options.coordinator;
   for (let hop = 0; hop < 2; hop++) {
@@ -90,7 +92,7 @@ export async function restCall(options: ClientOptions, method: 'GET' | 'POST', p
     } catch {
       json = { error: text };
     }
-    if (response.status === 503 && typeof json.leader === 'string' && hop === 0) {
+    if (response.status === 503 && typeof json.leader === 'string' && hop === 0 && options.followLeader !== false) {
       base = `http://${json.leader}`;
       continue;
     }

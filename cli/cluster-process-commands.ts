@@ -50,12 +50,7 @@ export async function coordinatorCommand(args: readonly string[], logger: Logger
     logger: log,
     ...(process.env.SLUICE_ETCD_NAMESPACE ? { namespace: process.env.SLUICE_ETCD_NAMESPACE } : {}),
   });
-  const runner = await CoordinatorRunner.start(
-    { ...config, workerRegistrationGraceMs: config.workerRegistrationGraceMs },
-    ha,
-    SystemClock.INSTANCE,
-    log,
-  );
+  const runner = await CoordinatorRunner.start(config, ha, SystemClock.INSTANCE, log);
   await waitForSignal(log);
   await runner.stop();
   return 0;

@@ -3,14 +3,13 @@
 
 import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { StreamExecutionEnvironment } from '../shared/api/environment.ts';
 import { SystemClock } from '../shared/clock.ts';
 import { RestoreError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logging.ts';
 import { LocalDirectoryCheckpointStorage } from '../coordinator/checkpoint/checkpoint-storage.ts';
 import { FileDeadLetterOutput } from '../worker/runtime/dead-letter.ts';
 import { EmbeddedExecutor, type RestoreSource } from '../worker/runtime/embedded-executor.ts';
-import { loadApplication } from '../shared/load-application.ts';
+import { buildApplication } from '../shared/load-application.ts';
 import { ProgressReporter } from './progress.ts';
 import type { RunOptions } from './run-options.ts';
 
@@ -45,10 +44,7 @@ export async function runCommand(options: RunOptions, logger: Logger): Promise<n
     restore: options.restore ?? null,
     properties: options.properties,
   });
-  const application = await loadApplication(options.application);
-  const env = new StreamExecutionEnvironment();
-  env.setJobName(options.jobName);
-  await application(env, options.properties);
+  const env = await buildApplication(options.application, options.jobName, options.properties);
 
   const storage = new LocalDirectoryCheckpointStorage(resolve(options.checkpointDirectory));
   const restore = await resolveRestore(options, storage);

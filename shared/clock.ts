@@ -82,3 +82,32 @@ export class ManualClock implements Clock {
 export function sleep(clock: Clock, delayMs: number): Promise<void> {
   return new Promise((resolve) => clock.schedule(delayMs, resolve));
 }
+
+/**
+ * A scheduler's idle wait: sleeps until a timer on `clock` or until `wakeUp()` (new input, a
+ * control call), whichever comes first. `sleep(0)` yields one turn of the event loop.
+ */
+export class WakeableSleep {
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly clock: Clock) {}
+
+  sleep(delayMs: number): Promise<void> {
+    if (delayMs <= 0) return new Promise((resolve) => setImmediate(resolve));
+    return new Promise<void>((resolve) => {
+      const timer = this.clock.schedule(delayMs, () => {
+        this.wake = undefined;
+        resolve();
+      });
+      this.wake = () => {
+        timer.cancel();
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  wakeUp(): void {
+    this.wake?.();
+  }
+}

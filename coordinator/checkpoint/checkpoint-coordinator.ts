@@ -132,6 +132,7 @@ export class CheckpointCoordinator {
     const id = pending.checkpointId;
     const final = pending.final;
     let bytes = 0;
+    let metadataWritten = false;
     try {
       const byUid = new Map<string, SubtaskStateHandle[]>();
       const writes: Promise<void>[] = [];
@@ -169,12 +170,14 @@ export class CheckpointCoordinator {
       };
       if (this.aborted) throw new CheckpointError(`checkpoint ${id} aborted: the job failed or was cancelled`);
       await storage.writeMetadata(metadata);
+      metadataWritten = true;
       await this.options.publishCompleted?.(metadata);
     } catch (error) {
       this.numberOfFailed++;
       logger.error('checkpoint failed', { checkpointId: id, error: (error as Error).message });
-      // A checkpoint refused by the pointer may not be deleted: an old leader must change nothing.
-      if (!this.options.publishCompleted) await storage.discard(id).catch(() => {});
+      // Once `_metadata` exists, a failure path never deletes the checkpoint: one the pointer
+      // refused belongs to an old leader, which must change nothing.
+      if (!metadataWritten) await storage.discard(id).catch(() => {});
       throw error;
     }
     // From here on the checkpoint exists: it is never discarded for what goes wrong next. A

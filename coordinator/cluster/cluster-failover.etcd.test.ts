@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requireEtcd } from '../../shared/testing/services.ts';
 import { compareCommittedOutput, expectedBidCounts } from './testing/keyed-count-expectation.ts';
-import { ProcessCluster, waitFor } from './testing/process-cluster.ts';
+import { restCall } from '../../cli/cluster-commands.ts';
+import { ProcessCluster, TEST_TOKEN, waitFor } from './testing/process-cluster.ts';
 
 const EVENTS = 30_000;
 const RATE = 3_000; // ten seconds of input
@@ -163,5 +164,9 @@ describe('a cluster on real etcd and processes', { timeout: 180_000 }, () => {
     }
     const oldAfterResume = cluster.logLines(old).filter((l) => l.timestamp >= resumedAt);
     assert.deepEqual(oldAfterResume.filter((l) => l.message === 'checkpoint completed'), []);
+
+    // The old leader is a standby now: a client that asks it is sent on to the new leader.
+    const viaStandby = await restCall({ coordinator: `http://127.0.0.1:${old.restPort}`, token: TEST_TOKEN }, 'GET', `/v1/jobs/${jobId}`);
+    assert.equal(viaStandby.state, 'finished');
   });
 });

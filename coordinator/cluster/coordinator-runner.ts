@@ -10,27 +10,31 @@ import type { Logger } from '../../shared/logging.ts';
 import { CoordinatorMetrics, createProcessRegistry, startMetricsServer, type MetricsServer } from '../../shared/metrics/index.ts';
 import { RpcServer } from '../../shared/rpc/rpc.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
-import type { RestartStrategyConfig } from '../scheduler/restart-strategy.ts';
+import type { CoordinatorConfig } from '../../shared/config/index.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { startRestServer, type RestServer } from './rest-server.ts';
 
-export interface CoordinatorRunnerConfig {
-  readonly id: string;
-  readonly host: string;
-  readonly rpcPort: number;
-  readonly restPort: number;
-  readonly metricsPort: number;
-  readonly clusterToken: string | undefined;
-  readonly heartbeatIntervalMs: number;
-  readonly heartbeatTimeoutMs: number;
-  readonly checkpointDirectory: string;
-  readonly checkpointIntervalMs: number;
-  readonly minPauseBetweenCheckpointsMs: number;
-  readonly retainedCheckpoints: number;
-  readonly checkpointTimeoutMs?: number;
-  readonly restartStrategy: RestartStrategyConfig;
-  readonly workerRegistrationGraceMs: number;
-}
+/** What the coordinator process needs of its configuration. */
+export type CoordinatorRunnerConfig = Pick<
+  CoordinatorConfig,
+  | 'id'
+  | 'host'
+  | 'rpcPort'
+  | 'restPort'
+  | 'metricsPort'
+  | 'clusterToken'
+  | 'heartbeatIntervalMs'
+  | 'heartbeatTimeoutMs'
+  | 'checkpointDirectory'
+  | 'checkpointIntervalMs'
+  | 'minPauseBetweenCheckpointsMs'
+  | 'retainedCheckpoints'
+  | 'restartStrategy'
+  | 'workerRegistrationGraceMs'
+>;
+
+/** Flink's default checkpoint timeout: a checkpoint not acknowledged by then is dropped. */
+const CHECKPOINT_TIMEOUT_MS = 10 * 60_000;
 
 export class CoordinatorRunner {
   private dispatcher: Dispatcher | undefined;
@@ -72,17 +76,21 @@ export class CoordinatorRunner {
   }
 
   private leaderDispatcher(): Dispatcher {
-    if (!this.dispatcher) throw new NotLeaderError(`coordinator ${this.config.id} is not the leader`, this.knownLeader);
+    if (!this.dispatcher) throw new NotLeaderError(`coordinator ${this.config.id} is not the leader`);
     return this.dispatcher;
   }
 
-  private knownLeader: string | undefined;
+  /** For REST: a standby's refusal names the leader's REST address, which clients follow. */
+  private async leaderDispatcherOrLeaderAddress(): Promise<Dispatcher> {
+    if (this.dispatcher) return this.dispatcher;
+    const leader = await this.ha.leader().catch(() => undefined);
+    throw new NotLeaderError(`coordinator ${this.config.id} is not the leader`, leader?.restAddress);
+  }
 
   private async startServers(): Promise<void> {
     const { config } = this;
     const gateway = (method: string) => (request: unknown, context: any) => {
-      const handlers = this.leaderDispatcher().gatewayHandlers();
-      return handlers[method]!(request, context);
+      return this.leaderDispatcher().gatewayHandlers[method]!(request, context);
     };
     this.rpc = await RpcServer.start({
       host: config.host,
@@ -101,7 +109,7 @@ export class CoordinatorRunner {
       port: config.restPort,
       token: config.clusterToken,
       logger: this.log,
-      dispatcher: () => this.leaderDispatcher(),
+      dispatcher: () => this.leaderDispatcherOrLeaderAddress(),
       describe: () => ({ coordinatorId: config.id, leader: this.dispatcher !== undefined, haKind: this.ha.kind, metricsAddress: this.metrics?.address }),
     });
     const registry = createProcessRegistry();
@@ -154,11 +162,13 @@ export class CoordinatorRunner {
         clock: this.clock,
         logger: log,
         token: this.config.clusterToken,
-        checkpointRoot: resolve(this.config.checkpointDirectory),
-        checkpointIntervalMs: this.config.checkpointIntervalMs,
-        minPauseBetweenCheckpointsMs: this.config.minPauseBetweenCheckpointsMs,
-        retainedCheckpoints: this.config.retainedCheckpoints,
-        checkpointTimeoutMs: this.config.checkpointTimeoutMs ?? 10 * 60_000,
+        checkpointing: {
+          checkpointRoot: resolve(this.config.checkpointDirectory),
+          checkpointIntervalMs: this.config.checkpointIntervalMs,
+          minPauseBetweenCheckpointsMs: this.config.minPauseBetweenCheckpointsMs,
+          retainedCheckpoints: this.config.retainedCheckpoints,
+          checkpointTimeoutMs: CHECKPOINT_TIMEOUT_MS,
+        },
         heartbeatIntervalMs: this.config.heartbeatIntervalMs,
         heartbeatTimeoutMs: this.config.heartbeatTimeoutMs,
         workerRegistrationGraceMs: this.config.workerRegistrationGraceMs,

@@ -15,8 +15,8 @@ import type { Logger } from '../../shared/logging.ts';
 import { RpcClient, type UnaryHandler } from '../../shared/rpc/rpc.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import { createRestartStrategy, type RestartStrategyConfig } from '../scheduler/restart-strategy.ts';
-import { JOB_KEY_PREFIX, jobKey, type JobRecord, type JobSubmission } from './job-record.ts';
-import { JobMaster, type JobStatusView } from './job-master.ts';
+import { JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from './job-record.ts';
+import { JobMaster, type CheckpointingSettings, type JobStatusView } from './job-master.ts';
 import { WorkerRegistry, type RunningAttemptReport } from './worker-registry.ts';
 
 export interface DispatcherOptions {
@@ -26,11 +26,7 @@ export interface DispatcherOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly token: string | undefined;
-  readonly checkpointRoot: string;
-  readonly checkpointIntervalMs: number;
-  readonly minPauseBetweenCheckpointsMs: number;
-  readonly retainedCheckpoints: number;
-  readonly checkpointTimeoutMs: number;
+  readonly checkpointing: CheckpointingSettings;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly workerRegistrationGraceMs: number;
@@ -96,11 +92,7 @@ export class Dispatcher {
       clock: o.clock,
       logger: o.logger,
       workerClient: (address) => this.client(address),
-      checkpointRoot: o.checkpointRoot,
-      checkpointIntervalMs: o.checkpointIntervalMs,
-      minPauseBetweenCheckpointsMs: o.minPauseBetweenCheckpointsMs,
-      retainedCheckpoints: o.retainedCheckpoints,
-      checkpointTimeoutMs: o.checkpointTimeoutMs,
+      checkpointing: o.checkpointing,
       heartbeatIntervalMs: o.heartbeatIntervalMs,
       restartStrategy: createRestartStrategy(o.restartStrategy, o.clock),
       freeSlots: (workerId, exceptJobId) => this.freeSlots(workerId, exceptJobId),
@@ -144,45 +136,43 @@ export class Dispatcher {
   }
 
   /** The CoordinatorGateway handlers (the RPC server routes to the current leader's dispatcher). */
-  gatewayHandlers(): Record<string, UnaryHandler> {
-    return {
-      registerWorker: async (request) => {
-        if (!request.workerId || !request.rpcAddress || !request.dataAddress || !(request.slots > 0)) {
-          throw new InvalidRequestError('RegisterWorker needs workerId, rpcAddress, dataAddress and slots > 0');
-        }
-        const worker = this.workers.register({
-          workerId: request.workerId,
-          rpcAddress: request.rpcAddress,
-          dataAddress: request.dataAddress,
-          metricsAddress: request.metricsAddress,
-          slots: request.slots,
-          running: decodeRunning(request.running),
-        });
-        this.log.info('worker registered', { worker: worker.workerId, slots: worker.slots, running: worker.running.map((r) => `${r.jobId}#${r.attempt}`) });
-        return { epoch: this.options.leadership.epoch, coordinatorId: this.options.coordinatorId, heartbeatIntervalMs: this.options.heartbeatIntervalMs };
-      },
-      heartbeat: async (request) => {
-        const registered = this.workers.heartbeat(request.workerId, decodeRunning(request.running));
-        if (registered && this.ready) {
-          const worker = this.workers.get(request.workerId)!;
-          for (const job of this.jobs.values()) await job.onHeartbeat(worker);
-        }
-        return { registered, epoch: this.options.leadership.epoch };
-      },
-      acknowledgeCheckpoint: async (request) => {
-        this.job(request.jobId).onAcknowledge({ ...request, checkpointId: Number(request.checkpointId) });
-        return {};
-      },
-      reportTaskFailure: async (request) => {
-        await this.job(request.jobId).onTaskFailure(request.attempt, request.workerId, request.message);
-        return {};
-      },
-      reportSubtasksFinished: async (request) => {
-        this.job(request.jobId).onSubtasksFinished(request.attempt, request.subtasks ?? []);
-        return {};
-      },
-    };
-  }
+  readonly gatewayHandlers: Record<string, UnaryHandler> = {
+    registerWorker: async (request) => {
+      if (!request.workerId || !request.rpcAddress || !request.dataAddress || !(request.slots > 0)) {
+        throw new InvalidRequestError('RegisterWorker needs workerId, rpcAddress, dataAddress and slots > 0');
+      }
+      const worker = this.workers.register({
+        workerId: request.workerId,
+        rpcAddress: request.rpcAddress,
+        dataAddress: request.dataAddress,
+        metricsAddress: request.metricsAddress,
+        slots: request.slots,
+        running: decodeRunning(request.running),
+      });
+      this.log.info('worker registered', { worker: worker.workerId, slots: worker.slots, running: worker.running.map((r) => `${r.jobId}#${r.attempt}`) });
+      return { epoch: this.options.leadership.epoch, coordinatorId: this.options.coordinatorId, heartbeatIntervalMs: this.options.heartbeatIntervalMs };
+    },
+    heartbeat: async (request) => {
+      const registered = this.workers.heartbeat(request.workerId, decodeRunning(request.running));
+      if (registered && this.ready) {
+        const worker = this.workers.get(request.workerId)!;
+        for (const job of this.jobs.values()) await job.onHeartbeat(worker);
+      }
+      return { registered, epoch: this.options.leadership.epoch };
+    },
+    acknowledgeCheckpoint: async (request) => {
+      this.job(request.jobId).onAcknowledge({ ...request, checkpointId: Number(request.checkpointId) });
+      return {};
+    },
+    reportTaskFailure: async (request) => {
+      await this.job(request.jobId).onTaskFailure(request.attempt, request.workerId, request.message);
+      return {};
+    },
+    reportSubtasksFinished: async (request) => {
+      this.job(request.jobId).onSubtasksFinished(request.attempt, request.subtasks ?? []);
+      return {};
+    },
+  };
 
   private job(jobId: string): JobMaster {
     const job = this.jobs.get(jobId);
@@ -218,7 +208,6 @@ export class Dispatcher {
       ...(request.maxParallelism ? { maxParallelism: request.maxParallelism } : {}),
     };
     const master = this.newJobMaster(submission, env, this.options.clock.now());
-    await this.options.ha.putFenced(this.options.leadership, jobKey(jobId), JSON.stringify({ ...submission, state: 'created', attempt: 0, placement: [], submittedAtMs: this.options.clock.now(), numRestarts: 0 }));
     this.jobs.set(jobId, master);
     this.log.info('job submitted', { job: jobId, application: submission.applicationPath, jobName: submission.jobName, parallelism: master.slotsNeeded });
     await master.start();

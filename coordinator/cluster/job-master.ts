@@ -13,7 +13,7 @@ import { errorChainMessage, StaleEpochError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { RpcUnavailableError, type RpcClient } from '../../shared/rpc/rpc.ts';
 import { planJob, type JobPlan } from '../../worker/runtime/job-plan.ts';
-import { roundRobin } from '../../worker/runtime/subtask-builder.ts';
+import { operatorInfoOf, roundRobin } from '../../worker/runtime/subtask-builder.ts';
 import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
 import type { SubtaskStateHandle } from '../checkpoint/checkpoint-metadata.ts';
 import { LocalDirectoryCheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
@@ -25,6 +25,16 @@ import { checkTransition, isTerminal, type JobState } from './job-state.ts';
 import type { RegisteredWorker, RunningAttemptReport, RunningSubtask } from './worker-registry.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
 
+/** How jobs checkpoint (from the coordinator's configuration). */
+export interface CheckpointingSettings {
+  /** Checkpoints of job j go to `<checkpointRoot>/<j>`. */
+  readonly checkpointRoot: string;
+  readonly checkpointIntervalMs: number;
+  readonly minPauseBetweenCheckpointsMs: number;
+  readonly retainedCheckpoints: number;
+  readonly checkpointTimeoutMs: number;
+}
+
 export interface JobMasterServices {
   readonly ha: HighAvailabilityServices;
   readonly leadership: Leadership;
@@ -33,12 +43,7 @@ export interface JobMasterServices {
   readonly logger: Logger;
   /** A client of the worker at this RPC address (cached by the caller). */
   readonly workerClient: (rpcAddress: string) => RpcClient;
-  /** Checkpoints of job j go to `<checkpointRoot>/<j>`. */
-  readonly checkpointRoot: string;
-  readonly checkpointIntervalMs: number;
-  readonly minPauseBetweenCheckpointsMs: number;
-  readonly retainedCheckpoints: number;
-  readonly checkpointTimeoutMs: number;
+  readonly checkpointing: CheckpointingSettings;
   readonly heartbeatIntervalMs: number;
   readonly restartStrategy: RestartStrategy;
   /** Slots of a worker that other jobs do not use. */
@@ -163,8 +168,9 @@ export class JobMaster {
     }
   }
 
-  /** A new submission: deploys the first attempt. */
+  /** A new submission: records it, then deploys the first attempt. */
   async start(): Promise<void> {
+    await this.persist();
     await this.loadPointers();
     await this.deploy();
   }
@@ -191,9 +197,7 @@ export class JobMaster {
       return 'adopted';
     }
     this.log.info('restarting the job after the leader change', { attempt: this.attempt, state: this.state, missingSubtasks: missing.slice(0, 10) });
-    if (this.state !== 'restarting') {
-      this.state = 'restarting';
-    }
+    this.state = 'restarting';
     this.restartAtMs = this.services.clock.now();
     this.numRestarts++;
     return 'restarted';
@@ -217,7 +221,7 @@ export class JobMaster {
   }
 
   private storage(): LocalDirectoryCheckpointStorage {
-    return new LocalDirectoryCheckpointStorage(join(this.services.checkpointRoot, this.jobId));
+    return new LocalDirectoryCheckpointStorage(join(this.services.checkpointing.checkpointRoot, this.jobId));
   }
 
   /** Slot i of the job runs subtask i of every task (Flink's slot sharing); slots spread over workers. */
@@ -336,6 +340,7 @@ export class JobMaster {
     const attempt = this.attempt;
     const subtasks = this.placement.map((p) => ({ taskId: p.taskId, subtask: p.subtask }));
     const storage = this.storage();
+    const operators = operatorInfoOf(this.plan);
     this.checkpoints = new CheckpointCoordinator(
       {
         jobName: this.submission.jobName,
@@ -352,18 +357,14 @@ export class JobMaster {
         notifyCheckpointComplete: async (checkpointId) => {
           await Promise.all(this.attemptWorkers().map((worker) => this.callWorker(worker, 'NotifyCheckpointComplete', { jobId: this.jobId, attempt, checkpointId }, 30_000)));
         },
-        operatorInfo: (uid) => {
-          const node = [...this.plan.uidOf].find(([, u]) => u === uid)?.[0];
-          if (node === undefined) return { name: uid, parallelism: 0, maxParallelism: this.plan.maxParallelism };
-          return { name: this.plan.graph.node(node).name, parallelism: this.plan.parallelismOf.get(node)!, maxParallelism: this.plan.maxParallelismOf.get(node)! };
-        },
+        operatorInfo: (uid) => operators.get(uid) ?? { name: uid, parallelism: 0, maxParallelism: this.plan.maxParallelism },
       },
       {
         storage,
         clock: this.services.clock,
         logger: this.log.child({ attempt }),
-        retainedCheckpoints: this.services.retainedCheckpoints,
-        minPauseBetweenCheckpointsMs: this.services.minPauseBetweenCheckpointsMs,
+        retainedCheckpoints: this.services.checkpointing.retainedCheckpoints,
+        minPauseBetweenCheckpointsMs: this.services.checkpointing.minPauseBetweenCheckpointsMs,
         lastCheckpointId: this.counter,
         publishCompleted: async (metadata) => {
           const previous = this.pointer === undefined ? null : String(this.pointer);
@@ -372,7 +373,7 @@ export class JobMaster {
         },
       },
     );
-    this.nextCheckpointAtMs = this.services.clock.now() + this.services.checkpointIntervalMs;
+    this.nextCheckpointAtMs = this.services.clock.now() + this.services.checkpointing.checkpointIntervalMs;
   }
 
   /** Reserves the next checkpoint id in the HA store (fenced) and triggers it. */
@@ -418,7 +419,7 @@ export class JobMaster {
       await this.failover(checkpoints.fatalError);
       return;
     }
-    checkpoints.expirePending(this.services.checkpointTimeoutMs);
+    checkpoints.expirePending(this.services.checkpointing.checkpointTimeoutMs);
     const allFinished = this.finished.size === this.placement.length;
     if (allFinished && !this.finalCheckpointTriggered && !checkpoints.isBusy) {
       this.finalCheckpointTriggered = true;
@@ -451,7 +452,7 @@ export class JobMaster {
       return;
     }
     if (!allFinished && now >= this.nextCheckpointAtMs && checkpoints.canTrigger()) {
-      this.nextCheckpointAtMs = now + this.services.checkpointIntervalMs;
+      this.nextCheckpointAtMs = now + this.services.checkpointing.checkpointIntervalMs;
       this.triggerCheckpoint().catch(() => {}); // counted and logged by the checkpoint coordinator
     }
   }

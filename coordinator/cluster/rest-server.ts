@@ -20,7 +20,7 @@ import {
   NotLeaderError,
 } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { tokenMatches } from '../../shared/rpc/rpc.ts';
+import { bearerToken, tokenMatches } from '../../shared/rpc/rpc.ts';
 import type { Dispatcher, SubmitRequest } from './dispatcher.ts';
 
 export interface RestServerOptions {
@@ -28,8 +28,8 @@ export interface RestServerOptions {
   readonly port: number;
   readonly token: string | undefined;
   readonly logger: Logger;
-  /** The leader's dispatcher; throws NotLeaderError on a standby. */
-  readonly dispatcher: () => Dispatcher;
+  /** The leader's dispatcher; rejects with NotLeaderError (naming the leader) on a standby. */
+  readonly dispatcher: () => Promise<Dispatcher>;
   /** Who this coordinator is and who leads, for every answer. */
   readonly describe: () => Record<string, unknown>;
 }
@@ -103,28 +103,37 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 async function handle(req: IncomingMessage, res: ServerResponse, options: RestServerOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const presented = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const presented = bearerToken(req.headers.authorization);
   if (!tokenMatches(options.token, presented)) {
     options.logger.warn('rest request refused: wrong or missing cluster token', { path: url.pathname, remote: req.socket.remoteAddress });
     throw new AuthenticationError(presented === undefined ? 'missing cluster token (Authorization: Bearer <token>)' : 'wrong cluster token');
   }
   const method = req.method ?? 'GET';
   const path = url.pathname.replace(/\/+$/, '');
-  if (method === 'GET' && path === '/v1/overview') return send(res, 200, { ...options.describe(), ...options.dispatcher().overview() });
-  if (path === '/v1/jobs') {
-    if (method === 'GET') return send(res, 200, { jobs: options.dispatcher().listJobs() });
-    if (method === 'POST') {
+  const job = /^\/v1\/jobs\/([^/]+)(?:\/(cancel|stop))?$/.exec(path);
+  const route = job ? `${method} /v1/jobs/:id${job[2] ? `/${job[2]}` : ''}` : `${method} ${path}`;
+  const jobId = job ? decodeURIComponent(job[1]!) : '';
+  switch (route) {
+    case 'GET /v1/overview':
+      return send(res, 200, { ...options.describe(), ...(await options.dispatcher()).overview() });
+    case 'GET /v1/jobs':
+      return send(res, 200, { jobs: (await options.dispatcher()).listJobs() });
+    case 'POST /v1/jobs': {
       const body = (await readJson(req)) as SubmitRequest;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRequestError('request body must be a JSON object');
-      return send(res, 201, await options.dispatcher().submit(body));
+      const dispatcher = await options.dispatcher();
+      return send(res, 201, await dispatcher.submit(body));
     }
-  }
-  const job = /^\/v1\/jobs\/([^/]+)(\/(cancel|stop))?$/.exec(path);
-  if (job) {
-    const jobId = decodeURIComponent(job[1]!);
-    if (method === 'GET' && !job[3]) return send(res, 200, options.dispatcher().jobStatus(jobId));
-    if (method === 'POST' && job[3] === 'cancel') return send(res, 200, await options.dispatcher().cancel(jobId));
-    if (method === 'POST' && job[3] === 'stop') return send(res, 200, await options.dispatcher().stop(jobId));
+    case 'GET /v1/jobs/:id':
+      return send(res, 200, (await options.dispatcher()).jobStatus(jobId));
+    case 'POST /v1/jobs/:id/cancel': {
+      const dispatcher = await options.dispatcher();
+      return send(res, 200, await dispatcher.cancel(jobId));
+    }
+    case 'POST /v1/jobs/:id/stop': {
+      const dispatcher = await options.dispatcher();
+      return send(res, 200, await dispatcher.stop(jobId));
+    }
   }
   throw new NotFoundError(`no route ${method} ${url.pathname}`);
 }

@@ -3,19 +3,10 @@
 // reported running. A worker silent for longer than the heartbeat timeout is lost.
 
 import type { Clock } from '../../shared/clock.ts';
+import type { SubtaskStatus } from '../../worker/cluster/cluster-job-runner.ts';
 
-export interface RunningSubtask {
-  readonly taskId: number;
-  readonly subtask: number;
-  readonly taskName: string;
-  readonly state: string;
-  readonly recordsIn: number;
-  readonly recordsOut: number;
-  readonly watermark: number;
-  readonly busyTimeMs: number;
-  readonly backPressuredTimeMs: number;
-  readonly backPressured: boolean;
-}
+/** A subtask as its worker reports it in heartbeats. */
+export type RunningSubtask = SubtaskStatus;
 
 export interface RunningAttemptReport {
   readonly jobId: string;

@@ -105,7 +105,8 @@ export function tokenMatches(expected: string | undefined, presented: string | u
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function bearerToken(value: string | undefined): string | undefined {
+/** The token of an `Authorization: Bearer <token>` value. */
+export function bearerToken(value: string | undefined): string | undefined {
   const match = value === undefined ? null : /^Bearer\s+(\S+)$/i.exec(value);
   return match ? match[1] : undefined;
 }

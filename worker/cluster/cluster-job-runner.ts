@@ -9,7 +9,7 @@
 import { serialize } from 'node:v8';
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { ApplicationProperties, StreamExecutionEnvironment } from '../../shared/api/environment.ts';
-import type { Clock } from '../../shared/clock.ts';
+import { WakeableSleep, type Clock } from '../../shared/clock.ts';
 import { errorChainMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
@@ -55,7 +55,8 @@ export interface DataPlaneChannels {
 
 /** What the runner reports to the coordinator. */
 export interface AttemptListener {
-  acknowledgeCheckpoint(checkpointId: number, subtask: SubtaskRef, handles: SubtaskStateHandle[]): void;
+  /** The subtask wrote its operators' state for the checkpoint: one handle per operator uid. */
+  acknowledgeCheckpoint(checkpointId: number, subtask: SubtaskRef, states: ReadonlyArray<{ uid: string; handle: SubtaskStateHandle }>): void;
   subtasksFinished(subtasks: SubtaskRef[]): void;
   failed(error: Error): void;
 }
@@ -107,13 +108,15 @@ export class ClusterJobRunner {
   private readonly reportedFinished = new Set<StreamTask>();
   private cancelled = false;
   private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
   private watermarkIntervalMs = 0;
   private readonly log: Logger;
 
   private constructor(readonly deployment: AttemptDeployment, private readonly services: ClusterJobRunnerServices) {
     this.log = services.logger.child({ job: deployment.jobId, attempt: deployment.attempt });
+    this.idleSleep = new WakeableSleep(services.clock);
   }
+
+  private readonly idleSleep: WakeableSleep;
 
   get jobId(): string {
     return this.deployment.jobId;
@@ -186,14 +189,12 @@ export class ClusterJobRunner {
     this.loop = this.run().catch((error: unknown) => {
       if (this.cancelled) return;
       this.cancelled = true;
-      const failure = error instanceof Error ? error : new Error(String(error));
-      this.log.error('attempt failed', { error: errorChainMessage(failure) });
-      this.services.listener.failed(failure);
+      this.services.listener.failed(error instanceof Error ? error : new Error(String(error)));
     });
   }
 
   private wake(): void {
-    this.wakeUp?.();
+    this.idleSleep.wakeUp();
   }
 
   private isBackPressured(task: StreamTask): boolean {
@@ -240,7 +241,7 @@ export class ClusterJobRunner {
 
       if (!progressed) {
         const nextTimer = Math.min(...this.tasks.map((t) => t.nextProcessingTimerMs()), this.watermarkIntervalMs > 0 ? nextWatermarkMs : Infinity);
-        await this.idle(Math.max(0, Math.min(waitMs, nextTimer - clock.now())));
+        await this.idleSleep.sleep(Math.max(0, Math.min(waitMs, nextTimer - clock.now())));
       } else {
         // Let frames in and out, RPCs and snapshot writes run between rounds.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -248,20 +249,6 @@ export class ClusterJobRunner {
     }
   }
 
-  private idle(ms: number): Promise<void> {
-    if (ms <= 0) return new Promise((resolve) => setImmediate(resolve));
-    return new Promise<void>((resolve) => {
-      const timer = this.services.clock.schedule(ms, () => {
-        this.wakeUp = undefined;
-        resolve();
-      });
-      this.wakeUp = () => {
-        timer.cancel();
-        this.wakeUp = undefined;
-        resolve();
-      };
-    });
-  }
 
   /**
    * Processes what is queued between local subtasks until nothing moves or the step's time is
@@ -306,11 +293,7 @@ export class ClusterJobRunner {
     Promise.all(writes).then(
       (written) => {
         if (this.cancelled) return;
-        listener.acknowledgeCheckpoint(
-          checkpointId,
-          { taskId: task.vertex.id, subtask: task.subtaskIndex },
-          written.map(({ uid, handle }) => ({ ...handle, uid }) as SubtaskStateHandle & { uid: string }),
-        );
+        listener.acknowledgeCheckpoint(checkpointId, { taskId: task.vertex.id, subtask: task.subtaskIndex }, written);
       },
       (error: unknown) => this.log.warn('checkpoint state could not be written; the checkpoint will not complete', { checkpointId, task: task.name, error: errorChainMessage(error) }),
     );

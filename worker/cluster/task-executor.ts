@@ -57,34 +57,32 @@ export class TaskExecutor {
   }
 
   /** The WorkerGateway handlers the RPC server serves. */
-  handlers(): Record<string, UnaryHandler> {
-    return {
-      deployTasks: (request, context) => this.deployTasks(request, context),
-      triggerCheckpoint: async (request, context) => {
-        this.checkEpoch(context, 'TriggerCheckpoint');
-        this.runnerOf(request.jobId, request.attempt).triggerCheckpoint(Number(request.checkpointId));
-        return {};
-      },
-      notifyCheckpointComplete: async (request, context) => {
-        this.checkEpoch(context, 'NotifyCheckpointComplete');
-        const runner = this.runnerOf(request.jobId, request.attempt);
-        this.log.info('committing checkpoint', { job: request.jobId, attempt: request.attempt, checkpointId: Number(request.checkpointId), epoch: context.epoch });
-        await runner.notifyCheckpointComplete(Number(request.checkpointId));
-        return {};
-      },
-      cancelJob: async (request, context) => {
-        this.checkEpoch(context, 'CancelJob');
-        // Remembered, so an attempt of the job still being deployed is cancelled when it is built.
-        this.cancelledUpTo.set(request.jobId, request.attempt === 0 ? Number.POSITIVE_INFINITY : Math.max(request.attempt, this.cancelledUpTo.get(request.jobId) ?? 0));
-        const runner = this.runners.get(request.jobId);
-        if (runner && (request.attempt === 0 || runner.attempt <= request.attempt)) {
-          this.runners.delete(request.jobId);
-          await runner.cancel(request.reason || 'cancelled by the coordinator');
-        }
-        return {};
-      },
-    };
-  }
+  readonly handlers: Record<string, UnaryHandler> = {
+    deployTasks: (request, context) => this.deployTasks(request, context),
+    triggerCheckpoint: async (request, context) => {
+      this.checkEpoch(context, 'TriggerCheckpoint');
+      this.runnerOf(request.jobId, request.attempt).triggerCheckpoint(Number(request.checkpointId));
+      return {};
+    },
+    notifyCheckpointComplete: async (request, context) => {
+      this.checkEpoch(context, 'NotifyCheckpointComplete');
+      const runner = this.runnerOf(request.jobId, request.attempt);
+      this.log.info('committing checkpoint', { job: request.jobId, attempt: request.attempt, checkpointId: Number(request.checkpointId), epoch: context.epoch });
+      await runner.notifyCheckpointComplete(Number(request.checkpointId));
+      return {};
+    },
+    cancelJob: async (request, context) => {
+      this.checkEpoch(context, 'CancelJob');
+      // Remembered, so an attempt of the job still being deployed is cancelled when it is built.
+      this.cancelledUpTo.set(request.jobId, request.attempt === 0 ? Number.POSITIVE_INFINITY : Math.max(request.attempt, this.cancelledUpTo.get(request.jobId) ?? 0));
+      const runner = this.runners.get(request.jobId);
+      if (runner && (request.attempt === 0 || runner.attempt <= request.attempt)) {
+        this.runners.delete(request.jobId);
+        await runner.cancel(request.reason || 'cancelled by the coordinator');
+      }
+      return {};
+    },
+  };
 
   private checkEpoch(context: CallContext, method: string): void {
     if (context.epoch === undefined) throw new InvalidRequestError(`${method}: the call carries no leader epoch (metadata sluice-epoch)`);
@@ -123,13 +121,9 @@ export class TaskExecutor {
       deadLetters: this.options.deadLetters,
       dataPlane: this.options.dataPlane,
       listener: {
-        acknowledgeCheckpoint: (checkpointId, subtask, handles) => this.report('AcknowledgeCheckpoint', ackRequest(deployment, checkpointId, subtask, handles)),
+        acknowledgeCheckpoint: (checkpointId, subtask, states) => this.report('AcknowledgeCheckpoint', ackRequest(deployment, checkpointId, subtask, states)),
         subtasksFinished: (subtasks) => this.report('ReportSubtasksFinished', { jobId: deployment.jobId, attempt: deployment.attempt, subtasks }),
-        failed: (error) => {
-          if (this.runners.get(deployment.jobId) === runner) this.runners.delete(deployment.jobId);
-          void runner.cancel('failed');
-          this.report('ReportTaskFailure', { jobId: deployment.jobId, attempt: deployment.attempt, workerId: this.options.workerId, message: errorChainMessage(error) });
-        },
+        failed: (error) => this.failAttempt(deployment.jobId, deployment.attempt, error),
       },
     });
     // A cancel for this attempt may have arrived while it was being built.
@@ -142,12 +136,12 @@ export class TaskExecutor {
     return {};
   }
 
-  /** A failure outside the attempt's own loop (a data-plane connection died): fail it and report. */
+  /** An attempt failed (in its loop, or its data-plane connection died): cancel it here and report it. */
   failAttempt(jobId: string, attempt: number, error: Error): void {
     const runner = this.runners.get(jobId);
     if (!runner || runner.attempt !== attempt) return;
     this.runners.delete(jobId);
-    this.log.warn('attempt failed', { job: jobId, attempt, error: errorChainMessage(error) });
+    this.log.error('attempt failed', { job: jobId, attempt, error: errorChainMessage(error) });
     void runner.cancel('failed');
     this.report('ReportTaskFailure', { jobId, attempt, workerId: this.options.workerId, message: errorChainMessage(error) });
   }
@@ -223,14 +217,14 @@ export class TaskExecutor {
   }
 }
 
-function ackRequest(deployment: AttemptDeployment, checkpointId: number, subtask: SubtaskRef, handles: SubtaskStateHandle[]) {
+function ackRequest(deployment: AttemptDeployment, checkpointId: number, subtask: SubtaskRef, states: ReadonlyArray<{ uid: string; handle: SubtaskStateHandle }>) {
   return {
     jobId: deployment.jobId,
     attempt: deployment.attempt,
     checkpointId,
     taskId: subtask.taskId,
     subtask: subtask.subtask,
-    states: handles.map((h) => ({ uid: (h as SubtaskStateHandle & { uid: string }).uid, subtask: h.subtask, file: h.file, bytes: h.bytes, sha256: h.sha256 })),
+    states: states.map(({ uid, handle }) => ({ uid, ...handle })),
   };
 }
 

@@ -9,23 +9,15 @@ import { createProcessRegistry, startMetricsServer, WorkerMetrics, type MetricsS
 import { RpcServer } from '../../shared/rpc/rpc.ts';
 import { DataPlane } from '../network/data-plane.ts';
 import { FileDeadLetterOutput } from '../runtime/dead-letter.ts';
-import type { StateBackendKind } from '../state/keyed-state-backend.ts';
+import type { WorkerConfig } from '../../shared/config/index.ts';
 import { TaskExecutor } from './task-executor.ts';
 import { join } from 'node:path';
 
-export interface WorkerRunnerConfig {
-  readonly id: string;
-  readonly host: string;
-  readonly rpcPort: number;
-  readonly dataPort: number;
-  readonly metricsPort: number;
-  readonly coordinators: readonly string[];
-  readonly clusterToken: string | undefined;
-  readonly slots: number;
-  readonly stateBackend: StateBackendKind;
-  readonly stateDirectory: string;
-  readonly heartbeatIntervalMs: number;
-}
+/** What the worker process needs of its configuration. */
+export type WorkerRunnerConfig = Pick<
+  WorkerConfig,
+  'id' | 'host' | 'rpcPort' | 'dataPort' | 'metricsPort' | 'coordinators' | 'clusterToken' | 'slots' | 'stateBackend' | 'stateDirectory' | 'heartbeatIntervalMs'
+>;
 
 export class WorkerRunner {
   private constructor(
@@ -52,7 +44,7 @@ export class WorkerRunner {
         {
           name: 'WorkerGateway',
           handlers: Object.fromEntries(
-            ['deployTasks', 'triggerCheckpoint', 'notifyCheckpointComplete', 'cancelJob'].map((m) => [m, (request: unknown, context: any) => executor!.handlers()[m]!(request, context)]),
+            ['deployTasks', 'triggerCheckpoint', 'notifyCheckpointComplete', 'cancelJob'].map((m) => [m, (request: unknown, context: any) => executor!.handlers[m]!(request, context)]),
           ),
         },
       ],

@@ -8,7 +8,7 @@
 
 import type { ApplicationProperties, StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { sleep } from '../../shared/clock.ts';
+import { sleep, WakeableSleep } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { CheckpointCoordinator, type CheckpointParticipants, type CompletedCheckpointInfo } from '../../coordinator/checkpoint/checkpoint-coordinator.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
@@ -75,7 +75,6 @@ export class EmbeddedExecutor {
   private coordinator!: CheckpointCoordinator;
   private state: JobStatus['state'] = 'created';
   private stopRequested = false;
-  private wakeUp: (() => void) | undefined;
   private readonly watermarkIntervalMs: number;
 
   private constructor(
@@ -84,7 +83,10 @@ export class EmbeddedExecutor {
     watermarkIntervalMs: number,
   ) {
     this.watermarkIntervalMs = watermarkIntervalMs;
+    this.idleSleep = new WakeableSleep(options.clock);
   }
+
+  private readonly idleSleep: WakeableSleep;
 
   /** Plans the environment's pipeline, builds every subtask and restores state if asked. */
   static async create(env: StreamExecutionEnvironment, options: EmbeddedExecutorOptions): Promise<EmbeddedExecutor> {
@@ -213,7 +215,7 @@ export class EmbeddedExecutor {
         }
         if (!progressed) {
           const nextTimer = Math.min(...this.tasks.map((t) => t.nextProcessingTimerMs()), nextCheckpointMs, this.watermarkIntervalMs > 0 ? nextWatermarkMs : Infinity);
-          await this.idle(Math.max(0, Math.min(waitMs, nextTimer - clock.now())));
+          await this.idleSleep.sleep(Math.max(0, Math.min(waitMs, nextTimer - clock.now())));
           lastYieldMs = Date.now();
         } else if (this.coordinator.isBusy || Date.now() - lastYieldMs >= YIELD_EVERY_MS) {
           // Let pending snapshot uploads, signals and I/O run; while a checkpoint is being
@@ -235,20 +237,6 @@ export class EmbeddedExecutor {
     return { state: this.state as 'finished' | 'stopped', status };
   }
 
-  private idle(ms: number): Promise<void> {
-    if (ms <= 0) return new Promise((resolve) => setImmediate(resolve));
-    return new Promise<void>((resolve) => {
-      const timer = this.options.clock.schedule(ms, () => {
-        this.wakeUp = undefined;
-        resolve();
-      });
-      this.wakeUp = () => {
-        timer.cancel();
-        this.wakeUp = undefined;
-        resolve();
-      };
-    });
-  }
 
   /** Processes everything queued between subtasks, upstream first, until nothing moves. */
   private drain(): void {
@@ -283,7 +271,7 @@ export class EmbeddedExecutor {
   /** Asks a running job to stop cleanly (checkpoint, commit, close). */
   stop(): void {
     this.stopRequested = true;
-    this.wakeUp?.();
+    this.idleSleep.wakeUp();
   }
 
   private async close(): Promise<void> {

@@ -89,7 +89,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
   const isLocal = options.isLocal ?? (() => true);
   const tasks: StreamTask[] = [];
   const backends: KeyedStateBackend[] = [];
-  const operatorInfo = new Map<string, OperatorInfo>();
+  const operatorInfo = operatorInfoOf(plan);
   const operatorsOf = new Map<string, Array<{ uid: string; operator: AbstractStreamOperator }>>();
   const taskAt = new Map<string, StreamTask>();
   const operatorOf = (nodeId: number, subtask: number) =>
@@ -97,9 +97,6 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
 
   // 1. operator instances and tasks
   for (const vertex of plan.tasks) {
-    for (const id of vertex.nodeIds) {
-      operatorInfo.set(plan.uidOf.get(id)!, { name: plan.graph.node(id).name, parallelism: vertex.parallelism, maxParallelism: plan.maxParallelismOf.get(id)! });
-    }
     for (let i = 0; i < vertex.parallelism; i++) {
       if (!isLocal(vertex.id, i)) continue;
       const operators = vertex.nodeIds.map((id) => ({
@@ -226,6 +223,15 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
     }
   }
   return { tasks, backends, operatorInfo };
+}
+
+/** uid → what the checkpoint metadata records of each operator of the plan. */
+export function operatorInfoOf(plan: JobPlan): Map<string, OperatorInfo> {
+  const info = new Map<string, OperatorInfo>();
+  for (const node of plan.graph.nodes) {
+    info.set(plan.uidOf.get(node.id)!, { name: node.name, parallelism: plan.parallelismOf.get(node.id)!, maxParallelism: plan.maxParallelismOf.get(node.id)! });
+  }
+  return info;
 }
 
 function remoteChannels(options: SubtaskBuildOptions): RemoteChannels {

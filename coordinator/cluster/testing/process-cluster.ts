@@ -137,7 +137,8 @@ export class ProcessCluster {
     for (const c of this.coordinators) {
       if (!this.isAlive(c)) continue;
       try {
-        return await restCall({ coordinator: `http://127.0.0.1:${c.restPort}`, token: TEST_TOKEN }, method, path, body);
+        // Not following a standby's pointer: it may name a leader that is paused.
+        return await restCall({ coordinator: `http://127.0.0.1:${c.restPort}`, token: TEST_TOKEN, followLeader: false }, method, path, body);
       } catch (error) {
         lastError = error;
         if ((error as { status?: number }).status !== 503 && (error as { status?: number }).status !== 0) throw error;
@@ -152,7 +153,7 @@ export class ProcessCluster {
       const c = this.coordinators[i]!;
       if (!this.isAlive(c)) continue;
       try {
-        await restCall({ coordinator: `http://127.0.0.1:${c.restPort}`, token: TEST_TOKEN }, 'GET', '/v1/overview');
+        await restCall({ coordinator: `http://127.0.0.1:${c.restPort}`, token: TEST_TOKEN, followLeader: false }, 'GET', '/v1/overview');
         return i;
       } catch {
         // a standby, paused or gone
