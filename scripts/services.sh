@@ -13,19 +13,17 @@
 # write its pid file), stop_<name>, healthy_<name> (does it answer?), plus one-liners:
 # describe_<name> (where it listens), env_<name> (the export lines the tests read),
 # program_<name> (its process name, to tell our pid from a recycled one), ports_<name>.
-# Adding one means writing those functions and adding the name to SERVICES.
+# Each service lives in its own file, scripts/services.d/<name>.sh, which defines those functions
+# and appends its name to SERVICES; its ports and variables are described at its top.
 #
-# Environment: SLUICE_SERVICES_DIR (state, default <repo>/.services), SLUICE_ETCD_PORT (23790),
-# SLUICE_ETCD_PEER_PORT (23800), SLUICE_SERVICES_WAIT_SECONDS (how long a start may take, 30).
+# Environment: SLUICE_SERVICES_DIR (state, default <repo>/.services), SLUICE_SERVICES_WAIT_SECONDS
+# (how long a start may take, 30; a service may allow itself longer).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE_DIR="${SLUICE_SERVICES_DIR:-$REPO/.services}"
 WAIT_SECONDS="${SLUICE_SERVICES_WAIT_SECONDS:-30}"
-SERVICES=(etcd)
-
-ETCD_PORT="${SLUICE_ETCD_PORT:-23790}"
-ETCD_PEER_PORT="${SLUICE_ETCD_PEER_PORT:-23800}"
+SERVICES=() # each services.d/<name>.sh appends its name
 
 # Progress and problems go to stderr so that `env` prints nothing but export lines on stdout.
 say() { echo "services: $*" >&2; }
@@ -110,48 +108,12 @@ wait_healthy() { # service pid
   exit 1
 }
 
-# --- etcd (Debian etcd-server 3.4) -------------------------------------------------------------
+# --- the services: one file each in services.d/ ------------------------------------------------
 
-install_etcd() {
-  command -v etcd >/dev/null 2>&1 || apt_install etcd-server
-  command -v etcd >/dev/null 2>&1 || fail "etcd-server installed but no etcd on PATH"
-}
-
-healthy_etcd() {
-  # etcdctl comes with etcd-client, which is not always there; /health answers the same question.
-  if command -v etcdctl >/dev/null 2>&1; then
-    ETCDCTL_API=3 etcdctl --endpoints="127.0.0.1:$ETCD_PORT" --dial-timeout=1s --command-timeout=2s \
-      endpoint health >/dev/null 2>&1
-  else
-    http_get "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'
-  fi
-}
-
-start_etcd() {
-  local dir
-  dir="$(service_dir etcd)"
-  mkdir -p "$dir/data"
-  chmod 700 "$dir/data" # etcd 3.4 insists on a private data dir
-  setsid etcd \
-    --name sluice-test \
-    --data-dir "$dir/data" \
-    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
-    --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-cluster "sluice-test=http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-cluster-state new \
-    --logger zap \
-    >>"$(log_file etcd)" 2>&1 </dev/null &
-  echo $! >"$(pid_file etcd)"
-}
-
-stop_etcd() { stop_pid etcd "$1"; }
-
-describe_etcd() { echo "client http://127.0.0.1:$ETCD_PORT, peer http://127.0.0.1:$ETCD_PEER_PORT"; }
-env_etcd() { echo "export SLUICE_ETCD_ENDPOINTS=127.0.0.1:$ETCD_PORT"; }
-program_etcd() { echo etcd; }
-ports_etcd() { echo "$ETCD_PORT $ETCD_PEER_PORT"; }
+for service_file in "$REPO"/scripts/services.d/*.sh; do
+  # shellcheck source=/dev/null
+  source "$service_file"
+done
 
 # --- generic commands --------------------------------------------------------------------------
 
