@@ -8,3 +8,7 @@ export type { Auction, Bid, NexmarkEvent, Person } from './nexmark/model.ts';
 export { CollectSink } from './collect-sink.ts';
 export { DiscardingSink } from './discarding-sink.ts';
 export { ConsoleSink, CollectionSource } from '../../shared/api/builtin-connectors.ts';
+export { KinesisSource, KinesisSink } from './kinesis/index.ts';
+export type { KinesisSourceOptions, KinesisSinkOptions, KinesisStartPosition, KinesisDeserializer, KinesisRecordOrigin, AwsConnectionOptions } from './kinesis/index.ts';
+export { DynamoDbSink } from './dynamodb/index.ts';
+export type { DynamoDbSinkOptions } from './dynamodb/index.ts';
