@@ -1,0 +1,128 @@
+// Where the Kafka broker of the `*.kafka.test.ts` tests is (scripts/services.d/kafka.sh), a check
+// that it answers, and small helpers the tests share: unique topic names, topic creation, and a
+// read_committed read of a whole topic. A missing broker fails the test with the command that
+// starts it: never a skip.
+
+import kafkajs from 'kafkajs';
+import type { Admin, Kafka as KafkaClient } from 'kafkajs';
+
+const { Kafka, logLevel } = kafkajs;
+
+const DEFAULT_BROKERS = '127.0.0.1:19092';
+const DEFAULT_SASL_BROKERS = '127.0.0.1:19094';
+
+/** The SASL user scripts/services.d/kafka.sh creates (PLAIN and SCRAM-SHA-256). */
+export const KAFKA_TEST_SASL_USER = { username: 'sluice', password: 'sluice-secret' } as const;
+
+function brokerList(value: string | undefined, fallback: string): string[] {
+  const brokers = (value ?? '').split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+  return brokers.length > 0 ? brokers : [fallback];
+}
+
+/** SLUICE_KAFKA_BROKERS (comma separated `host:port`), default 127.0.0.1:19092. */
+export function kafkaBrokers(): string[] {
+  return brokerList(process.env.SLUICE_KAFKA_BROKERS, DEFAULT_BROKERS);
+}
+
+/** SLUICE_KAFKA_SASL_BROKERS: the SASL_PLAINTEXT listener, default 127.0.0.1:19094. */
+export function kafkaSaslBrokers(): string[] {
+  return brokerList(process.env.SLUICE_KAFKA_SASL_BROKERS, DEFAULT_SASL_BROKERS);
+}
+
+/** A kafkajs client for test set-up and checks, quiet unless something is wrong. */
+export function testKafkaClient(brokers: string[] = kafkaBrokers()): KafkaClient {
+  return new Kafka({ clientId: 'sluice-test', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, requestTimeout: 30_000 });
+}
+
+/** The broker list, once the broker answers a metadata request; an Error saying how to start it otherwise. */
+export async function requireKafka(): Promise<string[]> {
+  const brokers = kafkaBrokers();
+  const admin = new Kafka({ clientId: 'sluice-test-health', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 1 } }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length > 0) return brokers;
+    throw new Error('the cluster reported no brokers');
+  } catch (error) {
+    throw new Error(
+      `Kafka is missing: no broker answers at ${brokers.join(', ')} (SLUICE_KAFKA_BROKERS; ${error instanceof Error ? error.message : String(error)}). ` +
+        'Start it with `scripts/services.sh start kafka` (or run `npm test`, which starts it).',
+    );
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+let topicCounter = 0;
+
+/** A topic name no other test run uses: `<prefix>-<pid>-<time>-<n>`. */
+export function uniqueTopicName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${topicCounter++}`;
+}
+
+/** Creates topics and waits until their leaders are known. */
+export async function createTopics(admin: Admin, topics: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>): Promise<void> {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: topics.map((t) => ({
+      topic: t.topic,
+      numPartitions: t.partitions,
+      replicationFactor: 1,
+      ...(t.compacted ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
+    })),
+  });
+}
+
+export interface ReadRecord {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly timestamp: string;
+}
+
+/**
+ * Every record of `topic` that a `read_committed` (or, with `readUncommitted`, a
+ * `read_uncommitted`) consumer sees, read from the beginning to the current end of each
+ * partition. Bounded by `timeoutMs`.
+ */
+export async function readWholeTopic(client: KafkaClient, topic: string, options: { readUncommitted?: boolean; timeoutMs?: number } = {}): Promise<ReadRecord[]> {
+  const admin = client.admin();
+  await admin.connect();
+  // The end offsets read_committed reaches are the last stable offsets; the plain end offsets can
+  // be past them (an open transaction), so a read_committed reader waits for the high watermark
+  // only where no transaction is open — reading up to "no more records for a while" instead.
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const records: ReadRecord[] = [];
+  const consumer = client.consumer({ groupId: `sluice-test-reader-${process.pid}-${Date.now()}-${topicCounter++}`, readUncommitted: options.readUncommitted ?? false, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const wanted = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
+  const reached = new Map<number, bigint>();
+  let lastProgress = Date.now();
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        records.push({ partition: batch.partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: m.value?.toString('utf8') ?? null, timestamp: m.timestamp });
+      }
+      reached.set(batch.partition, BigInt(batch.highWatermark));
+      lastProgress = Date.now();
+    },
+  });
+  try {
+    for (;;) {
+      const allSeen = [...wanted].every(([partition, high]) => high === 0n || (reached.get(partition) ?? -1n) >= high);
+      // A partition whose last records are transaction markers gives no batch to see its end in,
+      // so "caught up" is also: no new batch for 2 s after the start.
+      if (allSeen && Date.now() - lastProgress > 300) break;
+      if (Date.now() - lastProgress > 2000) break;
+      if (Date.now() > deadline) throw new Error(`readWholeTopic(${topic}): not caught up within ${options.timeoutMs ?? 30_000} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
