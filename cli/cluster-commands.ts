@@ -1,4 +1,5 @@
-// The client commands that talk to a coordinator's REST API: submit, list, status, cancel, stop.
+// The client commands that talk to a coordinator's REST API: submit, list, status, cancel, stop,
+// snapshot, snapshots, rescale.
 // The coordinator is found with --coordinator / SLUICE_COORDINATOR_URL (default
 // http://127.0.0.1:8081); the token with --cluster-token / SLUICE_CLUSTER_TOKEN or
 // --cluster-token-file / SLUICE_CLUSTER_TOKEN_FILE. A standby answers with the leader's address,
@@ -10,10 +11,17 @@ import { ConfigurationError, SluiceError } from '../shared/errors.ts';
 
 export const CLIENT_USAGE = `Usage:
   sluice submit <app.ts> [--parallelism N] [--max-parallelism N] [--job-name NAME] [--property group.key=value ...]
+                [--restore SNAPSHOT-NAME|PATH] [--allow-non-restored-state] [--state-backend memory|leveldb]
   sluice list
   sluice status <job-id>
   sluice cancel <job-id>
-  sluice stop <job-id>          (a last checkpoint commits the sinks, then the job stops)
+  sluice stop <job-id> [--snapshot [--name NAME]]
+                                (a last checkpoint commits the sinks, then the job stops; --snapshot keeps it)
+  sluice snapshot <job-id> [--name NAME]
+                                take a snapshot (savepoint) of a running job
+  sluice snapshots [list | describe NAME | delete NAME]
+  sluice rescale <job-id> --parallelism N
+                                change a running job's parallelism (its state moves with its key groups)
 
 Options (every client command):
   --coordinator URL             REST address of a coordinator (env SLUICE_COORDINATOR_URL; default http://127.0.0.1:8081)
@@ -35,6 +43,9 @@ export class ClusterRequestError extends SluiceError {
   }
 }
 
+/** Flags that take no value. */
+const SWITCHES = new Set(['snapshot', 'allow-non-restored-state']);
+
 function parseArgs(args: readonly string[]): { positionals: string[]; flags: Map<string, string[]> } {
   const positionals: string[] = [];
   const flags = new Map<string, string[]>();
@@ -46,14 +57,27 @@ function parseArgs(args: readonly string[]): { positionals: string[]; flags: Map
     }
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+    const value = eq > 0 ? arg.slice(eq + 1) : SWITCHES.has(name) ? 'true' : args[++i];
     if (value === undefined) throw new ConfigurationError(`--${name}`, 'needs a value');
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
   return { positionals, flags };
 }
 
-const KNOWN_FLAGS = new Set(['coordinator', 'cluster-token', 'cluster-token-file', 'parallelism', 'max-parallelism', 'job-name', 'property']);
+const KNOWN_FLAGS = new Set([
+  'coordinator',
+  'cluster-token',
+  'cluster-token-file',
+  'parallelism',
+  'max-parallelism',
+  'job-name',
+  'property',
+  'restore',
+  'allow-non-restored-state',
+  'state-backend',
+  'snapshot',
+  'name',
+]);
 
 function clientOptions(flags: Map<string, string[]>, env: NodeJS.ProcessEnv): ClientOptions {
   for (const name of flags.keys()) if (!KNOWN_FLAGS.has(name)) throw new ConfigurationError(`--${name}`, `unknown option\n\n${CLIENT_USAGE}`);
@@ -71,7 +95,7 @@ function clientOptions(flags: Map<string, string[]>, env: NodeJS.ProcessEnv): Cl
 }
 
 /** One REST call; follows a standby's pointer to the leader once, unless told not to. */
-export async function restCall(options: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+export async function restCall(options: ClientOptions, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<any> {
   let base = options.coordinator;
   for (let hop = 0; hop < 2; hop++) {
     let response: Response;
@@ -119,6 +143,11 @@ function positiveInt(flag: string, value: string | undefined): number | undefine
   return n;
 }
 
+/** A snapshot name stays a name; a path is made absolute (the coordinator and workers read it). */
+function restoreArgument(value: string): string {
+  return value.includes('/') || value.startsWith('.') ? resolve(value) : value;
+}
+
 /** Runs a client command; prints JSON to stdout. */
 export async function clientCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { positionals, flags } = parseArgs(args);
@@ -141,7 +170,27 @@ export async function clientCommand(command: string, args: readonly string[], en
         ...(maxParallelism ? { maxParallelism } : {}),
         ...(flags.get('job-name') ? { jobName: flags.get('job-name')![0] } : {}),
         properties: parseProperties(flags.get('property') ?? []),
+        ...(flags.get('restore') ? { restoreFrom: restoreArgument(flags.get('restore')![0]!) } : {}),
+        ...(flags.has('allow-non-restored-state') ? { allowNonRestoredState: true } : {}),
+        ...(flags.get('state-backend') ? { stateBackend: flags.get('state-backend')![0] } : {}),
       });
+      break;
+    }
+    case 'snapshot':
+      result = await restCall(options, 'POST', `/v1/jobs/${needJob()}/snapshots`, flags.get('name') ? { name: flags.get('name')![0] } : {});
+      break;
+    case 'snapshots': {
+      const [action = 'list', name] = positionals;
+      if (action === 'list') result = await restCall(options, 'GET', '/v1/snapshots');
+      else if ((action === 'describe' || action === 'delete') && name) {
+        result = await restCall(options, action === 'delete' ? 'DELETE' : 'GET', `/v1/snapshots/${encodeURIComponent(name)}`);
+      } else throw new ConfigurationError('snapshots', `expected list, describe NAME or delete NAME\n\n${CLIENT_USAGE}`);
+      break;
+    }
+    case 'rescale': {
+      const parallelism = positiveInt('parallelism', flags.get('parallelism')?.[0]);
+      if (parallelism === undefined) throw new ConfigurationError('--parallelism', `missing\n\n${CLIENT_USAGE}`);
+      result = await restCall(options, 'POST', `/v1/jobs/${needJob()}/rescale`, { parallelism });
       break;
     }
     case 'list':
@@ -154,7 +203,10 @@ export async function clientCommand(command: string, args: readonly string[], en
       result = await restCall(options, 'POST', `/v1/jobs/${needJob()}/cancel`);
       break;
     case 'stop':
-      result = await restCall(options, 'POST', `/v1/jobs/${needJob()}/stop`);
+      result = await restCall(options, 'POST', `/v1/jobs/${needJob()}/stop`, {
+        ...(flags.has('snapshot') ? { snapshot: true } : {}),
+        ...(flags.get('name') ? { name: flags.get('name')![0] } : {}),
+      });
       break;
     default:
       throw new ConfigurationError('command', `unknown client command ${command}`);

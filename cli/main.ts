@@ -19,7 +19,10 @@ Commands:
   list                list the cluster's jobs
   status <job-id>     a job's state, subtasks and checkpoints
   cancel <job-id>     cancel a job
-  stop <job-id>       stop a job with a last checkpoint
+  stop <job-id>       stop a job with a last checkpoint (--snapshot keeps it as a snapshot)
+  snapshot <job-id>   take a snapshot (savepoint) of a running job
+  snapshots           list, describe or delete snapshots
+  rescale <job-id>    change a running job's parallelism (--parallelism N)
   help                this text
 `;
 
@@ -51,6 +54,9 @@ export async function main(args: readonly string[]): Promise<number> {
       case 'status':
       case 'cancel':
       case 'stop':
+      case 'snapshot':
+      case 'snapshots':
+      case 'rescale':
         if (rest.includes('--help') || rest.includes('-h')) {
           process.stdout.write(CLIENT_USAGE);
           return 0;

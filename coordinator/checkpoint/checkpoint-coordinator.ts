@@ -6,7 +6,7 @@
 import { serialize } from 'node:v8';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logging.ts';
-import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
+import { hasState, type OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
 import type { CheckpointMetadata, OperatorStateMetadata, SubtaskStateHandle } from './checkpoint-metadata.ts';
 import { METADATA_FORMAT_VERSION } from './checkpoint-metadata.ts';
 import { CheckpointError } from '../../shared/errors.ts';
@@ -147,6 +147,7 @@ export class CheckpointCoordinator {
         for (const [uid, snapshotPromise] of ack.snapshots ?? []) {
           writes.push(
             snapshotPromise.then(async (snapshot: OperatorSnapshot) => {
+              if (!hasState(snapshot)) return;
               const data = serialize(snapshot);
               record(uid, await storage.writeState(id, uid, ack.subtask, data));
             }),

@@ -33,6 +33,18 @@ export interface CheckpointMetadata {
   /** True when every task had finished: restoring it ends the job at once. */
   readonly final: boolean;
   readonly operators: readonly OperatorStateMetadata[];
+  /** Present on a snapshot (savepoint): a self-contained copy of the checkpoint it names. */
+  readonly snapshot?: SnapshotInfo;
+}
+
+/** What a snapshot records about itself in its `_metadata`. */
+export interface SnapshotInfo {
+  readonly name: string;
+  readonly jobId: string;
+  readonly jobName: string;
+  /** The checkpoint it was copied from. */
+  readonly checkpointId: number;
+  readonly createdAtMs: number;
 }
 
 /** Checks a parsed `_metadata` document field by field; `where` names the file in errors. */

@@ -34,11 +34,17 @@ function safeSegment(uid: string): string {
   return uid.replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/**
+ * 'checkpoints': a folder of `chk-<id>` folders (a job's checkpoints). 'one-checkpoint': the
+ * folder is itself one checkpoint with its `_metadata` at the top (a snapshot).
+ */
+export type CheckpointLayout = 'checkpoints' | 'one-checkpoint';
+
 export class LocalDirectoryCheckpointStorage implements CheckpointStorage {
-  constructor(readonly location: string) {}
+  constructor(readonly location: string, readonly layout: CheckpointLayout = 'checkpoints') {}
 
   private dir(checkpointId: number): string {
-    return join(this.location, `chk-${checkpointId}`);
+    return this.layout === 'one-checkpoint' ? this.location : join(this.location, `chk-${checkpointId}`);
   }
 
   async writeState(checkpointId: number, uid: string, subtask: number, bytes: Uint8Array): Promise<SubtaskStateHandle> {
@@ -77,6 +83,13 @@ export class LocalDirectoryCheckpointStorage implements CheckpointStorage {
   }
 
   async listCompleted(): Promise<number[]> {
+    if (this.layout === 'one-checkpoint') {
+      try {
+        return [(await this.readMetadata(0)).checkpointId];
+      } catch {
+        return [];
+      }
+    }
     let names: string[];
     try {
       names = await fs.readdir(this.location);
@@ -134,6 +147,7 @@ export class LocalDirectoryCheckpointStorage implements CheckpointStorage {
   }
 
   async discardIncomplete(keep?: number): Promise<number[]> {
+    if (this.layout === 'one-checkpoint') return [];
     let names: string[];
     try {
       names = await fs.readdir(this.location);

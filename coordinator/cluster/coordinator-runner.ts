@@ -26,6 +26,9 @@ export type CoordinatorRunnerConfig = Pick<
   | 'heartbeatIntervalMs'
   | 'heartbeatTimeoutMs'
   | 'checkpointDirectory'
+  | 'snapshotDirectory'
+  | 'checkpointTimeoutMs'
+  | 'tolerableFailedCheckpoints'
   | 'checkpointIntervalMs'
   | 'minPauseBetweenCheckpointsMs'
   | 'retainedCheckpoints'
@@ -34,7 +37,6 @@ export type CoordinatorRunnerConfig = Pick<
 >;
 
 /** Flink's default checkpoint timeout: a checkpoint not acknowledged by then is dropped. */
-const CHECKPOINT_TIMEOUT_MS = 10 * 60_000;
 
 export class CoordinatorRunner {
   private dispatcher: Dispatcher | undefined;
@@ -164,10 +166,12 @@ export class CoordinatorRunner {
         token: this.config.clusterToken,
         checkpointing: {
           checkpointRoot: resolve(this.config.checkpointDirectory),
+          snapshotRoot: resolve(this.config.snapshotDirectory),
           checkpointIntervalMs: this.config.checkpointIntervalMs,
           minPauseBetweenCheckpointsMs: this.config.minPauseBetweenCheckpointsMs,
           retainedCheckpoints: this.config.retainedCheckpoints,
-          checkpointTimeoutMs: CHECKPOINT_TIMEOUT_MS,
+          checkpointTimeoutMs: this.config.checkpointTimeoutMs,
+          tolerableFailedCheckpoints: this.config.tolerableFailedCheckpoints,
         },
         heartbeatIntervalMs: this.config.heartbeatIntervalMs,
         heartbeatTimeoutMs: this.config.heartbeatTimeoutMs,

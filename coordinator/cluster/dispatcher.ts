@@ -9,14 +9,18 @@ import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { errorChainMessage, InvalidRequestError, NotFoundError } from '../../shared/errors.ts';
+import { errorChainMessage, InvalidRequestError, NotFoundError, RestoreError } from '../../shared/errors.ts';
+import type { StateBackendKind } from '../../worker/state/keyed-state-backend.ts';
+import { loadRestoreState } from '../../worker/runtime/subtask-builder.ts';
+import { openRestorePath } from '../checkpoint/restore-path.ts';
+import { checkSnapshotName, SnapshotCatalog, type SnapshotSummary } from '../checkpoint/snapshots.ts';
 import { buildApplication } from '../../shared/load-application.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { RpcClient, type UnaryHandler } from '../../shared/rpc/rpc.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import { createRestartStrategy, type RestartStrategyConfig } from '../scheduler/restart-strategy.ts';
 import { JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from './job-record.ts';
-import { JobMaster, type CheckpointingSettings, type JobStatusView } from './job-master.ts';
+import { JobMaster, type CheckpointingSettings, type JobStatusView, type RescaleResult, type StopResult } from './job-master.ts';
 import { WorkerRegistry, type RunningAttemptReport } from './worker-registry.ts';
 
 export interface DispatcherOptions {
@@ -41,6 +45,11 @@ export interface SubmitRequest {
   readonly parallelism?: number;
   readonly maxParallelism?: number;
   readonly properties?: ApplicationProperties;
+  /** A snapshot's name, or the path of a snapshot, a checkpoint (`…/chk-N`) or a job's checkpoint folder. */
+  readonly restoreFrom?: string;
+  /** Drop state of operators (uids) the application no longer has instead of refusing the restore. */
+  readonly allowNonRestoredState?: boolean;
+  readonly stateBackend?: StateBackendKind;
 }
 
 const TICK_MS = 100;
@@ -56,6 +65,7 @@ export class Dispatcher {
 
   constructor(private readonly options: DispatcherOptions) {
     this.workers = new WorkerRegistry(options.clock, options.heartbeatTimeoutMs);
+    this.snapshots = new SnapshotCatalog(options.checkpointing.snapshotRoot);
     this.log = options.logger.child({ epoch: options.leadership.epoch });
   }
 
@@ -194,6 +204,12 @@ export class Dispatcher {
     if (request.properties !== undefined && (typeof request.properties !== 'object' || request.properties === null || Array.isArray(request.properties))) {
       throw new InvalidRequestError('properties: must be an object of property groups');
     }
+    if (request.stateBackend !== undefined && request.stateBackend !== 'memory' && request.stateBackend !== 'leveldb') {
+      throw new InvalidRequestError(`stateBackend: must be "memory" or "leveldb", got ${JSON.stringify(request.stateBackend)}`);
+    }
+    if (request.restoreFrom !== undefined && (typeof request.restoreFrom !== 'string' || request.restoreFrom === '')) {
+      throw new InvalidRequestError('restoreFrom: give a snapshot name or the path of a snapshot or checkpoint');
+    }
     const jobId = randomUUID().replace(/-/g, '');
     const jobName = request.jobName ?? request.application.replace(/^.*\//, '').replace(/\.[cm]?[jt]s$/, '');
     const properties = request.properties ?? {};
@@ -206,12 +222,49 @@ export class Dispatcher {
       properties,
       ...(request.parallelism ? { parallelism: request.parallelism } : {}),
       ...(request.maxParallelism ? { maxParallelism: request.maxParallelism } : {}),
+      ...(request.stateBackend ? { stateBackend: request.stateBackend } : {}),
+      ...(request.restoreFrom ? { restoreFrom: { path: this.restorePathOf(request.restoreFrom), allowNonRestoredState: request.allowNonRestoredState === true } } : {}),
     };
     const master = this.newJobMaster(submission, env, this.options.clock.now());
+    if (submission.restoreFrom) await this.checkRestore(master, submission.restoreFrom);
     this.jobs.set(jobId, master);
     this.log.info('job submitted', { job: jobId, application: submission.applicationPath, jobName: submission.jobName, parallelism: master.slotsNeeded });
     await master.start();
     return master.getStatus();
+  }
+
+  /** A snapshot name resolves in the catalog; anything with a `/` is a path. */
+  private restorePathOf(restoreFrom: string): string {
+    if (!restoreFrom.includes('/')) return this.snapshots.pathOf(checkSnapshotName(restoreFrom, 'restoreFrom'));
+    if (!isAbsolute(restoreFrom)) throw new InvalidRequestError(`restoreFrom: ${restoreFrom}: give an absolute path (readable by every worker) or a snapshot name`);
+    return restoreFrom;
+  }
+
+  /**
+   * Reads what the job would restore (metadata and every state file, checksums included) and
+   * checks it fits the plan (uids, max parallelism), so a bad snapshot is refused before anything
+   * runs, naming the path and the problem.
+   */
+  private async checkRestore(master: JobMaster, restoreFrom: NonNullable<JobSubmission['restoreFrom']>): Promise<void> {
+    try {
+      await loadRestoreState(master.plan, await openRestorePath(restoreFrom.path, restoreFrom.allowNonRestoredState));
+    } catch (error) {
+      if (error instanceof RestoreError) throw new InvalidRequestError(`restoreFrom: ${error.message}`, { cause: error });
+      throw error;
+    }
+  }
+
+  readonly snapshots: SnapshotCatalog;
+
+  async snapshot(jobId: string, name?: string): Promise<SnapshotSummary> {
+    if (name !== undefined) checkSnapshotName(name);
+    if (name !== undefined && (await this.snapshots.list()).some((s) => s.name === name)) throw new InvalidRequestError(`name: a snapshot named "${name}" exists already`);
+    return this.job(jobId).snapshot(name);
+  }
+
+  async rescale(jobId: string, parallelism: unknown): Promise<RescaleResult> {
+    if (typeof parallelism !== 'number') throw new InvalidRequestError(`parallelism: must be an integer, got ${JSON.stringify(parallelism)}`);
+    return this.job(jobId).rescale(parallelism);
   }
 
   listJobs(): JobStatusView[] {
@@ -228,10 +281,9 @@ export class Dispatcher {
     return job.getStatus();
   }
 
-  async stop(jobId: string): Promise<JobStatusView> {
-    const job = this.job(jobId);
-    await job.stop();
-    return job.getStatus();
+  async stop(jobId: string, options: { snapshot?: boolean; name?: string } = {}): Promise<StopResult> {
+    if (options.name !== undefined) checkSnapshotName(options.name);
+    return this.job(jobId).stop(options);
   }
 
   overview() {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { errorChainMessage, StaleEpochError } from '../../shared/errors.ts';
+import { CheckpointError, errorChainMessage, InvalidRequestError, StaleEpochError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { RpcUnavailableError, type RpcClient } from '../../shared/rpc/rpc.ts';
 import { planJob, type JobPlan } from '../../worker/runtime/job-plan.ts';
@@ -17,6 +17,7 @@ import { operatorInfoOf, roundRobin } from '../../worker/runtime/subtask-builder
 import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
 import type { SubtaskStateHandle } from '../checkpoint/checkpoint-metadata.ts';
 import { LocalDirectoryCheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
+import { defaultSnapshotName, SnapshotCatalog, type SnapshotSummary } from '../checkpoint/snapshots.ts';
 import { FencedError } from '../ha/errors.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import type { RestartStrategy } from '../scheduler/restart-strategy.ts';
@@ -29,10 +30,13 @@ import type { WorkerRegistry } from './worker-registry.ts';
 export interface CheckpointingSettings {
   /** Checkpoints of job j go to `<checkpointRoot>/<j>`. */
   readonly checkpointRoot: string;
+  /** Snapshots go to `<snapshotRoot>/<name>`. */
+  readonly snapshotRoot: string;
   readonly checkpointIntervalMs: number;
   readonly minPauseBetweenCheckpointsMs: number;
   readonly retainedCheckpoints: number;
   readonly checkpointTimeoutMs: number;
+  readonly tolerableFailedCheckpoints: number;
 }
 
 export interface JobMasterServices {
@@ -70,6 +74,37 @@ export interface JobStatusView {
     readonly pointer: number | null;
   };
   readonly subtasks: ReadonlyArray<RunningSubtask & { readonly workerId: string }>;
+  readonly lastRescale: RescaleResult | null;
+}
+
+export interface RescaleResult {
+  readonly from: number;
+  readonly to: number;
+  /** The checkpoint the new attempt restored from. */
+  readonly checkpointId: number;
+  /** From that checkpoint's completion (the old attempt is cancelled) to the new attempt running. */
+  readonly pauseMs: number;
+  /** From the request to the new attempt running. */
+  readonly totalMs: number;
+}
+
+export interface StopResult {
+  readonly jobId: string;
+  readonly state: JobState;
+  /** The checkpoint taken on the way out. */
+  readonly checkpointId: number;
+  readonly snapshot: SnapshotSummary | null;
+}
+
+/** Work that takes a checkpoint first; run one at a time, between periodic checkpoints. */
+type JobAction =
+  | { readonly kind: 'snapshot'; readonly name: string | undefined; readonly done: Settle<SnapshotSummary> }
+  | { readonly kind: 'stop'; readonly snapshot: boolean; readonly name: string | undefined; readonly done: Settle<StopResult> }
+  | { readonly kind: 'rescale'; readonly parallelism: number; readonly requestedAtMs: number; readonly done: Settle<RescaleResult> };
+
+interface Settle<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
 }
 
 export class JobMaster {
@@ -80,6 +115,7 @@ export class JobMaster {
   private failure: string | undefined;
   private checkpoints: CheckpointCoordinator | undefined;
   private completedTotal = 0;
+  private consecutiveFailedCheckpoints = 0;
   private failedTotal = 0;
   private latest: CompletedCheckpointInfo | undefined;
   private pointer: number | undefined;
@@ -89,25 +125,34 @@ export class JobMaster {
   private deployedAtMs = 0;
   private readonly finished = new Set<string>();
   private finalCheckpointTriggered = false;
-  private stopRequested: ((error?: Error) => void) | undefined;
+  private readonly actions: JobAction[] = [];
+  private actionRunning = false;
+  private lastRescale: RescaleResult | undefined;
   private disposed = false;
   private readonly log: Logger;
-  readonly plan: JobPlan;
-  readonly slotsNeeded: number;
+  private parallelism: number | undefined;
+  plan: JobPlan;
+  slotsNeeded: number;
 
   constructor(
     readonly submission: JobSubmission,
-    env: StreamExecutionEnvironment,
+    private readonly env: StreamExecutionEnvironment,
     private readonly services: JobMasterServices,
     private readonly submittedAtMs: number,
   ) {
-    this.plan = planJob(env.graph, env.settings, {
-      jobName: submission.jobName,
-      ...(submission.parallelism ? { parallelism: submission.parallelism } : {}),
-      ...(submission.maxParallelism ? { maxParallelism: submission.maxParallelism } : {}),
-    });
-    this.slotsNeeded = Math.max(...this.plan.tasks.map((t) => t.parallelism));
+    this.parallelism = submission.parallelism;
+    this.plan = this.planFor(submission.parallelism);
+    this.slotsNeeded = slotsOf(this.plan);
     this.log = services.logger.child({ application: submission.jobName, job: submission.jobId, epoch: services.leadership.epoch });
+  }
+
+  /** The plan at a parallelism (the application's own when undefined). */
+  planFor(parallelism: number | undefined): JobPlan {
+    return planJob(this.env.graph, this.env.settings, {
+      jobName: this.submission.jobName,
+      ...(parallelism ? { parallelism } : {}),
+      ...(this.submission.maxParallelism ? { maxParallelism: this.submission.maxParallelism } : {}),
+    });
   }
 
   get jobId(): string {
@@ -137,11 +182,15 @@ export class JobMaster {
     checkTransition(this.jobId, this.state, to);
     this.log.info('job state changed', { from: this.state, to, attempt: this.attempt });
     this.state = to;
+    if (isTerminal(to)) {
+      for (const action of this.actions.splice(0)) action.done.reject(new InvalidRequestError(`job ${this.jobId} became ${to} before the ${action.kind} ran`));
+    }
   }
 
   private record(): JobRecord {
     return {
       ...this.submission,
+      ...(this.parallelism ? { parallelism: this.parallelism } : {}),
       state: this.state,
       attempt: this.attempt,
       placement: this.placement,
@@ -224,6 +273,12 @@ export class JobMaster {
     return new LocalDirectoryCheckpointStorage(join(this.services.checkpointing.checkpointRoot, this.jobId));
   }
 
+  /** What the next attempt restores: the job's latest checkpoint, else what it was submitted from, else nothing. */
+  private restoreSource(): { path: string; allowNonRestoredState: boolean } | undefined {
+    if (this.pointer !== undefined) return { path: join(this.storage().location, `chk-${this.pointer}`), allowNonRestoredState: false };
+    return this.submission.restoreFrom;
+  }
+
   /** Slot i of the job runs subtask i of every task (Flink's slot sharing); slots spread over workers. */
   private place(): PlacementEntry[] | undefined {
     const workers = this.services.workers.all();
@@ -264,8 +319,8 @@ export class JobMaster {
     this.restartAtMs = undefined;
     await this.persist();
     const attempt = this.attempt;
-    const restoreCheckpointId = this.pointer ?? 0;
-    const splits = restoreCheckpointId > 0 ? [] : await this.initialSplits();
+    const restore = this.restoreSource();
+    const splits = restore ? [] : await this.initialSplits();
     const byWorker = new Map<string, PlacementEntry[]>();
     for (const p of placement) {
       let list = byWorker.get(p.workerId);
@@ -273,7 +328,7 @@ export class JobMaster {
       list.push(p);
     }
     const placements = placement.map((p) => ({ ...p, dataAddress: this.services.workers.get(p.workerId)!.dataAddress }));
-    this.log.info('deploying attempt', { attempt, restoreCheckpointId, workers: [...byWorker.keys()] });
+    this.log.info('deploying attempt', { attempt, restoreFrom: restore?.path ?? null, parallelism: this.slotsNeeded, workers: [...byWorker.keys()] });
     try {
       await Promise.all(
         [...byWorker].map(([workerId, mine]) =>
@@ -286,7 +341,9 @@ export class JobMaster {
             parallelism: this.plan.defaultParallelism,
             maxParallelism: this.plan.maxParallelism,
             checkpointDirectory: this.storage().location,
-            restoreCheckpointId,
+            restorePath: restore?.path ?? '',
+            allowNonRestoredState: restore?.allowNonRestoredState ?? false,
+            stateBackend: this.submission.stateBackend ?? '',
             subtasks: mine.map((p) => ({ taskId: p.taskId, subtask: p.subtask })),
             placements,
             splits: splits.filter((s) => mine.some((p) => p.taskId === s.taskId && p.subtask === s.subtask)),
@@ -392,10 +449,19 @@ export class JobMaster {
     done.then(
       (info) => {
         this.completedTotal++;
+        this.consecutiveFailedCheckpoints = 0;
         this.latest = info;
       },
-      () => {
+      (error: unknown) => {
         this.failedTotal++;
+        if (this.checkpoints !== checkpoints) return; // aborted with its attempt
+        this.consecutiveFailedCheckpoints++;
+        const tolerable = this.services.checkpointing.tolerableFailedCheckpoints;
+        if (this.consecutiveFailedCheckpoints > tolerable) {
+          this.consecutiveFailedCheckpoints = 0;
+          const cause = new CheckpointError(`${tolerable + 1} checkpoints in a row failed (tolerable: ${tolerable}); the last: ${errorChainMessage(error)}`);
+          this.failover(cause).catch((e: unknown) => this.log.error('failover after failed checkpoints failed', { error: errorChainMessage(e) }));
+        }
       },
     );
     return done;
@@ -434,23 +500,16 @@ export class JobMaster {
         .catch((error: unknown) => this.log.error('finishing the job failed', { error: errorChainMessage(error) }));
       return;
     }
-    if (this.stopRequested && !checkpoints.isBusy) {
-      const done = this.stopRequested;
-      this.stopRequested = undefined;
-      this.triggerCheckpoint()
-        .then(
-          async () => {
-            if (this.state !== 'running') throw new Error(`the job is ${this.state}; it was not stopped`);
-            this.transition('stopped');
-            await this.persist();
-            await this.cancelAttempt('stopped with a checkpoint');
-            done();
-          },
-          (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
-        )
-        .catch((error: unknown) => done(error instanceof Error ? error : new Error(String(error))));
+    if (this.actionRunning) return;
+    const action = this.actions.shift();
+    if (action && !checkpoints.isBusy) {
+      this.actionRunning = true;
+      this.runAction(action)
+        .catch((error: unknown) => action.done.reject(error instanceof Error ? error : new Error(String(error))))
+        .finally(() => (this.actionRunning = false));
       return;
     }
+    if (action) this.actions.unshift(action);
     if (!allFinished && now >= this.nextCheckpointAtMs && checkpoints.canTrigger()) {
       this.nextCheckpointAtMs = now + this.services.checkpointing.checkpointIntervalMs;
       this.triggerCheckpoint().catch(() => {}); // counted and logged by the checkpoint coordinator
@@ -552,12 +611,86 @@ export class JobMaster {
     await this.persist();
   }
 
-  /** Takes a last checkpoint (its sinks commit), then cancels: a later submit can resume from it. */
-  stop(): Promise<void> {
-    if (this.state !== 'running') return this.cancel();
-    return new Promise<void>((resolve, reject) => {
-      this.stopRequested = (error) => (error ? reject(error) : resolve());
-    });
+  /**
+   * Takes a last checkpoint (its sinks commit), then cancels; with `snapshot`, copies that
+   * checkpoint into a snapshot a later submit restores from.
+   */
+  stop(options: { snapshot?: boolean; name?: string } = {}): Promise<StopResult> {
+    if (this.state !== 'running') {
+      if (options.snapshot) return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job stops with a snapshot`));
+      return this.cancel().then(() => ({ jobId: this.jobId, state: this.state, checkpointId: this.pointer ?? 0, snapshot: null }));
+    }
+    return this.enqueue((done) => ({ kind: 'stop', snapshot: options.snapshot === true, name: options.name, done }));
+  }
+
+  /** Takes a checkpoint and copies it into a snapshot (Flink's savepoint) named `name`. */
+  snapshot(name?: string): Promise<SnapshotSummary> {
+    if (this.state !== 'running') return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job takes a snapshot`));
+    return this.enqueue((done) => ({ kind: 'snapshot', name, done }));
+  }
+
+  /**
+   * Changes the parallelism of the running job: a checkpoint, then the attempt is replaced by one
+   * at the new parallelism that restores it (each subtask takes the key groups it now owns, the
+   * sources' splits are dealt out again). Output stays exactly-once: what the old attempt did
+   * after the checkpoint was never committed, and the new one does it again.
+   */
+  rescale(parallelism: number): Promise<RescaleResult> {
+    if (this.state !== 'running') return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job is rescaled`));
+    if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > this.plan.maxParallelism) {
+      return Promise.reject(new InvalidRequestError(`parallelism: must be an integer in [1, ${this.plan.maxParallelism}] (the job's max parallelism), got ${JSON.stringify(parallelism)}`));
+    }
+    const needed = slotsOf(this.planFor(parallelism));
+    const free = this.services.workers.all().reduce((sum, w) => sum + this.services.freeSlots(w.workerId, this.jobId), 0);
+    if (needed > free) return Promise.reject(new InvalidRequestError(`parallelism: ${parallelism} needs ${needed} slots; the cluster has ${free} for this job`));
+    return this.enqueue((done) => ({ kind: 'rescale', parallelism, requestedAtMs: this.services.clock.now(), done }));
+  }
+
+  private enqueue<T>(make: (done: Settle<T>) => JobAction): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.actions.push(make({ resolve, reject } as Settle<T>)));
+  }
+
+  private async runAction(action: JobAction): Promise<void> {
+    const info = await this.triggerCheckpoint();
+    if (this.state !== 'running') throw new InvalidRequestError(`the job became ${this.state} while checkpoint ${info.checkpointId} was taken`);
+    switch (action.kind) {
+      case 'snapshot':
+        action.done.resolve(await this.copyToSnapshot(info.checkpointId, action.name));
+        return;
+      case 'stop': {
+        this.transition('stopped');
+        await this.persist();
+        await this.cancelAttempt('stopped with a checkpoint');
+        const snapshot = action.snapshot ? await this.copyToSnapshot(info.checkpointId, action.name) : null;
+        action.done.resolve({ jobId: this.jobId, state: this.state, checkpointId: info.checkpointId, snapshot });
+        return;
+      }
+      case 'rescale': {
+        const from = this.slotsNeeded;
+        const checkpointedAtMs = this.services.clock.now();
+        this.log.info('rescaling', { from, to: action.parallelism, checkpointId: info.checkpointId });
+        this.transition('restarting');
+        await this.checkpoints?.abort();
+        this.checkpoints = undefined;
+        await this.cancelAttempt(`rescaling from ${from} to ${action.parallelism}`);
+        this.parallelism = action.parallelism;
+        this.plan = this.planFor(action.parallelism);
+        this.slotsNeeded = slotsOf(this.plan);
+        await this.deploy();
+        if (this.state !== 'running') throw new Error(`rescaling to ${action.parallelism}: the new attempt is ${this.state}${this.failure ? `: ${this.failure}` : ''}`);
+        const runningAtMs = this.services.clock.now();
+        this.lastRescale = { from, to: action.parallelism, checkpointId: info.checkpointId, pauseMs: runningAtMs - checkpointedAtMs, totalMs: runningAtMs - action.requestedAtMs };
+        this.log.info('rescaled', { ...this.lastRescale });
+        action.done.resolve(this.lastRescale);
+        return;
+      }
+    }
+  }
+
+  private copyToSnapshot(checkpointId: number, name: string | undefined): Promise<SnapshotSummary> {
+    const now = this.services.clock.now();
+    const info = { name: name ?? defaultSnapshotName(this.submission.jobName, checkpointId, now), jobId: this.jobId, jobName: this.submission.jobName, checkpointId, createdAtMs: now };
+    return new SnapshotCatalog(this.services.checkpointing.snapshotRoot).create(this.storage(), checkpointId, info);
   }
 
   /** This coordinator lost the leadership: forget the job without touching any worker. */
@@ -591,6 +724,12 @@ export class JobMaster {
         pointer: this.pointer ?? null,
       },
       subtasks,
+      lastRescale: this.lastRescale ?? null,
     };
   }
+}
+
+/** Slot i of a job runs subtask i of every task: a job needs as many slots as its widest task. */
+function slotsOf(plan: JobPlan): number {
+  return Math.max(...plan.tasks.map((t) => t.parallelism));
 }

@@ -5,6 +5,7 @@
 // leaders, so two leaders never write the same checkpoint id).
 
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
+import type { StateBackendKind } from '../../worker/state/keyed-state-backend.ts';
 import type { JobState } from './job-state.ts';
 
 export interface JobSubmission {
@@ -13,8 +14,13 @@ export interface JobSubmission {
   /** Absolute path of the application module, readable by every worker. */
   readonly applicationPath: string;
   readonly properties: ApplicationProperties;
+  /** The job's parallelism; a rescale changes it in the record. */
   readonly parallelism?: number;
   readonly maxParallelism?: number;
+  /** Where the first attempt restores from (a snapshot or checkpoint path); later ones use the job's own checkpoints. */
+  readonly restoreFrom?: { readonly path: string; readonly allowNonRestoredState: boolean };
+  /** The keyed state backend of every subtask; the workers' default when absent. */
+  readonly stateBackend?: StateBackendKind;
 }
 
 export interface PlacementEntry {

@@ -1,10 +1,16 @@
 // The coordinator's REST API (HTTP JSON, bearer token), what the CLI and a UI talk to:
 //   GET  /v1/overview               leader, workers, slots, jobs
 //   GET  /v1/jobs                   every job's status
-//   POST /v1/jobs                   submit {application, jobName?, parallelism?, maxParallelism?, properties?}
-//   GET  /v1/jobs/:id               one job: state, attempt, subtasks, checkpoints
+//   POST /v1/jobs                   submit {application, jobName?, parallelism?, maxParallelism?, properties?,
+//                                   restoreFrom? (snapshot name or path), allowNonRestoredState?, stateBackend?}
+//   GET  /v1/jobs/:id               one job: state, attempt, subtasks, checkpoints, last rescale
 //   POST /v1/jobs/:id/cancel        cancel at once
-//   POST /v1/jobs/:id/stop          last checkpoint (sinks commit), then cancel
+//   POST /v1/jobs/:id/stop          last checkpoint (sinks commit), then cancel; {snapshot: true, name?} keeps it as a snapshot
+//   POST /v1/jobs/:id/snapshots     take a snapshot (savepoint) {name?}
+//   POST /v1/jobs/:id/rescale       change the parallelism {parallelism}
+//   GET  /v1/snapshots              every snapshot
+//   GET  /v1/snapshots/:name        one snapshot: job, checkpoint, operators, size
+//   DELETE /v1/snapshots/:name      delete it
 // A coordinator that is not the leader answers 503 with the leader's REST address.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -18,6 +24,7 @@ import {
   InvalidRequestError,
   NotFoundError,
   NotLeaderError,
+  RestoreError,
 } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { bearerToken, tokenMatches } from '../../shared/rpc/rpc.ts';
@@ -39,7 +46,7 @@ export function httpStatusOf(error: unknown): number {
   if (error instanceof AuthenticationError) return 401;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof NotLeaderError) return 503;
-  if (error instanceof InvalidRequestError || error instanceof ApplicationLoadError || error instanceof InvalidPipelineError || error instanceof ConfigurationError) return 400;
+  if (error instanceof InvalidRequestError || error instanceof RestoreError || error instanceof ApplicationLoadError || error instanceof InvalidPipelineError || error instanceof ConfigurationError) return 400;
   return 500;
 }
 
@@ -101,6 +108,11 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+function objectBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRequestError('request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, options: RestServerOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const presented = bearerToken(req.headers.authorization);
@@ -110,17 +122,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: RestSe
   }
   const method = req.method ?? 'GET';
   const path = url.pathname.replace(/\/+$/, '');
-  const job = /^\/v1\/jobs\/([^/]+)(?:\/(cancel|stop))?$/.exec(path);
-  const route = job ? `${method} /v1/jobs/:id${job[2] ? `/${job[2]}` : ''}` : `${method} ${path}`;
+  const job = /^\/v1\/jobs\/([^/]+)(?:\/(cancel|stop|snapshots|rescale))?$/.exec(path);
+  const snapshot = /^\/v1\/snapshots\/([^/]+)$/.exec(path);
+  const route = job ? `${method} /v1/jobs/:id${job[2] ? `/${job[2]}` : ''}` : snapshot ? `${method} /v1/snapshots/:name` : `${method} ${path}`;
   const jobId = job ? decodeURIComponent(job[1]!) : '';
+  const snapshotName = snapshot ? decodeURIComponent(snapshot[1]!) : '';
   switch (route) {
     case 'GET /v1/overview':
       return send(res, 200, { ...options.describe(), ...(await options.dispatcher()).overview() });
     case 'GET /v1/jobs':
       return send(res, 200, { jobs: (await options.dispatcher()).listJobs() });
     case 'POST /v1/jobs': {
-      const body = (await readJson(req)) as SubmitRequest;
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRequestError('request body must be a JSON object');
+      const body = objectBody(await readJson(req)) as unknown as SubmitRequest;
       const dispatcher = await options.dispatcher();
       return send(res, 201, await dispatcher.submit(body));
     }
@@ -131,9 +144,26 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: RestSe
       return send(res, 200, await dispatcher.cancel(jobId));
     }
     case 'POST /v1/jobs/:id/stop': {
+      const body = objectBody(await readJson(req));
       const dispatcher = await options.dispatcher();
-      return send(res, 200, await dispatcher.stop(jobId));
+      return send(res, 200, await dispatcher.stop(jobId, { snapshot: body.snapshot === true, ...(body.name === undefined ? {} : { name: body.name as string }) }));
     }
+    case 'POST /v1/jobs/:id/snapshots': {
+      const body = objectBody(await readJson(req));
+      const dispatcher = await options.dispatcher();
+      return send(res, 201, await dispatcher.snapshot(jobId, body.name === undefined ? undefined : (body.name as string)));
+    }
+    case 'POST /v1/jobs/:id/rescale': {
+      const body = objectBody(await readJson(req));
+      const dispatcher = await options.dispatcher();
+      return send(res, 200, await dispatcher.rescale(jobId, body.parallelism));
+    }
+    case 'GET /v1/snapshots':
+      return send(res, 200, { snapshots: await (await options.dispatcher()).snapshots.list() });
+    case 'GET /v1/snapshots/:name':
+      return send(res, 200, await (await options.dispatcher()).snapshots.describe(snapshotName));
+    case 'DELETE /v1/snapshots/:name':
+      return send(res, 200, await (await options.dispatcher()).snapshots.delete(snapshotName));
   }
   throw new NotFoundError(`no route ${method} ${url.pathname}`);
 }

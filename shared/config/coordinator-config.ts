@@ -37,6 +37,10 @@ export interface CoordinatorConfig {
   readonly checkpointIntervalMs: number;
   readonly minPauseBetweenCheckpointsMs: number;
   readonly retainedCheckpoints: number;
+  readonly checkpointTimeoutMs: number;
+  /** Consecutive failed checkpoints a job tolerates; one more fails the attempt, which restarts. */
+  readonly tolerableFailedCheckpoints: number;
+  readonly snapshotDirectory: string;
   readonly restartStrategy: RestartStrategyConfig;
   /** How long a new leader waits for workers to re-register before it decides what runs where. */
   readonly workerRegistrationGraceMs: number;
@@ -51,9 +55,12 @@ export const COORDINATOR_DEFAULTS = {
   leaseTtlSeconds: 10,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 5_000,
-  checkpointIntervalMs: 10_000,
-  minPauseBetweenCheckpointsMs: 0,
+  // Managed Flink's: a checkpoint every 60 s, at least 5 s apart, one at a time.
+  checkpointIntervalMs: 60_000,
+  minPauseBetweenCheckpointsMs: 5_000,
   retainedCheckpoints: 3,
+  checkpointTimeoutMs: 10 * 60_000,
+  tolerableFailedCheckpoints: 3,
   dataDirectory: './sluice-data',
 } as const;
 
@@ -100,6 +107,19 @@ const fields = {
     parse: durationMs(0),
   } satisfies ConfigFieldSpec<number>,
   retainedCheckpoints: { valueName: 'N', description: 'Completed checkpoints kept per job.', defaultText: String(COORDINATOR_DEFAULTS.retainedCheckpoints), parse: integer(1) } satisfies ConfigFieldSpec<number>,
+  checkpointTimeoutMs: {
+    valueName: 'MS',
+    description: 'A checkpoint not complete after this long fails.',
+    defaultText: String(COORDINATOR_DEFAULTS.checkpointTimeoutMs),
+    parse: durationMs(1),
+  } satisfies ConfigFieldSpec<number>,
+  tolerableFailedCheckpoints: {
+    valueName: 'N',
+    description: 'Consecutive failed checkpoints a job tolerates; one more restarts it from the latest checkpoint.',
+    defaultText: String(COORDINATOR_DEFAULTS.tolerableFailedCheckpoints),
+    parse: integer(0),
+  } satisfies ConfigFieldSpec<number>,
+  snapshotDirectory: { valueName: 'DIR', description: 'Where snapshots (savepoints) are written.', defaultText: '<data-directory>/snapshots', parse: text('a directory') } satisfies ConfigFieldSpec<string>,
   restartStrategy: {
     valueName: 'JSON',
     description:
@@ -153,6 +173,9 @@ export function resolveCoordinatorConfig(sources: ConfigSources): CoordinatorCon
     checkpointIntervalMs: v.checkpointIntervalMs ?? COORDINATOR_DEFAULTS.checkpointIntervalMs,
     minPauseBetweenCheckpointsMs: v.minPauseBetweenCheckpointsMs ?? COORDINATOR_DEFAULTS.minPauseBetweenCheckpointsMs,
     retainedCheckpoints: v.retainedCheckpoints ?? COORDINATOR_DEFAULTS.retainedCheckpoints,
+    checkpointTimeoutMs: v.checkpointTimeoutMs ?? COORDINATOR_DEFAULTS.checkpointTimeoutMs,
+    tolerableFailedCheckpoints: v.tolerableFailedCheckpoints ?? COORDINATOR_DEFAULTS.tolerableFailedCheckpoints,
+    snapshotDirectory: v.snapshotDirectory ?? subdirectory(dataDirectory, 'snapshots'),
     restartStrategy: v.restartStrategy ?? DEFAULT_RESTART_STRATEGY,
     workerRegistrationGraceMs: v.workerRegistrationGraceMs ?? heartbeatTimeoutMs,
     dataDirectory,

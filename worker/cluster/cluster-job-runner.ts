@@ -13,6 +13,7 @@ import { WakeableSleep, type Clock } from '../../shared/clock.ts';
 import { errorChainMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
+import { openRestorePath } from '../../coordinator/checkpoint/restore-path.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
@@ -20,7 +21,7 @@ import type { KeyedStateBackend, StateBackendKind } from '../state/keyed-state-b
 import type { DeadLetterOutput } from '../runtime/dead-letter.ts';
 import type { ChannelTarget, InputChannel } from '../runtime/exchange.ts';
 import { planJob, type JobPlan } from '../runtime/job-plan.ts';
-import type { OperatorSnapshot } from '../runtime/stream-operator.ts';
+import { hasState, type OperatorSnapshot } from '../runtime/stream-operator.ts';
 import type { StreamTask } from '../runtime/stream-task.ts';
 import { buildSubtasks, loadRestoreState } from '../runtime/subtask-builder.ts';
 
@@ -37,8 +38,11 @@ export interface AttemptDeployment {
   readonly properties: ApplicationProperties;
   readonly parallelism: number;
   readonly maxParallelism: number;
-  /** 0: a fresh start. */
-  readonly restoreCheckpointId: number;
+  /** A checkpoint (`…/chk-N`) or snapshot folder to restore from; undefined: a fresh start. */
+  readonly restorePath: string | undefined;
+  readonly allowNonRestoredState: boolean;
+  /** Overrides the worker's state backend for this job. */
+  readonly stateBackend: StateBackendKind | undefined;
   readonly localSubtasks: readonly SubtaskRef[];
   /** "taskId/subtask" → data-plane address of the worker running it. */
   readonly placement: ReadonlyMap<string, string>;
@@ -143,9 +147,7 @@ export class ClusterJobRunner {
     this.watermarkIntervalMs = env.settings.autoWatermarkIntervalMs;
     const local = new Set(deployment.localSubtasks.map((s) => `${s.taskId}/${s.subtask}`));
     const restored =
-      deployment.restoreCheckpointId > 0
-        ? await loadRestoreState(plan, { storage: services.checkpointStorage, checkpointId: deployment.restoreCheckpointId })
-        : undefined;
+      deployment.restorePath === undefined ? undefined : await loadRestoreState(plan, await openRestorePath(deployment.restorePath, deployment.allowNonRestoredState));
     const addressOf = (taskId: number, subtask: number) => {
       const address = deployment.placement.get(`${taskId}/${subtask}`);
       if (address === undefined) throw new Error(`the deployment places no worker for task ${taskId} subtask ${subtask}`);
@@ -155,7 +157,7 @@ export class ClusterJobRunner {
       plan,
       properties: deployment.properties,
       clock: services.clock,
-      stateBackend: services.stateBackend,
+      stateBackend: deployment.stateBackend ?? services.stateBackend,
       stateDirectory: services.stateDirectory,
       deadLetters: services.deadLetters,
       watermarkIntervalMs: this.watermarkIntervalMs,
@@ -180,7 +182,8 @@ export class ClusterJobRunner {
     for (const task of this.tasks) this.counters.set(task, { busyTimeMs: 0, backPressuredTimeMs: 0, backPressured: false });
     this.log.info('attempt deployed', {
       subtasks: this.tasks.map((t) => t.name),
-      restoredFrom: restored?.metadata.checkpointId ?? null,
+      restoredFrom: deployment.restorePath ?? null,
+      stateBackend: deployment.stateBackend ?? services.stateBackend,
     });
   }
 
@@ -289,11 +292,14 @@ export class ClusterJobRunner {
 
   private acknowledge(task: StreamTask, checkpointId: number, snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>): void {
     const { checkpointStorage, listener } = this.services;
-    const writes = [...snapshots].map(async ([uid, snapshot]) => ({ uid, handle: await checkpointStorage.writeState(checkpointId, uid, task.subtaskIndex, serialize(await snapshot)) }));
+    const writes = [...snapshots].map(async ([uid, pending]) => {
+      const snapshot = await pending;
+      return hasState(snapshot) ? [{ uid, handle: await checkpointStorage.writeState(checkpointId, uid, task.subtaskIndex, serialize(snapshot)) }] : [];
+    });
     Promise.all(writes).then(
       (written) => {
         if (this.cancelled) return;
-        listener.acknowledgeCheckpoint(checkpointId, { taskId: task.vertex.id, subtask: task.subtaskIndex }, written);
+        listener.acknowledgeCheckpoint(checkpointId, { taskId: task.vertex.id, subtask: task.subtaskIndex }, written.flat());
       },
       (error: unknown) => this.log.warn('checkpoint state could not be written; the checkpoint will not complete', { checkpointId, task: task.name, error: errorChainMessage(error) }),
     );

@@ -247,6 +247,7 @@ export function decodeDeployment(request: any): AttemptDeployment {
   need('checkpointDirectory', typeof request.checkpointDirectory === 'string' && request.checkpointDirectory.length > 0);
   need('parallelism', Number.isInteger(request.parallelism) && request.parallelism > 0);
   need('subtasks', Array.isArray(request.subtasks) && request.subtasks.length > 0);
+  need('stateBackend', !request.stateBackend || request.stateBackend === 'memory' || request.stateBackend === 'leveldb');
   const properties = request.propertiesJson ? parseJson('propertiesJson', request.propertiesJson) : {};
   need('propertiesJson', typeof properties === 'object' && properties !== null);
   const placement = new Map<string, string>();
@@ -260,7 +261,9 @@ export function decodeDeployment(request: any): AttemptDeployment {
     properties: properties as ApplicationProperties,
     parallelism: request.parallelism,
     maxParallelism: request.maxParallelism,
-    restoreCheckpointId: Number(request.restoreCheckpointId ?? 0),
+    restorePath: request.restorePath ? String(request.restorePath) : undefined,
+    allowNonRestoredState: request.allowNonRestoredState === true,
+    stateBackend: request.stateBackend ? (request.stateBackend as StateBackendKind) : undefined,
     localSubtasks: request.subtasks.map((s: any) => ({ taskId: s.taskId, subtask: s.subtask })),
     placement,
     splits,

@@ -532,10 +532,10 @@ describe('refused restores', () => {
     const dir = await tempDir();
     const storage = new LocalDirectoryCheckpointStorage(dir);
     const id = await finishedCheckpoint(storage);
-    await rm(join(dir, `chk-${id}`, 'window'), { recursive: true });
+    await rm(join(dir, `chk-${id}`, 'running'), { recursive: true });
     await assert.rejects(restoreJob(storage, { storage, checkpointId: id }), (e: Error) => {
       assert.ok(e instanceof RestoreError);
-      assert.ok(e.message.includes(join('window', 'subtask-')), e.message);
+      assert.ok(e.message.includes(join('running', 'subtask-')), e.message);
       return true;
     });
   });
@@ -587,7 +587,20 @@ describe('uids on restore', () => {
   function countJob(source: GatedSource<KV>, sink: CollectSink<string>, withExtraOperator: boolean): StreamExecutionEnvironment {
     const env = new StreamExecutionEnvironment().setParallelism(1).setAutoWatermarkInterval(0);
     let stream = env.fromSource(source, WatermarkStrategy.noWatermarks<KV>(), 'kv').uid('src');
-    if (withExtraOperator) stream = stream.map((x) => x).uid('extra');
+    // The extra operator keeps state (stateless operators leave nothing in a checkpoint).
+    if (withExtraOperator) {
+      let seen: ValueState<number>;
+      const passThrough: KeyedProcessFunction<string, KV, KV> = {
+        open(ctx) {
+          seen = ctx.getState(new ValueStateDescriptor<number>('seen', 0));
+        },
+        processElement(kv, _ctx, out) {
+          seen.update(seen.value()! + 1);
+          out.collect(kv);
+        },
+      };
+      stream = stream.keyBy((e) => e[0]).process(passThrough).uid('extra');
+    }
     let count: ValueState<number>;
     const fn: KeyedProcessFunction<string, KV, string> = {
       open(ctx) {

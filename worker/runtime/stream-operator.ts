@@ -24,6 +24,14 @@ export interface OperatorSnapshot {
   readonly operatorState?: unknown;
 }
 
+/**
+ * Whether a snapshot holds anything to restore. Stateless operators (maps, filters, often with
+ * generated uids) leave nothing in checkpoints, so changing them never blocks a restore.
+ */
+export function hasState(snapshot: OperatorSnapshot): boolean {
+  return snapshot.operatorState !== undefined || (snapshot.keyed !== undefined && snapshot.keyed.keyGroups.length > 0);
+}
+
 export interface OperatorMetrics {
   numLateRecordsDropped: number;
 }

@@ -110,6 +110,7 @@ export class ProcessCluster {
       '--checkpoint-directory', join(o.dir, 'checkpoints'),
       '--data-directory', o.dir,
       '--checkpoint-interval-ms', String(o.checkpointIntervalMs ?? 500),
+      '--min-pause-between-checkpoints-ms', '0',
       '--heartbeat-interval-ms', String(o.heartbeatIntervalMs ?? 250),
       '--heartbeat-timeout-ms', String(o.heartbeatTimeoutMs ?? 2000),
       '--restart-strategy', o.restartStrategy ?? '{"kind":"fixed-delay","attempts":5,"delayMs":200}',
@@ -132,7 +133,7 @@ export class ProcessCluster {
   }
 
   /** A REST call to the leader (found by asking each live coordinator). */
-  async rest(method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+  async rest(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<any> {
     let lastError: unknown;
     for (const c of this.coordinators) {
       if (!this.isAlive(c)) continue;

@@ -1,0 +1,187 @@
+// Snapshots and rescaling on a cluster of real processes (one coordinator, three workers, the
+// embedded election). The differential test runs one input twice: (a) without interruption and
+// (b) stopped with a snapshot, restored at parallelism 3, rescaled to 1 and then to 4 while
+// running, stopped with a snapshot again and restored onto the other state backend. Both
+// committed outputs must be identical, and equal to what the generator says the job commits.
+// Then the refusals: paths that are not snapshots, a snapshot of another application, a corrupted
+// state file, another max parallelism, impossible rescales; each a clear error, nothing changed.
+
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { compareCommittedOutput, expectedBidCounts } from './testing/keyed-count-expectation.ts';
+import { KEYED_COUNT_APP, ProcessCluster, waitFor } from './testing/process-cluster.ts';
+
+const SLOW_APP = fileURLToPath(new URL('./testing/slow-sink-app.ts', import.meta.url));
+const EVENTS = 40_000;
+const RATE = 2_500; // 16 s of input per uninterrupted run
+
+let cluster: ProcessCluster;
+let dir: string;
+let expected: Map<number, number>;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sluice-snapshots-'));
+  cluster = await ProcessCluster.start({ dir, coordinators: 1, workers: 3, slotsPerWorker: 2 });
+  expected = expectedBidCounts(EVENTS);
+});
+
+after(async () => {
+  await cluster?.stop();
+  if (!process.env.SLUICE_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+});
+
+const properties = (output: string) => ({ test: { output, events: String(EVENTS), rate: String(RATE) } });
+
+async function submit(body: Record<string, unknown>): Promise<string> {
+  const status = await cluster.rest('POST', '/v1/jobs', { application: KEYED_COUNT_APP, ...body });
+  return status.jobId as string;
+}
+
+/** Waits until the job runs at `parallelism` and has completed `checkpoints` more checkpoints than `after`. */
+async function running(jobId: string, parallelism: number, checkpoints = 1): Promise<any> {
+  const start = (await cluster.job(jobId)).checkpoints.completed as number;
+  return waitFor(`job ${jobId} to run at parallelism ${parallelism} and complete ${checkpoints} checkpoint(s)`, 60_000, async () => {
+    const job = await cluster.job(jobId);
+    if (job.state === 'failed') throw new Error(`job ${jobId} failed: ${job.failure}`);
+    return job.state === 'running' && job.parallelism === parallelism && job.checkpoints.completed >= start + checkpoints ? job : undefined;
+  });
+}
+
+async function finished(jobId: string): Promise<void> {
+  await waitFor(`job ${jobId} to finish`, 120_000, async () => {
+    const job = await cluster.job(jobId);
+    if (job.state === 'failed') throw new Error(`job ${jobId} failed: ${job.failure}`);
+    return job.state === 'finished' ? job : undefined;
+  });
+}
+
+/** Every committed line of a sink directory, sorted: two runs' outputs compare as multisets. */
+function committedLines(output: string): string[] {
+  const lines: string[] = [];
+  for (const name of readdirSync(output)) {
+    if (!/^part-\d+-\d+\.jsonl$/.test(name)) continue;
+    for (const line of readFileSync(join(output, name), 'utf8').split('\n')) if (line !== '') lines.push(line);
+  }
+  return lines.sort();
+}
+
+describe('snapshots and rescaling keep the output exactly what an uninterrupted run commits', { timeout: 300_000 }, () => {
+  it('snapshot → restore at 3 → rescale to 1 → rescale to 4 → snapshot → other backend: identical output', async () => {
+    const outputA = join(dir, 'uninterrupted');
+    const outputB = join(dir, 'interrupted');
+    const uninterrupted = await submit({ properties: properties(outputA), parallelism: 2 });
+
+    const first = await submit({ properties: properties(outputB), parallelism: 2 });
+    await running(first, 2);
+    const stop1 = await cluster.rest('POST', `/v1/jobs/${first}/stop`, { snapshot: true, name: 'diff-1' });
+    assert.equal(stop1.state, 'stopped');
+    assert.equal(stop1.snapshot.name, 'diff-1');
+    assert.equal(stop1.snapshot.checkpointId, stop1.checkpointId);
+
+    const second = await submit({ properties: properties(outputB), parallelism: 3, restoreFrom: 'diff-1' });
+    await running(second, 3);
+    const toOne = await cluster.rest('POST', `/v1/jobs/${second}/rescale`, { parallelism: 1 });
+    assert.deepEqual([toOne.from, toOne.to], [3, 1]);
+    await running(second, 1);
+    const toFour = await cluster.rest('POST', `/v1/jobs/${second}/rescale`, { parallelism: 4 });
+    assert.deepEqual([toFour.from, toFour.to], [1, 4]);
+    const atFour = await running(second, 4);
+    assert.equal(new Set(atFour.subtasks.map((s: any) => `${s.taskId}/${s.subtask}`)).size, atFour.subtasks.length);
+    assert.ok(atFour.subtasks.some((s: any) => s.subtask === 3), 'a fourth subtask runs');
+    const stop2 = await cluster.rest('POST', `/v1/jobs/${second}/stop`, { snapshot: true, name: 'diff-2' });
+    assert.equal(stop2.snapshot.name, 'diff-2');
+    assert.ok(stop2.checkpointId > stop1.checkpointId);
+
+    const third = await submit({ properties: properties(outputB), parallelism: 2, restoreFrom: 'diff-2', stateBackend: 'leveldb' });
+    await finished(third);
+    await finished(uninterrupted);
+    const workerLogs = cluster.workers.flatMap((w) => cluster.logLines(w));
+    assert.ok(
+      workerLogs.some((l) => l.message === 'attempt deployed' && l.job === third && l.stateBackend === 'leveldb' && String(l.restoredFrom).endsWith('/diff-2')),
+      'the last job restored diff-2 onto the LevelDB backend',
+    );
+
+    const a = compareCommittedOutput(outputA, expected);
+    const b = compareCommittedOutput(outputB, expected);
+    assert.deepEqual({ lost: a.lost, doubled: a.doubled }, { lost: 0, doubled: 0 }, `uninterrupted run: ${JSON.stringify(a)}`);
+    assert.deepEqual({ lost: b.lost, doubled: b.doubled }, { lost: 0, doubled: 0 }, `interrupted run: ${JSON.stringify(b)}`);
+    assert.deepEqual(committedLines(outputB), committedLines(outputA));
+    assert.equal(b.committedRecords, b.expectedRecords);
+  });
+
+  it('lists, describes and deletes snapshots; a running job takes one on demand', async () => {
+    const output = join(dir, 'on-demand');
+    const jobId = await submit({ properties: properties(output), parallelism: 2 });
+    await running(jobId, 2);
+    const taken = await cluster.rest('POST', `/v1/jobs/${jobId}/snapshots`, {});
+    assert.match(taken.name, /^keyed-count-app-chk\d+-\d{8}T\d{6}$/);
+    assert.equal(taken.jobId, jobId);
+    // Stateless operators (the filter and the map) leave nothing in a snapshot.
+    assert.deepEqual(taken.operators.map((o: any) => o.uid).sort(), ['count-per-auction', 'counts', 'nexmark']);
+    await assert.rejects(cluster.rest('POST', `/v1/jobs/${jobId}/snapshots`, { name: taken.name }), /400 .*exists already/);
+    await assert.rejects(cluster.rest('POST', `/v1/jobs/${jobId}/snapshots`, { name: '../escape' }), /400 name: a snapshot name is/);
+    assert.equal((await cluster.job(jobId)).state, 'running', 'taking a snapshot leaves the job running');
+
+    const listed = (await cluster.rest('GET', '/v1/snapshots')).snapshots.map((s: any) => s.name);
+    assert.ok(listed.includes(taken.name));
+    const described = await cluster.rest('GET', `/v1/snapshots/${taken.name}`);
+    assert.equal(described.checkpointId, taken.checkpointId);
+    assert.ok(described.bytes > 0);
+    await cluster.rest('DELETE', `/v1/snapshots/${taken.name}`);
+    await assert.rejects(cluster.rest('GET', `/v1/snapshots/${taken.name}`), /404 no snapshot named/);
+    await cluster.rest('POST', `/v1/jobs/${jobId}/cancel`);
+  });
+
+  it('refuses bad restores and rescales with a clear error and changes nothing', async () => {
+    const output = join(dir, 'refusals');
+    const jobId = await submit({ properties: properties(output), parallelism: 2 });
+    await running(jobId, 2);
+    const snapshot = await cluster.rest('POST', `/v1/jobs/${jobId}/snapshots`, { name: 'good' });
+    const jobsBefore = (await cluster.rest('GET', '/v1/jobs')).jobs.length;
+
+    const notThere = join(dir, 'no-such-snapshot');
+    await assert.rejects(submit({ properties: properties(output), restoreFrom: notThere }), new RegExp(`400 restoreFrom: restore path ${notThere}: no such directory`));
+    const notSnapshot = join(dir, 'not-a-snapshot');
+    mkdirSync(notSnapshot);
+    writeFileSync(join(notSnapshot, 'readme.txt'), 'hello');
+    await assert.rejects(submit({ properties: properties(output), restoreFrom: notSnapshot }), /400 restoreFrom: restore path .* is not a checkpoint or snapshot/);
+    await assert.rejects(submit({ properties: properties(output), restoreFrom: 'never-taken' }), /400 restoreFrom: restore path .*never-taken: no such directory/);
+
+    // Another application: the snapshot's keyed state has no operator to go to.
+    await assert.rejects(
+      cluster.rest('POST', '/v1/jobs', { application: SLOW_APP, restoreFrom: 'good' }),
+      /400 restoreFrom: .* has state for operator uid "count-per-auction" .* which this job does not have/,
+    );
+    // ... unless the user allows dropping it.
+    const dropped = await cluster.rest('POST', '/v1/jobs', { application: SLOW_APP, restoreFrom: 'good', allowNonRestoredState: true, properties: { test: { rate: '100' } } });
+    await cluster.rest('POST', `/v1/jobs/${dropped.jobId}/cancel`);
+
+    const corrupted = join(dir, 'corrupted');
+    cpSync(snapshot.path, corrupted, { recursive: true });
+    const stateDir = join(corrupted, 'count-per-auction');
+    const file = join(stateDir, readdirSync(stateDir)[0]!);
+    const bytes = readFileSync(file);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(file, bytes);
+    await assert.rejects(submit({ properties: properties(output), restoreFrom: corrupted }), (e: Error) => {
+      assert.match(e.message, /400 restoreFrom: state file .*count-per-auction\/subtask-\d\.state is corrupted/);
+      return true;
+    });
+    await assert.rejects(submit({ properties: properties(output), restoreFrom: 'good', maxParallelism: 64 }), /400 restoreFrom: .* was taken with max parallelism 128, but this job has 64/);
+
+    await assert.rejects(cluster.rest('POST', `/v1/jobs/${jobId}/rescale`, { parallelism: 0 }), /400 parallelism: must be an integer in \[1, 128\]/);
+    await assert.rejects(cluster.rest('POST', `/v1/jobs/${jobId}/rescale`, { parallelism: 40 }), /400 parallelism: 40 needs 40 slots; the cluster has \d+ for this job/);
+    await assert.rejects(cluster.rest('POST', '/v1/jobs/no-such-job/rescale', { parallelism: 2 }), /404/);
+
+    assert.equal((await cluster.rest('GET', '/v1/jobs')).jobs.length, jobsBefore + 1, 'only the allowNonRestoredState submission created a job');
+    const job = await cluster.job(jobId);
+    assert.equal(job.state, 'running');
+    assert.equal(job.parallelism, 2);
+    assert.equal((await cluster.rest('GET', '/v1/snapshots/good')).checkpointId, snapshot.checkpointId, 'the snapshot is untouched');
+    await cluster.rest('POST', `/v1/jobs/${jobId}/cancel`);
+  });
+});
