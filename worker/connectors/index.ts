@@ -12,3 +12,5 @@ export { KinesisSource, KinesisSink } from './kinesis/index.ts';
 export type { KinesisSourceOptions, KinesisSinkOptions, KinesisStartPosition, KinesisDeserializer, KinesisRecordOrigin, AwsConnectionOptions } from './kinesis/index.ts';
 export { DynamoDbSink } from './dynamodb/index.ts';
 export type { DynamoDbSinkOptions } from './dynamodb/index.ts';
+export { PostgresSink } from './postgres/index.ts';
+export type { PostgresConnectionFields, PostgresDeliveryGuarantee, PostgresSinkOptions } from './postgres/index.ts';
