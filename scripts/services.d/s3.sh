@@ -11,7 +11,12 @@
 #     invisible until CompleteMultipartUpload, ListMultipartUploads shows open uploads, abort;
 #     CompleteMultipartUpload with `If-None-Match: *` on an existing key fails with 412.
 # Limits: objects live in the server's memory (gone when it stops; fine for tests), and it does
-# not check signatures, so any access key works.
+# not check signatures, so any access key works. Completing or uploading a part to an upload id it
+# does not know answers 500 (a KeyError), not S3's 404 NoSuchUpload; S3ObjectStore copes (it asks
+# ListParts, which answers NoSuchUpload). A retried complete of an upload whose object is still
+# the current one answers 200, as S3 does.
+# Measured here: first install 23 s (cold pip cache; 30 s for moto[server]), start with the venv
+# cached under 1 s.
 # Only `moto[s3]` plus Flask (what `moto_server` needs) is installed: `moto[server]` brings every
 # AWS service's dependencies (317 MB against 140 MB, twice the install time).
 # Install: a venv under $STATE_DIR/cache (kept across stops); pip's own cache makes a rebuild fast.

@@ -6,7 +6,9 @@
 //     backoff with jitter, `maxAttempts` in all); what still fails is an ExternalSystemError naming
 //     the store and the key, retriable when the store may answer differently later.
 //   - Completing an upload S3 no longer knows (NoSuchUpload: completed before, and this is a
-//     replayed commit) succeeds when the object exists.
+//     replayed commit) succeeds when the object exists. A complete that fails otherwise asks
+//     ListParts whether the upload is gone before deciding: some servers (moto) answer a gone
+//     upload with a 500, and a 5xx may hide a completion that happened.
 
 import {
   AbortMultipartUploadCommand,
