@@ -18,7 +18,8 @@
 // refer to; so no half-written object, and no second copy, is ever made visible.
 
 import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
-import { ConfigurationError, ExternalSystemError, RestoreError } from '../../../shared/errors.ts';
+import { ExternalSystemError, RestoreError } from '../../../shared/errors.ts';
+import { createObjectStore } from '../../../shared/object-store/index.ts';
 import type { MultipartUpload, ObjectStore, UploadedPart } from '../../../shared/object-store/object-store.ts';
 import type { BucketAssigner } from './bucket-assigner.ts';
 import { JsonLinesEncoderFactory } from './json-lines-encoder.ts';
@@ -56,12 +57,15 @@ export class S3FileSink<T = unknown> implements Sink<T> {
     this.options = resolveS3FileSinkOptions(options);
     this.name = this.options.name;
     this.naming = new PartNaming(this.options.partPrefix, this.options.format === 'parquet' ? 'parquet' : 'json');
+    // A URL that names no store fails when the pipeline is built, not when it first runs.
+    if (typeof this.options.path === 'string') void createObjectStore(this.options.path, { field: 'path' }).close();
   }
 
   private async leaseStore(): Promise<StoreLease> {
     const path = this.options.path;
     if (typeof path !== 'string') return { store: path, release: async () => {} };
-    throw new ConfigurationError('path', `${this.name}: object store URLs are not supported yet; pass an ObjectStore`);
+    const store = createObjectStore(path, { field: 'path' });
+    return { store, release: () => store.close() };
   }
 
   async createWriter(context: SinkWriterContext, restoredState: unknown): Promise<SinkWriter<T>> {
