@@ -28,9 +28,21 @@ S3_VENV="$STATE_DIR/cache/moto-$S3_MOTO_VERSION"
 
 install_s3() {
   [[ -f "$S3_VENV/.installed" && -x "$S3_VENV/bin/moto_server" ]] && return 0
+  mkdir -p "$(dirname "$S3_VENV")"
+  # Two starts at once (two test runs) must not build the venv over each other.
+  local lock
+  exec {lock}>"$S3_VENV.lock"
+  flock "$lock"
+  if [[ ! -f "$S3_VENV/.installed" ]]; then
+    build_s3_venv
+  fi
+  flock -u "$lock"
+  exec {lock}>&-
+}
+
+build_s3_venv() {
   command -v python3 >/dev/null 2>&1 || apt_install python3
   rm -rf "$S3_VENV"
-  mkdir -p "$(dirname "$S3_VENV")"
   if ! python3 -m venv "$S3_VENV" >&2; then
     # Debian's python3 keeps venv (ensurepip) in a separate package.
     rm -rf "$S3_VENV"
