@@ -83,7 +83,7 @@ describe('sluice run: bad input', () => {
   it('--restore of a directory that is not a checkpoint is refused', async () => {
     const result = await sluiceRun(['run', fixture('invalid-pipeline-app.ts'), '--restore', root]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /not a checkpoint \(expected a chk-N directory containing _metadata\)/);
+    assert.match(result.stderr, /--restore restore path .* is not a checkpoint or snapshot: it has no _metadata/);
   });
 
   it('--help explains every flag', async () => {

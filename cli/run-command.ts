@@ -1,19 +1,19 @@
 // `sluice run`: loads the application, builds its pipeline, runs it embedded with checkpoints in
-// a local directory, restores when asked, reports progress, and stops cleanly on Ctrl-C.
+// a local directory (or s3://…), restores when asked, reports progress, and stops cleanly on Ctrl-C.
 
-import { existsSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { SystemClock } from '../shared/clock.ts';
 import { RestoreError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logging.ts';
-import { LocalDirectoryCheckpointStorage } from '../coordinator/checkpoint/checkpoint-storage.ts';
+import { openCheckpointStorage, type CheckpointStorage } from '../coordinator/checkpoint/checkpoint-storage.ts';
+import { normalizeLocation, openRestorePath } from '../coordinator/checkpoint/restore-path.ts';
 import { FileDeadLetterOutput } from '../worker/runtime/dead-letter.ts';
 import { EmbeddedExecutor, type RestoreSource } from '../worker/runtime/embedded-executor.ts';
 import { buildApplication } from '../shared/load-application.ts';
 import { ProgressReporter } from './progress.ts';
 import type { RunOptions } from './run-options.ts';
 
-async function resolveRestore(options: RunOptions, storage: LocalDirectoryCheckpointStorage): Promise<RestoreSource | undefined> {
+async function resolveRestore(options: RunOptions, storage: CheckpointStorage): Promise<RestoreSource | undefined> {
   const restore = options.restore;
   if (restore === undefined) return undefined;
   if (restore === 'latest') {
@@ -23,13 +23,12 @@ async function resolveRestore(options: RunOptions, storage: LocalDirectoryCheckp
     }
     return { storage, checkpointId: completed[completed.length - 1]!, allowNonRestoredState: options.allowNonRestoredState };
   }
-  const path = resolve(restore.checkpointPath);
-  const match = /^chk-(\d+)$/.exec(basename(path));
-  if (!existsSync(path)) throw new RestoreError(`--restore ${restore.checkpointPath}: no such directory`);
-  if (!match || !existsSync(resolve(path, '_metadata'))) {
-    throw new RestoreError(`--restore ${restore.checkpointPath}: not a checkpoint (expected a chk-N directory containing _metadata)`);
+  try {
+    return await openRestorePath(restore.checkpointPath, options.allowNonRestoredState);
+  } catch (error) {
+    if (error instanceof RestoreError) throw new RestoreError(`--restore ${error.message}`, { cause: error });
+    throw error;
   }
-  return { storage: new LocalDirectoryCheckpointStorage(dirname(path)), checkpointId: Number(match[1]), allowNonRestoredState: options.allowNonRestoredState };
 }
 
 export async function runCommand(options: RunOptions, logger: Logger): Promise<number> {
@@ -46,7 +45,7 @@ export async function runCommand(options: RunOptions, logger: Logger): Promise<n
   });
   const env = await buildApplication(options.application, options.jobName, options.properties);
 
-  const storage = new LocalDirectoryCheckpointStorage(resolve(options.checkpointDirectory));
+  const storage = openCheckpointStorage(normalizeLocation(options.checkpointDirectory), 'checkpoints', '--checkpoint-dir');
   const restore = await resolveRestore(options, storage);
   const executor = await EmbeddedExecutor.create(env, {
     jobName: env.settings.jobName ?? options.jobName,

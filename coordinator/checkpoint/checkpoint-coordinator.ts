@@ -3,7 +3,6 @@
 // then tells the tasks (and so the sinks) to commit. One checkpoint at a time; a minimum pause
 // between the end of one and the start of the next; the last `retainedCheckpoints` are kept.
 
-import { serialize } from 'node:v8';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { hasState, type OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
@@ -11,6 +10,7 @@ import type { CheckpointMetadata, OperatorStateMetadata, SubtaskStateHandle } fr
 import { METADATA_FORMAT_VERSION } from './checkpoint-metadata.ts';
 import { CheckpointError } from '../../shared/errors.ts';
 import type { CheckpointStorage } from './checkpoint-storage.ts';
+import { writeOperatorSnapshot } from './operator-state-files.ts';
 import { PendingCheckpoint, type SubtaskAcknowledgement } from './pending-checkpoint.ts';
 
 /** What the coordinator needs from the running job. */
@@ -68,10 +68,25 @@ export class CheckpointCoordinator {
     this.nextCheckpointId = options.lastCheckpointId + 1;
   }
 
-  async initialize(): Promise<void> {
-    const removed = await this.options.storage.discardIncomplete();
-    if (removed.length > 0) this.options.logger.info('removed incomplete checkpoints', { checkpoints: removed });
-    this.retained = await this.options.storage.listCompleted();
+  /**
+   * Cleans the storage before the first checkpoint: folders without `_metadata` go, and with
+   * `latestPublished` (the pointer in the HA store) so do completed checkpoints after it, whose
+   * `_metadata` was written by a coordinator that crashed or lost the leadership before moving the
+   * pointer: they do not exist. What is left is retained.
+   */
+  async initialize(latestPublished?: number): Promise<void> {
+    const { storage, logger } = this.options;
+    const removed = await storage.discardIncomplete();
+    if (removed.length > 0) logger.info('removed incomplete checkpoints', { checkpoints: removed });
+    let completed = await storage.listCompleted();
+    if (latestPublished !== undefined) {
+      const unpublished = completed.filter((id) => id > latestPublished);
+      for (const id of unpublished) await storage.discard(id);
+      if (unpublished.length > 0) logger.info('removed checkpoints that were never published (the pointer never moved to them)', { checkpoints: unpublished, pointer: latestPublished });
+      completed = completed.filter((id) => id <= latestPublished);
+    }
+    this.retained = completed;
+    await this.trimRetained();
   }
 
   get isBusy(): boolean {
@@ -148,8 +163,7 @@ export class CheckpointCoordinator {
           writes.push(
             snapshotPromise.then(async (snapshot: OperatorSnapshot) => {
               if (!hasState(snapshot)) return;
-              const data = serialize(snapshot);
-              record(uid, await storage.writeState(id, uid, ack.subtask, data));
+              record(uid, (await writeOperatorSnapshot(storage, id, uid, ack.subtask, snapshot)).handle);
             }),
           );
         }
@@ -231,9 +245,20 @@ export class CheckpointCoordinator {
 
   private async retire(completedId: number): Promise<void> {
     this.retained.push(completedId);
+    await this.trimRetained();
+  }
+
+  /** Discards the oldest checkpoints beyond the retained number, then the shared files none of the rest uses. */
+  private async trimRetained(): Promise<void> {
+    const { storage } = this.options;
+    let discarded = false;
     while (this.retained.length > this.options.retainedCheckpoints) {
-      const old = this.retained.shift()!;
-      await this.options.storage.discard(old);
+      await storage.discard(this.retained.shift()!);
+      discarded = true;
+    }
+    if (discarded && storage.discardUnreferencedShared) {
+      const removed = await storage.discardUnreferencedShared(this.retained);
+      if (removed > 0) this.options.logger.debug('removed shared state files no retained checkpoint uses', { files: removed });
     }
   }
 }

@@ -12,6 +12,8 @@ export interface SubtaskStateHandle {
   readonly file: string;
   readonly bytes: number;
   readonly sha256: string;
+  /** The shared key-group chunks (by SHA-256) the state file refers to: incremental checkpoints. */
+  readonly shared?: readonly string[];
 }
 
 export interface OperatorStateMetadata {

@@ -1,13 +1,17 @@
-// Where checkpoints live. Layout (the same for a local directory now and S3 later):
-//   <root>/chk-<id>/<uid>/subtask-<i>.state   one operator subtask's state (v8-serialized)
-//   <root>/chk-<id>/_metadata                 written last, with a write that refuses to overwrite
-// Only directories with `_metadata` are completed checkpoints; the rest are leftovers of a
-// failed or interrupted checkpoint and are removed.
+// Where checkpoints live: any ObjectStore (S3 or an S3-compatible store, a local folder, memory).
+// Layout of a job's checkpoint folder (`s3://bucket/checkpoints/<job>` or a local directory):
+//   chk-<id>/<uid>/subtask-<i>.state   one operator subtask's state (v8-serialized)
+//   chk-<id>/_metadata                 written last, with a write that refuses to overwrite
+//   shared/<sha256>                    key-group chunks of keyed state, shared by the checkpoints
+//                                      that contain them unchanged (incremental checkpoints)
+// Only folders with `_metadata` are completed checkpoints; the rest are leftovers of a failed or
+// interrupted checkpoint and are removed. A shared file is deleted once no retained checkpoint
+// refers to it. A snapshot is one checkpoint folder on its own ('one-checkpoint' layout), always
+// self-contained (no shared files).
 
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
 import { CheckpointError, RestoreError } from '../../shared/errors.ts';
+import { createObjectStore, MemoryObjectStore, ObjectExistsError, ObjectNotFoundError, type ObjectStore } from '../../shared/object-store/index.ts';
 import { validateCheckpointMetadata, type CheckpointMetadata, type SubtaskStateHandle } from './checkpoint-metadata.ts';
 
 export interface CheckpointStorage {
@@ -22,9 +26,21 @@ export interface CheckpointStorage {
   /** Reads a state file and checks its checksum, naming the file if it does not match. */
   readState(checkpointId: number, handle: SubtaskStateHandle): Promise<Uint8Array>;
   discard(checkpointId: number): Promise<void>;
-  /** Removes checkpoint directories that never got `_metadata`, except `keep`. */
+  /** Removes checkpoint folders that never got `_metadata`, except `keep`. */
   discardIncomplete(keep?: number): Promise<number[]>;
+  /** Stores a chunk under its SHA-256 unless it is there already; true when it was uploaded. */
+  writeShared?(sha256: string, bytes: Uint8Array): Promise<boolean>;
+  /** A shared chunk, its checksum checked. */
+  readShared?(sha256: string): Promise<Uint8Array>;
+  /** Deletes shared chunks no checkpoint in `retained` refers to; returns how many. */
+  discardUnreferencedShared?(retained: readonly number[]): Promise<number>;
 }
+
+/**
+ * 'checkpoints': a folder of `chk-<id>` folders (a job's checkpoints). 'one-checkpoint': the
+ * folder is itself one checkpoint with its `_metadata` at the top (a snapshot).
+ */
+export type CheckpointLayout = 'checkpoints' | 'one-checkpoint';
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -34,180 +50,166 @@ function safeSegment(uid: string): string {
   return uid.replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-/**
- * 'checkpoints': a folder of `chk-<id>` folders (a job's checkpoints). 'one-checkpoint': the
- * folder is itself one checkpoint with its `_metadata` at the top (a snapshot).
- */
-export type CheckpointLayout = 'checkpoints' | 'one-checkpoint';
+const SHARED = 'shared/';
 
-export class LocalDirectoryCheckpointStorage implements CheckpointStorage {
-  constructor(readonly location: string, readonly layout: CheckpointLayout = 'checkpoints') {}
+export class ObjectStoreCheckpointStorage implements CheckpointStorage {
+  constructor(
+    readonly store: ObjectStore,
+    /** The URL or path it was opened with. */
+    readonly location: string,
+    readonly layout: CheckpointLayout = 'checkpoints',
+  ) {}
 
-  private dir(checkpointId: number): string {
-    return this.layout === 'one-checkpoint' ? this.location : join(this.location, `chk-${checkpointId}`);
+  /** The key prefix of a checkpoint's folder ('' or `chk-<id>/`). */
+  private folder(checkpointId: number): string {
+    return this.layout === 'one-checkpoint' ? '' : `chk-${checkpointId}/`;
+  }
+
+  /** How a key shows in messages: the location joined with it. */
+  private describe(key: string): string {
+    return `${this.location.replace(/\/+$/, '')}/${key}`;
   }
 
   async writeState(checkpointId: number, uid: string, subtask: number, bytes: Uint8Array): Promise<SubtaskStateHandle> {
-    const relative = join(safeSegment(uid), `subtask-${subtask}.state`);
-    const path = join(this.dir(checkpointId), relative);
-    await fs.mkdir(join(this.dir(checkpointId), safeSegment(uid)), { recursive: true });
-    const handle = await fs.open(path, 'w');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return { subtask, file: relative, bytes: bytes.byteLength, sha256: sha256(bytes) };
+    const file = `${safeSegment(uid)}/subtask-${subtask}.state`;
+    await this.store.put(this.folder(checkpointId) + file, bytes);
+    return { subtask, file, bytes: bytes.byteLength, sha256: sha256(bytes) };
   }
 
   async writeMetadata(metadata: CheckpointMetadata): Promise<void> {
-    const dir = this.dir(metadata.checkpointId);
-    await fs.mkdir(dir, { recursive: true });
-    const temp = join(dir, `_metadata.${process.pid}.tmp`);
-    const handle = await fs.open(temp, 'w');
+    const key = `${this.folder(metadata.checkpointId)}_metadata`;
     try {
-      await handle.writeFile(JSON.stringify(metadata, null, 2));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      // link() refuses an existing target: an atomic create-if-absent of the complete file.
-      await fs.link(temp, join(dir, '_metadata'));
+      await this.store.put(key, new TextEncoder().encode(JSON.stringify(metadata, null, 2)), { ifNoneMatch: true });
     } catch (error) {
-      throw new CheckpointError(`checkpoint ${metadata.checkpointId}: ${join(dir, '_metadata')} exists already; refusing to overwrite it`, { cause: error });
-    } finally {
-      await fs.rm(temp, { force: true });
+      if (error instanceof ObjectExistsError) {
+        throw new CheckpointError(`checkpoint ${metadata.checkpointId}: ${this.describe(key)} exists already; refusing to overwrite it`, { cause: error });
+      }
+      throw error;
     }
   }
 
   async listCompleted(): Promise<number[]> {
     if (this.layout === 'one-checkpoint') {
-      try {
-        return [(await this.readMetadata(0)).checkpointId];
-      } catch {
-        return [];
-      }
-    }
-    let names: string[];
-    try {
-      names = await fs.readdir(this.location);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+      const metadata = await this.readMetadata(0).catch(() => undefined);
+      return metadata ? [metadata.checkpointId] : [];
     }
     const ids: number[] = [];
-    for (const name of names) {
-      const match = /^chk-(\d+)$/.exec(name);
-      if (!match) continue;
-      try {
-        await fs.access(join(this.location, name, '_metadata'));
-        ids.push(Number(match[1]));
-      } catch {
-        // no _metadata: not a checkpoint
-      }
+    for (const object of await this.store.list('chk-')) {
+      const match = /^chk-(\d+)\/_metadata$/.exec(object.key);
+      if (match) ids.push(Number(match[1]));
     }
     return ids.sort((a, b) => a - b);
   }
 
   async readMetadata(checkpointId: number): Promise<CheckpointMetadata> {
-    const path = join(this.dir(checkpointId), '_metadata');
+    const key = `${this.folder(checkpointId)}_metadata`;
     let text: string;
     try {
-      text = await fs.readFile(path, 'utf8');
+      text = new TextDecoder().decode(await this.store.get(key));
     } catch (error) {
-      throw new RestoreError(`${path} cannot be read: ${(error as Error).message}`, { cause: error });
+      const reason = error instanceof ObjectNotFoundError ? 'does not exist' : `cannot be read: ${(error as Error).message}`;
+      throw new RestoreError(`${this.describe(key)} ${reason}`, { cause: error });
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new RestoreError(`${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
+      throw new RestoreError(`${this.describe(key)} is not valid JSON: ${(error as Error).message}`, { cause: error });
     }
-    return validateCheckpointMetadata(parsed, path);
+    return validateCheckpointMetadata(parsed, this.describe(key));
   }
 
   async readState(checkpointId: number, handle: SubtaskStateHandle): Promise<Uint8Array> {
-    const path = join(this.dir(checkpointId), handle.file);
-    let bytes: Buffer;
+    return this.readChecked(this.folder(checkpointId) + handle.file, handle.sha256, 'state file');
+  }
+
+  private async readChecked(key: string, expectedSha256: string, what: string): Promise<Uint8Array> {
+    let bytes: Uint8Array;
     try {
-      bytes = await fs.readFile(path);
+      bytes = await this.store.get(key);
     } catch (error) {
-      throw new RestoreError(`state file ${path} cannot be read: ${(error as Error).message}`, { cause: error });
+      const reason = error instanceof ObjectNotFoundError ? 'does not exist' : `cannot be read: ${(error as Error).message}`;
+      throw new RestoreError(`${what} ${this.describe(key)} ${reason}`, { cause: error });
     }
-    if (sha256(bytes) !== handle.sha256) {
-      throw new RestoreError(`state file ${path} is corrupted: its SHA-256 does not match the checkpoint's _metadata`);
+    if (sha256(bytes) !== expectedSha256) {
+      throw new RestoreError(`${what} ${this.describe(key)} is corrupted: its SHA-256 does not match the checkpoint's _metadata`);
     }
     return bytes;
   }
 
   async discard(checkpointId: number): Promise<void> {
-    await fs.rm(this.dir(checkpointId), { recursive: true, force: true });
+    const prefix = this.folder(checkpointId);
+    const keys = (await this.store.list(prefix)).map((o) => o.key).filter((k) => this.layout === 'one-checkpoint' || k.startsWith(prefix));
+    // `_metadata` goes first: a half-deleted checkpoint must not look complete.
+    const metadata = keys.filter((k) => k.endsWith('_metadata'));
+    await this.store.delete(metadata);
+    await this.store.delete(keys.filter((k) => !k.endsWith('_metadata')));
   }
 
   async discardIncomplete(keep?: number): Promise<number[]> {
     if (this.layout === 'one-checkpoint') return [];
-    let names: string[];
-    try {
-      names = await fs.readdir(this.location);
-    } catch {
-      return [];
-    }
-    const completed = new Set(await this.listCompleted());
-    const removed: number[] = [];
-    for (const name of names) {
-      const match = /^chk-(\d+)$/.exec(name);
+    const byId = new Map<number, { keys: string[]; complete: boolean }>();
+    for (const object of await this.store.list('chk-')) {
+      const match = /^chk-(\d+)\/(.*)$/.exec(object.key);
       if (!match) continue;
       const id = Number(match[1]);
-      if (completed.has(id) || id === keep) continue;
-      await this.discard(id);
+      let entry = byId.get(id);
+      if (!entry) byId.set(id, (entry = { keys: [], complete: false }));
+      entry.keys.push(object.key);
+      if (match[2] === '_metadata') entry.complete = true;
+    }
+    const removed: number[] = [];
+    for (const [id, entry] of byId) {
+      if (entry.complete || id === keep) continue;
+      await this.store.delete(entry.keys);
       removed.push(id);
     }
-    return removed;
+    return removed.sort((a, b) => a - b);
+  }
+
+  async writeShared(chunkSha256: string, bytes: Uint8Array): Promise<boolean> {
+    const key = SHARED + chunkSha256;
+    if (await this.store.head(key)) return false;
+    await this.store.put(key, bytes);
+    return true;
+  }
+
+  readShared(chunkSha256: string): Promise<Uint8Array> {
+    return this.readChecked(SHARED + chunkSha256, chunkSha256, 'shared state file');
+  }
+
+  async discardUnreferencedShared(retained: readonly number[]): Promise<number> {
+    const referenced = new Set<string>();
+    for (const id of retained) {
+      const metadata = await this.readMetadata(id);
+      for (const op of metadata.operators) for (const handle of op.subtasks) for (const chunk of handle.shared ?? []) referenced.add(chunk);
+    }
+    const unreferenced = (await this.store.list(SHARED)).map((o) => o.key).filter((key) => !referenced.has(key.slice(SHARED.length)));
+    await this.store.delete(unreferenced);
+    return unreferenced.length;
+  }
+}
+
+/** A job's checkpoints, or one checkpoint, at a URL or path (s3://bucket/prefix, file:///dir, a path, memory://name). */
+export function openCheckpointStorage(location: string, layout: CheckpointLayout = 'checkpoints', field = 'checkpoint location'): ObjectStoreCheckpointStorage {
+  return new ObjectStoreCheckpointStorage(createObjectStore(location, { field }), location, layout);
+}
+
+/** `location` with a path segment appended (URLs and local paths alike). */
+export function childLocation(location: string, segment: string): string {
+  return `${location.replace(/\/+$/, '')}/${segment}`;
+}
+
+/** Checkpoints in a local folder: the embedded mode's default. */
+export class LocalDirectoryCheckpointStorage extends ObjectStoreCheckpointStorage {
+  constructor(directory: string, layout: CheckpointLayout = 'checkpoints') {
+    super(createObjectStore(directory, { field: 'checkpoint directory' }), directory, layout);
   }
 }
 
 /** Keeps checkpoints in memory: for tests and for bounded jobs run without a checkpoint directory. */
-export class InMemoryCheckpointStorage implements CheckpointStorage {
-  readonly location = 'memory://checkpoints';
-  private readonly states = new Map<string, Uint8Array>();
-  private readonly metadata = new Map<number, CheckpointMetadata>();
-
-  async writeState(checkpointId: number, uid: string, subtask: number, bytes: Uint8Array): Promise<SubtaskStateHandle> {
-    const file = `${safeSegment(uid)}/subtask-${subtask}.state`;
-    this.states.set(`${checkpointId}/${file}`, bytes);
-    return { subtask, file, bytes: bytes.byteLength, sha256: sha256(bytes) };
-  }
-
-  async writeMetadata(metadata: CheckpointMetadata): Promise<void> {
-    if (this.metadata.has(metadata.checkpointId)) throw new CheckpointError(`checkpoint ${metadata.checkpointId} exists already; refusing to overwrite it`);
-    this.metadata.set(metadata.checkpointId, metadata);
-  }
-
-  async listCompleted(): Promise<number[]> {
-    return [...this.metadata.keys()].sort((a, b) => a - b);
-  }
-
-  async readMetadata(checkpointId: number): Promise<CheckpointMetadata> {
-    const m = this.metadata.get(checkpointId);
-    if (!m) throw new RestoreError(`checkpoint ${checkpointId} does not exist`);
-    return m;
-  }
-
-  async readState(checkpointId: number, handle: SubtaskStateHandle): Promise<Uint8Array> {
-    const bytes = this.states.get(`${checkpointId}/${handle.file}`);
-    if (!bytes) throw new RestoreError(`state file ${handle.file} of checkpoint ${checkpointId} does not exist`);
-    if (sha256(bytes) !== handle.sha256) throw new RestoreError(`state file ${handle.file} of checkpoint ${checkpointId} is corrupted`);
-    return bytes;
-  }
-
-  async discard(checkpointId: number): Promise<void> {
-    this.metadata.delete(checkpointId);
-    for (const key of [...this.states.keys()]) if (key.startsWith(`${checkpointId}/`)) this.states.delete(key);
-  }
-
-  async discardIncomplete(): Promise<number[]> {
-    return [];
+export class InMemoryCheckpointStorage extends ObjectStoreCheckpointStorage {
+  constructor() {
+    super(new MemoryObjectStore(), 'memory://checkpoints');
   }
 }

@@ -1,40 +1,41 @@
-// What a restore starts from, given as a path the way Flink's `-s` takes one: a checkpoint
+// What a restore starts from, given as a location the way Flink's `-s` takes one: a checkpoint
 // (`…/chk-<id>`), a snapshot (a folder with `_metadata` at its top), or a job's checkpoint folder
-// (its latest completed checkpoint). Anything else is refused with the path named.
+// (its latest completed checkpoint); local paths and s3:// URLs alike. Anything else is refused
+// with the location named.
 
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { RestoreError } from '../../shared/errors.ts';
 import type { RestoreSource } from '../../worker/runtime/subtask-builder.ts';
-import { LocalDirectoryCheckpointStorage } from './checkpoint-storage.ts';
+import { openCheckpointStorage, type ObjectStoreCheckpointStorage } from './checkpoint-storage.ts';
+
+/** A local path made absolute; a URL (s3://, file://, memory://) as it is. */
+export function normalizeLocation(location: string): string {
+  return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(location) || isAbsolute(location) ? location : resolve(location);
+}
 
 export async function openRestorePath(path: string, allowNonRestoredState = false): Promise<RestoreSource> {
-  const absolute = resolve(path);
-  if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
-    throw new RestoreError(`restore path ${path}: no such directory`);
+  const location = normalizeLocation(path).replace(/\/+$/, '');
+  const checkpoint = /^(.*)\/chk-(\d+)$/.exec(location);
+  if (checkpoint) {
+    const storage = openCheckpointStorage(checkpoint[1]!, 'checkpoints', 'restore path');
+    const id = Number(checkpoint[2]);
+    if ((await storage.listCompleted()).includes(id)) return { storage, checkpointId: id, allowNonRestoredState };
   }
-  const checkpoint = /^chk-(\d+)$/.exec(basename(absolute));
-  const hasMetadata = existsSync(join(absolute, '_metadata'));
-  if (checkpoint && hasMetadata) {
-    return { storage: new LocalDirectoryCheckpointStorage(dirname(absolute)), checkpointId: Number(checkpoint[1]), allowNonRestoredState };
-  }
-  if (hasMetadata) {
-    const storage = new LocalDirectoryCheckpointStorage(absolute, 'one-checkpoint');
-    const metadata = await storage.readMetadata(0);
-    return { storage, checkpointId: metadata.checkpointId, allowNonRestoredState };
-  }
-  const jobCheckpoints = new LocalDirectoryCheckpointStorage(absolute);
-  const completed = await jobCheckpoints.listCompleted();
-  if (completed.length > 0) return { storage: jobCheckpoints, checkpointId: completed[completed.length - 1]!, allowNonRestoredState };
+  const snapshot = openCheckpointStorage(location, 'one-checkpoint', 'restore path');
+  const completed = await snapshot.listCompleted();
+  if (completed.length > 0) return { storage: snapshot, checkpointId: completed[0]!, allowNonRestoredState };
+  const jobCheckpoints = openCheckpointStorage(location, 'checkpoints', 'restore path');
+  const ids = await jobCheckpoints.listCompleted();
+  if (ids.length > 0) return { storage: jobCheckpoints, checkpointId: ids[ids.length - 1]!, allowNonRestoredState };
+  if (!(await exists(snapshot, location))) throw new RestoreError(`restore path ${path}: no such directory`);
   throw new RestoreError(
     `restore path ${path} is not a checkpoint or snapshot: it has no _metadata, and no chk-<id> folder in it has one ` +
       '(give a snapshot folder, a chk-<id> folder, or a job\'s checkpoint folder)',
   );
 }
 
-/** The path a restore source was opened from, for the messages and records that name it. */
-export function restoreSourcePath(source: RestoreSource): string {
-  const storage = source.storage;
-  if (storage instanceof LocalDirectoryCheckpointStorage && storage.layout === 'one-checkpoint') return storage.location;
-  return join(storage.location, `chk-${source.checkpointId}`);
+async function exists(storage: ObjectStoreCheckpointStorage, location: string): Promise<boolean> {
+  if (!location.includes('://')) return existsSync(location);
+  return (await storage.store.list('')).length > 0;
 }

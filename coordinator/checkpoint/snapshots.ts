@@ -1,15 +1,15 @@
 // Snapshots (Flink's savepoints, Managed Flink's application snapshots): a completed checkpoint
-// copied into a folder of its own under the snapshot root, so that it outlives the job and the
-// retention of its checkpoints. A snapshot is self-contained (every state file is in it) and in
-// the canonical, backend-independent format every checkpoint uses, so it restores onto either
-// state backend and at any parallelism. Its `_metadata` is written last, refusing to overwrite,
-// and names the job and checkpoint it came from.
+// copied into a folder of its own under the snapshot root (a local folder or s3://…), so that it
+// outlives the job and the retention of its checkpoints. A snapshot is self-contained (every
+// state file is in it, shared chunks of incremental checkpoints resolved) and in the canonical,
+// backend-independent format, so it restores onto either state backend and at any parallelism.
+// Its `_metadata` is written last, refusing to overwrite, and names the job and checkpoint.
 
-import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { serialize } from 'node:v8';
 import { InvalidRequestError, NotFoundError } from '../../shared/errors.ts';
 import type { CheckpointMetadata, SnapshotInfo } from './checkpoint-metadata.ts';
-import { LocalDirectoryCheckpointStorage, type CheckpointStorage } from './checkpoint-storage.ts';
+import { childLocation, openCheckpointStorage, type CheckpointStorage } from './checkpoint-storage.ts';
+import { readOperatorSnapshot } from './operator-state-files.ts';
 
 export interface SnapshotSummary extends SnapshotInfo {
   /** Where it is: what `--restore` takes. */
@@ -51,16 +51,19 @@ export class SnapshotCatalog {
   constructor(readonly root: string) {}
 
   pathOf(name: string): string {
-    return join(this.root, checkSnapshotName(name));
+    return childLocation(this.root, checkSnapshotName(name));
+  }
+
+  private storage(name: string) {
+    return openCheckpointStorage(this.pathOf(name), 'one-checkpoint', 'snapshot location');
   }
 
   /**
    * Copies completed checkpoint `checkpointId` of `source` into a new snapshot `info.name`: every
-   * state file (checksums verified on the way), then `_metadata`. A name in use is refused.
+   * operator subtask's state, resolved and checked, then `_metadata`. A name in use is refused.
    */
   async create(source: CheckpointStorage, checkpointId: number, info: SnapshotInfo): Promise<SnapshotSummary> {
-    const path = this.pathOf(info.name);
-    const target = new LocalDirectoryCheckpointStorage(path, 'one-checkpoint');
+    const target = this.storage(info.name);
     if ((await target.listCompleted()).length > 0) throw new InvalidRequestError(`name: a snapshot named "${info.name}" exists already`);
     const metadata = await source.readMetadata(checkpointId);
     try {
@@ -68,48 +71,43 @@ export class SnapshotCatalog {
       for (const op of metadata.operators) {
         const subtasks = [];
         for (const handle of op.subtasks) {
-          const bytes = await source.readState(checkpointId, handle);
-          subtasks.push(await target.writeState(checkpointId, op.uid, handle.subtask, bytes));
+          const snapshot = await readOperatorSnapshot(source, checkpointId, handle);
+          subtasks.push(await target.writeState(checkpointId, op.uid, handle.subtask, serialize(snapshot)));
         }
         operators.push({ ...op, subtasks });
       }
       const copy: CheckpointMetadata = { ...metadata, operators, snapshot: info };
       await target.writeMetadata(copy);
-      return summarize(path, copy);
+      return summarize(target.location, copy);
     } catch (error) {
-      if ((await target.listCompleted()).length === 0) await fs.rm(path, { recursive: true, force: true });
+      if ((await target.listCompleted()).length === 0) await target.discard(checkpointId).catch(() => {});
       throw error;
     }
   }
 
   async list(): Promise<SnapshotSummary[]> {
-    let names: string[];
-    try {
-      names = await fs.readdir(this.root);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const root = openCheckpointStorage(this.root, 'checkpoints', 'snapshot location');
     const found: SnapshotSummary[] = [];
-    for (const name of names.sort()) {
-      if (!NAME.test(name)) continue;
-      const path = join(this.root, name);
-      const metadata = await new LocalDirectoryCheckpointStorage(path, 'one-checkpoint').readMetadata(0).catch(() => undefined);
-      if (metadata?.snapshot) found.push(summarize(path, metadata));
+    for (const object of await root.store.list('')) {
+      const match = /^([^/]+)\/_metadata$/.exec(object.key);
+      if (!match || !NAME.test(match[1]!)) continue;
+      const storage = this.storage(match[1]!);
+      const metadata = await storage.readMetadata(0).catch(() => undefined);
+      if (metadata?.snapshot) found.push(summarize(storage.location, metadata));
     }
     return found.sort((a, b) => a.createdAtMs - b.createdAtMs || a.name.localeCompare(b.name));
   }
 
   async describe(name: string): Promise<SnapshotSummary> {
-    const path = this.pathOf(name);
-    const metadata = await new LocalDirectoryCheckpointStorage(path, 'one-checkpoint').readMetadata(0).catch(() => undefined);
+    const storage = this.storage(name);
+    const metadata = await storage.readMetadata(0).catch(() => undefined);
     if (!metadata?.snapshot) throw new NotFoundError(`no snapshot named "${name}" in ${this.root}`);
-    return summarize(path, metadata);
+    return summarize(storage.location, metadata);
   }
 
   async delete(name: string): Promise<SnapshotSummary> {
     const summary = await this.describe(name);
-    await fs.rm(summary.path, { recursive: true, force: true });
+    await this.storage(name).discard(summary.checkpointId);
     return summary;
   }
 }

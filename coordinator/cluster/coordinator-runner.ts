@@ -3,7 +3,7 @@
 // (lease expired, a fenced write refused, a worker rejecting its epoch) it drops the dispatcher
 // without touching any worker and campaigns again as a standby.
 
-import { resolve } from 'node:path';
+import { normalizeLocation } from '../checkpoint/restore-path.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { errorChainMessage, NotLeaderError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
@@ -165,8 +165,8 @@ export class CoordinatorRunner {
         logger: log,
         token: this.config.clusterToken,
         checkpointing: {
-          checkpointRoot: resolve(this.config.checkpointDirectory),
-          snapshotRoot: resolve(this.config.snapshotDirectory),
+          checkpointRoot: normalizeLocation(this.config.checkpointDirectory),
+          snapshotRoot: normalizeLocation(this.config.snapshotDirectory),
           checkpointIntervalMs: this.config.checkpointIntervalMs,
           minPauseBetweenCheckpointsMs: this.config.minPauseBetweenCheckpointsMs,
           retainedCheckpoints: this.config.retainedCheckpoints,

@@ -5,7 +5,6 @@
 // next attempt restoring the latest completed checkpoint. Every call to a worker carries the
 // leader epoch; every write to the HA store is fenced by it.
 
-import { join } from 'node:path';
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -16,7 +15,7 @@ import { planJob, type JobPlan } from '../../worker/runtime/job-plan.ts';
 import { operatorInfoOf, roundRobin } from '../../worker/runtime/subtask-builder.ts';
 import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
 import type { SubtaskStateHandle } from '../checkpoint/checkpoint-metadata.ts';
-import { LocalDirectoryCheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
+import { childLocation, openCheckpointStorage, type ObjectStoreCheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
 import { defaultSnapshotName, SnapshotCatalog, type SnapshotSummary } from '../checkpoint/snapshots.ts';
 import { FencedError } from '../ha/errors.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
@@ -269,13 +268,17 @@ export class JobMaster {
     this.counter = Math.max(counter === undefined ? 0 : Number(counter), this.pointer ?? 0);
   }
 
-  private storage(): LocalDirectoryCheckpointStorage {
-    return new LocalDirectoryCheckpointStorage(join(this.services.checkpointing.checkpointRoot, this.jobId));
+  private checkpointStorage: ObjectStoreCheckpointStorage | undefined;
+
+  /** This job's checkpoints: `<checkpointRoot>/<jobId>`, on whatever store the root names. */
+  private storage(): ObjectStoreCheckpointStorage {
+    this.checkpointStorage ??= openCheckpointStorage(childLocation(this.services.checkpointing.checkpointRoot, this.jobId), 'checkpoints', 'checkpoint directory');
+    return this.checkpointStorage;
   }
 
   /** What the next attempt restores: the job's latest checkpoint, else what it was submitted from, else nothing. */
   private restoreSource(): { path: string; allowNonRestoredState: boolean } | undefined {
-    if (this.pointer !== undefined) return { path: join(this.storage().location, `chk-${this.pointer}`), allowNonRestoredState: false };
+    if (this.pointer !== undefined) return { path: childLocation(this.storage().location, `chk-${this.pointer}`), allowNonRestoredState: false };
     return this.submission.restoreFrom;
   }
 
@@ -431,7 +434,18 @@ export class JobMaster {
       },
     );
     this.nextCheckpointAtMs = this.services.clock.now() + this.services.checkpointing.checkpointIntervalMs;
+    const checkpoints = this.checkpoints;
+    const preparing: Promise<void> = checkpoints
+      .initialize(this.pointer ?? 0)
+      .catch((error: unknown) => this.log.warn('cleaning the checkpoint storage failed', { location: storage.location, error: errorChainMessage(error) }))
+      .finally(() => {
+        if (this.preparing === preparing) this.preparing = undefined;
+      });
+    this.preparing = preparing;
   }
+
+  /** The checkpoint storage is being cleaned for a new attempt: no checkpoint until it is done. */
+  private preparing: Promise<void> | undefined;
 
   /** Reserves the next checkpoint id in the HA store (fenced) and triggers it. */
   private async triggerCheckpoint(): Promise<CompletedCheckpointInfo> {
@@ -479,7 +493,7 @@ export class JobMaster {
       await this.deploy();
       return;
     }
-    if (this.state !== 'running' || !this.checkpoints || this.reserving) return;
+    if (this.state !== 'running' || !this.checkpoints || this.reserving || this.preparing) return;
     const checkpoints = this.checkpoints;
     if (checkpoints.fatalError) {
       await this.failover(checkpoints.fatalError);

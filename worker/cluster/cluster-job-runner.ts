@@ -6,7 +6,6 @@
 // every queue stays bounded. Checkpoint barriers come from the coordinator; each subtask writes its
 // state to the checkpoint storage and acknowledges with the handles.
 
-import { serialize } from 'node:v8';
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { ApplicationProperties, StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import { WakeableSleep, type Clock } from '../../shared/clock.ts';
@@ -14,6 +13,7 @@ import { errorChainMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
 import { openRestorePath } from '../../coordinator/checkpoint/restore-path.ts';
+import { writeOperatorSnapshot } from '../../coordinator/checkpoint/operator-state-files.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
@@ -147,7 +147,9 @@ export class ClusterJobRunner {
     this.watermarkIntervalMs = env.settings.autoWatermarkIntervalMs;
     const local = new Set(deployment.localSubtasks.map((s) => `${s.taskId}/${s.subtask}`));
     const restored =
-      deployment.restorePath === undefined ? undefined : await loadRestoreState(plan, await openRestorePath(deployment.restorePath, deployment.allowNonRestoredState));
+      deployment.restorePath === undefined
+        ? undefined
+        : await loadRestoreState(plan, await openRestorePath(deployment.restorePath, deployment.allowNonRestoredState), (taskId, subtask) => local.has(`${taskId}/${subtask}`));
     const addressOf = (taskId: number, subtask: number) => {
       const address = deployment.placement.get(`${taskId}/${subtask}`);
       if (address === undefined) throw new Error(`the deployment places no worker for task ${taskId} subtask ${subtask}`);
@@ -294,7 +296,7 @@ export class ClusterJobRunner {
     const { checkpointStorage, listener } = this.services;
     const writes = [...snapshots].map(async ([uid, pending]) => {
       const snapshot = await pending;
-      return hasState(snapshot) ? [{ uid, handle: await checkpointStorage.writeState(checkpointId, uid, task.subtaskIndex, serialize(snapshot)) }] : [];
+      return hasState(snapshot) ? [{ uid, handle: (await writeOperatorSnapshot(checkpointStorage, checkpointId, uid, task.subtaskIndex, snapshot)).handle }] : [];
     });
     Promise.all(writes).then(
       (written) => {

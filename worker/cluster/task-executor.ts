@@ -12,7 +12,7 @@ import { buildApplication } from '../../shared/load-application.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { CallContext, UnaryHandler } from '../../shared/rpc/rpc.ts';
 import { RpcClient } from '../../shared/rpc/rpc.ts';
-import { LocalDirectoryCheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import { openCheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import type { SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
 import type { StateBackendKind } from '../state/keyed-state-backend.ts';
 import type { DeadLetterOutput } from '../runtime/dead-letter.ts';
@@ -117,7 +117,7 @@ export class TaskExecutor {
       logger: log,
       stateBackend: this.options.stateBackend,
       stateDirectory: join(this.options.stateDirectory, deployment.jobId, String(deployment.attempt)),
-      checkpointStorage: new LocalDirectoryCheckpointStorage(request.checkpointDirectory),
+      checkpointStorage: openCheckpointStorage(request.checkpointDirectory, 'checkpoints', 'DeployTasks.checkpointDirectory'),
       deadLetters: this.options.deadLetters,
       dataPlane: this.options.dataPlane,
       listener: {

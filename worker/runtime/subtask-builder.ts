@@ -5,7 +5,6 @@
 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deserialize } from 'node:v8';
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -13,6 +12,7 @@ import { RestoreError } from '../../shared/errors.ts';
 import { keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
 import type { CheckpointMetadata } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import { readOperatorSnapshot } from '../../coordinator/checkpoint/operator-state-files.ts';
 import type { SinkOperatorState } from '../operators/sink-operator.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import type { SourceOperatorState } from '../operators/source-operator.ts';
@@ -243,8 +243,11 @@ function sideOutput(tagId: string | undefined, out: Output): Output {
   return tagId === undefined ? out : new SideOutputAdapter(tagId, out);
 }
 
-/** Reads every operator's state of a checkpoint and checks it fits the plan. */
-export async function loadRestoreState(plan: JobPlan, restore: RestoreSource): Promise<RestoredState> {
+/**
+ * Reads every operator's state of a checkpoint and checks it fits the plan. With `isLocal`, only
+ * the key groups of the subtasks this process runs are read (a rescaled restore reads what it owns).
+ */
+export async function loadRestoreState(plan: JobPlan, restore: RestoreSource, isLocal?: (taskId: number, subtask: number) => boolean): Promise<RestoredState> {
   const metadata = await restore.storage.readMetadata(restore.checkpointId);
   const where = `${restore.storage.location} checkpoint ${restore.checkpointId}`;
   if (metadata.maxParallelism !== plan.maxParallelism) {
@@ -271,18 +274,23 @@ export async function loadRestoreState(plan: JobPlan, restore: RestoreSource): P
           'give the operator the same uid, or allow non-restored state to drop it',
       );
     }
+    const needsKeyGroup = isLocal ? localKeyGroups(plan, node, isLocal) : undefined;
     const snapshots: OperatorSnapshot[] = [];
     for (const handle of [...op.subtasks].sort((a, b) => a.subtask - b.subtask)) {
-      const bytes = await restore.storage.readState(restore.checkpointId, handle);
-      try {
-        snapshots.push(deserialize(bytes) as OperatorSnapshot);
-      } catch (error) {
-        throw new RestoreError(`${where}: state file ${handle.file} cannot be decoded: ${(error as Error).message}`, { cause: error });
-      }
+      snapshots.push(await readOperatorSnapshot(restore.storage, restore.checkpointId, handle, needsKeyGroup));
     }
     byUid.set(op.uid, snapshots);
   }
   return { metadata, byUid };
+}
+
+/** Whether a key group of node `nodeId` belongs to one of the subtasks this process runs. */
+function localKeyGroups(plan: JobPlan, nodeId: number, isLocal: (taskId: number, subtask: number) => boolean): (keyGroup: number) => boolean {
+  const taskId = plan.taskOfNode.get(nodeId)!;
+  const parallelism = plan.parallelismOf.get(nodeId)!;
+  const maxParallelism = plan.maxParallelismOf.get(nodeId)!;
+  const ranges = [...Array(parallelism).keys()].filter((i) => isLocal(taskId, i)).map((i) => keyGroupRangeForSubtask(maxParallelism, parallelism, i));
+  return (keyGroup) => ranges.some((r) => r.contains(keyGroup));
 }
 
 function safeName(text: string): string {

@@ -1,0 +1,117 @@
+// How one operator subtask's snapshot becomes files of a checkpoint, and back. Incremental
+// checkpoints: keyed state is cut by key group, and each key group of at least
+// SHARED_CHUNK_MIN_BYTES goes to a shared file named by its SHA-256, uploaded only when no
+// earlier checkpoint uploaded the same bytes; the subtask's state file keeps the small key groups
+// inline and lists the chunks it refers to. An unchanged key group is therefore never uploaded
+// twice, and a shared file lives as long as a retained checkpoint refers to it. Restores read
+// only the chunks of the key groups they need.
+//
+// The granularity is the key group: a key group with one changed key is uploaded again whole.
+// Jobs whose updates touch few key groups per interval gain the most; raise the max parallelism
+// (more, smaller key groups) for finer increments.
+
+import { deserialize, serialize } from 'node:v8';
+import { RestoreError } from '../../shared/errors.ts';
+import type { StateEntry } from '../../worker/state/keyed-state-backend.ts';
+import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
+import type { SubtaskStateHandle } from './checkpoint-metadata.ts';
+import { sha256, type CheckpointStorage } from './checkpoint-storage.ts';
+
+/** Key groups smaller than this stay inline in the subtask's state file. */
+export const SHARED_CHUNK_MIN_BYTES = 4096;
+
+interface KeyGroupEntries {
+  readonly keyGroup: number;
+  readonly entries: readonly StateEntry[];
+}
+
+/** A key group stored in a shared file. */
+interface ChunkReference {
+  readonly keyGroup: number;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** What a state file holds when some key groups live in shared files. */
+interface StoredSnapshot extends OperatorSnapshot {
+  readonly chunks?: readonly ChunkReference[];
+}
+
+export interface WrittenState {
+  readonly handle: SubtaskStateHandle;
+  /** Bytes written by this checkpoint: the state file and the chunks that were not there yet. */
+  readonly uploadedBytes: number;
+  /** Bytes the subtask's state takes in all: the state file and every chunk it refers to. */
+  readonly totalBytes: number;
+}
+
+export async function writeOperatorSnapshot(
+  storage: CheckpointStorage,
+  checkpointId: number,
+  uid: string,
+  subtask: number,
+  snapshot: OperatorSnapshot,
+): Promise<WrittenState> {
+  if (!snapshot.keyed || !storage.writeShared) {
+    const bytes = serialize(snapshot);
+    return { handle: await storage.writeState(checkpointId, uid, subtask, bytes), uploadedBytes: bytes.byteLength, totalBytes: bytes.byteLength };
+  }
+  const inline: KeyGroupEntries[] = [];
+  const chunks: ChunkReference[] = [];
+  let uploadedBytes = 0;
+  let chunkBytes = 0;
+  for (const group of snapshot.keyed.keyGroups) {
+    const bytes = serialize(group);
+    if (bytes.byteLength < SHARED_CHUNK_MIN_BYTES) {
+      inline.push(group);
+      continue;
+    }
+    const hash = sha256(bytes);
+    if (await storage.writeShared(hash, bytes)) uploadedBytes += bytes.byteLength;
+    chunkBytes += bytes.byteLength;
+    chunks.push({ keyGroup: group.keyGroup, sha256: hash, bytes: bytes.byteLength });
+  }
+  const stored: StoredSnapshot = { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups: inline }, chunks };
+  const bytes = serialize(stored);
+  const written = await storage.writeState(checkpointId, uid, subtask, bytes);
+  return {
+    handle: chunks.length > 0 ? { ...written, shared: [...new Set(chunks.map((c) => c.sha256))] } : written,
+    uploadedBytes: uploadedBytes + bytes.byteLength,
+    totalBytes: chunkBytes + bytes.byteLength,
+  };
+}
+
+/**
+ * Reads one operator subtask's snapshot, resolving its shared chunks; with `needsKeyGroup`, only
+ * the chunks of the key groups it accepts are read (the others are left out of the result).
+ */
+export async function readOperatorSnapshot(
+  storage: CheckpointStorage,
+  checkpointId: number,
+  handle: SubtaskStateHandle,
+  needsKeyGroup: (keyGroup: number) => boolean = () => true,
+): Promise<OperatorSnapshot> {
+  const bytes = await storage.readState(checkpointId, handle);
+  const where = `${storage.location} checkpoint ${checkpointId}`;
+  let stored: StoredSnapshot;
+  try {
+    stored = deserialize(bytes) as StoredSnapshot;
+  } catch (error) {
+    throw new RestoreError(`${where}: state file ${handle.file} cannot be decoded: ${(error as Error).message}`, { cause: error });
+  }
+  const { chunks, ...snapshot } = stored;
+  if (!chunks || chunks.length === 0 || !snapshot.keyed) return snapshot;
+  if (!storage.readShared) throw new RestoreError(`${where}: state file ${handle.file} refers to shared files, which ${storage.location} cannot hold`);
+  const keyGroups: KeyGroupEntries[] = [...snapshot.keyed.keyGroups];
+  for (const chunk of chunks) {
+    if (!needsKeyGroup(chunk.keyGroup)) continue;
+    const chunkBytes = await storage.readShared(chunk.sha256);
+    try {
+      keyGroups.push(deserialize(chunkBytes) as KeyGroupEntries);
+    } catch (error) {
+      throw new RestoreError(`${where}: shared state file ${chunk.sha256} (key group ${chunk.keyGroup}) cannot be decoded: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  keyGroups.sort((a, b) => a.keyGroup - b.keyGroup);
+  return { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups } };
+}
