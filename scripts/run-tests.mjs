@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the whole test suite with node's test runner. Node 20's `--test` takes file paths, not
 // globs, so this finds every *.test.ts under the source folders and hands them over.
-// Tests that need a real service carry it in their name (`x.kafka.test.ts`); they run too, and
+// Tests that need real services carry them in their name (`x.kafka.test.ts`, `x.etcd.s3.test.ts`); they run too, and
 // fail with the command that starts the service when it is missing. Before running, this starts
 // the services the selected files name with scripts/services.sh (which reuses running ones) and
 // passes its `env` lines to the tests; SLUICE_SERVICES=external skips that, for services someone
@@ -42,8 +42,8 @@ function startServices(testFiles) {
     return {};
   }
   const known = new Set(list.stdout.split('\n').filter(Boolean));
-  // `x.etcd.test.ts` names etcd; `x.test.ts` names nothing.
-  const named = testFiles.map((f) => basename(f).split('.')).filter((parts) => parts.length >= 4).map((parts) => parts.at(-3));
+  // `x.etcd.test.ts` names etcd, `x.etcd.s3.test.ts` etcd and s3; `x.test.ts` names nothing.
+  const named = testFiles.flatMap((f) => basename(f).split('.').slice(1, -2));
   const needed = [...new Set(named.filter((name) => known.has(name)))].sort();
   if (needed.length === 0) return {};
   console.log(`starting services: ${needed.join(' ')} (scripts/services.sh; SLUICE_SERVICES=external skips this)`);

@@ -168,7 +168,9 @@ export class CheckpointCoordinator {
           );
         }
       }
-      await Promise.all(writes);
+      // Every write settles before a failure is handled, so discarding the checkpoint leaves no file behind.
+      const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       if (this.aborted) throw new CheckpointError(`checkpoint ${id} aborted: the job failed or was cancelled`);
       const operators: OperatorStateMetadata[] = [...byUid.entries()]
         .map(([uid, subtasks]) => ({ uid, ...this.participants.operatorInfo(uid), subtasks: subtasks.sort((a, b) => a.subtask - b.subtask) }))
