@@ -28,7 +28,7 @@ export async function openRestorePath(path: string, allowNonRestoredState = fals
   const jobCheckpoints = openCheckpointStorage(location, 'checkpoints', 'restore path');
   const ids = await jobCheckpoints.listCompleted();
   if (ids.length > 0) return { storage: jobCheckpoints, checkpointId: ids[ids.length - 1]!, allowNonRestoredState };
-  if (!(await exists(snapshot, location))) throw new RestoreError(`restore path ${path}: no such directory`);
+  if (!(await exists(snapshot, location))) throw new RestoreError(`restore path ${path}: nothing there (no such directory or S3 prefix)`);
   throw new RestoreError(
     `restore path ${path} is not a checkpoint or snapshot: it has no _metadata, and no chk-<id> folder in it has one ` +
       '(give a snapshot folder, a chk-<id> folder, or a job\'s checkpoint folder)',

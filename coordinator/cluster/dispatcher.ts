@@ -236,7 +236,9 @@ export class Dispatcher {
   /** A snapshot name resolves in the catalog; anything with a `/` is a path. */
   private restorePathOf(restoreFrom: string): string {
     if (!restoreFrom.includes('/')) return this.snapshots.pathOf(checkSnapshotName(restoreFrom, 'restoreFrom'));
-    if (!isAbsolute(restoreFrom)) throw new InvalidRequestError(`restoreFrom: ${restoreFrom}: give an absolute path (readable by every worker) or a snapshot name`);
+    if (!isAbsolute(restoreFrom) && !/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(restoreFrom)) {
+      throw new InvalidRequestError(`restoreFrom: ${restoreFrom}: give an absolute path or URL (readable by every worker), or a snapshot name`);
+    }
     return restoreFrom;
   }
 

@@ -46,6 +46,9 @@ export interface ProcessClusterOptions {
   readonly heartbeatIntervalMs?: number;
   readonly heartbeatTimeoutMs?: number;
   readonly checkpointIntervalMs?: number;
+  /** Where checkpoints and snapshots go (a folder or s3://…); default under `dir`. */
+  readonly checkpointDirectory?: string;
+  readonly snapshotDirectory?: string;
   readonly restartStrategy?: string;
 }
 
@@ -107,7 +110,8 @@ export class ProcessCluster {
       '--rpc-port', String(rpcPort),
       '--rest-port', String(restPort),
       '--metrics-port', '0',
-      '--checkpoint-directory', join(o.dir, 'checkpoints'),
+      '--checkpoint-directory', o.checkpointDirectory ?? join(o.dir, 'checkpoints'),
+      '--snapshot-directory', o.snapshotDirectory ?? join(o.dir, 'snapshots'),
       '--data-directory', o.dir,
       '--checkpoint-interval-ms', String(o.checkpointIntervalMs ?? 500),
       '--min-pause-between-checkpoints-ms', '0',

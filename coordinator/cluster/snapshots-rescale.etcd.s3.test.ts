@@ -1,17 +1,20 @@
-// Snapshots and rescaling on a cluster of real processes (one coordinator, three workers, the
-// embedded election). The differential test runs one input twice: (a) without interruption and
-// (b) stopped with a snapshot, restored at parallelism 3, rescaled to 1 and then to 4 while
+// Snapshots and rescaling on a cluster of real processes (one coordinator elected through a real
+// etcd, three workers) with checkpoints and snapshots on a real S3-compatible server. The
+// differential test runs one input twice: (a) without interruption and (b) stopped with a snapshot, restored at parallelism 3, rescaled to 1 and then to 4 while
 // running, stopped with a snapshot again and restored onto the other state backend. Both
 // committed outputs must be identical, and equal to what the generator says the job commits.
 // Then the refusals: paths that are not snapshots, a snapshot of another application, a corrupted
 // state file, another max parallelism, impossible rescales; each a clear error, nothing changed.
 
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { S3ObjectStore } from '../../shared/object-store/index.ts';
+import { requireEtcd } from '../../shared/testing/services.ts';
+import { createTestBucket, requireS3, type TestBucket } from '../../shared/testing/s3-service.ts';
 import { compareCommittedOutput, expectedBidCounts } from './testing/keyed-count-expectation.ts';
 import { KEYED_COUNT_APP, ProcessCluster, waitFor } from './testing/process-cluster.ts';
 
@@ -22,15 +25,33 @@ const RATE = 2_500; // 16 s of input per uninterrupted run
 let cluster: ProcessCluster;
 let dir: string;
 let expected: Map<number, number>;
+let bucket: TestBucket;
+let store: S3ObjectStore;
 
 before(async () => {
+  const s3 = await requireS3();
+  const etcd = await requireEtcd();
+  bucket = await createTestBucket(s3, 'snapshots');
+  store = new S3ObjectStore({ bucket: bucket.name, prefix: '', endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials });
   dir = mkdtempSync(join(tmpdir(), 'sluice-snapshots-'));
-  cluster = await ProcessCluster.start({ dir, coordinators: 1, workers: 3, slotsPerWorker: 2 });
+  cluster = await ProcessCluster.start({
+    dir,
+    coordinators: 1,
+    workers: 3,
+    slotsPerWorker: 2,
+    etcdEndpoints: etcd,
+    etcdNamespace: `/sluice-test-${process.pid}-${Date.now()}/`,
+    leaseTtlSeconds: 4,
+    checkpointDirectory: `s3://${bucket.name}/checkpoints`,
+    snapshotDirectory: `s3://${bucket.name}/snapshots`,
+  });
   expected = expectedBidCounts(EVENTS);
 });
 
 after(async () => {
   await cluster?.stop();
+  await store?.close();
+  await bucket?.remove().catch(() => {});
   if (!process.env.SLUICE_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -143,13 +164,13 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
     const snapshot = await cluster.rest('POST', `/v1/jobs/${jobId}/snapshots`, { name: 'good' });
     const jobsBefore = (await cluster.rest('GET', '/v1/jobs')).jobs.length;
 
-    const notThere = join(dir, 'no-such-snapshot');
-    await assert.rejects(submit({ properties: properties(output), restoreFrom: notThere }), new RegExp(`400 restoreFrom: restore path ${notThere}: no such directory`));
+    const notThere = `s3://${bucket.name}/no-such-snapshot`;
+    await assert.rejects(submit({ properties: properties(output), restoreFrom: notThere }), new RegExp(`400 restoreFrom: restore path ${notThere}: nothing there`));
     const notSnapshot = join(dir, 'not-a-snapshot');
     mkdirSync(notSnapshot);
     writeFileSync(join(notSnapshot, 'readme.txt'), 'hello');
     await assert.rejects(submit({ properties: properties(output), restoreFrom: notSnapshot }), /400 restoreFrom: restore path .* is not a checkpoint or snapshot/);
-    await assert.rejects(submit({ properties: properties(output), restoreFrom: 'never-taken' }), /400 restoreFrom: restore path .*never-taken: no such directory/);
+    await assert.rejects(submit({ properties: properties(output), restoreFrom: 'never-taken' }), /400 restoreFrom: restore path .*never-taken: nothing there/);
 
     // Another application: the snapshot's keyed state has no operator to go to.
     await assert.rejects(
@@ -160,15 +181,16 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
     const dropped = await cluster.rest('POST', '/v1/jobs', { application: SLOW_APP, restoreFrom: 'good', allowNonRestoredState: true, properties: { test: { rate: '100' } } });
     await cluster.rest('POST', `/v1/jobs/${dropped.jobId}/cancel`);
 
-    const corrupted = join(dir, 'corrupted');
-    cpSync(snapshot.path, corrupted, { recursive: true });
-    const stateDir = join(corrupted, 'count-per-auction');
-    const file = join(stateDir, readdirSync(stateDir)[0]!);
-    const bytes = readFileSync(file);
-    bytes[bytes.length >> 1] ^= 0xff;
-    writeFileSync(file, bytes);
+    // A copy of the snapshot with one byte of one state file flipped.
+    assert.equal(snapshot.path, `s3://${bucket.name}/snapshots/good`);
+    for (const object of await store.list('snapshots/good/')) {
+      const bytes = Buffer.from(await store.get(object.key));
+      if (object.key.includes('/count-per-auction/subtask-0')) bytes[bytes.length >> 1] ^= 0xff;
+      await store.put(object.key.replace('snapshots/good/', 'snapshots/corrupted/'), bytes);
+    }
+    const corrupted = `s3://${bucket.name}/snapshots/corrupted`;
     await assert.rejects(submit({ properties: properties(output), restoreFrom: corrupted }), (e: Error) => {
-      assert.match(e.message, /400 restoreFrom: state file .*count-per-auction\/subtask-\d\.state is corrupted/);
+      assert.match(e.message, /400 restoreFrom: state file s3:\/\/.*\/snapshots\/corrupted\/count-per-auction\/subtask-0\.state is corrupted/);
       return true;
     });
     await assert.rejects(submit({ properties: properties(output), restoreFrom: 'good', maxParallelism: 64 }), /400 restoreFrom: .* was taken with max parallelism 128, but this job has 64/);
