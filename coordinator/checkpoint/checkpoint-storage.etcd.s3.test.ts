@@ -188,45 +188,47 @@ describe('checkpoints on S3', { timeout: 180_000 }, () => {
     assert.ok(store.puts.length > 0);
   });
 
-  it('uploads only the key groups that changed, and restores from the shared files', async () => {
-    const { storage, store } = await s3Storage('incremental');
-    const hot: Rec[] = Array.from({ length: 20 }, (_, i) => ({ key: 'k7', payload: `hot-${i}`.padEnd(100, 'y') }));
-    const source = new GatedSource<Rec>([...records, ...hot]);
-    const sink = new LoggingSink([]);
-    const executor = await EmbeddedExecutor.create(countJob(source, sink, 1), options(storage));
-    const running = executor.run();
-    source.release(records.length);
-    await waitFor('every record processed', () => executor.getStatus().recordsWritten === records.length);
-    let before = executor.getStatus().checkpoints.completed;
-    await waitFor('a checkpoint of all of them', () => executor.getStatus().checkpoints.completed >= before + 2);
-    const sharedAfterFull = store.puts.filter((k) => k.startsWith('shared/')).length;
-    assert.ok(sharedAfterFull >= 100, `the first checkpoints upload most key groups (${sharedAfterFull})`);
+  for (const backend of ['memory', 'leveldb'] as const) {
+    it(`uploads only the key groups that changed (${backend} backend), and restores from the shared files`, async () => {
+      const { storage, store } = await s3Storage(`incremental-${backend}`);
+      const hot: Rec[] = Array.from({ length: 20 }, (_, i) => ({ key: 'k7', payload: `hot-${i}`.padEnd(100, 'y') }));
+      const source = new GatedSource<Rec>([...records, ...hot]);
+      const sink = new LoggingSink([]);
+      const executor = await EmbeddedExecutor.create(countJob(source, sink, 1), options(storage, { stateBackend: backend }));
+      const running = executor.run();
+      source.release(records.length);
+      await waitFor('every record processed', () => executor.getStatus().recordsWritten === records.length);
+      let before = executor.getStatus().checkpoints.completed;
+      await waitFor('a checkpoint of all of them', () => executor.getStatus().checkpoints.completed >= before + 2);
+      const sharedAfterFull = store.puts.filter((k) => k.startsWith('shared/')).length;
+      assert.ok(sharedAfterFull >= 100, `the first checkpoints upload most key groups (${sharedAfterFull})`);
 
-    source.release(hot.length);
-    await waitFor('the hot records processed', () => executor.getStatus().recordsWritten === records.length + hot.length);
-    before = executor.getStatus().checkpoints.completed;
-    await waitFor('two more checkpoints', () => executor.getStatus().checkpoints.completed >= before + 2);
-    const uploadedSince = store.puts.filter((k) => k.startsWith('shared/')).length - sharedAfterFull;
-    assert.equal(uploadedSince, 1, 'one key group changed: one shared file uploaded');
-    executor.stop();
-    assert.equal((await running).state, 'stopped');
+      source.release(hot.length);
+      await waitFor('the hot records processed', () => executor.getStatus().recordsWritten === records.length + hot.length);
+      before = executor.getStatus().checkpoints.completed;
+      await waitFor('two more checkpoints', () => executor.getStatus().checkpoints.completed >= before + 2);
+      const uploadedSince = store.puts.filter((k) => k.startsWith('shared/')).length - sharedAfterFull;
+      assert.equal(uploadedSince, 1, 'one key group changed: one shared file uploaded');
+      executor.stop();
+      assert.equal((await running).state, 'stopped');
 
-    // Restore the latest checkpoint onto the LevelDB backend: the counts go on.
-    const ids = await storage.listCompleted();
-    const metadata = await storage.readMetadata(ids[ids.length - 1]!);
-    const counted = metadata.operators.find((o) => o.uid === 'count')!;
-    assert.ok(counted.subtasks[0]!.shared!.length >= 100, 'the checkpoint refers to the key groups uploaded earlier');
-    // The restored source goes on from its checkpointed position, after the records already read.
-    const next = new GatedSource<Rec>([...records, ...hot, { key: 'k7', payload: 'after' }, { key: 'k4999', payload: 'after' }]);
-    next.releaseAllAndEnd();
-    const after = new LoggingSink([]);
-    const restored = await EmbeddedExecutor.create(
-      countJob(next, after, 3),
-      options(storage, { stateBackend: 'leveldb', restore: { storage, checkpointId: metadata.checkpointId }, checkpointIntervalMs: undefined }),
-    );
-    assert.equal((await restored.run()).state, 'finished');
-    assert.deepEqual(after.committed.sort(), ['k4999:2', 'k7:22']);
-  });
+      // Restore the latest checkpoint onto the other backend: the counts go on.
+      const ids = await storage.listCompleted();
+      const metadata = await storage.readMetadata(ids[ids.length - 1]!);
+      const counted = metadata.operators.find((o) => o.uid === 'count')!;
+      assert.ok(counted.subtasks[0]!.shared!.length >= 100, 'the checkpoint refers to the key groups uploaded earlier');
+      // The restored source goes on from its checkpointed position, after the records already read.
+      const next = new GatedSource<Rec>([...records, ...hot, { key: 'k7', payload: 'after' }, { key: 'k4999', payload: 'after' }]);
+      next.releaseAllAndEnd();
+      const after = new LoggingSink([]);
+      const restored = await EmbeddedExecutor.create(
+        countJob(next, after, 3),
+        options(storage, { stateBackend: backend === 'memory' ? 'leveldb' : 'memory', restore: { storage, checkpointId: metadata.checkpointId }, checkpointIntervalMs: undefined }),
+      );
+      assert.equal((await restored.run()).state, 'finished');
+      assert.deepEqual(after.committed.sort(), ['k4999:2', 'k7:22']);
+    });
+  }
 
   it('ignores and removes a checkpoint whose _metadata was written but whose pointer never moved', async () => {
     const { storage, raw } = await s3Storage('unpublished');

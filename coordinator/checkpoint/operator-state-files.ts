@@ -12,7 +12,7 @@
 
 import { deserialize, serialize } from 'node:v8';
 import { RestoreError } from '../../shared/errors.ts';
-import type { StateEntry } from '../../worker/state/keyed-state-backend.ts';
+import type { KeyGroupSnapshotReader, StateEntry } from '../../worker/state/keyed-state-backend.ts';
 import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
 import type { SubtaskStateHandle } from './checkpoint-metadata.ts';
 import { sha256, type CheckpointStorage } from './checkpoint-storage.ts';
@@ -52,32 +52,87 @@ export async function writeOperatorSnapshot(
   subtask: number,
   snapshot: OperatorSnapshot,
 ): Promise<WrittenState> {
-  if (!snapshot.keyed || !storage.writeShared) {
-    const bytes = serialize(snapshot);
-    return { handle: await storage.writeState(checkpointId, uid, subtask, bytes), uploadedBytes: bytes.byteLength, totalBytes: bytes.byteLength };
-  }
-  const inline: KeyGroupEntries[] = [];
-  const chunks: ChunkReference[] = [];
-  let uploadedBytes = 0;
-  let chunkBytes = 0;
-  for (const group of snapshot.keyed.keyGroups) {
-    const bytes = serialize(group);
-    if (bytes.byteLength < SHARED_CHUNK_MIN_BYTES) {
-      inline.push(group);
-      continue;
+  const reader = snapshot.keyedReader;
+  try {
+    if (!storage.writeShared) {
+      const whole = reader ? await materialize(snapshot, reader) : snapshot;
+      const bytes = serialize(whole);
+      return { handle: await storage.writeState(checkpointId, uid, subtask, bytes), uploadedBytes: bytes.byteLength, totalBytes: bytes.byteLength };
     }
-    const hash = sha256(bytes);
-    if (await storage.writeShared(hash, bytes)) uploadedBytes += bytes.byteLength;
-    chunkBytes += bytes.byteLength;
-    chunks.push({ keyGroup: group.keyGroup, sha256: hash, bytes: bytes.byteLength });
+    if (!snapshot.keyed && !reader) {
+      const bytes = serialize(snapshot);
+      return { handle: await storage.writeState(checkpointId, uid, subtask, bytes), uploadedBytes: bytes.byteLength, totalBytes: bytes.byteLength };
+    }
+    const writeShared = storage.writeShared.bind(storage);
+    const inline: KeyGroupEntries[] = [];
+    const chunks: ChunkReference[] = [];
+    let uploadedBytes = 0;
+    let chunkBytes = 0;
+    /** Inline when small, else a shared chunk uploaded unless it is there already. */
+    const store = async (group: KeyGroupEntries): Promise<ChunkReference | undefined> => {
+      const bytes = serialize(group);
+      if (bytes.byteLength < SHARED_CHUNK_MIN_BYTES) {
+        inline.push(group);
+        return undefined;
+      }
+      const chunk = { keyGroup: group.keyGroup, sha256: sha256(bytes), bytes: bytes.byteLength };
+      if (await writeShared(chunk.sha256, bytes)) uploadedBytes += bytes.byteLength;
+      chunkBytes += bytes.byteLength;
+      chunks.push(chunk);
+      return chunk;
+    };
+    if (reader) {
+      // Timers stay inline (they change often and are small); the backend's state is read one key
+      // group at a time, and a key group unchanged since the baseline reuses the baseline's chunk.
+      inline.push(...(snapshot.keyed?.keyGroups ?? []).map((g) => ({ keyGroup: g.keyGroup, entries: g.entries })));
+      for (const keyGroup of reader.keyGroups) {
+        const previous = reader.baselineReference(keyGroup) as ChunkReference | undefined;
+        if (previous !== undefined && !reader.changedSinceBaseline(keyGroup)) {
+          chunkBytes += previous.bytes;
+          chunks.push(previous);
+          reader.remember(keyGroup, previous);
+          continue;
+        }
+        const entries = await reader.read(keyGroup);
+        if (entries.length === 0) continue;
+        const chunk = await store({ keyGroup, entries });
+        if (chunk) reader.remember(keyGroup, chunk);
+      }
+    } else {
+      for (const group of snapshot.keyed!.keyGroups) await store(group);
+    }
+    const stored: StoredSnapshot = {
+      ...(snapshot.operatorState === undefined ? {} : { operatorState: snapshot.operatorState }),
+      keyed: { maxParallelism: (reader ?? snapshot.keyed)!.maxParallelism, keyGroups: inline },
+      chunks,
+    };
+    const bytes = serialize(stored);
+    const written = await storage.writeState(checkpointId, uid, subtask, bytes);
+    return {
+      handle: chunks.length > 0 ? { ...written, shared: [...new Set(chunks.map((c) => c.sha256))] } : written,
+      uploadedBytes: uploadedBytes + bytes.byteLength,
+      totalBytes: chunkBytes + bytes.byteLength,
+    };
+  } finally {
+    await reader?.close();
   }
-  const stored: StoredSnapshot = { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups: inline }, chunks };
-  const bytes = serialize(stored);
-  const written = await storage.writeState(checkpointId, uid, subtask, bytes);
+}
+
+/** The whole snapshot in memory, for a storage that keeps one file per operator subtask. */
+async function materialize(snapshot: OperatorSnapshot, reader: KeyGroupSnapshotReader): Promise<OperatorSnapshot> {
+  const byGroup = new Map<number, StateEntry[]>();
+  for (const group of snapshot.keyed?.keyGroups ?? []) byGroup.set(group.keyGroup, [...group.entries]);
+  for (const keyGroup of reader.keyGroups) {
+    const entries = await reader.read(keyGroup);
+    if (entries.length === 0) continue;
+    const list = byGroup.get(keyGroup);
+    if (list) list.push(...entries);
+    else byGroup.set(keyGroup, entries);
+  }
+  const keyGroups = [...byGroup.entries()].sort((a, b) => a[0] - b[0]).map(([keyGroup, entries]) => ({ keyGroup, entries }));
   return {
-    handle: chunks.length > 0 ? { ...written, shared: [...new Set(chunks.map((c) => c.sha256))] } : written,
-    uploadedBytes: uploadedBytes + bytes.byteLength,
-    totalBytes: chunkBytes + bytes.byteLength,
+    ...(snapshot.operatorState === undefined ? {} : { operatorState: snapshot.operatorState }),
+    keyed: { maxParallelism: reader.maxParallelism, keyGroups },
   };
 }
 
@@ -112,6 +167,13 @@ export async function readOperatorSnapshot(
       throw new RestoreError(`${where}: shared state file ${chunk.sha256} (key group ${chunk.keyGroup}) cannot be decoded: ${(error as Error).message}`, { cause: error });
     }
   }
-  keyGroups.sort((a, b) => a.keyGroup - b.keyGroup);
-  return { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups } };
+  // A key group may be in both places: its timers inline, its state in a chunk.
+  const merged = new Map<number, StateEntry[]>();
+  for (const group of keyGroups) {
+    const entries = merged.get(group.keyGroup);
+    if (entries) entries.push(...group.entries);
+    else merged.set(group.keyGroup, [...group.entries]);
+  }
+  const sorted = [...merged.entries()].sort((a, b) => a[0] - b[0]).map(([keyGroup, entries]) => ({ keyGroup, entries }));
+  return { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups: sorted } };
 }

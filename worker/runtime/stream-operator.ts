@@ -9,7 +9,7 @@ import { MIN_WATERMARK } from '../../shared/api/time.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { InvalidPipelineError, SluiceError } from '../../shared/errors.ts';
 import { assignToKeyGroup } from '../../shared/key-groups.ts';
-import type { KeyedStateBackend, KeyedStateSnapshot, Namespace, StateEntry, StateKey } from '../state/keyed-state-backend.ts';
+import type { KeyedStateBackend, KeyedStateSnapshot, KeyGroupSnapshotReader, Namespace, StateEntry, StateKey } from '../state/keyed-state-backend.ts';
 import { createStateHandle, type AnyStateHandle } from './keyed-state-handles.ts';
 import type { Output, OperatorInput } from './output.ts';
 import { TimerQueue, type Timer } from './timer-service.ts';
@@ -20,6 +20,11 @@ const PROCESSING_TIMERS = '__timers_processing';
 export interface OperatorSnapshot {
   /** Keyed state and timers, by key group. */
   readonly keyed?: KeyedStateSnapshot;
+  /**
+   * The backend's state still to be read, key group by key group (large state); `keyed` then
+   * holds the timers only. Never serialized: the checkpoint writer reads it and closes it.
+   */
+  readonly keyedReader?: KeyGroupSnapshotReader;
   /** Non-keyed state: source split positions, sink writer state and pending commits. JSON-serializable. */
   readonly operatorState?: unknown;
 }
@@ -29,7 +34,7 @@ export interface OperatorSnapshot {
  * generated uids) leave nothing in checkpoints, so changing them never blocks a restore.
  */
 export function hasState(snapshot: OperatorSnapshot): boolean {
-  return snapshot.operatorState !== undefined || (snapshot.keyed !== undefined && snapshot.keyed.keyGroups.length > 0);
+  return snapshot.operatorState !== undefined || snapshot.keyedReader !== undefined || (snapshot.keyed !== undefined && snapshot.keyed.keyGroups.length > 0);
 }
 
 export interface OperatorMetrics {
@@ -133,8 +138,15 @@ export abstract class AbstractStreamOperator implements OperatorInput {
   /** All input has ended (after the final watermark). */
   endInput(): void | Promise<void> {}
 
-  async snapshotState(_checkpointId: number): Promise<OperatorSnapshot> {
-    return this.backend ? { keyed: await this.snapshotKeyed() } : {};
+  async snapshotState(checkpointId: number): Promise<OperatorSnapshot> {
+    if (!this.backend) return {};
+    if (this.backend.snapshotByKeyGroup) {
+      // Captured now, like the timers; read key group by key group while the upload goes on.
+      const timers = this.timerSnapshot();
+      const keyedReader = this.backend.snapshotByKeyGroup(checkpointId);
+      return { keyed: { maxParallelism: this.backend.maxParallelism, keyGroups: timers }, keyedReader };
+    }
+    return { keyed: await this.snapshotKeyed() };
   }
 
   /** Restores from the snapshots of every old subtask whose state may overlap this one. */
@@ -161,7 +173,9 @@ export abstract class AbstractStreamOperator implements OperatorInput {
     await this.backend.restore(plain);
   }
 
-  notifyCheckpointComplete(_checkpointId: number): void | Promise<void> {}
+  notifyCheckpointComplete(checkpointId: number): void | Promise<void> {
+    this.backend?.confirmSnapshot?.(checkpointId);
+  }
 
   close(): void | Promise<void> {}
 
@@ -240,6 +254,17 @@ export abstract class AbstractStreamOperator implements OperatorInput {
       getReducingState: (d) => this.getStateHandle(d) as any,
       getAggregatingState: (d) => this.getStateHandle(d) as any,
     };
+  }
+
+  /** The timers, by key group, as state entries. */
+  private timerSnapshot(): Array<{ keyGroup: number; entries: StateEntry[] }> {
+    const byGroup = new Map<number, StateEntry[]>();
+    for (const { keyGroup, entry } of [...this.eventTimers!.snapshot(EVENT_TIMERS), ...this.processingTimers!.snapshot(PROCESSING_TIMERS)]) {
+      let entries = byGroup.get(keyGroup);
+      if (!entries) byGroup.set(keyGroup, (entries = []));
+      entries.push(entry);
+    }
+    return [...byGroup.entries()].sort((a, b) => a[0] - b[0]).map(([keyGroup, entries]) => ({ keyGroup, entries }));
   }
 
   private async snapshotKeyed(): Promise<KeyedStateSnapshot> {

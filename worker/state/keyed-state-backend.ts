@@ -67,11 +67,42 @@ export interface KeyedStateBackend {
    */
   restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void>;
 
+  /**
+   * A snapshot captured at the moment of the call, like `snapshot`, but read one key group at a
+   * time, so state larger than memory never has to be in memory at once; it also says which key
+   * groups changed since the last confirmed snapshot (incremental checkpoints). Optional: backends
+   * without it are snapshotted whole.
+   */
+  snapshotByKeyGroup?(checkpointId: number): KeyGroupSnapshotReader;
+
+  /** Snapshot `checkpointId` is part of a completed checkpoint: it is the baseline of the next one. */
+  confirmSnapshot?(checkpointId: number): void;
+
   /** Number of (state, key, namespace) entries held; for metrics and tests, may be slow. */
   countEntries(): Promise<number>;
 
   /** Releases memory and files. */
   dispose(): Promise<void>;
+}
+
+/** A captured snapshot, read key group by key group. */
+export interface KeyGroupSnapshotReader {
+  readonly maxParallelism: number;
+  /** Every key group of the backend's range, ascending. */
+  readonly keyGroups: readonly number[];
+  /**
+   * Whether a key group may differ from the confirmed baseline snapshot; true for every key group
+   * when there is no baseline (a fresh or restored backend).
+   */
+  changedSinceBaseline(keyGroup: number): boolean;
+  /** What `remember` stored for a key group with the baseline snapshot, if anything. */
+  baselineReference(keyGroup: number): unknown;
+  /** Stores what the checkpoint made of a key group (where it was uploaded), for the snapshots after it. */
+  remember(keyGroup: number, reference: unknown): void;
+  /** The key group's entries as captured (empty when it holds nothing). */
+  read(keyGroup: number): Promise<StateEntry[]>;
+  /** Releases what the capture holds; reads after it fail. */
+  close(): Promise<void>;
 }
 
 export interface KeyedStateBackendOptions {

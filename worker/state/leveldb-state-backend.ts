@@ -29,6 +29,7 @@ import type {
   KeyedStateBackend,
   KeyedStateBackendOptions,
   KeyedStateSnapshot,
+  KeyGroupSnapshotReader,
   Namespace,
   StateEntry,
   StateKey,
@@ -448,6 +449,75 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     return table as StateTable<V>;
   }
 
+  /** Key groups written since the last capture. */
+  private changedKeyGroups = new Set<number>();
+  /** Captures not confirmed yet: checkpoint id → the key groups changed before it, and what was remembered of its key groups. */
+  private readonly unconfirmed = new Map<number, { changed: Set<number>; references: Map<number, unknown> }>();
+  /** The key groups' references of the latest confirmed capture; undefined until one is confirmed. */
+  private baseline: Map<number, unknown> | undefined;
+
+  snapshotByKeyGroup(checkpointId: number): KeyGroupSnapshotReader {
+    const captured = this.captureState();
+    const changed = new Set(this.changedKeyGroups);
+    for (const earlier of this.unconfirmed.values()) for (const keyGroup of earlier.changed) changed.add(keyGroup);
+    const references = new Map<number, unknown>();
+    this.unconfirmed.set(checkpointId, { changed: this.changedKeyGroups, references });
+    this.changedKeyGroups = new Set();
+    const baseline = this.baseline;
+    const overlayByKeyGroup = groupOverlaysByKeyGroup(captured.overlays);
+    const range = this.keyGroupRange;
+    let closed = false;
+    return {
+      maxParallelism: this.maxParallelism,
+      keyGroups: range.isEmpty ? [] : Array.from({ length: range.numberOfKeyGroups }, (_, i) => range.startKeyGroup + i),
+      changedSinceBaseline: (keyGroup) => baseline === undefined || changed.has(keyGroup),
+      baselineReference: (keyGroup) => baseline?.get(keyGroup),
+      remember: (keyGroup, reference) => references.set(keyGroup, reference),
+      read: async (keyGroup) => {
+        if (closed) throw new SluiceError('this LevelDB snapshot was closed');
+        return this.readCapturedKeyGroup(captured, overlayByKeyGroup.get(keyGroup), keyGroup);
+      },
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await captured.databaseSnapshot.close().catch(() => undefined);
+      },
+    };
+  }
+
+  confirmSnapshot(checkpointId: number): void {
+    const confirmed = this.unconfirmed.get(checkpointId);
+    if (confirmed === undefined) return;
+    this.baseline = confirmed.references;
+    for (const id of [...this.unconfirmed.keys()]) if (id <= checkpointId) this.unconfirmed.delete(id);
+  }
+
+  /** One key group's live entries in a captured state: LevelDB snapshot entries, overridden by the overlays. */
+  private async readCapturedKeyGroup(captured: CapturedState, overlay: WriteOverlay | undefined, keyGroup: number): Promise<StateEntry[]> {
+    const entries: StateEntry[] = [];
+    const add = (keyBytes: Buffer, valueBytes: Buffer) => {
+      const decoded = decodeStateKey(keyBytes);
+      entries.push([decoded.stateName, decoded.key, decoded.namespace, decodeStateValue(valueBytes)]);
+    };
+    const iterator = this.db.iterator({
+      gte: keyGroupPrefix(keyGroup),
+      lt: keyGroupPrefix(keyGroup + 1),
+      snapshot: captured.databaseSnapshot,
+      highWaterMarkBytes: SNAPSHOT_READ_HIGH_WATER_MARK_BYTES,
+    });
+    try {
+      for (;;) {
+        const batch = await iterator.nextv(SNAPSHOT_READ_ENTRIES);
+        if (batch.length === 0) break;
+        for (const [keyBytes, valueBytes] of batch) if (overlay === undefined || !overlay.has(keyBytes.toString('latin1'))) add(keyBytes, valueBytes);
+      }
+    } finally {
+      await iterator.close();
+    }
+    if (overlay !== undefined) for (const [keyText, bytes] of overlay) if (bytes !== null) add(Buffer.from(keyText, 'latin1'), bytes);
+    return entries;
+  }
+
   snapshot(): Promise<KeyedStateSnapshot> {
     let captured: CapturedState;
     try {
@@ -572,6 +642,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
 
   private markDirty(entry: CacheEntry): void {
     entry.dirty = true;
+    this.changedKeyGroups.add(this.current.keyGroup);
     this.dirtyEntries.push(entry);
     if (this.dirtyEntries.length >= this.flushThresholdEntries) this.flush();
   }
