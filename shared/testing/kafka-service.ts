@@ -1,7 +1,6 @@
 // Where the Kafka broker of the `*.kafka.test.ts` tests is (scripts/services.d/kafka.sh), a check
-// that it answers, and small helpers the tests share: unique topic names, topic creation, and a
-// read_committed read of a whole topic. A missing broker fails the test with the command that
-// starts it: never a skip.
+// that it answers, and small helpers the tests share: unique topic names and topic creation. A
+// missing broker fails the test with the command that starts it: never a skip.
 
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
@@ -71,58 +70,4 @@ export async function createTopics(admin: Admin, topics: ReadonlyArray<{ topic: 
       ...(t.compacted ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
     })),
   });
-}
-
-export interface ReadRecord {
-  readonly partition: number;
-  readonly offset: string;
-  readonly key: string | null;
-  readonly value: string | null;
-  readonly timestamp: string;
-}
-
-/**
- * Every record of `topic` that a `read_committed` (or, with `readUncommitted`, a
- * `read_uncommitted`) consumer sees, read from the beginning to the current end of each
- * partition. Bounded by `timeoutMs`.
- */
-export async function readWholeTopic(client: KafkaClient, topic: string, options: { readUncommitted?: boolean; timeoutMs?: number } = {}): Promise<ReadRecord[]> {
-  const admin = client.admin();
-  await admin.connect();
-  // The end offsets read_committed reaches are the last stable offsets; the plain end offsets can
-  // be past them (an open transaction), so a read_committed reader waits for the high watermark
-  // only where no transaction is open — reading up to "no more records for a while" instead.
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const records: ReadRecord[] = [];
-  const consumer = client.consumer({ groupId: `sluice-test-reader-${process.pid}-${Date.now()}-${topicCounter++}`, readUncommitted: options.readUncommitted ?? false, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  const wanted = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
-  const reached = new Map<number, bigint>();
-  let lastProgress = Date.now();
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) {
-        records.push({ partition: batch.partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: m.value?.toString('utf8') ?? null, timestamp: m.timestamp });
-      }
-      reached.set(batch.partition, BigInt(batch.highWatermark));
-      lastProgress = Date.now();
-    },
-  });
-  try {
-    for (;;) {
-      const allSeen = [...wanted].every(([partition, high]) => high === 0n || (reached.get(partition) ?? -1n) >= high);
-      // A partition whose last records are transaction markers gives no batch to see its end in,
-      // so "caught up" is also: no new batch for 2 s after the start.
-      if (allSeen && Date.now() - lastProgress > 300) break;
-      if (Date.now() - lastProgress > 2000) break;
-      if (Date.now() > deadline) throw new Error(`readWholeTopic(${topic}): not caught up within ${options.timeoutMs ?? 30_000} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    await consumer.disconnect();
-  }
-  return records;
 }

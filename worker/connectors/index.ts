@@ -16,3 +16,4 @@ export { PostgresSink } from './postgres/index.ts';
 export type { PostgresConnectionFields, PostgresDeliveryGuarantee, PostgresSinkOptions } from './postgres/index.ts';
 export { S3FileSink } from './s3-files/index.ts';
 export type { S3FileSinkOptions, BucketBy, ParquetColumnType, ParquetSchema } from './s3-files/index.ts';
+export * from './kafka/index.ts';
