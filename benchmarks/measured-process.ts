@@ -18,7 +18,8 @@ export interface MeasuredRun {
 const CLOCK_TICKS_PER_SECOND = 100;
 const SAMPLE_EVERY_MS = 50;
 
-function sample(pid: number): { cpuSeconds: number; peakRssBytes: number } | undefined {
+/** CPU seconds (user + system) and peak RSS of a live process; undefined once it is gone. */
+export function sampleProcess(pid: number): { cpuSeconds: number; peakRssBytes: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start after the last ')'.
@@ -42,7 +43,7 @@ export function runMeasured(command: string, args: readonly string[], options: {
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const sampler = setInterval(() => {
-      const s = child.pid === undefined ? undefined : sample(child.pid);
+      const s = child.pid === undefined ? undefined : sampleProcess(child.pid);
       // An exiting process (a zombie) still has CPU times but no memory figures any more.
       if (s) last = { cpuSeconds: Math.max(last.cpuSeconds, s.cpuSeconds), peakRssBytes: Math.max(last.peakRssBytes, s.peakRssBytes) };
     }, SAMPLE_EVERY_MS);

@@ -31,4 +31,18 @@ describe('Nexmark checksums', () => {
     c.add(line);
     assert.equal(c.hex, createHash('sha256').update(line).digest().subarray(0, 8).toString('hex'));
   });
+
+  it('combine the checksums of parallel writers into the checksum of all their lines', () => {
+    const lines = ['a', 'b', 'c', 'd', 'e'];
+    const all = new OutputChecksum();
+    for (const l of lines) all.add(l);
+    const left = new OutputChecksum();
+    const right = new OutputChecksum();
+    for (const l of lines.slice(0, 2)) left.add(l);
+    for (const l of lines.slice(2)) right.add(l);
+    assert.deepEqual(OutputChecksum.combine([left, right]), { hex: all.hex, count: 5 });
+    assert.deepEqual(OutputChecksum.combine([]), { hex: '0000000000000000', count: 0 });
+    // The sum wraps modulo 2^64.
+    assert.deepEqual(OutputChecksum.combine([{ hex: 'ffffffffffffffff', count: 1 }, { hex: '0000000000000002', count: 1 }]), { hex: '0000000000000001', count: 2 });
+  });
 });

@@ -82,4 +82,15 @@ export class OutputChecksum {
   get hex(): string {
     return this.sum.toString(16).padStart(16, '0');
   }
+
+  /** The checksums of disjoint sets of lines (parallel sink writers' `hex` and `count`) combined into one. */
+  static combine(parts: ReadonlyArray<{ readonly hex: string; readonly count: number }>): { hex: string; count: number } {
+    let sum = 0n;
+    let count = 0;
+    for (const part of parts) {
+      sum = (sum + BigInt(`0x${part.hex}`)) & MOD_64;
+      count += part.count;
+    }
+    return { hex: sum.toString(16).padStart(16, '0'), count };
+  }
 }
