@@ -20,6 +20,7 @@ import { RpcClient, type UnaryHandler } from '../../shared/rpc/rpc.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import { createRestartStrategy, type RestartStrategyConfig } from '../scheduler/restart-strategy.ts';
 import { JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from './job-record.ts';
+import type { CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
 import { JobMaster, type CheckpointingSettings, type JobStatusView, type RescaleResult, type StopResult } from './job-master.ts';
 import { WorkerRegistry, type RunningAttemptReport } from './worker-registry.ts';
 
@@ -243,13 +244,14 @@ export class Dispatcher {
   }
 
   /**
-   * Reads what the job would restore (metadata and every state file, checksums included) and
-   * checks it fits the plan (uids, max parallelism), so a bad snapshot is refused before anything
-   * runs, naming the path and the problem.
+   * Reads what the job would restore (metadata and every subtask's state file, checksums
+   * included) and checks it fits the plan (uids, max parallelism), so a bad snapshot is refused
+   * before anything runs, naming the path and the problem. Shared key-group chunks are not read
+   * here (they can be most of a large state); the workers check them as they restore.
    */
   private async checkRestore(master: JobMaster, restoreFrom: NonNullable<JobSubmission['restoreFrom']>): Promise<void> {
     try {
-      await loadRestoreState(master.plan, await openRestorePath(restoreFrom.path, restoreFrom.allowNonRestoredState));
+      await loadRestoreState(master.plan, await openRestorePath(restoreFrom.path, restoreFrom.allowNonRestoredState), () => false);
     } catch (error) {
       if (error instanceof RestoreError) throw new InvalidRequestError(`restoreFrom: ${error.message}`, { cause: error });
       throw error;
@@ -262,6 +264,10 @@ export class Dispatcher {
     if (name !== undefined) checkSnapshotName(name);
     if (name !== undefined && (await this.snapshots.list()).some((s) => s.name === name)) throw new InvalidRequestError(`name: a snapshot named "${name}" exists already`);
     return this.job(jobId).snapshot(name);
+  }
+
+  checkpoint(jobId: string): Promise<CompletedCheckpointInfo> {
+    return this.job(jobId).checkpoint();
   }
 
   async rescale(jobId: string, parallelism: unknown): Promise<RescaleResult> {

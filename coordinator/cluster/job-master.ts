@@ -97,6 +97,7 @@ export interface StopResult {
 
 /** Work that takes a checkpoint first; run one at a time, between periodic checkpoints. */
 type JobAction =
+  | { readonly kind: 'checkpoint'; readonly done: Settle<CompletedCheckpointInfo> }
   | { readonly kind: 'snapshot'; readonly name: string | undefined; readonly done: Settle<SnapshotSummary> }
   | { readonly kind: 'stop'; readonly snapshot: boolean; readonly name: string | undefined; readonly done: Settle<StopResult> }
   | { readonly kind: 'rescale'; readonly parallelism: number; readonly requestedAtMs: number; readonly done: Settle<RescaleResult> };
@@ -637,6 +638,12 @@ export class JobMaster {
     return this.enqueue((done) => ({ kind: 'stop', snapshot: options.snapshot === true, name: options.name, done }));
   }
 
+  /** Takes a checkpoint now (besides the periodic ones); resolves once it is complete and committed. */
+  checkpoint(): Promise<CompletedCheckpointInfo> {
+    if (this.state !== 'running') return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job takes a checkpoint`));
+    return this.enqueue((done) => ({ kind: 'checkpoint', done }));
+  }
+
   /** Takes a checkpoint and copies it into a snapshot (Flink's savepoint) named `name`. */
   snapshot(name?: string): Promise<SnapshotSummary> {
     if (this.state !== 'running') return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job takes a snapshot`));
@@ -668,6 +675,9 @@ export class JobMaster {
     const info = await this.triggerCheckpoint();
     if (this.state !== 'running') throw new InvalidRequestError(`the job became ${this.state} while checkpoint ${info.checkpointId} was taken`);
     switch (action.kind) {
+      case 'checkpoint':
+        action.done.resolve(info);
+        return;
       case 'snapshot':
         action.done.resolve(await this.copyToSnapshot(info.checkpointId, action.name));
         return;

@@ -6,6 +6,7 @@
 //   GET  /v1/jobs/:id               one job: state, attempt, subtasks, checkpoints, last rescale
 //   POST /v1/jobs/:id/cancel        cancel at once
 //   POST /v1/jobs/:id/stop          last checkpoint (sinks commit), then cancel; {snapshot: true, name?} keeps it as a snapshot
+//   POST /v1/jobs/:id/checkpoints   take a checkpoint now; answers when it is complete
 //   POST /v1/jobs/:id/snapshots     take a snapshot (savepoint) {name?}
 //   POST /v1/jobs/:id/rescale       change the parallelism {parallelism}
 //   GET  /v1/snapshots              every snapshot
@@ -122,7 +123,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: RestSe
   }
   const method = req.method ?? 'GET';
   const path = url.pathname.replace(/\/+$/, '');
-  const job = /^\/v1\/jobs\/([^/]+)(?:\/(cancel|stop|snapshots|rescale))?$/.exec(path);
+  const job = /^\/v1\/jobs\/([^/]+)(?:\/(cancel|stop|checkpoints|snapshots|rescale))?$/.exec(path);
   const snapshot = /^\/v1\/snapshots\/([^/]+)$/.exec(path);
   const route = job ? `${method} /v1/jobs/:id${job[2] ? `/${job[2]}` : ''}` : snapshot ? `${method} /v1/snapshots/:name` : `${method} ${path}`;
   const jobId = job ? decodeURIComponent(job[1]!) : '';
@@ -147,6 +148,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: RestSe
       const body = objectBody(await readJson(req));
       const dispatcher = await options.dispatcher();
       return send(res, 200, await dispatcher.stop(jobId, { snapshot: body.snapshot === true, ...(body.name === undefined ? {} : { name: body.name as string }) }));
+    }
+    case 'POST /v1/jobs/:id/checkpoints': {
+      const dispatcher = await options.dispatcher();
+      return send(res, 201, await dispatcher.checkpoint(jobId));
     }
     case 'POST /v1/jobs/:id/snapshots': {
       const body = objectBody(await readJson(req));

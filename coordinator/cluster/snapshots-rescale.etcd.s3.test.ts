@@ -134,10 +134,14 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
     assert.equal(b.committedRecords, b.expectedRecords);
   });
 
-  it('lists, describes and deletes snapshots; a running job takes one on demand', async () => {
+  it('takes checkpoints and snapshots on demand; lists, describes and deletes snapshots', async () => {
     const output = join(dir, 'on-demand');
     const jobId = await submit({ properties: properties(output), parallelism: 2 });
     await running(jobId, 2);
+    const before = await cluster.job(jobId);
+    const checkpoint = await cluster.rest('POST', `/v1/jobs/${jobId}/checkpoints`, {});
+    assert.ok(checkpoint.checkpointId > (before.checkpoints.pointer ?? 0), 'a checkpoint on demand gets the next id');
+    assert.ok((await cluster.job(jobId)).checkpoints.pointer >= checkpoint.checkpointId, 'and becomes the latest');
     const taken = await cluster.rest('POST', `/v1/jobs/${jobId}/snapshots`, {});
     assert.match(taken.name, /^keyed-count-app-chk\d+-\d{8}T\d{6}$/);
     assert.equal(taken.jobId, jobId);

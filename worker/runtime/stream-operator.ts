@@ -62,6 +62,11 @@ export abstract class AbstractStreamOperator implements OperatorInput {
   protected setupInfo!: OperatorSetup;
   protected currentWatermark = MIN_WATERMARK;
   protected backend: KeyedStateBackend | undefined;
+
+  /** Whether it keeps keyed state (a keyed operator). */
+  get hasKeyedState(): boolean {
+    return this.backend !== undefined;
+  }
   protected keySelector0: KeySelector<any, any> | undefined;
   protected keySelector1: KeySelector<any, any> | undefined;
   private eventTimers: TimerQueue | undefined;

@@ -189,17 +189,20 @@ export class StreamTask {
   triggerCheckpoint(checkpointId: number): void {
     if (this.status === 'finished') {
       for (const sink of this.sinks) sink.assignEndCommitsTo(checkpointId);
-      this.listener.acknowledgeCheckpoint(this, checkpointId, this.finalSnapshots!);
+      // Keyed state no longer changes once finished, but a capture is read once: capture it anew.
+      const snapshots = new Map(this.finalSnapshots!);
+      for (const { uid, operator } of this.operators) if (operator.hasKeyedState) snapshots.set(uid, operator.snapshotState(checkpointId));
+      this.listener.acknowledgeCheckpoint(this, checkpointId, snapshots);
       return;
     }
     if (!this.source) throw new SluiceError(`${this.name} is not a source; barriers reach it through its inputs`);
     this.performCheckpoint(checkpointId);
   }
 
-  private snapshotOperators(checkpointId: number): Map<string, Promise<OperatorSnapshot>> {
+  private snapshotOperators(checkpointId: number, include: (operator: AbstractStreamOperator) => boolean = () => true): Map<string, Promise<OperatorSnapshot>> {
     const snapshots = new Map<string, Promise<OperatorSnapshot>>();
     // Each snapshotState captures its state before its first await; uploads go on afterwards.
-    for (const { uid, operator } of this.operators) snapshots.set(uid, operator.snapshotState(checkpointId));
+    for (const { uid, operator } of this.operators) if (include(operator)) snapshots.set(uid, operator.snapshotState(checkpointId));
     return snapshots;
   }
 
@@ -227,7 +230,8 @@ export class StreamTask {
       throw this.failure(error);
     }
     this.status = 'finished';
-    this.finalSnapshots = this.snapshotOperators(PREPARED_AT_END);
+    // The operators' final state (sinks prepare their last commit here); keyed state is captured per checkpoint.
+    this.finalSnapshots = this.snapshotOperators(PREPARED_AT_END, (operator) => !operator.hasKeyedState);
     for (const out of this.exchangeOutputs) out.emitEnd();
   }
 
