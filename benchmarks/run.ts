@@ -2,54 +2,110 @@
 // they assert nothing (targets are read from the figures, not checked by tests).
 //
 //   npm run bench -- embedded …   Nexmark on the embedded engine, both state backends
-//   npm run bench -- nexmark …    Nexmark on Sluice and on Apache Flink, side by side
+//   npm run bench -- nexmark …    Nexmark on Sluice (embedded or a local cluster) and on Apache Flink, side by side
 //   npm run bench -- data-plane … the worker-to-worker data plane between two processes
 //   npm run bench -- recovery …   time from a worker kill -9 to output flowing again (a real cluster)
-//   npm run bench -- all          all of them, with their defaults
+//   npm run bench -- kinesis …    Kinesis → Sluice vs a plain GetRecords loop (starts kinesalite)
+//   npm run bench -- s3-sink …    the S3 file sink's MB/s, JSON and Parquet (starts the S3 server)
+//   npm run bench -- all          all of them, with quick settings, and a summary
 
-import { compareEngines } from './nexmark/compare-engines.ts';
-import { benchmarkEmbedded } from './nexmark/embedded-benchmark.ts';
+import { parseArgs } from 'node:util';
+import { runAll, type BenchmarkStep } from './all-benchmarks.ts';
 import { benchmarkDataPlane } from './cluster/data-plane-benchmark.ts';
 import { benchmarkRecovery } from './cluster/recovery-benchmark.ts';
+import { benchmarkKinesis } from './connectors/kinesis-benchmark.ts';
+import { benchmarkS3Sink } from './connectors/s3-sink-benchmark.ts';
+import { compareEngines } from './nexmark/compare-engines.ts';
+import { benchmarkEmbedded } from './nexmark/embedded-benchmark.ts';
+import { startServices } from './services.ts';
 
 const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backends memory,leveldb] [--events N] [--rounds R]
-       npm run bench -- nexmark [--queries q0,q1,q2,q5] [--events N] [--rounds R] [--parallelism P]
-                                [--checksum-events N] [--latency-rate R (0: no latency runs)] [--latency-seconds S]
+       npm run bench -- nexmark [--mode embedded|cluster] [--workers N] [--queries q0,q1,q2,q5] [--events N] [--rounds R]
+                                [--parallelism P] [--checksum-events N]
+                                [--latency-rate R (0: no latency runs)] [--latency-seconds S]
        npm run bench -- data-plane [--seconds S] [--warmup-seconds S] [--latency-rate R (0: half the throughput)]
                                    [--batch-size N] [--flush-ms MS] [--initial-credits N]
        npm run bench -- recovery [--rounds N] [--heartbeat-timeout-ms MS]
-       npm run bench -- all
+       npm run bench -- kinesis [--records N] [--shards N] [--rounds N]
+       npm run bench -- s3-sink [--events N] [--formats json,parquet] [--checkpoint-ms MS]
+       npm run bench -- all [--skip step,step]
 
-embedded: Nexmark queries on the embedded engine (generator included, one core): events/s.
-nexmark:  the same queries on Sluice and on Apache Flink, side by side: checksums first, then
-          alternating timed runs, then latency runs with paced sources.
+embedded:   Nexmark queries on the embedded engine (generator included, one core): events/s.
+nexmark:    the same queries on Sluice and on Apache Flink, side by side: checksums first, then
+            alternating timed runs, then (embedded mode) latency runs with paced sources.
+            --mode embedded (default): Sluice in one process, one thread; Flink at --parallelism
+            (default 1). --mode cluster: Sluice on a fresh local cluster per run, one coordinator
+            and --workers N worker processes (default 2), at the same --parallelism as Flink
+            (default N); checksums collected from the workers' sinks; no latency runs.
 data-plane: records/s and MB/s through a keyed exchange between two processes over TCP, then
-          latency p50/p99/max at half that rate (about 25 s with the defaults).
-recovery: a local cluster of real processes (1 coordinator, 3 workers); kill -9 a worker running
-          the job, time until the job runs again and its downstream subtasks process records.
-all:      all of them.`;
+            latency p50/p99/max at half that rate (about 25 s with the defaults).
+recovery:   a local cluster of real processes (1 coordinator, 3 workers); kill -9 a worker running
+            the job, time until the job runs again and its downstream subtasks process records.
+kinesis:    Kinesis (kinesalite) → Sluice → discard, against a plain GetRecords loop on the same
+            stream. Starts kinesalite first (scripts/services.sh start kinesis).
+s3-sink:    MB/s through the S3 file sink to the S3 server (moto), JSON lines and Parquet: the
+            store alone, the sink writer, a job with checkpoints. Starts it first (services.sh start s3).
+all:        each of the above once with quick settings (about 15 minutes on 2 cores; the steps
+            and their arguments: ALL_STEPS in benchmarks/run.ts), then
+            benchmarks/results/all-<time>.json with each one's headline figures. --skip leaves
+            steps out by label (embedded, nexmark, nexmark-cluster, data-plane, recovery, kinesis, s3-sink).
 
-const [mode, ...rest] = process.argv.slice(2);
-switch (mode) {
-  case 'embedded':
-    await benchmarkEmbedded(rest);
-    break;
-  case 'nexmark':
-    await compareEngines(rest);
-    break;
-  case 'data-plane':
-    await benchmarkDataPlane(rest);
-    break;
-  case 'recovery':
-    await benchmarkRecovery(rest);
-    break;
-  case 'all':
-    await benchmarkEmbedded(rest);
-    await compareEngines(['--queries', 'q0,q1,q2,q3,q4,q5,q7,q8,q11', ...rest]);
-    await benchmarkDataPlane([]);
-    await benchmarkRecovery([]);
-    break;
-  default:
-    console.log(USAGE);
-    process.exitCode = mode === undefined || mode === '--help' ? 0 : 2;
+Benchmarks that need a service start it with scripts/services.sh (reusing a healthy one) and take
+its SLUICE_* variables; SLUICE_SERVICES=external uses the variables as set instead.`;
+
+interface Benchmark {
+  readonly run: (args: string[]) => Promise<unknown>;
+  /** Services started (scripts/services.sh) before it runs. */
+  readonly services: readonly string[];
+}
+
+const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
+  embedded: { run: benchmarkEmbedded, services: [] },
+  nexmark: { run: compareEngines, services: [] },
+  'data-plane': { run: benchmarkDataPlane, services: [] },
+  recovery: { run: benchmarkRecovery, services: [] },
+  kinesis: { run: benchmarkKinesis, services: ['kinesis'] },
+  's3-sink': { run: benchmarkS3Sink, services: ['s3'] },
+};
+
+/** `all`: quick settings, so the whole picture takes about a quarter of an hour on 2 cores. */
+const ALL_STEPS: ReadonlyArray<{ label: string; benchmark: string; args: string[] }> = [
+  { label: 'embedded', benchmark: 'embedded', args: ['--rounds', '1', '--events', '2000000'] },
+  {
+    label: 'nexmark',
+    benchmark: 'nexmark',
+    args: ['--queries', 'q0,q1,q2,q3,q4,q5,q7,q8,q11', '--rounds', '1', '--events', '2000000', '--latency-seconds', '10'],
+  },
+  {
+    label: 'nexmark-cluster',
+    benchmark: 'nexmark',
+    args: ['--mode', 'cluster', '--workers', '2', '--queries', 'q0,q1,q2,q5', '--rounds', '1', '--events', '2000000', '--checksum-events', '200000'],
+  },
+  { label: 'data-plane', benchmark: 'data-plane', args: ['--seconds', '5', '--warmup-seconds', '1'] },
+  { label: 'recovery', benchmark: 'recovery', args: ['--rounds', '2'] },
+  { label: 'kinesis', benchmark: 'kinesis', args: ['--records', '20000', '--rounds', '1'] },
+  { label: 's3-sink', benchmark: 's3-sink', args: ['--events', '200000'] },
+];
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === 'all') {
+  const { values } = parseArgs({ args: rest, options: { skip: { type: 'string', default: '' } } });
+  const skip = new Set(values.skip.split(',').filter(Boolean));
+  const unknown = [...skip].filter((label) => !ALL_STEPS.some((step) => step.label === label));
+  if (unknown.length > 0) throw new Error(`all --skip: unknown step ${unknown.join(', ')}; the steps: ${ALL_STEPS.map((s) => s.label).join(', ')}`);
+  const steps: BenchmarkStep[] = ALL_STEPS.map((s) => ({
+    label: s.label,
+    command: [s.benchmark, ...s.args].join(' '),
+    args: s.args,
+    services: BENCHMARKS[s.benchmark]!.services,
+    run: BENCHMARKS[s.benchmark]!.run,
+  }));
+  if (!(await runAll(steps, skip))) process.exitCode = 1;
+} else if (command !== undefined && command in BENCHMARKS) {
+  const benchmark = BENCHMARKS[command]!;
+  startServices(benchmark.services);
+  await benchmark.run(rest);
+} else {
+  console.log(USAGE);
+  process.exitCode = command === undefined || command === '--help' ? 0 : 2;
 }

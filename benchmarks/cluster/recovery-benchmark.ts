@@ -1,16 +1,18 @@
 // Time from a worker kill to output flowing again: a local cluster of real processes (one
 // coordinator, three workers), an unbounded keyed job with small state, `kill -9` of a worker
 // running its subtasks, then the time until the job runs again and its downstream subtasks
-// process records again. Repeated a few times; prints each and the median.
+// process records again. Repeated a few times; prints each and the median, and writes them to
+// benchmarks/results/recovery-<time>.json.
 //
 //   npm run bench -- recovery [--rounds N] [--heartbeat-timeout-ms MS]
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessCluster, waitFor } from '../../coordinator/cluster/testing/process-cluster.ts';
 
+const root = new URL('../..', import.meta.url).pathname;
 const SLOW_APP = fileURLToPath(new URL('../../coordinator/cluster/testing/slow-sink-app.ts', import.meta.url));
 
 function option(args: readonly string[], name: string, fallback: number): number {
@@ -58,7 +60,14 @@ export async function benchmarkRecovery(args: readonly string[]): Promise<void> 
       await cluster.restartWorker(victim);
     }
     const sorted = [...timings].sort((a, b) => a - b);
-    console.log(`recovery: worker kill -9 → output flowing again: ${timings.map((t) => `${t} ms`).join(', ')}; median ${sorted[Math.floor(sorted.length / 2)]} ms (target < 5000 ms; failure noticed through the data plane or a ${heartbeatTimeoutMs} ms heartbeat timeout)`);
+    const middle = Math.floor(sorted.length / 2);
+    const medianMs = sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+    console.log(`recovery: worker kill -9 → output flowing again: ${timings.map((t) => `${t} ms`).join(', ')}; median ${medianMs} ms (target < 5000 ms; failure noticed through the data plane or a ${heartbeatTimeoutMs} ms heartbeat timeout)`);
+    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}`;
+    mkdirSync(join(root, 'benchmarks/results'), { recursive: true });
+    const file = join(root, 'benchmarks/results', `recovery-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ machine, workers: 3, slotsPerWorker: 2, heartbeatTimeoutMs, rounds, timingsMs: timings, medianMs, targetMs: 5000 }, null, 2));
+    console.log(`recovery: written to ${file}`);
   } finally {
     await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
