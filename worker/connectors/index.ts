@@ -17,3 +17,5 @@ export type { PostgresConnectionFields, PostgresDeliveryGuarantee, PostgresSinkO
 export { S3FileSink } from './s3-files/index.ts';
 export type { S3FileSinkOptions, BucketBy, ParquetColumnType, ParquetSchema } from './s3-files/index.ts';
 export * from './kafka/index.ts';
+export { OpenSearchSink } from './opensearch/index.ts';
+export type { OpenSearchSinkOptions } from './opensearch/index.ts';
