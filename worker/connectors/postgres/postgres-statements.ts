@@ -3,7 +3,8 @@
 // columns). A statement holds at most `batchSize` rows and never more than PostgreSQL's 65535
 // bind parameters; rows with the same key inside one statement are reduced to the last one,
 // because one INSERT … ON CONFLICT cannot touch a row twice — and the last one is what applying
-// them in order would leave.
+// them in order would leave. Keyed rows go in key order, so that statements of different
+// subtasks upserting overlapping keys lock them in the same order and cannot deadlock.
 
 /** PostgreSQL's limit of bind parameters in one statement. */
 export const MAX_BIND_PARAMETERS = 65535;
@@ -94,13 +95,12 @@ export class RowStatementBuilder {
     return this.head + tuples.join(', ') + this.tail;
   }
 
-  /** The rows with each key's last occurrence only, in the order of those last occurrences. */
+  /** The rows with each key's last occurrence only, in key order. */
   private lastPerKey(rows: readonly (readonly unknown[])[]): readonly (readonly unknown[])[] {
     if (this.keyIndexes.length === 0 || rows.length < 2) return rows;
-    const lastIndexByKey = new Map<string, number>();
-    rows.forEach((row, i) => lastIndexByKey.set(this.keyOf(row), i));
-    if (lastIndexByKey.size === rows.length) return rows;
-    return rows.filter((row, i) => lastIndexByKey.get(this.keyOf(row)) === i);
+    const lastByKey = new Map<string, readonly unknown[]>();
+    for (const row of rows) lastByKey.set(this.keyOf(row), row);
+    return [...lastByKey.keys()].sort().map((key) => lastByKey.get(key)!);
   }
 
   private keyOf(row: readonly unknown[]): string {
