@@ -19,6 +19,8 @@ import { sha256, type CheckpointStorage } from './checkpoint-storage.ts';
 
 /** Key groups smaller than this stay inline in the subtask's state file. */
 export const SHARED_CHUNK_MIN_BYTES = 4096;
+/** Shared chunks being uploaded at once by one operator subtask. */
+const UPLOADS_IN_FLIGHT = 8;
 
 interface KeyGroupEntries {
   readonly keyGroup: number;
@@ -68,6 +70,24 @@ export async function writeOperatorSnapshot(
     const chunks: ChunkReference[] = [];
     let uploadedBytes = 0;
     let chunkBytes = 0;
+    // Uploads overlap (a store's latency, not its bandwidth, bounds one at a time), at most
+    // UPLOADS_IN_FLIGHT chunks in memory at once.
+    const uploads = new Set<Promise<void>>();
+    let uploadFailure: unknown;
+    const upload = async (chunk: ChunkReference, bytes: Uint8Array) => {
+      while (uploads.size >= UPLOADS_IN_FLIGHT) await Promise.race(uploads);
+      if (uploadFailure !== undefined) throw uploadFailure;
+      const pending: Promise<void> = writeShared(chunk.sha256, bytes).then(
+        (uploaded) => {
+          if (uploaded) uploadedBytes += bytes.byteLength;
+        },
+        (error: unknown) => {
+          uploadFailure ??= error;
+        },
+      );
+      uploads.add(pending);
+      void pending.finally(() => uploads.delete(pending));
+    };
     /** Inline when small, else a shared chunk uploaded unless it is there already. */
     const store = async (group: KeyGroupEntries): Promise<ChunkReference | undefined> => {
       const bytes = serialize(group);
@@ -76,7 +96,7 @@ export async function writeOperatorSnapshot(
         return undefined;
       }
       const chunk = { keyGroup: group.keyGroup, sha256: sha256(bytes), bytes: bytes.byteLength };
-      if (await writeShared(chunk.sha256, bytes)) uploadedBytes += bytes.byteLength;
+      await upload(chunk, bytes);
       chunkBytes += bytes.byteLength;
       chunks.push(chunk);
       return chunk;
@@ -101,6 +121,8 @@ export async function writeOperatorSnapshot(
     } else {
       for (const group of snapshot.keyed!.keyGroups) await store(group);
     }
+    await Promise.all(uploads);
+    if (uploadFailure !== undefined) throw uploadFailure;
     const stored: StoredSnapshot = {
       ...(snapshot.operatorState === undefined ? {} : { operatorState: snapshot.operatorState }),
       keyed: { maxParallelism: (reader ?? snapshot.keyed)!.maxParallelism, keyGroups: inline },
