@@ -121,8 +121,8 @@ start_kafka() {
       --add-scram "SCRAM-SHA-256=[name=$KAFKA_SASL_USER,password=$KAFKA_SASL_PASSWORD]" \
       >>"$(log_file kafka)" 2>&1 || fail "kafka: formatting $dir/data failed; see $(log_file kafka)"
   fi
-  (cd "$dir" && setsid "${KAFKA_JAVA[@]}" kafka.Kafka "$dir/server.properties" >>"$(log_file kafka)" 2>&1 </dev/null &
-    echo $! >"$(pid_file kafka)")
+  setsid "${KAFKA_JAVA[@]}" kafka.Kafka "$dir/server.properties" >>"$(log_file kafka)" 2>&1 </dev/null &
+  echo $! >"$(pid_file kafka)"
   pid="$(cat "$(pid_file kafka)")"
   # The generic wait allows SLUICE_SERVICES_WAIT_SECONDS (30); a JVM broker gets longer.
   WAIT_SECONDS="$KAFKA_WAIT_SECONDS" wait_healthy kafka "$pid"
