@@ -102,6 +102,8 @@ export function headlineOf(file: string, json: Json): Record<string, unknown> {
       return { recordsPerSecond: rate(json.throughput.recordsPerSecond), p99Ms: json.latency?.latency?.p99Ms, latencyRate: json.latencyRate };
     case 'recovery':
       return { medianMs: json.medianMs, timingsMs: json.timingsMs };
+    case 'kafka':
+      return { plainRecordsPerSecond: json.plainRecordsPerSecond, sluiceRecordsPerSecond: json.sluiceRecordsPerSecond, ratio: json.sluiceToPlainRatio };
     case 'kinesis':
       return { plainRecordsPerSecond: json.plainRecordsPerSecond, sluiceRecordsPerSecond: json.sluiceRecordsPerSecond, ratio: json.ratio };
     case 's3-sink':

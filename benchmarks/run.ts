@@ -5,6 +5,7 @@
 //   npm run bench -- nexmark …    Nexmark on Sluice (embedded or a local cluster) and on Apache Flink, side by side
 //   npm run bench -- data-plane … the worker-to-worker data plane between two processes
 //   npm run bench -- recovery …   time from a worker kill -9 to output flowing again (a real cluster)
+//   npm run bench -- kafka …      Kafka → Sluice → Kafka vs a plain kafkajs loop (starts the broker)
 //   npm run bench -- kinesis …    Kinesis → Sluice vs a plain GetRecords loop (starts kinesalite)
 //   npm run bench -- s3-sink …    the S3 file sink's MB/s, JSON and Parquet (starts the S3 server)
 //   npm run bench -- all          all of them, with quick settings, and a summary
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { runAll, type BenchmarkStep } from './all-benchmarks.ts';
 import { benchmarkDataPlane } from './cluster/data-plane-benchmark.ts';
 import { benchmarkRecovery } from './cluster/recovery-benchmark.ts';
+import { benchmarkKafka } from './connectors/kafka-benchmark.ts';
 import { benchmarkKinesis } from './connectors/kinesis-benchmark.ts';
 import { benchmarkS3Sink } from './connectors/s3-sink-benchmark.ts';
 import { compareEngines } from './nexmark/compare-engines.ts';
@@ -26,6 +28,7 @@ const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backe
        npm run bench -- data-plane [--seconds S] [--warmup-seconds S] [--latency-rate R (0: half the throughput)]
                                    [--batch-size N] [--flush-ms MS] [--initial-credits N]
        npm run bench -- recovery [--rounds N] [--heartbeat-timeout-ms MS]
+       npm run bench -- kafka [--records N] [--partitions N] [--rounds N] [--exactly-once]
        npm run bench -- kinesis [--records N] [--shards N] [--rounds N]
        npm run bench -- s3-sink [--events N] [--formats json,parquet] [--checkpoint-ms MS]
        npm run bench -- all [--skip step,step]
@@ -41,6 +44,8 @@ data-plane: records/s and MB/s through a keyed exchange between two processes ov
             latency p50/p99/max at half that rate (about 25 s with the defaults).
 recovery:   a local cluster of real processes (1 coordinator, 3 workers); kill -9 a worker running
             the job, time until the job runs again and its downstream subtasks process records.
+kafka:      Kafka → Sluice (embedded, a map) → Kafka records/s, against a plain kafkajs
+            consume-produce loop over the same input. Starts the broker first (services.sh start kafka).
 kinesis:    Kinesis (kinesalite) → Sluice → discard, against a plain GetRecords loop on the same
             stream. Starts kinesalite first (scripts/services.sh start kinesis).
 s3-sink:    MB/s through the S3 file sink to the S3 server (moto), JSON lines and Parquet: the
@@ -48,7 +53,8 @@ s3-sink:    MB/s through the S3 file sink to the S3 server (moto), JSON lines an
 all:        each of the above once with quick settings (about 15 minutes on 2 cores; the steps
             and their arguments: ALL_STEPS in benchmarks/run.ts), then
             benchmarks/results/all-<time>.json with each one's headline figures. --skip leaves
-            steps out by label (embedded, nexmark, nexmark-cluster, data-plane, recovery, kinesis, s3-sink).
+            steps out by label (embedded, nexmark, nexmark-cluster, data-plane, recovery, kafka, kinesis,
+            s3-sink).
 
 Benchmarks that need a service start it with scripts/services.sh (reusing a healthy one) and take
 its SLUICE_* variables; SLUICE_SERVICES=external uses the variables as set instead.`;
@@ -64,6 +70,8 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   nexmark: { run: compareEngines, services: [] },
   'data-plane': { run: benchmarkDataPlane, services: [] },
   recovery: { run: benchmarkRecovery, services: [] },
+  // Starts the broker itself (scripts/services.sh, through benchmarks/services.ts).
+  kafka: { run: benchmarkKafka, services: [] },
   kinesis: { run: benchmarkKinesis, services: ['kinesis'] },
   's3-sink': { run: benchmarkS3Sink, services: ['s3'] },
 };
@@ -83,6 +91,7 @@ const ALL_STEPS: ReadonlyArray<{ label: string; benchmark: string; args: string[
   },
   { label: 'data-plane', benchmark: 'data-plane', args: ['--seconds', '5', '--warmup-seconds', '1'] },
   { label: 'recovery', benchmark: 'recovery', args: ['--rounds', '2'] },
+  { label: 'kafka', benchmark: 'kafka', args: ['--records', '50000', '--rounds', '1'] },
   { label: 'kinesis', benchmark: 'kinesis', args: ['--records', '20000', '--rounds', '1'] },
   { label: 's3-sink', benchmark: 's3-sink', args: ['--events', '200000'] },
 ];

@@ -10,6 +10,8 @@
 //                  (start-up included, as the embedded comparison counts the whole process)
 //   jobCpuSeconds  the same from the submission only
 //   peakRssBytes   the sum over the processes of each one's peak resident memory (VmHWM)
+//   phases         from the coordinator's log: submission → running (loading the application,
+//                  deployment), running → finished (the run and the final checkpoint)
 //
 // No periodic checkpoints (as the embedded runs and Flink's), only the final one that ends a
 // bounded job; no restarts: a failed attempt fails the run, so results are never counted twice.
@@ -50,6 +52,8 @@ export interface ClusterRun {
   readonly jobCpuSeconds: number;
   readonly peakRssBytes: number;
   readonly processes: ReadonlyArray<{ readonly id: string; readonly cpuSeconds: number; readonly peakRssBytes: number }>;
+  /** From the coordinator's log and clock; absent if its log lacks the state changes. */
+  readonly phases?: { readonly submittedToRunningSeconds: number; readonly runningToFinishedSeconds: number };
   readonly results: CollectedResults;
 }
 
@@ -101,6 +105,7 @@ export async function runQueryOnCluster(options: ClusterRunOptions): Promise<Clu
       throw new Error(`${query} on the cluster ended ${job.state} after ${job.numRestarts} restart(s): ${job.failure ?? 'no failure recorded'}; logs in ${dir}\n${cluster.coordinatorLogTails(10)}`);
     }
     const cpuSeconds = perProcess.reduce((s, p) => s + p.cpuSeconds, 0);
+    const phases = jobPhases(cluster, job.submittedAtMs as number);
     return {
       query,
       events,
@@ -114,6 +119,7 @@ export async function runQueryOnCluster(options: ClusterRunOptions): Promise<Clu
       jobCpuSeconds: cpuSeconds - cpuAtSubmit,
       peakRssBytes: perProcess.reduce((s, p) => s + p.peakRssBytes, 0),
       processes: perProcess,
+      ...(phases ? { phases } : {}),
       results: readResultFiles(output),
     };
   } catch (error) {
@@ -123,6 +129,19 @@ export async function runQueryOnCluster(options: ClusterRunOptions): Promise<Clu
     await cluster?.stop();
     if (!keepDir) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** When the coordinator logged the job's switch to running and to finished, against its submission time. */
+function jobPhases(cluster: ProcessCluster, submittedAtMs: number): ClusterRun['phases'] {
+  const changes = cluster.logLines(cluster.coordinators[0]!).filter((l) => l.message === 'job state changed');
+  const at = (state: string) => {
+    const line = changes.find((l) => l.to === state);
+    return line ? Date.parse(line.timestamp as string) : Number.NaN;
+  };
+  const running = at('running');
+  const finished = at('finished');
+  if (Number.isNaN(running) || Number.isNaN(finished)) return undefined;
+  return { submittedToRunningSeconds: (running - submittedAtMs) / 1000, runningToFinishedSeconds: (finished - running) / 1000 };
 }
 
 function totalCpuSeconds(processes: readonly ClusterProcess[]): number {
