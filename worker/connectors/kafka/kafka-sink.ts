@@ -35,6 +35,7 @@ import { ConfigurationError, ExternalSystemError, RestoreError, SluiceError, Use
 import {
   CONNECTION_FIELDS,
   READ_COMMITTED,
+  READ_UNCOMMITTED,
   describeKafkaFailure,
   kafkaClient,
   kafkaCluster,
@@ -343,10 +344,16 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
     }
   }
 
-  /** Reads the whole marker topic (read_committed, up to its last stable offset). */
+  /**
+   * Reads the whole marker topic read_committed, up to its high watermark: a transaction's
+   * markers are written after its commit returns, so reading only to the last stable offset
+   * could miss a claim or commit just made. An open transaction in the topic (a writer that
+   * crashed mid-commit and has not restarted) holds the read back until it is aborted.
+   */
   private async readMarkers(): Promise<MarkerState> {
     const prefix = this.options.transactionalIdPrefix!;
-    const cluster = kafkaCluster(kafkaClient(this.options.connection), { isolationLevel: READ_COMMITTED });
+    // Read-uncommitted offsets give the high watermark; the Fetch requests themselves are read_committed.
+    const cluster = kafkaCluster(kafkaClient(this.options.connection), { isolationLevel: READ_UNCOMMITTED });
     const committed = new Map<string, number>();
     const own = new Map<string, number>();
     let owner: { application: string; offset: number } | undefined;
@@ -361,9 +368,18 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
       const fetcher = new PartitionFetcher(cluster, { isolationLevel: READ_COMMITTED, maxWaitMs: 100, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 4 * 1024 * 1024 });
       const deadline = Date.now() + 60_000;
       while (offset < end) {
-        if (Date.now() > deadline) throw new ExternalSystemError(`${this.options.connector}: reading ${this.options.markerTopic} up to offset ${end} took more than 60 s (at ${offset})`);
+        if (Date.now() > deadline) {
+          throw new ExternalSystemError(
+            `${this.options.connector}: reading ${this.options.markerTopic} up to offset ${end} took more than 60 s (stuck at ${offset}: ` +
+              'a transaction is open there — a sink writer that crashed mid-commit and has not restarted; it is aborted at its transaction timeout)',
+            { retriable: true },
+          );
+        }
         const [part] = await fetcher.fetchOnce([{ topic: this.options.markerTopic, partition: 0, offset: String(offset) }]);
-        if (part === undefined) continue;
+        if (part === undefined || Number(part.nextOffset) <= offset) {
+          await new Promise((resolve) => setTimeout(resolve, 20)); // at the last stable offset: the markers are on their way
+          continue;
+        }
         for (const m of part.records) {
           const key = m.key?.toString('utf8') ?? '';
           if (key.startsWith(`claim/${prefix}/`)) {
