@@ -37,7 +37,7 @@ install_opensearch() {
     local partial="$OPENSEARCH_CACHE.partial"
     rm -rf "$partial"
     mkdir -p "$partial"
-    mvn -q -B -f "$REPO/scripts/opensearch/pom.xml" package dependency:copy-dependencies \
+    mvn -q -B -Dstyle.color=never -f "$REPO/scripts/opensearch/pom.xml" package dependency:copy-dependencies \
       -Dopensearch.version="$OPENSEARCH_VERSION" -Dsluice.build.directory="$partial/build" \
       -DincludeScope=runtime -DoutputDirectory="$partial/lib" >&2 \
       || fail "opensearch: mvn could not fetch org.opensearch:opensearch:$OPENSEARCH_VERSION or build scripts/opensearch (see the output above)"

@@ -80,11 +80,15 @@ class OpenSearchSinkWriter<T> implements SinkWriter<T> {
     this.where = options.nodes.join(', ');
   }
 
-  /** `GET /`: fails at start, with the setting to fix, when the cluster is not there or refuses us. */
+  /**
+   * `GET /`: fails at start, with the setting to fix, when the cluster is not there or refuses
+   * the credentials. Any other answer will do (OpenSearch Serverless has no `GET /`).
+   */
   async checkCluster(): Promise<void> {
     try {
       await this.client.transport.request({ method: 'GET', path: '/' });
     } catch (error) {
+      if (error instanceof clientErrors.ResponseError && error.statusCode !== 401 && error.statusCode !== 403) return;
       throw this.requestError(error, 'connecting').error;
     }
   }

@@ -11,7 +11,8 @@ export interface PostgresConnectionFields {
   readonly host: string;
   readonly port?: number;
   readonly user: string;
-  readonly password?: string;
+  /** A string, or a function giving one for each new connection (an RDS IAM token from @aws-sdk/rds-signer). */
+  readonly password?: string | (() => string | Promise<string>);
   readonly database: string;
   /** TLS, as `pg` takes it: true, or options for `tls.connect` (RDS: `{ ca }` with its bundle). */
   readonly ssl?: boolean | Record<string, unknown>;
@@ -113,7 +114,9 @@ function connection(value: unknown): string | PostgresConnectionFields {
   nonEmptyString(fields.user, 'connection.user');
   nonEmptyString(fields.database, 'connection.database');
   if (fields.port !== undefined) positiveInteger(fields.port, 'connection.port', 5432);
-  if (fields.password !== undefined && typeof fields.password !== 'string') throw new ConfigurationError('connection.password', 'must be a string');
+  if (fields.password !== undefined && typeof fields.password !== 'string' && typeof fields.password !== 'function') {
+    throw new ConfigurationError('connection.password', 'must be a string or a function () => string | Promise<string>');
+  }
   return { ...(fields as PostgresConnectionFields) };
 }
 

@@ -124,6 +124,33 @@ describe('at-least-once: batched upserts', () => {
     assert.deepEqual(row, { k: 'x', at: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)), big: (2n ** 60n).toString(), bytes: '0102ff', doc: { a: [1, 2] }, missing: null });
   });
 
+  it('connects with fields instead of a URL, the password given by a function (as an RDS IAM token would be)', async () => {
+    const table = await createTable('id integer PRIMARY KEY');
+    const parsed = new URL(url);
+    let passwordCalls = 0;
+    const sink = new PostgresSink<{ id: number }>({
+      connection: {
+        host: parsed.hostname,
+        port: Number(parsed.port),
+        user: decodeURIComponent(parsed.username),
+        database: parsed.pathname.slice(1),
+        password: async () => {
+          passwordCalls++;
+          return decodeURIComponent(parsed.password);
+        },
+      },
+      table,
+      columns: ['id'],
+      keyColumns: ['id'],
+    });
+    const writer = await sink.createWriter(context(), undefined);
+    writer.write({ id: 7 }, 0);
+    await writer.prepareCommit(1);
+    await writer.close();
+    assert.equal(passwordCalls, 1);
+    assert.deepEqual((await admin.query(`SELECT id FROM ${table}`)).rows, [{ id: 7 }]);
+  });
+
   it('refuses a row with a field that is not a column, or without its key', async () => {
     const table = await createTable('id integer PRIMARY KEY, name text');
     const sink = new PostgresSink<Record<string, unknown>>({ connection: url, table, columns: ['id', 'name'], keyColumns: ['id'], name: 'strict' });
