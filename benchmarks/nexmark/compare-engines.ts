@@ -323,6 +323,17 @@ export async function compareEngines(args: readonly string[]): Promise<Compariso
         `from their start (start-up included) to the job's end; its peak RSS is the sum of each process's peak. ` +
         `Checksums: each sink subtask's count and partial checksum, added up (result-file-sink.ts). No latency runs in cluster mode.`,
     );
+    // Where a cluster run's time and CPU go (medians over the rounds; details per run in the JSON).
+    const perQuery = comparable.map((query) => {
+      const runs = timed.filter((t) => t.engine === 'sluice' && t.query === query).map((t) => t.cluster!);
+      const deploy = runs.filter((r) => r.phases).map((r) => r.phases!.submittedToRunningSeconds);
+      return (
+        `${query}: ${k(median(runs.map((r) => events / r.jobCpuSeconds)))} events per CPU-second of the job alone (from submission), ` +
+        `start-up ${median(runs.map((r) => r.cpuSeconds - r.jobCpuSeconds)).toFixed(1)} CPU-s` +
+        (deploy.length > 0 ? `, submission → running ${median(deploy).toFixed(2)} s` : '')
+      );
+    });
+    console.log(`Sluice cluster runs: ${perQuery.join('; ')}.`);
   }
   mkdirSync(join(root, 'benchmarks/results'), { recursive: true });
   const file = join(root, 'benchmarks/results', `nexmark-${cluster ? 'cluster-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
