@@ -50,12 +50,6 @@ export class PostgresCommitLog {
     return result.rowCount === 1;
   }
 
-  /** The recorded checkpoint of (sinkId, subtask), if any. */
-  async committedCheckpoint(client: pg.Client, sinkId: string, subtask: number): Promise<number | undefined> {
-    const result = await client.query<{ checkpoint_id: string }>(`SELECT checkpoint_id::text FROM ${this.table} WHERE sink_id = $1 AND subtask = $2`, [sinkId, subtask]);
-    return result.rows.length === 0 ? undefined : Number(result.rows[0]!.checkpoint_id);
-  }
-
   /**
    * Forgets what a previous run of this sink recorded for the subtasks this one replaces (every
    * old subtask j with j % parallelism == subtask): a job started without a checkpoint numbers
