@@ -30,7 +30,8 @@ after(async () => {
 
 /** Produces `count` JSON records {n} spread over partitions by n % partitions. */
 async function produce(topic: string, count: number, partitions: number, from = 0): Promise<void> {
-  const producer = client.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  // Idempotent: a retried send (a partition whose leader is not known yet) must not write twice.
+  const producer = client.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const messages = Array.from({ length: count }, (_, i) => ({ partition: (from + i) % partitions, value: JSON.stringify({ n: from + i }) }));
   await producer.send({ topic, acks: -1, messages });
