@@ -13,7 +13,8 @@ export type PollStatus = 'more' | 'wait' | 'end';
 
 export interface SourceOutput<T> {
   /**
-   * Emits one record of the reader's split number `splitIndex` (the order of `addSplits`).
+   * Emits one record of the reader's split number `splitIndex` (the order of `addSplits`; splits
+   * a reader discovers itself, such as new Kafka partitions, are numbered after those).
    * `timestamp` is the record's own timestamp if the source has one (Kafka's, a file's field).
    */
   collect(value: T, splitIndex: number, timestamp?: number): void;

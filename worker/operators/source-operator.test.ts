@@ -1,6 +1,6 @@
 // The source operator's watermarks: one generator per split, merged as the minimum over splits
 // that are neither idle nor finished; idleness by processing time on a manual clock; the
-// watermark after every record when the interval is 0; dead letters with their position.
+// watermark after every record when the interval is 0; splits a reader discovers; dead letters with their position.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -126,6 +126,22 @@ describe('source watermarks', () => {
       'active',
       'record 60', // split 1 is back, but the watermark never goes back
     ]);
+  });
+
+  it('take in a split the reader discovered itself, which then holds the watermark back too', async () => {
+    const { operator, output, clock } = await sourceOperator(
+      [[{ split: 0, t: 500 }], [{ split: 1, t: 100 }, { split: 0, t: 600 }], [{ finish: 1 }]],
+      WatermarkStrategy.forBoundedOutOfOrderness(0),
+      200,
+      1,
+    );
+    operator.poll(100);
+    operator.emitWatermarkIfAdvanced(clock.now());
+    operator.poll(100); // split 1 was not given: the reader found it (a new Kafka partition)
+    operator.emitWatermarkIfAdvanced(clock.now());
+    operator.poll(100);
+    operator.emitWatermarkIfAdvanced(clock.now());
+    assert.deepEqual(output.events, ['record 500', 'watermark 499', 'record 100', 'record 600', 'watermark 599']);
   });
 
   it('send unreadable records to the dead-letter output with their position', async () => {

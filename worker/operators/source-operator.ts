@@ -71,8 +71,7 @@ export class SourceOperator extends AbstractStreamOperator implements SourceOutp
   collect(value: unknown, splitIndex: number, timestamp?: number): void {
     const assigner = this.strategy.timestampAssigner;
     const ts = assigner ? assigner(value, timestamp ?? NO_TIMESTAMP) : timestamp ?? NO_TIMESTAMP;
-    const generator = this.generators[splitIndex];
-    if (generator === undefined) throw new SluiceError(`${this.name}: the reader emitted a record for split #${splitIndex}, which it does not have`);
+    const generator = this.generators[splitIndex] ?? this.discoveredSplit(splitIndex);
     generator.onEvent(ts);
     this.lastActivityMs[splitIndex] = this.pollTimeMs;
     if (this.idle) this.setIdle(false);
@@ -81,12 +80,26 @@ export class SourceOperator extends AbstractStreamOperator implements SourceOutp
     if (this.everyRecord) this.emitWatermarkIfAdvanced(this.pollTimeMs);
   }
 
+  /** A split the reader found itself (partition discovery): numbered after the ones it has. */
+  private discoveredSplit(splitIndex: number): WatermarkGenerator {
+    if (!Number.isInteger(splitIndex) || splitIndex < 0 || splitIndex > this.generators.length + 1024) {
+      throw new SluiceError(`${this.name}: the reader emitted a record for split #${splitIndex}, which it does not have`);
+    }
+    while (this.generators.length <= splitIndex) {
+      this.generators.push(this.strategy.createGenerator());
+      this.lastActivityMs.push(this.pollTimeMs);
+      this.finishedSplits.push(false);
+    }
+    return this.generators[splitIndex]!;
+  }
+
   deadLetter(raw: string, reason: string, position: string): void {
     this.deadLetters.write({ operator: this.name, subtask: this.setupInfo.subtaskIndex, position, reason, raw });
   }
 
   /** A split has no more records: it no longer holds the watermark back. */
   finishSplit(splitIndex: number): void {
+    if (splitIndex >= this.generators.length) this.discoveredSplit(splitIndex);
     this.finishedSplits[splitIndex] = true;
   }
 

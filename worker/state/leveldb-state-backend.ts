@@ -60,6 +60,13 @@ const RESTORE_BATCH_ENTRIES = 10_000;
 /** Entries read per iterator call when snapshotting, and the bytes that call may buffer. */
 const SNAPSHOT_READ_ENTRIES = 1_000;
 const SNAPSHOT_READ_HIGH_WATER_MARK_BYTES = 1 << 20;
+/**
+ * The same for reads of one key group for a checkpoint. LevelDB reads on libuv's thread pool;
+ * only handing a batch over costs the event loop a turn, and a processing job gets one turn per
+ * round (tens of ms): large batches keep a checkpoint of a large state from crawling.
+ */
+const KEY_GROUP_READ_ENTRIES = 16_384;
+const KEY_GROUP_READ_HIGH_WATER_MARK_BYTES = 16 << 20;
 /** The database's folder inside the working directory; only this folder is ever wiped. */
 const DATABASE_FOLDER_NAME = 'keyed-state-leveldb';
 
@@ -503,11 +510,11 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
       gte: keyGroupPrefix(keyGroup),
       lt: keyGroupPrefix(keyGroup + 1),
       snapshot: captured.databaseSnapshot,
-      highWaterMarkBytes: SNAPSHOT_READ_HIGH_WATER_MARK_BYTES,
+      highWaterMarkBytes: KEY_GROUP_READ_HIGH_WATER_MARK_BYTES,
     });
     try {
       for (;;) {
-        const batch = await iterator.nextv(SNAPSHOT_READ_ENTRIES);
+        const batch = await iterator.nextv(KEY_GROUP_READ_ENTRIES);
         if (batch.length === 0) break;
         for (const [keyBytes, valueBytes] of batch) if (overlay === undefined || !overlay.has(keyBytes.toString('latin1'))) add(keyBytes, valueBytes);
       }
