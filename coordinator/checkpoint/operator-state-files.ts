@@ -19,7 +19,7 @@ import { sha256, type CheckpointStorage } from './checkpoint-storage.ts';
 
 /** Key groups smaller than this stay inline in the subtask's state file. */
 export const SHARED_CHUNK_MIN_BYTES = 4096;
-/** Shared chunks being uploaded at once by one operator subtask. */
+/** Shared chunks being uploaded (or read) at once by one operator subtask. */
 const UPLOADS_IN_FLIGHT = 8;
 
 interface KeyGroupEntries {
@@ -180,14 +180,19 @@ export async function readOperatorSnapshot(
   if (!chunks || chunks.length === 0 || !snapshot.keyed) return snapshot;
   if (!storage.readShared) throw new RestoreError(`${where}: state file ${handle.file} refers to shared files, which ${storage.location} cannot hold`);
   const keyGroups: KeyGroupEntries[] = [...snapshot.keyed.keyGroups];
-  for (const chunk of chunks) {
-    if (!needsKeyGroup(chunk.keyGroup)) continue;
-    const chunkBytes = await storage.readShared(chunk.sha256);
-    try {
-      keyGroups.push(deserialize(chunkBytes) as KeyGroupEntries);
-    } catch (error) {
-      throw new RestoreError(`${where}: shared state file ${chunk.sha256} (key group ${chunk.keyGroup}) cannot be decoded: ${(error as Error).message}`, { cause: error });
-    }
+  const readShared = storage.readShared.bind(storage);
+  const wanted = chunks.filter((chunk) => needsKeyGroup(chunk.keyGroup));
+  // Reads overlap, UPLOADS_IN_FLIGHT at a time (a store's latency bounds one at a time).
+  for (let start = 0; start < wanted.length; start += UPLOADS_IN_FLIGHT) {
+    const batch = wanted.slice(start, start + UPLOADS_IN_FLIGHT);
+    const read = await Promise.all(batch.map((chunk) => readShared(chunk.sha256)));
+    read.forEach((chunkBytes, i) => {
+      try {
+        keyGroups.push(deserialize(chunkBytes) as KeyGroupEntries);
+      } catch (error) {
+        throw new RestoreError(`${where}: shared state file ${batch[i]!.sha256} (key group ${batch[i]!.keyGroup}) cannot be decoded: ${(error as Error).message}`, { cause: error });
+      }
+    });
   }
   // A key group may be in both places: its timers inline, its state in a chunk.
   const merged = new Map<number, StateEntry[]>();

@@ -146,10 +146,12 @@ export class ClusterJobRunner {
     });
     this.watermarkIntervalMs = env.settings.autoWatermarkIntervalMs;
     const local = new Set(deployment.localSubtasks.map((s) => `${s.taskId}/${s.subtask}`));
+    const started = performance.now();
     const restored =
       deployment.restorePath === undefined
         ? undefined
         : await loadRestoreState(plan, await openRestorePath(deployment.restorePath, deployment.allowNonRestoredState), (taskId, subtask) => local.has(`${taskId}/${subtask}`));
+    const readMs = Math.round(performance.now() - started);
     const addressOf = (taskId: number, subtask: number) => {
       const address = deployment.placement.get(`${taskId}/${subtask}`);
       if (address === undefined) throw new Error(`the deployment places no worker for task ${taskId} subtask ${subtask}`);
@@ -185,6 +187,8 @@ export class ClusterJobRunner {
     this.log.info('attempt deployed', {
       subtasks: this.tasks.map((t) => t.name),
       restoredFrom: deployment.restorePath ?? null,
+      restoreReadMs: readMs,
+      buildMs: Math.round(performance.now() - started) - readMs,
       stateBackend: deployment.stateBackend ?? services.stateBackend,
     });
   }
@@ -294,9 +298,20 @@ export class ClusterJobRunner {
 
   private acknowledge(task: StreamTask, checkpointId: number, snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>): void {
     const { checkpointStorage, listener } = this.services;
+    const capturedAt = performance.now();
     const writes = [...snapshots].map(async ([uid, pending]) => {
       const snapshot = await pending;
-      return hasState(snapshot) ? [{ uid, handle: (await writeOperatorSnapshot(checkpointStorage, checkpointId, uid, task.subtaskIndex, snapshot)).handle }] : [];
+      if (!hasState(snapshot)) return [];
+      const written = await writeOperatorSnapshot(checkpointStorage, checkpointId, uid, task.subtaskIndex, snapshot);
+      this.log.info('checkpoint state written', {
+        checkpointId,
+        task: task.name,
+        uid,
+        ms: Math.round(performance.now() - capturedAt),
+        uploadedBytes: written.uploadedBytes,
+        totalBytes: written.totalBytes,
+      });
+      return [{ uid, handle: written.handle }];
     });
     Promise.all(writes).then(
       (written) => {

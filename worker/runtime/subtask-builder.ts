@@ -164,12 +164,12 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
     }
   });
 
-  // 3. setup, state backends, restore, open — in plan order
+  // 3. setup, state backends, restore, open — task by task in plan order
   const restored = options.restored;
   const discoveredSplits = new Map<number, readonly SplitState[]>();
   for (const vertex of plan.tasks) {
-    for (let i = 0; i < vertex.parallelism; i++) {
-      if (!isLocal(vertex.id, i)) continue;
+    const local = [...Array(vertex.parallelism).keys()].filter((i) => isLocal(vertex.id, i));
+    const build = async (i: number): Promise<void> => {
       for (const nodeId of vertex.nodeIds) {
         const node = plan.graph.node(nodeId);
         const uid = plan.uidOf.get(nodeId)!;
@@ -220,7 +220,11 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
         }
         await operator.open();
       }
-    }
+    };
+    // A source node discovers its splits once, so its subtasks are built one after another; the
+    // others restore their state side by side (a rescaled worker restores several at once).
+    if (vertex.isSource) for (const i of local) await build(i);
+    else await Promise.all(local.map(build));
   }
   return { tasks, backends, operatorInfo };
 }
@@ -275,10 +279,8 @@ export async function loadRestoreState(plan: JobPlan, restore: RestoreSource, is
       );
     }
     const needsKeyGroup = isLocal ? localKeyGroups(plan, node, isLocal) : undefined;
-    const snapshots: OperatorSnapshot[] = [];
-    for (const handle of [...op.subtasks].sort((a, b) => a.subtask - b.subtask)) {
-      snapshots.push(await readOperatorSnapshot(restore.storage, restore.checkpointId, handle, needsKeyGroup));
-    }
+    const handles = [...op.subtasks].sort((a, b) => a.subtask - b.subtask);
+    const snapshots = await Promise.all(handles.map((handle) => readOperatorSnapshot(restore.storage, restore.checkpointId, handle, needsKeyGroup)));
     byUid.set(op.uid, snapshots);
   }
   return { metadata, byUid };
