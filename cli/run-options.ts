@@ -24,10 +24,13 @@ Options:
                                 (default: a directory under the system temp dir)
   --checkpoint-interval D       periodic checkpoints, e.g. 500ms, 10s, 1m; "off" for only the
                                 final checkpoint of a bounded job (default 60s, as Managed Flink)
-  --checkpoint-dir DIR          where checkpoints go (default .sluice/checkpoints/<job-name>)
+  --checkpoint-dir DIR|URL      where checkpoints go: a folder or s3://bucket/prefix (endpoint
+                                and credentials from SLUICE_S3_* or the usual AWS settings;
+                                default .sluice/checkpoints/<job-name>)
   --retained-checkpoints N      completed checkpoints to keep (default 3)
-  --restore WHAT                "latest" (the newest checkpoint in --checkpoint-dir) or the path
-                                of a checkpoint directory (…/chk-N)
+  --restore WHAT                "latest" (the newest checkpoint in --checkpoint-dir), or the path
+                                or s3:// URL of a checkpoint (…/chk-N), a snapshot, or a job's
+                                checkpoint folder (its newest checkpoint)
   --allow-non-restored-state    skip state of operators the application no longer has
   --property GROUP.KEY=VALUE    a runtime property, repeatable; the application receives them as
                                 properties[GROUP][KEY]
@@ -88,7 +91,7 @@ const runFlagsSchema = z.object({
     .optional(),
   'checkpoint-dir': z.string().min(1, '--checkpoint-dir must not be empty').optional(),
   'retained-checkpoints': positiveInteger('--retained-checkpoints').optional(),
-  restore: z.string().min(1, '--restore must be "latest" or a checkpoint directory').optional(),
+  restore: z.string().min(1, '--restore must be "latest" or the location of a checkpoint or snapshot').optional(),
   'allow-non-restored-state': z.boolean().optional(),
   property: z.array(z.string()).optional(),
   'job-name': z
