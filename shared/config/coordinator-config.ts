@@ -93,7 +93,7 @@ const fields = {
     defaultText: String(COORDINATOR_DEFAULTS.heartbeatTimeoutMs),
     parse: durationMs(1),
   } satisfies ConfigFieldSpec<number>,
-  checkpointDirectory: { valueName: 'DIR', description: 'Where checkpoints are written.', defaultText: '<data-directory>/checkpoints', parse: text('a directory') } satisfies ConfigFieldSpec<string>,
+  checkpointDirectory: { valueName: 'DIR|URL', description: 'Where checkpoints are written: a folder or s3://bucket/prefix.', defaultText: '<data-directory>/checkpoints', parse: text('a directory') } satisfies ConfigFieldSpec<string>,
   checkpointIntervalMs: {
     valueName: 'MS',
     description: `Time between periodic checkpoints, at least ${MIN_CHECKPOINT_INTERVAL_MS}.`,
@@ -119,7 +119,7 @@ const fields = {
     defaultText: String(COORDINATOR_DEFAULTS.tolerableFailedCheckpoints),
     parse: integer(0),
   } satisfies ConfigFieldSpec<number>,
-  snapshotDirectory: { valueName: 'DIR', description: 'Where snapshots (savepoints) are written.', defaultText: '<data-directory>/snapshots', parse: text('a directory') } satisfies ConfigFieldSpec<string>,
+  snapshotDirectory: { valueName: 'DIR|URL', description: 'Where snapshots (savepoints) are written: a folder or s3://bucket/prefix.', defaultText: '<data-directory>/snapshots', parse: text('a directory') } satisfies ConfigFieldSpec<string>,
   restartStrategy: {
     valueName: 'JSON',
     description:
