@@ -1,7 +1,8 @@
 // `npm run bench -- all`: every registered benchmark once, with quick settings, one after the
 // other; then benchmarks/results/all-<time>.json with the headline figures of each, read from the
 // JSON files the benchmark wrote during its step (each benchmark writes its own under
-// benchmarks/results/). A step that fails is recorded with its error and the others still run;
+// benchmarks/results/; a file counts if it appeared during the step and has one of the step's
+// result names, so someone else's benchmark run meanwhile is not mixed in). A step that fails is recorded with its error and the others still run;
 // the exit code then says so.
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,8 @@ export interface BenchmarkStep {
   readonly command: string;
   readonly args: readonly string[];
   readonly services: readonly string[];
+  /** The names of the files the step writes under benchmarks/results/, without the time stamp. */
+  readonly results: readonly string[];
   readonly run: (args: string[]) => Promise<unknown>;
 }
 
@@ -53,7 +56,7 @@ export async function runAll(steps: readonly BenchmarkStep[], skip: ReadonlySet<
       process.stderr.write(`=== ${step.label} FAILED: ${(e as Error).message}\n`);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const files = readdirSync(RESULTS).filter((f) => !before.has(f) && f.endsWith('.json')).sort();
+    const files = readdirSync(RESULTS).filter((f) => !before.has(f) && step.results.includes(resultKind(f))).sort();
     const headline: Record<string, unknown> = {};
     for (const f of files) headline[f] = headlineOf(f, JSON.parse(readFileSync(join(RESULTS, f), 'utf8')));
     summaries.push({ label: step.label, command, ok: error === undefined, seconds, ...(error ? { error } : {}), files, headline });
@@ -70,9 +73,15 @@ export async function runAll(steps: readonly BenchmarkStep[], skip: ReadonlySet<
 
 type Json = Record<string, any>;
 
-/** The figures worth a glance, by the kind of file (its name without the time stamp). */
+/** A results file's name without its time stamp: `nexmark-cluster-2026-…Z.json` → `nexmark-cluster`. */
+function resultKind(file: string): string {
+  const match = /^(.+)-\d{4}-\d\d-\d\dT[\d-]+Z\.json$/.exec(file);
+  return match ? match[1]! : '';
+}
+
+/** The figures worth a glance, by the kind of file. */
 export function headlineOf(file: string, json: Json): Record<string, unknown> {
-  const kind = file.replace(/-\d{4}-\d\d-\d\dT[\d-]+Z\.json$/, '');
+  const kind = resultKind(file);
   const rate = (n: number) => Math.round(n);
   switch (kind) {
     case 'embedded':
@@ -106,6 +115,15 @@ export function headlineOf(file: string, json: Json): Record<string, unknown> {
       return { plainRecordsPerSecond: json.plainRecordsPerSecond, sluiceRecordsPerSecond: json.sluiceRecordsPerSecond, ratio: json.sluiceToPlainRatio };
     case 'kinesis':
       return { plainRecordsPerSecond: json.plainRecordsPerSecond, sluiceRecordsPerSecond: json.sluiceRecordsPerSecond, ratio: json.ratio };
+    case 'state':
+      return {
+        stateMb: json.stateMb,
+        fullCheckpointMs: json.fullCheckpoint?.durationMs,
+        fullCheckpointThroughputDipPercent: json.fullCheckpoint?.dipPercent,
+        incrementalCheckpointMs: json.incrementalCheckpoint?.durationMs,
+        rescalePauseMs: json.rescale?.pauseMs,
+        restoreMs: json.restoreMs,
+      };
     case 's3-sink':
       return Object.fromEntries((json.figures as Json[]).map((f) => [`${f.format} ${f.phase}`, { mbPerSecond: Number(f.mbPerSecond.toFixed(1)), recordsPerSecond: f.recordsPerSecond === undefined ? undefined : rate(f.recordsPerSecond) }]));
     default:

@@ -8,6 +8,7 @@
 //   npm run bench -- kafka …      Kafka → Sluice → Kafka vs a plain kafkajs loop (starts the broker)
 //   npm run bench -- kinesis …    Kinesis → Sluice vs a plain GetRecords loop (starts kinesalite)
 //   npm run bench -- s3-sink …    the S3 file sink's MB/s, JSON and Parquet (starts the S3 server)
+//   npm run bench -- state …      large LevelDB state on a local cluster: checkpoints, rescale, restore
 //   npm run bench -- all          all of them, with quick settings, and a summary
 
 import { parseArgs } from 'node:util';
@@ -19,6 +20,7 @@ import { benchmarkKinesis } from './connectors/kinesis-benchmark.ts';
 import { benchmarkS3Sink } from './connectors/s3-sink-benchmark.ts';
 import { compareEngines } from './nexmark/compare-engines.ts';
 import { benchmarkEmbedded } from './nexmark/embedded-benchmark.ts';
+import { benchmarkState } from './state/state-benchmark.ts';
 import { startServices } from './services.ts';
 
 const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backends memory,leveldb] [--events N] [--rounds R]
@@ -31,6 +33,8 @@ const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backe
        npm run bench -- kafka [--records N] [--partitions N] [--rounds N] [--exactly-once]
        npm run bench -- kinesis [--records N] [--shards N] [--rounds N]
        npm run bench -- s3-sink [--events N] [--formats json,parquet] [--checkpoint-ms MS]
+       npm run bench -- state [--state-mb 1024] [--value-bytes 1000] [--hot-key-groups 8] [--workers 2]
+                              [--checkpoint-dir DIR|s3://bucket/prefix]
        npm run bench -- all [--skip step,step]
 
 embedded:   Nexmark queries on the embedded engine (generator included, one core): events/s.
@@ -50,11 +54,14 @@ kinesis:    Kinesis (kinesalite) → Sluice → discard, against a plain GetReco
             stream. Starts kinesalite first (scripts/services.sh start kinesis).
 s3-sink:    MB/s through the S3 file sink to the S3 server (moto), JSON lines and Parquet: the
             store alone, the sink writer, a job with checkpoints. Starts it first (services.sh start s3).
+state:      large keyed state (LevelDB) on a local cluster (1 coordinator, 2 workers): full and
+            incremental checkpoint times and the throughput dip during them, a rescale 2 → 4, a
+            restore. Checkpoints in a local folder unless --checkpoint-dir s3://… (then start s3 first).
 all:        each of the above once with quick settings (about 15 minutes on 2 cores; the steps
             and their arguments: ALL_STEPS in benchmarks/run.ts), then
             benchmarks/results/all-<time>.json with each one's headline figures. --skip leaves
             steps out by label (embedded, nexmark, nexmark-cluster, data-plane, recovery, kafka, kinesis,
-            s3-sink).
+            s3-sink, state).
 
 Benchmarks that need a service start it with scripts/services.sh (reusing a healthy one) and take
 its SLUICE_* variables; SLUICE_SERVICES=external uses the variables as set instead.`;
@@ -63,17 +70,20 @@ interface Benchmark {
   readonly run: (args: string[]) => Promise<unknown>;
   /** Services started (scripts/services.sh) before it runs. */
   readonly services: readonly string[];
+  /** The names of the files it writes under benchmarks/results/, without the time stamp. */
+  readonly results: readonly string[];
 }
 
 const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
-  embedded: { run: benchmarkEmbedded, services: [] },
-  nexmark: { run: compareEngines, services: [] },
-  'data-plane': { run: benchmarkDataPlane, services: [] },
-  recovery: { run: benchmarkRecovery, services: [] },
+  embedded: { run: benchmarkEmbedded, services: [], results: ['embedded'] },
+  nexmark: { run: compareEngines, services: [], results: ['nexmark', 'nexmark-cluster'] },
+  'data-plane': { run: benchmarkDataPlane, services: [], results: ['data-plane'] },
+  recovery: { run: benchmarkRecovery, services: [], results: ['recovery'] },
   // Starts the broker itself (scripts/services.sh, through benchmarks/services.ts).
-  kafka: { run: benchmarkKafka, services: [] },
-  kinesis: { run: benchmarkKinesis, services: ['kinesis'] },
-  's3-sink': { run: benchmarkS3Sink, services: ['s3'] },
+  kafka: { run: benchmarkKafka, services: [], results: ['kafka'] },
+  kinesis: { run: benchmarkKinesis, services: ['kinesis'], results: ['kinesis'] },
+  's3-sink': { run: benchmarkS3Sink, services: ['s3'], results: ['s3-sink'] },
+  state: { run: benchmarkState, services: [], results: ['state'] },
 };
 
 /** `all`: quick settings, so the whole picture takes about a quarter of an hour on 2 cores. */
@@ -94,6 +104,7 @@ const ALL_STEPS: ReadonlyArray<{ label: string; benchmark: string; args: string[
   { label: 'kafka', benchmark: 'kafka', args: ['--records', '50000', '--rounds', '1'] },
   { label: 'kinesis', benchmark: 'kinesis', args: ['--records', '20000', '--rounds', '1'] },
   { label: 's3-sink', benchmark: 's3-sink', args: ['--events', '200000'] },
+  { label: 'state', benchmark: 'state', args: ['--state-mb', '128'] },
 ];
 
 const [command, ...rest] = process.argv.slice(2);
@@ -107,6 +118,7 @@ if (command === 'all') {
     command: [s.benchmark, ...s.args].join(' '),
     args: s.args,
     services: BENCHMARKS[s.benchmark]!.services,
+    results: BENCHMARKS[s.benchmark]!.results,
     run: BENCHMARKS[s.benchmark]!.run,
   }));
   if (!(await runAll(steps, skip))) process.exitCode = 1;
