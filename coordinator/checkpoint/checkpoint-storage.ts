@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { CheckpointError, RestoreError } from '../../shared/errors.ts';
 import { createObjectStore, MemoryObjectStore, ObjectExistsError, ObjectNotFoundError, type ObjectStore } from '../../shared/object-store/index.ts';
+import { PrefixedObjectStore } from '../../shared/object-store/prefixed-object-store.ts';
 import { validateCheckpointMetadata, type CheckpointMetadata, type SubtaskStateHandle } from './checkpoint-metadata.ts';
 
 export interface CheckpointStorage {
@@ -190,9 +191,24 @@ export class ObjectStoreCheckpointStorage implements CheckpointStorage {
   }
 }
 
+/** One S3 store per bucket in this process (a client and its connections); locations in it are views. */
+const bucketStores = new Map<string, ObjectStore>();
+
+function storeAt(location: string, field: string): ObjectStore {
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(location);
+  if (!s3) return createObjectStore(location, { field });
+  const bucket = `s3://${s3[1]}`;
+  let store = bucketStores.get(bucket);
+  if (!store) {
+    createObjectStore(location, { field }); // checks the whole URL, naming the setting
+    bucketStores.set(bucket, (store = createObjectStore(bucket, { field })));
+  }
+  return new PrefixedObjectStore(store, s3[2]!);
+}
+
 /** A job's checkpoints, or one checkpoint, at a URL or path (s3://bucket/prefix, file:///dir, a path, memory://name). */
 export function openCheckpointStorage(location: string, layout: CheckpointLayout = 'checkpoints', field = 'checkpoint location'): ObjectStoreCheckpointStorage {
-  return new ObjectStoreCheckpointStorage(createObjectStore(location, { field }), location, layout);
+  return new ObjectStoreCheckpointStorage(storeAt(location, field), location, layout);
 }
 
 /** `location` with a path segment appended (URLs and local paths alike). */

@@ -16,6 +16,7 @@ import {
   S3ObjectStore,
 } from './index.ts';
 import { ConfigurationError, ExternalSystemError } from '../errors.ts';
+import { PrefixedObjectStore } from './prefixed-object-store.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sluice-object-store-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -27,6 +28,13 @@ const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 describeObjectStoreContract('memory', async () => new MemoryObjectStore());
 describeObjectStoreContract('local directory', async () => new LocalDirectoryObjectStore({ directory: freshFolder() }), {
   timeoutMs: 60_000,
+});
+// A view under a prefix, over a store that also holds other keys the view must never show.
+describeObjectStoreContract('prefixed view', async () => {
+  const inner = new MemoryObjectStore();
+  await inner.put('outside/x', text('not in the view'));
+  await inner.put('jobs/other/y', text('not in the view either'));
+  return new PrefixedObjectStore(inner, 'jobs/one');
 });
 
 describe('createObjectStore', () => {
