@@ -336,10 +336,18 @@ export class ClusterJobRunner {
     this.services.dataPlane.releaseChannels(`${this.deployment.jobId}/${this.deployment.attempt}/`);
     let first: unknown;
     for (const task of this.tasks) await task.close().catch((e: unknown) => (first ??= e));
-    for (const backend of this.backends) await backend.dispose().catch((e: unknown) => (first ??= e));
     if (wasRunning) this.log.info('attempt cancelled', { reason });
     if (first) this.log.warn('closing the attempt failed', { error: errorChainMessage(first) });
+    // Deleting a large LevelDB state takes a while and nothing waits for it: the next attempt
+    // (a restart, a rescale) gets its own working directories.
+    this.disposed = Promise.all(this.backends.map((backend) => backend.dispose())).then(
+      () => undefined,
+      (error: unknown) => this.log.warn('freeing the attempt\'s state failed', { error: errorChainMessage(error) }),
+    );
   }
+
+  /** Resolves once the cancelled attempt's state backends are freed. */
+  disposed: Promise<void> = Promise.resolve();
 
   getStatus(): SubtaskStatus[] {
     return this.tasks.map((task) => {

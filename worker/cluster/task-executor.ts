@@ -207,7 +207,10 @@ export class TaskExecutor {
   async stop(): Promise<void> {
     this.stopped = true;
     this.heartbeatTimer?.cancel();
-    for (const runner of this.runners.values()) await runner.cancel('worker stopping');
+    for (const runner of this.runners.values()) {
+      await runner.cancel('worker stopping');
+      await runner.disposed;
+    }
     this.runners.clear();
     this.client?.close();
   }
