@@ -125,7 +125,7 @@ export function headlineOf(file: string, json: Json): Record<string, unknown> {
         restoreMs: json.restoreMs,
       };
     case 's3-sink':
-      return Object.fromEntries((json.figures as Json[]).map((f) => [`${f.format} ${f.phase}`, { mbPerSecond: Number(f.mbPerSecond.toFixed(1)), recordsPerSecond: f.recordsPerSecond === undefined ? undefined : rate(f.recordsPerSecond) }]));
+      return Object.fromEntries((json.figures as Json[]).map((f) => [`${f.format} ${f.phase}`, { mbPerSecond: Number(f.mbPerSecond.toFixed(1)), ...(f.phase === 'store' ? {} : { recordsPerSecond: rate(f.recordsPerSecond) }) }]));
     default:
       // A benchmark this summary does not know yet: its top-level numbers.
       return Object.fromEntries(Object.entries(json).filter(([, v]) => typeof v === 'number'));
