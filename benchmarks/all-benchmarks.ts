@@ -126,6 +126,11 @@ export function headlineOf(file: string, json: Json): Record<string, unknown> {
       };
     case 's3-sink':
       return Object.fromEntries((json.figures as Json[]).map((f) => [`${f.format} ${f.phase}`, { mbPerSecond: Number(f.mbPerSecond.toFixed(1)), ...(f.phase === 'store' ? {} : { recordsPerSecond: rate(f.recordsPerSecond) }) }]));
+    case 'postgres-sink':
+    case 'opensearch-sink':
+      return Object.fromEntries(
+        (json.figures as Json[]).map((f) => [f.phase, { perSecond: rate(f.rowsPerSecond ?? f.documentsPerSecond) }]),
+      );
     default:
       // A benchmark this summary does not know yet: its top-level numbers.
       return Object.fromEntries(Object.entries(json).filter(([, v]) => typeof v === 'number'));

@@ -8,6 +8,8 @@
 //   npm run bench -- kafka …      Kafka → Sluice → Kafka vs a plain kafkajs loop (starts the broker)
 //   npm run bench -- kinesis …    Kinesis → Sluice vs a plain GetRecords loop (starts kinesalite)
 //   npm run bench -- s3-sink …    the S3 file sink's MB/s, JSON and Parquet (starts the S3 server)
+//   npm run bench -- postgres-sink …    rows/s through the PostgreSQL sink vs a plain pg loop
+//   npm run bench -- opensearch-sink …  documents/s through the OpenSearch sink vs a plain bulk loop
 //   npm run bench -- state …      large LevelDB state on a local cluster: checkpoints, rescale, restore
 //   npm run bench -- all          all of them, with quick settings, and a summary
 
@@ -21,6 +23,8 @@ import { benchmarkS3Sink } from './connectors/s3-sink-benchmark.ts';
 import { compareEngines } from './nexmark/compare-engines.ts';
 import { benchmarkEmbedded } from './nexmark/embedded-benchmark.ts';
 import { benchmarkState } from './state/state-benchmark.ts';
+import { benchmarkOpenSearchSink } from '../worker/connectors/opensearch/opensearch-sink-benchmark.ts';
+import { benchmarkPostgresSink } from '../worker/connectors/postgres/postgres-sink-benchmark.ts';
 import { startServices } from './services.ts';
 
 const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backends memory,leveldb] [--events N] [--rounds R]
@@ -33,6 +37,8 @@ const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backe
        npm run bench -- kafka [--records N] [--partitions N] [--rounds N] [--exactly-once]
        npm run bench -- kinesis [--records N] [--shards N] [--rounds N]
        npm run bench -- s3-sink [--events N] [--formats json,parquet] [--checkpoint-ms MS]
+       npm run bench -- postgres-sink [--rows N] [--batch N] [--checkpoint N]
+       npm run bench -- opensearch-sink [--documents N] [--batch N]
        npm run bench -- state [--state-mb 1024] [--value-bytes 1000] [--hot-key-groups 8] [--workers 2]
                               [--checkpoint-dir DIR|s3://bucket/prefix]
        npm run bench -- all [--skip step,step]
@@ -54,6 +60,10 @@ kinesis:    Kinesis (kinesalite) → Sluice → discard, against a plain GetReco
             stream. Starts kinesalite first (scripts/services.sh start kinesis).
 s3-sink:    MB/s through the S3 file sink to the S3 server (moto), JSON lines and Parquet: the
             store alone, the sink writer, a job with checkpoints. Starts it first (services.sh start s3).
+postgres-sink: rows/s written to PostgreSQL by the sink (at-least-once upserts, exactly-once
+            transactions) against a plain pg upsert loop. Starts PostgreSQL first.
+opensearch-sink: documents/s bulk-indexed by the sink against a plain client bulk loop on the same
+            node. Starts OpenSearch first.
 state:      large keyed state (LevelDB) on a local cluster (1 coordinator, 2 workers): full and
             incremental checkpoint times and the throughput dip during them, a rescale 2 → 4, a
             restore. Checkpoints in a local folder unless --checkpoint-dir s3://… (then start s3 first).
@@ -61,7 +71,7 @@ all:        each of the above once with quick settings (about 15 minutes on 2 co
             and their arguments: ALL_STEPS in benchmarks/run.ts), then
             benchmarks/results/all-<time>.json with each one's headline figures. --skip leaves
             steps out by label (embedded, nexmark, nexmark-cluster, data-plane, recovery, kafka, kinesis,
-            s3-sink, state).
+            s3-sink, postgres-sink, opensearch-sink, state).
 
 Benchmarks that need a service start it with scripts/services.sh (reusing a healthy one) and take
 its SLUICE_* variables; SLUICE_SERVICES=external uses the variables as set instead.`;
@@ -83,6 +93,8 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   kafka: { run: benchmarkKafka, services: [], results: ['kafka'] },
   kinesis: { run: benchmarkKinesis, services: ['kinesis'], results: ['kinesis'] },
   's3-sink': { run: benchmarkS3Sink, services: ['s3'], results: ['s3-sink'] },
+  'postgres-sink': { run: benchmarkPostgresSink, services: ['postgres'], results: ['postgres-sink'] },
+  'opensearch-sink': { run: benchmarkOpenSearchSink, services: ['opensearch'], results: ['opensearch-sink'] },
   state: { run: benchmarkState, services: [], results: ['state'] },
 };
 
@@ -104,6 +116,8 @@ const ALL_STEPS: ReadonlyArray<{ label: string; benchmark: string; args: string[
   { label: 'kafka', benchmark: 'kafka', args: ['--records', '50000', '--rounds', '1'] },
   { label: 'kinesis', benchmark: 'kinesis', args: ['--records', '20000', '--rounds', '1'] },
   { label: 's3-sink', benchmark: 's3-sink', args: ['--events', '200000'] },
+  { label: 'postgres-sink', benchmark: 'postgres-sink', args: ['--rows', '100000'] },
+  { label: 'opensearch-sink', benchmark: 'opensearch-sink', args: ['--documents', '30000'] },
   { label: 'state', benchmark: 'state', args: ['--state-mb', '128'] },
 ];
 
