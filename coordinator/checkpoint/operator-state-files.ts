@@ -12,7 +12,8 @@
 
 import { deserialize, serialize } from 'node:v8';
 import { RestoreError } from '../../shared/errors.ts';
-import type { KeyGroupSnapshotReader, StateEntry } from '../../worker/state/keyed-state-backend.ts';
+import type { KeyGroupSnapshotReader, KeyGroupState, StateEntry } from '../../worker/state/keyed-state-backend.ts';
+import { rawPairsToEntries } from '../../worker/state/raw-pairs.ts';
 import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
 import type { SubtaskStateHandle } from './checkpoint-metadata.ts';
 import { sha256, type CheckpointStorage } from './checkpoint-storage.ts';
@@ -22,10 +23,7 @@ export const SHARED_CHUNK_MIN_BYTES = 4096;
 /** Shared chunks being uploaded (or read) at once by one operator subtask. */
 const UPLOADS_IN_FLIGHT = 8;
 
-interface KeyGroupEntries {
-  readonly keyGroup: number;
-  readonly entries: readonly StateEntry[];
-}
+type KeyGroupEntries = KeyGroupState;
 
 /** A key group stored in a shared file. */
 interface ChunkReference {
@@ -113,9 +111,12 @@ export async function writeOperatorSnapshot(
           reader.remember(keyGroup, previous);
           continue;
         }
-        const entries = await reader.read(keyGroup);
-        if (entries.length === 0) continue;
-        const chunk = await store({ keyGroup, entries });
+        // As the backend stores it when it can say (LevelDB): nothing decoded and encoded again.
+        const group: KeyGroupEntries = reader.readRaw
+          ? { keyGroup, entries: [], rawPairs: await reader.readRaw(keyGroup) }
+          : { keyGroup, entries: await reader.read(keyGroup) };
+        if (group.entries.length === 0 && (group.rawPairs?.byteLength ?? 0) === 0) continue;
+        const chunk = await store(group);
         if (chunk) reader.remember(keyGroup, chunk);
       }
     } else {
@@ -195,12 +196,25 @@ export async function readOperatorSnapshot(
     });
   }
   // A key group may be in both places: its timers inline, its state in a chunk.
-  const merged = new Map<number, StateEntry[]>();
+  const merged = new Map<number, { entries: StateEntry[]; rawPairs?: Uint8Array }>();
   for (const group of keyGroups) {
-    const entries = merged.get(group.keyGroup);
-    if (entries) entries.push(...group.entries);
-    else merged.set(group.keyGroup, [...group.entries]);
+    let into = merged.get(group.keyGroup);
+    if (!into) merged.set(group.keyGroup, (into = { entries: [] }));
+    into.entries.push(...group.entries);
+    if (group.rawPairs !== undefined) into.rawPairs = group.rawPairs;
   }
-  const sorted = [...merged.entries()].sort((a, b) => a[0] - b[0]).map(([keyGroup, entries]) => ({ keyGroup, entries }));
+  const sorted = [...merged.entries()].sort((a, b) => a[0] - b[0]).map(([keyGroup, group]) => ({ keyGroup, ...group }));
   return { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups: sorted } };
+}
+
+/**
+ * The canonical form of a snapshot, what snapshots (savepoints) keep: every key group's state as
+ * entries, none as a backend's raw pairs, so it restores onto any backend.
+ */
+export function canonicalSnapshot(snapshot: OperatorSnapshot, where: string): OperatorSnapshot {
+  if (!snapshot.keyed?.keyGroups.some((g) => g.rawPairs !== undefined)) return snapshot;
+  const keyGroups = snapshot.keyed.keyGroups.map((g) =>
+    g.rawPairs === undefined ? g : { keyGroup: g.keyGroup, entries: [...g.entries, ...rawPairsToEntries(g.rawPairs, `${where}, key group ${g.keyGroup}`)] },
+  );
+  return { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups } };
 }

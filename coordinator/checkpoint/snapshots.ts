@@ -9,7 +9,7 @@ import { serialize } from 'node:v8';
 import { InvalidRequestError, NotFoundError } from '../../shared/errors.ts';
 import type { CheckpointMetadata, SnapshotInfo } from './checkpoint-metadata.ts';
 import { childLocation, openCheckpointStorage, type CheckpointStorage } from './checkpoint-storage.ts';
-import { readOperatorSnapshot } from './operator-state-files.ts';
+import { canonicalSnapshot, readOperatorSnapshot } from './operator-state-files.ts';
 
 export interface SnapshotSummary extends SnapshotInfo {
   /** Where it is: what `--restore` takes. */
@@ -71,7 +71,7 @@ export class SnapshotCatalog {
       for (const op of metadata.operators) {
         const subtasks = [];
         for (const handle of op.subtasks) {
-          const snapshot = await readOperatorSnapshot(source, checkpointId, handle);
+          const snapshot = canonicalSnapshot(await readOperatorSnapshot(source, checkpointId, handle), `${source.location} checkpoint ${checkpointId}, ${handle.file}`);
           subtasks.push(await target.writeState(checkpointId, op.uid, handle.subtask, serialize(snapshot)));
         }
         operators.push({ ...op, subtasks });

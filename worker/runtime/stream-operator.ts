@@ -171,7 +171,8 @@ export abstract class AbstractStreamOperator implements OperatorInput {
           else if (entry[0] === PROCESSING_TIMERS) this.processingTimers!.register(entry[3] as number, entry[1], group.keyGroup, entry[2]);
           else entries.push(entry);
         }
-        keyGroups.push({ keyGroup: group.keyGroup, entries });
+        // Raw pairs hold the backend's own state only (timers are entries): the backend takes them.
+        keyGroups.push({ keyGroup: group.keyGroup, entries, ...(group.rawPairs === undefined ? {} : { rawPairs: group.rawPairs }) });
       }
       plain.push({ maxParallelism: snapshot.maxParallelism, keyGroups });
     }

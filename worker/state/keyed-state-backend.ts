@@ -25,7 +25,17 @@ export type StateEntry = readonly [stateName: string, key: StateKey, namespace: 
  */
 export interface KeyedStateSnapshot {
   readonly maxParallelism: number;
-  readonly keyGroups: ReadonlyArray<{ readonly keyGroup: number; readonly entries: readonly StateEntry[] }>;
+  readonly keyGroups: ReadonlyArray<KeyGroupState>;
+}
+
+export interface KeyGroupState {
+  readonly keyGroup: number;
+  readonly entries: readonly StateEntry[];
+  /**
+   * More entries of the key group as the LevelDB backend stores them (raw-pairs.ts): what a
+   * LevelDB checkpoint writes. Never in a snapshot (savepoint), which keeps entries only.
+   */
+  readonly rawPairs?: Uint8Array;
 }
 
 /** The values of one named state, for the backend's current key. */
@@ -101,6 +111,8 @@ export interface KeyGroupSnapshotReader {
   remember(keyGroup: number, reference: unknown): void;
   /** The key group's entries as captured (empty when it holds nothing). */
   read(keyGroup: number): Promise<StateEntry[]>;
+  /** The same as the backend stores them (raw-pairs.ts), undecoded; empty when it holds nothing. */
+  readRaw?(keyGroup: number): Promise<Uint8Array>;
   /** Releases what the capture holds; reads after it fail. */
   close(): Promise<void>;
 }

@@ -46,6 +46,7 @@ import {
 } from './leveldb-key-codec.ts';
 import { checkKeyedStateBackendOptions, checkNamespace, checkStateName, entriesInRange } from './state-backend-checks.ts';
 import { StateValueEncoder, decodeStateValue } from './state-value-codec.ts';
+import { encodeRawPairs, keyGroupOfRawKey, rawPairs } from './raw-pairs.ts';
 
 export const DEFAULT_CACHE_CAPACITY_ENTRIES = 100_000;
 /**
@@ -482,7 +483,18 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
       remember: (keyGroup, reference) => references.set(keyGroup, reference),
       read: async (keyGroup) => {
         if (closed) throw new SluiceError('this LevelDB snapshot was closed');
-        return this.readCapturedKeyGroup(captured, overlayByKeyGroup.get(keyGroup), keyGroup);
+        const entries: StateEntry[] = [];
+        await this.readCapturedKeyGroup(captured, overlayByKeyGroup.get(keyGroup), keyGroup, (keyBytes, valueBytes) => {
+          const decoded = decodeStateKey(keyBytes);
+          entries.push([decoded.stateName, decoded.key, decoded.namespace, decodeStateValue(valueBytes)]);
+        });
+        return entries;
+      },
+      readRaw: async (keyGroup) => {
+        if (closed) throw new SluiceError('this LevelDB snapshot was closed');
+        const pairs: Array<[Buffer, Buffer]> = [];
+        await this.readCapturedKeyGroup(captured, overlayByKeyGroup.get(keyGroup), keyGroup, (keyBytes, valueBytes) => pairs.push([keyBytes, valueBytes]));
+        return encodeRawPairs(pairs);
       },
       close: async () => {
         if (closed) return;
@@ -500,12 +512,12 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
   }
 
   /** One key group's live entries in a captured state: LevelDB snapshot entries, overridden by the overlays. */
-  private async readCapturedKeyGroup(captured: CapturedState, overlay: WriteOverlay | undefined, keyGroup: number): Promise<StateEntry[]> {
-    const entries: StateEntry[] = [];
-    const add = (keyBytes: Buffer, valueBytes: Buffer) => {
-      const decoded = decodeStateKey(keyBytes);
-      entries.push([decoded.stateName, decoded.key, decoded.namespace, decodeStateValue(valueBytes)]);
-    };
+  private async readCapturedKeyGroup(
+    captured: CapturedState,
+    overlay: WriteOverlay | undefined,
+    keyGroup: number,
+    add: (keyBytes: Buffer, valueBytes: Buffer) => void,
+  ): Promise<void> {
     const iterator = this.db.iterator({
       gte: keyGroupPrefix(keyGroup),
       lt: keyGroupPrefix(keyGroup + 1),
@@ -522,7 +534,6 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
       await iterator.close();
     }
     if (overlay !== undefined) for (const [keyText, bytes] of overlay) if (bytes !== null) add(Buffer.from(keyText, 'latin1'), bytes);
-    return entries;
   }
 
   snapshot(): Promise<KeyedStateSnapshot> {
@@ -544,7 +555,22 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     const encoder = new StateKeyEncoder();
     const segments = new Map<string, Buffer>();
     let batch = this.db.batch();
-    for (const { keyGroup, entry } of entriesInRange(snapshots, this.keyGroupRange, this.maxParallelism)) {
+    // Key groups a LevelDB checkpoint wrote as raw pairs go back as they are.
+    for (const snapshot of snapshots) {
+      for (const group of snapshot.keyGroups ?? []) {
+        if (group.rawPairs === undefined || !this.keyGroupRange.contains(group.keyGroup)) continue;
+        const where = `key group ${group.keyGroup}`;
+        for (const [keyBytes, valueBytes] of rawPairs(group.rawPairs, where)) {
+          if (keyBytes.length < 2 || keyGroupOfRawKey(keyBytes) !== group.keyGroup) throw new RestoreError(`${where}: a stored key belongs to another key group`);
+          batch.put(keyBytes, valueBytes);
+          if (batch.length >= RESTORE_BATCH_ENTRIES) {
+            await this.writeRestoreBatch(batch);
+            batch = this.db.batch();
+          }
+        }
+      }
+    }
+    for (const { keyGroup, entry } of entriesInRange(snapshots, this.keyGroupRange, this.maxParallelism, true)) {
       const [stateName, key, namespace, value] = entry;
       if (value === undefined) continue;
       let keyBytes: Buffer;

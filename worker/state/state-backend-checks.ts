@@ -5,6 +5,7 @@
 import { KeyGroupRange, checkMaxParallelism } from '../../shared/key-groups.ts';
 import { ConfigurationError, RestoreError } from '../../shared/errors.ts';
 import type { KeyedStateBackendOptions, KeyedStateSnapshot, Namespace, StateEntry } from './keyed-state-backend.ts';
+import { rawPairsToEntries } from './raw-pairs.ts';
 
 /** State names become part of every LevelDB key, behind a 2-byte length. */
 export const MAX_STATE_NAME_BYTES = 0xffff;
@@ -61,6 +62,8 @@ export function* entriesInRange(
   snapshots: readonly KeyedStateSnapshot[],
   range: KeyGroupRange,
   maxParallelism: number,
+  /** Leave out the key groups' raw pairs (a backend that writes them itself). */
+  skipRawPairs = false,
 ): Generator<RestoredEntry> {
   if (!Array.isArray(snapshots)) throw new RestoreError('restore needs an array of keyed state snapshots');
   for (const [snapshotIndex, snapshot] of snapshots.entries()) {
@@ -86,6 +89,9 @@ export function* entriesInRange(
           throw new RestoreError(`snapshot ${snapshotIndex}, key group ${keyGroup}: namespace must be a string or a number`);
         }
         yield { keyGroup, entry: entry as unknown as StateEntry };
+      }
+      if (group.rawPairs !== undefined && !skipRawPairs) {
+        for (const entry of rawPairsToEntries(group.rawPairs, `snapshot ${snapshotIndex}, key group ${keyGroup}`)) yield { keyGroup, entry };
       }
     }
   }
