@@ -129,6 +129,26 @@ describe('KafkaSink exactly-once', () => {
     assert.deepEqual(await values(topic, true), ['after', 'half-written'], 'the aborted records are in the log, hidden from read_committed');
   });
 
+  it('a writer killed mid-commit (its marker sent, its transaction open) does not hold up the next one', async () => {
+    const { topic, options } = await setup('eo-mid-commit');
+    const w = await writer(options, context('job-m'));
+    await w.close();
+    // What a writer killed between sending its commit marker and ending the transaction leaves.
+    const crashed = testKafkaClient(brokers).producer({ transactionalId: `${options.transactionalIdPrefix}-0`, idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+    await crashed.connect();
+    const tx = await crashed.transaction();
+    await tx.send({ topic, messages: [{ value: 'half-written' }] });
+    await tx.send({ topic: options.markerTopic!, messages: [{ key: `commit/${options.transactionalIdPrefix}/0`, value: JSON.stringify({ runs: {} }) }] });
+    // Without fencing first, reading the marker topic waits for that transaction to time out
+    // (60 s) and the writer fails; fenced, the restored writer starts and commits.
+    const restored = await writer(options, context('job-m'));
+    restored.write('after', 0);
+    await restored.commit([await restored.prepareCommit(1)]);
+    await restored.close();
+    await crashed.disconnect().catch(() => {});
+    assert.deepEqual(await values(topic), ['after']);
+  });
+
   it('refuses a second application with the same transactional id prefix, naming the setting and the owner', async () => {
     const { options } = await setup('eo-claim');
     const owner = await writer(options, context('application-one', 0, 2));

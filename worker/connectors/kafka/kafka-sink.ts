@@ -297,7 +297,11 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
     const { connector, connection } = this.options;
     try {
       await this.ensureMarkerTopic();
-      await this.producer.connect(); // InitProducerId: fences and aborts what an older producer of this id left open
+      await this.producer.connect();
+      // kafkajs sends the transactional InitProducerId only with the first transaction, and that
+      // is what fences an older producer of this id and aborts its open transaction; the marker
+      // topic cannot be read to its end while that transaction is open, so fence first.
+      await (await this.producer.transaction()).abort();
       let state = await this.readMarkers();
       if (state.owner === undefined || (state.owner === this.application && !state.claimedByMe)) {
         await this.inTransaction(async (tx) => {
