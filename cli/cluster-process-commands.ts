@@ -23,6 +23,7 @@ import {
 import { createHighAvailabilityServices } from '../coordinator/ha/index.ts';
 import { CoordinatorRunner } from '../coordinator/cluster/coordinator-runner.ts';
 import { WorkerRunner } from '../worker/cluster/worker-runner.ts';
+import { applyObjectStoreSettings } from '../shared/config/object-store-fields.ts';
 
 function waitForSignal(log: Logger): Promise<string> {
   return new Promise((resolveSignal) => {
@@ -42,6 +43,7 @@ export async function coordinatorCommand(args: readonly string[], logger: Logger
     return 0;
   }
   const config = resolveCoordinatorConfig({ flags, env: process.env });
+  applyObjectStoreSettings(config);
   const log = logger.child({ coordinator: config.id });
   log.info('coordinator configuration', describeConfig(config));
   const ha = await createHighAvailabilityServices({
@@ -63,6 +65,7 @@ export async function workerCommand(args: readonly string[], logger: Logger): Pr
     return 0;
   }
   const config = resolveWorkerConfig({ flags, env: process.env });
+  applyObjectStoreSettings(config);
   const log = logger.child({ worker: config.id });
   log.info('worker configuration', describeConfig(config));
   const runner = await WorkerRunner.start(config, SystemClock.INSTANCE, log);

@@ -7,6 +7,7 @@ import { RestoreError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logging.ts';
 import { openCheckpointStorage, type CheckpointStorage } from '../coordinator/checkpoint/checkpoint-storage.ts';
 import { normalizeLocation, openRestorePath } from '../coordinator/checkpoint/restore-path.ts';
+import { applyObjectStoreSettings } from '../shared/config/object-store-fields.ts';
 import { FileDeadLetterOutput } from '../worker/runtime/dead-letter.ts';
 import { EmbeddedExecutor, type RestoreSource } from '../worker/runtime/embedded-executor.ts';
 import { buildApplication } from '../shared/load-application.ts';
@@ -44,6 +45,7 @@ export async function runCommand(options: RunOptions, logger: Logger): Promise<n
     properties: options.properties,
   });
   const env = await buildApplication(options.application, options.jobName, options.properties);
+  applyObjectStoreSettings(options);
 
   const storage = openCheckpointStorage(normalizeLocation(options.checkpointDirectory), 'checkpoints', '--checkpoint-dir');
   const restore = await resolveRestore(options, storage);

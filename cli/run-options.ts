@@ -27,6 +27,9 @@ Options:
   --checkpoint-dir DIR|URL      where checkpoints go: a folder or s3://bucket/prefix (endpoint
                                 and credentials from SLUICE_S3_* or the usual AWS settings;
                                 default .sluice/checkpoints/<job-name>)
+  --s3-endpoint URL             endpoint of an S3-compatible store for s3:// locations (default
+                                SLUICE_S3_ENDPOINT, AWS_ENDPOINT_URL, else AWS itself)
+  --s3-region REGION            region of s3:// locations (default SLUICE_S3_REGION, AWS_REGION)
   --retained-checkpoints N      completed checkpoints to keep (default 3)
   --restore WHAT                "latest" (the newest checkpoint in --checkpoint-dir), or the path
                                 or s3:// URL of a checkpoint (…/chk-N), a snapshot, or a job's
@@ -57,6 +60,8 @@ export interface RunOptions {
   readonly allowNonRestoredState: boolean;
   readonly properties: ApplicationProperties;
   readonly deadLetterPath: string;
+  readonly s3Endpoint: string | undefined;
+  readonly s3Region: string | undefined;
 }
 
 const positiveInteger = (flag: string, max?: number) =>
@@ -91,6 +96,8 @@ const runFlagsSchema = z.object({
     .optional(),
   'checkpoint-dir': z.string().min(1, '--checkpoint-dir must not be empty').optional(),
   'retained-checkpoints': positiveInteger('--retained-checkpoints').optional(),
+  's3-endpoint': z.string().regex(/^https?:\/\/[^/]+/, '--s3-endpoint must be an http:// or https:// URL').optional(),
+  's3-region': z.string().min(1, '--s3-region must not be empty').optional(),
   restore: z.string().min(1, '--restore must be "latest" or the location of a checkpoint or snapshot').optional(),
   'allow-non-restored-state': z.boolean().optional(),
   property: z.array(z.string()).optional(),
@@ -128,6 +135,8 @@ export function parseRunOptions(args: readonly string[]): RunOptions | 'help' {
         'checkpoint-interval': { type: 'string' },
         'checkpoint-dir': { type: 'string' },
         'retained-checkpoints': { type: 'string' },
+        's3-endpoint': { type: 'string' },
+        's3-region': { type: 'string' },
         restore: { type: 'string' },
         'allow-non-restored-state': { type: 'boolean' },
         property: { type: 'string', multiple: true },
@@ -170,5 +179,7 @@ export function parseRunOptions(args: readonly string[]): RunOptions | 'help' {
     allowNonRestoredState: f['allow-non-restored-state'] ?? false,
     properties: parseProperties(f.property ?? []),
     deadLetterPath: f['dead-letter-path'] ?? join('.sluice', 'dead-letter', `${jobName}.jsonl`),
+    s3Endpoint: f['s3-endpoint'],
+    s3Region: f['s3-region'],
   };
 }

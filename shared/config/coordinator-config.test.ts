@@ -38,6 +38,8 @@ describe('resolveCoordinatorConfig', () => {
       restartStrategy: DEFAULT_RESTART_STRATEGY,
       workerRegistrationGraceMs: 5_000,
       dataDirectory: './sluice-data',
+      s3Endpoint: undefined,
+      s3Region: undefined,
     });
   });
 

@@ -4,6 +4,7 @@
 import { ConfigurationError } from '../errors.ts';
 import { DEFAULT_RESTART_STRATEGY, parseRestartStrategy, type RestartStrategyConfig } from '../../coordinator/scheduler/restart-strategy.ts';
 import { CLUSTER_TOKEN_FIELDS, resolveClusterToken } from './cluster-token.ts';
+import { OBJECT_STORE_FIELDS } from './object-store-fields.ts';
 import {
   deepFreeze,
   flagSpecsOf,
@@ -45,6 +46,9 @@ export interface CoordinatorConfig {
   /** How long a new leader waits for workers to re-register before it decides what runs where. */
   readonly workerRegistrationGraceMs: number;
   readonly dataDirectory: string;
+  /** Where s3:// locations are served from (OBJECT_STORE_FIELDS). */
+  readonly s3Endpoint: string | undefined;
+  readonly s3Region: string | undefined;
 }
 
 export const COORDINATOR_DEFAULTS = {
@@ -86,6 +90,7 @@ const fields = {
   } satisfies ConfigFieldSpec<readonly string[]>,
   leaseTtlSeconds: { valueName: 'N', description: 'TTL of the leader lease in etcd, seconds.', defaultText: String(COORDINATOR_DEFAULTS.leaseTtlSeconds), parse: integer(1) } satisfies ConfigFieldSpec<number>,
   ...CLUSTER_TOKEN_FIELDS,
+  ...OBJECT_STORE_FIELDS,
   heartbeatIntervalMs: { valueName: 'MS', description: 'How often workers are expected to heartbeat.', defaultText: String(COORDINATOR_DEFAULTS.heartbeatIntervalMs), parse: durationMs(1) } satisfies ConfigFieldSpec<number>,
   heartbeatTimeoutMs: {
     valueName: 'MS',
@@ -179,6 +184,8 @@ export function resolveCoordinatorConfig(sources: ConfigSources): CoordinatorCon
     restartStrategy: v.restartStrategy ?? DEFAULT_RESTART_STRATEGY,
     workerRegistrationGraceMs: v.workerRegistrationGraceMs ?? heartbeatTimeoutMs,
     dataDirectory,
+    s3Endpoint: v.s3Endpoint,
+    s3Region: v.s3Region,
   });
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { resolveWorkerConfig } from './worker-config.ts';
 import { describeConfig } from './describe-config.ts';
 import { TOKEN, assertConfigError, tempFiles } from './testing/config-test-support.ts';
+import { applyObjectStoreSettings } from './object-store-fields.ts';
 
 const files = tempFiles();
 after(() => files.cleanup());
@@ -29,8 +30,19 @@ describe('resolveWorkerConfig', () => {
       slots: 1,
       stateBackend: 'memory',
       heartbeatIntervalMs: 1_000,
+      s3Endpoint: undefined,
+      s3Region: undefined,
     });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.coordinators));
+  });
+
+  it('takes the S3 endpoint from a flag over the variable the object stores read, and checks it is a URL', () => {
+    const env: NodeJS.ProcessEnv = { ...base, SLUICE_S3_ENDPOINT: 'http://127.0.0.1:1' };
+    const config = resolveWorkerConfig({ flags: { 's3-endpoint': 'http://127.0.0.1:19000', 's3-region': 'eu-west-1' }, env });
+    applyObjectStoreSettings(config, env);
+    assert.equal(env.SLUICE_S3_ENDPOINT, 'http://127.0.0.1:19000');
+    assert.equal(env.SLUICE_S3_REGION, 'eu-west-1');
+    assertConfigError(() => resolveWorkerConfig({ flags: { 's3-endpoint': 'localhost:9000' }, env: base }), '--s3-endpoint', /is not an http:\/\/ or https:\/\/ URL/);
   });
 
   it('has kpus × parallelismPerKpu slots and a state directory named by its id', () => {

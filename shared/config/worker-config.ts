@@ -2,6 +2,7 @@
 // resolved object out. Mirrors the coordinator's; shared fields mean the same on both sides.
 
 import { CLUSTER_TOKEN_FIELDS, resolveClusterToken } from './cluster-token.ts';
+import { OBJECT_STORE_FIELDS } from './object-store-fields.ts';
 import { deepFreeze, flagSpecsOf, formatUsage, resolveFields, type ConfigFieldSpec, type ConfigSources } from './config-sources.ts';
 import { defaultProcessId, durationMs, host, hostPort, integer, list, oneOf, port, processId, subdirectory, text } from './config-values.ts';
 import { ConfigurationError } from '../errors.ts';
@@ -31,6 +32,9 @@ export interface WorkerConfig {
   readonly stateBackend: StateBackendKind;
   readonly stateDirectory: string;
   readonly heartbeatIntervalMs: number;
+  /** Where s3:// locations are served from (OBJECT_STORE_FIELDS). */
+  readonly s3Endpoint: string | undefined;
+  readonly s3Region: string | undefined;
 }
 
 export const WORKER_DEFAULTS = {
@@ -57,6 +61,7 @@ const fields = {
     parse: list(hostPort),
   } satisfies ConfigFieldSpec<readonly string[]>,
   ...CLUSTER_TOKEN_FIELDS,
+  ...OBJECT_STORE_FIELDS,
   kpus: { valueName: 'N', description: 'KPUs this worker provides (1 vCPU, 4 GB each).', defaultText: '1', parse: integer(1) } satisfies ConfigFieldSpec<number>,
   parallelismPerKpu: { valueName: 'N', description: 'Slots per KPU; the worker has kpus × parallelism-per-kpu slots.', defaultText: '1', parse: integer(1) } satisfies ConfigFieldSpec<number>,
   stateBackend: { valueName: 'KIND', description: 'Keyed state: memory or leveldb.', defaultText: WORKER_DEFAULTS.stateBackend, parse: oneOf(STATE_BACKEND_KINDS) } satisfies ConfigFieldSpec<StateBackendKind>,
@@ -94,5 +99,7 @@ export function resolveWorkerConfig(sources: ConfigSources): WorkerConfig {
     stateBackend: v.stateBackend ?? WORKER_DEFAULTS.stateBackend,
     stateDirectory: v.stateDirectory ?? subdirectory(WORKER_DEFAULTS.stateRootDirectory, id),
     heartbeatIntervalMs: v.heartbeatIntervalMs ?? WORKER_DEFAULTS.heartbeatIntervalMs,
+    s3Endpoint: v.s3Endpoint,
+    s3Region: v.s3Region,
   });
 }
