@@ -173,7 +173,7 @@ export class JobMaster {
   }
 
   slotsUsedOn(workerId: string): number {
-    if (isTerminal(this.state) || this.state === 'restarting') return 0;
+    if (isTerminal(this.state) || this.state === 'restarting' || this.state === 'rescaling') return 0;
     const slots = new Set(this.placement.filter((p) => p.workerId === workerId).map((p) => p.subtask));
     return slots.size;
   }
@@ -309,6 +309,8 @@ export class JobMaster {
     if (!placement) {
       if (this.state === 'created') {
         this.transition('deploying');
+        this.transition('restarting');
+      } else if (this.state === 'rescaling') {
         this.transition('restarting');
       }
       this.restartAtMs = this.services.clock.now() + this.services.heartbeatIntervalMs;
@@ -693,7 +695,7 @@ export class JobMaster {
         const from = this.slotsNeeded;
         const checkpointedAtMs = this.services.clock.now();
         this.log.info('rescaling', { from, to: action.parallelism, checkpointId: info.checkpointId });
-        this.transition('restarting');
+        this.transition('rescaling');
         await this.checkpoints?.abort();
         this.checkpoints = undefined;
         await this.cancelAttempt(`rescaling from ${from} to ${action.parallelism}`);

@@ -4,13 +4,15 @@
 
 import { SluiceError } from '../../shared/errors.ts';
 
-export type JobState = 'created' | 'deploying' | 'running' | 'restarting' | 'finished' | 'cancelled' | 'stopped' | 'failed';
+export type JobState = 'created' | 'deploying' | 'running' | 'restarting' | 'rescaling' | 'finished' | 'cancelled' | 'stopped' | 'failed';
 
 const ALLOWED: Readonly<Record<JobState, readonly JobState[]>> = {
   created: ['deploying', 'cancelled', 'failed'],
   deploying: ['running', 'restarting', 'failed', 'cancelled'],
-  running: ['restarting', 'finished', 'cancelled', 'stopped', 'failed'],
+  running: ['restarting', 'rescaling', 'finished', 'cancelled', 'stopped', 'failed'],
   restarting: ['deploying', 'failed', 'cancelled'],
+  // The attempt is replaced by one at the new parallelism; waiting for slots makes it restarting.
+  rescaling: ['deploying', 'restarting', 'failed', 'cancelled'],
   finished: [],
   cancelled: [],
   stopped: [],

@@ -1,0 +1,23 @@
+// The job lifecycle table: what a rescale, a restart and the terminal states may move to.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkTransition, isTerminal, type JobState } from './job-state.ts';
+
+describe('job states', () => {
+  it('a rescale goes running → rescaling → deploying → running, or waits for slots as restarting', () => {
+    const path: JobState[] = ['running', 'rescaling', 'deploying', 'running', 'rescaling', 'restarting', 'deploying'];
+    for (let i = 1; i < path.length; i++) checkTransition('j', path[i - 1]!, path[i]!);
+  });
+
+  it('refuses a transition the table does not declare, naming the job and both states', () => {
+    assert.throws(() => checkTransition('job-7', 'rescaling', 'running'), /job job-7: illegal state transition rescaling → running/);
+    assert.throws(() => checkTransition('job-7', 'restarting', 'rescaling'), /illegal state transition restarting → rescaling/);
+    assert.throws(() => checkTransition('job-7', 'finished', 'running'), /illegal state transition finished → running/);
+  });
+
+  it('finished, cancelled, stopped and failed are terminal; the others are not', () => {
+    const terminal = (['created', 'deploying', 'running', 'restarting', 'rescaling', 'finished', 'cancelled', 'stopped', 'failed'] as JobState[]).filter(isTerminal);
+    assert.deepEqual(terminal, ['finished', 'cancelled', 'stopped', 'failed']);
+  });
+});
