@@ -77,6 +77,8 @@ export async function runQueryOnCluster(options: ClusterRunOptions): Promise<Clu
       // A loaded 2-core machine delays heartbeats; a false "worker lost" would spoil the run.
       heartbeatTimeoutMs: 15_000,
       restartStrategy: '{"kind":"none"}',
+      // SLUICE_BENCH_PROFILE_DIR=DIR: each worker writes a CPU profile there (node --cpu-prof).
+      ...(process.env.SLUICE_BENCH_PROFILE_DIR ? { workerNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.SLUICE_BENCH_PROFILE_DIR}`] } : {}),
     });
     const processes: ClusterProcess[] = [...cluster.coordinators, ...cluster.workers];
     const clusterStartSeconds = (performance.now() - clusterStarted) / 1000;

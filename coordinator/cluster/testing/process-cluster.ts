@@ -48,6 +48,8 @@ export interface ProcessClusterOptions {
   readonly checkpointIntervalMs?: number;
   /** Where checkpoints and snapshots go (a folder or s3://…); default under `dir`. */
   readonly checkpointDirectory?: string;
+  /** Node.js options for the worker processes (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile them). */
+  readonly workerNodeArgs?: readonly string[];
   readonly snapshotDirectory?: string;
   readonly restartStrategy?: string;
 }
@@ -90,10 +92,10 @@ export class ProcessCluster {
     return cluster;
   }
 
-  private spawn(id: string, args: string[], extraEnv: Record<string, string> = {}): ClusterProcess {
+  private spawn(id: string, args: string[], extraEnv: Record<string, string> = {}, nodeArgs: readonly string[] = []): ClusterProcess {
     const logFile = join(this.options.dir, `${id}.log`);
     const log = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SLUICE_CLUSTER_TOKEN: TEST_TOKEN, SLUICE_LOG_LEVEL: 'info', ...extraEnv },
     });
@@ -133,7 +135,7 @@ export class ProcessCluster {
       '--parallelism-per-kpu', String(o.slotsPerWorker),
       '--heartbeat-interval-ms', String(o.heartbeatIntervalMs ?? 250),
       '--state-directory', join(o.dir, 'state', id),
-    ]);
+    ], {}, o.workerNodeArgs);
   }
 
   /** A REST call to the leader (found by asking each live coordinator). */
