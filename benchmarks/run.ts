@@ -40,7 +40,7 @@ const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backe
        npm run bench -- postgres-sink [--rows N] [--batch N] [--checkpoint N]
        npm run bench -- opensearch-sink [--documents N] [--batch N]
        npm run bench -- state [--state-mb 1024] [--value-bytes 1000] [--hot-key-groups 8] [--workers 2]
-                              [--checkpoint-dir DIR|s3://bucket/prefix]
+                              [--checkpoint-dir DIR|s3://bucket/prefix] [--checkpoint-rate-mb N]
        npm run bench -- all [--skip step,step]
 
 embedded:   Nexmark queries on the embedded engine (generator included, one core): events/s.

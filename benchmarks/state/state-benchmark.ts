@@ -7,7 +7,7 @@
 // benchmarks/results/state-<time>.json.
 //
 //   npm run bench -- state [--state-mb 1024] [--value-bytes 1000] [--hot-key-groups 8]
-//                          [--workers 2] [--checkpoint-dir DIR|s3://bucket/prefix]
+//                          [--workers 2] [--checkpoint-dir DIR|s3://bucket/prefix] [--checkpoint-rate-mb N]
 
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -60,6 +60,7 @@ export async function benchmarkState(args: readonly string[]): Promise<void> {
   const valueBytes = option(args, 'value-bytes', 1000);
   const hotKeyGroups = option(args, 'hot-key-groups', 8);
   const workers = option(args, 'workers', 2);
+  const checkpointRateMb = option(args, 'checkpoint-rate-mb', 0);
   const keys = Math.round((stateMb * 2 ** 20) / valueBytes);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-state-bench-'));
   const checkpointDirectory = textOption(args, 'checkpoint-dir') ?? join(dir, 'checkpoints');
@@ -74,8 +75,9 @@ export async function benchmarkState(args: readonly string[]): Promise<void> {
     heartbeatTimeoutMs: 30_000,
     checkpointIntervalMs: 24 * 3_600_000, // on demand only
     checkpointDirectory,
+    ...(checkpointRateMb > 0 ? { workerArgs: ['--checkpoint-rate-limit-mb', String(checkpointRateMb)] } : {}),
   });
-  const figures: Record<string, unknown> = { stateMb, keys, valueBytes, hotKeyGroups, workers, checkpointDirectory };
+  const figures: Record<string, unknown> = { stateMb, keys, valueBytes, hotKeyGroups, workers, checkpointDirectory, checkpointRateMb };
   try {
     const submitted = await cluster.rest('POST', '/v1/jobs', {
       application: APP,
@@ -178,7 +180,7 @@ export async function benchmarkState(args: readonly string[]): Promise<void> {
 
     const full = figures.fullCheckpoint as { durationMs: number; dipPercent: number; uploadedMb: number };
     const incremental = figures.incrementalCheckpoint as { durationMs: number; dipPercent: number; uploadedMb: number };
-    console.log(`state (${stateMb} MB of LevelDB state, ${workers} workers, parallelism 2):`);
+    console.log(`state (${stateMb} MB of LevelDB state, ${workers} workers, parallelism 2${checkpointRateMb > 0 ? `, checkpoint writing limited to ${checkpointRateMb} MiB/s per worker` : ''}):`);
     console.log(`  full checkpoint          ${full.durationMs} ms, ${full.uploadedMb} MB written, throughput dip ${full.dipPercent} %`);
     console.log(`  incremental checkpoint   ${incremental.durationMs} ms, ${incremental.uploadedMb} MB written (${hotKeyGroups} of 128 key groups changed), dip ${incremental.dipPercent} %`);
     console.log(`  rescale 2 → 4            paused ${rescale.pauseMs} ms (target < 10 000 ms)`);

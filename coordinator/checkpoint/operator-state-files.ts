@@ -45,12 +45,19 @@ export interface WrittenState {
   readonly totalBytes: number;
 }
 
+/** Paces checkpoint writing (a worker's --checkpoint-rate-limit-mb). */
+export interface CheckpointWriteLimiter {
+  /** Resolves once `bytes` more may be written. */
+  acquire(bytes: number): Promise<void>;
+}
+
 export async function writeOperatorSnapshot(
   storage: CheckpointStorage,
   checkpointId: number,
   uid: string,
   subtask: number,
   snapshot: OperatorSnapshot,
+  limiter?: CheckpointWriteLimiter,
 ): Promise<WrittenState> {
   const reader = snapshot.keyedReader;
   try {
@@ -116,6 +123,7 @@ export async function writeOperatorSnapshot(
           ? { keyGroup, entries: [], rawPairs: await reader.readRaw(keyGroup) }
           : { keyGroup, entries: await reader.read(keyGroup) };
         if (group.entries.length === 0 && (group.rawPairs?.byteLength ?? 0) === 0) continue;
+        if (limiter && group.rawPairs) await limiter.acquire(group.rawPairs.byteLength);
         const chunk = await store(group);
         if (chunk) reader.remember(keyGroup, chunk);
       }

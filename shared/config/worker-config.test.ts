@@ -30,6 +30,7 @@ describe('resolveWorkerConfig', () => {
       slots: 1,
       stateBackend: 'memory',
       heartbeatIntervalMs: 1_000,
+      checkpointRateLimitMb: 0,
       s3Endpoint: undefined,
       s3Region: undefined,
     });

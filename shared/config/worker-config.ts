@@ -32,6 +32,8 @@ export interface WorkerConfig {
   readonly stateBackend: StateBackendKind;
   readonly stateDirectory: string;
   readonly heartbeatIntervalMs: number;
+  /** MiB/s of checkpoint writing; 0: unlimited. */
+  readonly checkpointRateLimitMb: number;
   /** Where s3:// locations are served from (OBJECT_STORE_FIELDS). */
   readonly s3Endpoint: string | undefined;
   readonly s3Region: string | undefined;
@@ -67,6 +69,12 @@ const fields = {
   stateBackend: { valueName: 'KIND', description: 'Keyed state: memory or leveldb.', defaultText: WORKER_DEFAULTS.stateBackend, parse: oneOf(STATE_BACKEND_KINDS) } satisfies ConfigFieldSpec<StateBackendKind>,
   stateDirectory: { valueName: 'DIR', description: 'Working directory of the leveldb state backend.', defaultText: `${WORKER_DEFAULTS.stateRootDirectory}/<id>`, parse: text('a directory') } satisfies ConfigFieldSpec<string>,
   heartbeatIntervalMs: { valueName: 'MS', description: 'How often to heartbeat to the coordinator.', defaultText: String(WORKER_DEFAULTS.heartbeatIntervalMs), parse: durationMs(1) } satisfies ConfigFieldSpec<number>,
+  checkpointRateLimitMb: {
+    valueName: 'MB',
+    description: 'MiB per second this worker may write for checkpoints (its CPU share on a busy machine); 0: no limit.',
+    defaultText: '0',
+    parse: integer(0),
+  } satisfies ConfigFieldSpec<number>,
 };
 
 export const WORKER_FIELDS: Readonly<typeof fields> = fields;
@@ -99,6 +107,7 @@ export function resolveWorkerConfig(sources: ConfigSources): WorkerConfig {
     stateBackend: v.stateBackend ?? WORKER_DEFAULTS.stateBackend,
     stateDirectory: v.stateDirectory ?? subdirectory(WORKER_DEFAULTS.stateRootDirectory, id),
     heartbeatIntervalMs: v.heartbeatIntervalMs ?? WORKER_DEFAULTS.heartbeatIntervalMs,
+    checkpointRateLimitMb: v.checkpointRateLimitMb ?? 0,
     s3Endpoint: v.s3Endpoint,
     s3Region: v.s3Region,
   });

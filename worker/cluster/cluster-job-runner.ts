@@ -13,7 +13,7 @@ import { errorChainMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
 import { openRestorePath } from '../../coordinator/checkpoint/restore-path.ts';
-import { writeOperatorSnapshot } from '../../coordinator/checkpoint/operator-state-files.ts';
+import { writeOperatorSnapshot, type CheckpointWriteLimiter } from '../../coordinator/checkpoint/operator-state-files.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
@@ -71,6 +71,8 @@ export interface ClusterJobRunnerServices {
   readonly stateBackend: StateBackendKind;
   readonly stateDirectory: string;
   readonly checkpointStorage: CheckpointStorage;
+  /** Paces this worker's checkpoint writing; none: as fast as it goes. */
+  readonly checkpointLimiter?: CheckpointWriteLimiter;
   readonly deadLetters: DeadLetterOutput;
   readonly dataPlane: DataPlaneChannels;
   readonly listener: AttemptListener;
@@ -302,7 +304,7 @@ export class ClusterJobRunner {
     const writes = [...snapshots].map(async ([uid, pending]) => {
       const snapshot = await pending;
       if (!hasState(snapshot)) return [];
-      const written = await writeOperatorSnapshot(checkpointStorage, checkpointId, uid, task.subtaskIndex, snapshot);
+      const written = await writeOperatorSnapshot(checkpointStorage, checkpointId, uid, task.subtaskIndex, snapshot, this.services.checkpointLimiter);
       this.log.info('checkpoint state written', {
         checkpointId,
         task: task.name,

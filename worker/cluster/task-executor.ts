@@ -13,6 +13,7 @@ import type { Logger } from '../../shared/logging.ts';
 import type { CallContext, UnaryHandler } from '../../shared/rpc/rpc.ts';
 import { RpcClient } from '../../shared/rpc/rpc.ts';
 import { openCheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import type { CheckpointWriteLimiter } from '../../coordinator/checkpoint/operator-state-files.ts';
 import type { SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
 import type { StateBackendKind } from '../state/keyed-state-backend.ts';
 import type { DeadLetterOutput } from '../runtime/dead-letter.ts';
@@ -30,6 +31,8 @@ export interface TaskExecutorOptions {
   readonly heartbeatIntervalMs: number;
   readonly stateBackend: StateBackendKind;
   readonly stateDirectory: string;
+  /** Shared by every attempt on this worker; none: checkpoints are written as fast as they go. */
+  readonly checkpointLimiter?: CheckpointWriteLimiter;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly dataPlane: DataPlaneChannels;
@@ -118,6 +121,7 @@ export class TaskExecutor {
       stateBackend: this.options.stateBackend,
       stateDirectory: join(this.options.stateDirectory, deployment.jobId, String(deployment.attempt)),
       checkpointStorage: openCheckpointStorage(request.checkpointDirectory, 'checkpoints', 'DeployTasks.checkpointDirectory'),
+      ...(this.options.checkpointLimiter ? { checkpointLimiter: this.options.checkpointLimiter } : {}),
       deadLetters: this.options.deadLetters,
       dataPlane: this.options.dataPlane,
       listener: {

@@ -10,13 +10,25 @@ import { RpcServer } from '../../shared/rpc/rpc.ts';
 import { DataPlane } from '../network/data-plane.ts';
 import { FileDeadLetterOutput } from '../runtime/dead-letter.ts';
 import type { WorkerConfig } from '../../shared/config/index.ts';
+import { TokenBucketRateLimiter } from './checkpoint-rate-limiter.ts';
 import { TaskExecutor } from './task-executor.ts';
 import { join } from 'node:path';
 
 /** What the worker process needs of its configuration. */
 export type WorkerRunnerConfig = Pick<
   WorkerConfig,
-  'id' | 'host' | 'rpcPort' | 'dataPort' | 'metricsPort' | 'coordinators' | 'clusterToken' | 'slots' | 'stateBackend' | 'stateDirectory' | 'heartbeatIntervalMs'
+  | 'id'
+  | 'host'
+  | 'rpcPort'
+  | 'dataPort'
+  | 'metricsPort'
+  | 'coordinators'
+  | 'clusterToken'
+  | 'slots'
+  | 'stateBackend'
+  | 'stateDirectory'
+  | 'heartbeatIntervalMs'
+  | 'checkpointRateLimitMb'
 >;
 
 export class WorkerRunner {
@@ -60,6 +72,7 @@ export class WorkerRunner {
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       stateBackend: config.stateBackend,
       stateDirectory: config.stateDirectory,
+      ...(config.checkpointRateLimitMb > 0 ? { checkpointLimiter: new TokenBucketRateLimiter(config.checkpointRateLimitMb * 2 ** 20, clock) } : {}),
       clock,
       logger: log,
       dataPlane,

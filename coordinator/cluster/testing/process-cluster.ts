@@ -48,6 +48,8 @@ export interface ProcessClusterOptions {
   readonly checkpointIntervalMs?: number;
   /** Where checkpoints and snapshots go (a folder or s3://…); default under `dir`. */
   readonly checkpointDirectory?: string;
+  /** More `sluice worker` flags (e.g. `--checkpoint-rate-limit-mb 64`). */
+  readonly workerArgs?: readonly string[];
   /** Node.js options for the worker processes (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile them). */
   readonly workerNodeArgs?: readonly string[];
   readonly snapshotDirectory?: string;
@@ -135,6 +137,7 @@ export class ProcessCluster {
       '--parallelism-per-kpu', String(o.slotsPerWorker),
       '--heartbeat-interval-ms', String(o.heartbeatIntervalMs ?? 250),
       '--state-directory', join(o.dir, 'state', id),
+      ...(o.workerArgs ?? []),
     ], {}, o.workerNodeArgs);
   }
 
