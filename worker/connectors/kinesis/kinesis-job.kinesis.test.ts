@@ -15,7 +15,7 @@ import { CollectSink } from '../collect-sink.ts';
 import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../runtime/embedded-executor.ts';
 import { KinesisSource } from './kinesis-source.ts';
-import { createTestStream, putTestRecords } from './testing-kinesis.ts';
+import { createTestStream, putTestRecords, waitForActive } from './testing-kinesis.ts';
 
 interface Event {
   readonly key: string;
@@ -105,6 +105,7 @@ describe('a Kinesis job across a failure and a restore', () => {
     const open = shards.find((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined)!;
     const middle = (BigInt(open.HashKeyRange!.StartingHashKey!) + BigInt(open.HashKeyRange!.EndingHashKey!)) / 2n;
     await client.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: open.ShardId!, NewStartingHashKey: middle.toString() }));
+    await waitForActive(client, stream); // so that the records after it go to the children
     await putTestRecords(client, stream, events(500, 20, written));
     const total = [...written.values()].reduce((a, b) => a + b, 0);
     await waitFor(() => sink.committed.length >= total, `${total} records committed`);

@@ -294,9 +294,14 @@ describe('Kinesis source: bad input, throttling and errors', () => {
 
   it('LimitExceededException on ListShards during discovery is retried too', async () => {
     const stream = await createTestStream(client, 'src-limit', 1);
-    const proxy = await TestingAwsFaultProxy.start(endpoint, (call) =>
-      call.operation === 'ListShards' && call.index > 0 && call.index < 3 ? awsError('LimitExceededException', 'Rate exceeded') : undefined,
-    );
+    // The next two ListShards calls after the split are refused: only the reader's discovery
+    // lists shards through the proxy then (whatever discovery ran before does not count).
+    let refuseListShards = 0;
+    const proxy = await TestingAwsFaultProxy.start(endpoint, (call) => {
+      if (call.operation !== 'ListShards' || refuseListShards === 0) return undefined;
+      refuseListShards--;
+      return awsError('LimitExceededException', 'Rate exceeded');
+    });
     const src = source(stream, { endpoint: proxy.url, retryBaseMs: 5 });
     const counts = new Map<string, number>();
     await putTestRecords(client, stream, records(20, 2, counts));
@@ -304,11 +309,16 @@ describe('Kinesis source: bad input, throttling and errors', () => {
     try {
       await harness.pollUntil(() => harness.emitted.length >= 20, '20 records');
       const [parent] = await shardIds(stream);
+      const throttledBefore = src.counters().throttledRetries;
+      refuseListShards = 2;
       await client.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: parent!.id, NewStartingHashKey: ((parent!.start + parent!.end) / 2n).toString() }));
+      // Until the split is done the parent still takes records, and nothing would need discovering.
+      await waitForActive(client, stream);
       await putTestRecords(client, stream, records(20, 2, counts));
-      await harness.pollUntil(() => harness.emitted.length >= 40, 'the records of the children');
+      await harness.pollUntil(() => harness.emitted.length >= 40 && src.counters().shardsClaimed === 2, 'the records of the children');
       assertPerKeyExactlyInOrder(harness.emitted.map((e) => e.value), counts);
-      assert.ok(src.counters().throttledRetries >= 2);
+      assert.equal(refuseListShards, 0, 'both refusals were met');
+      assert.equal(src.counters().throttledRetries - throttledBefore, 2, 'each refused ListShards was retried');
     } finally {
       await harness.close();
       await proxy.close();
