@@ -12,6 +12,13 @@ import type { SourceOutput, SourceReader, SplitState } from '../../../shared/api
 import { ConfigurationError, ExternalSystemError, RecordDeserializationError } from '../../../shared/errors.ts';
 import { KAFKA_TEST_SASL_USER, createTopics, kafkaSaslBrokers, requireKafka, testKafkaClient, uniqueTopicName } from '../../../shared/testing/kafka-service.ts';
 import { KafkaSource, type KafkaSourceOptions } from './kafka-source.ts';
+import { StreamExecutionEnvironment, WatermarkStrategy } from '../../../shared/api/index.ts';
+import { SystemClock } from '../../../shared/clock.ts';
+import { InMemoryLogger } from '../../../shared/logging.ts';
+import { InMemoryCheckpointStorage } from '../../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
+import { EmbeddedExecutor } from '../../runtime/embedded-executor.ts';
+import { CollectSink } from '../collect-sink.ts';
 
 let brokers: string[];
 let client: KafkaClient;
@@ -304,4 +311,48 @@ describe('KafkaSource partition discovery', () => {
     assert.deepEqual(outOther.values.map((v) => v.n).sort((a, b) => a - b), [1, 5]);
     assert.deepEqual([...new Set(outOwner.splitIndices)].sort(), [0, 1, 2]);
   });
+
+  it('in a running job, the records of partitions added while it runs reach the sink', async () => {
+    const topic = uniqueTopicName('src-discover-job');
+    await createTopics(admin, [{ topic, partitions: 1 }]);
+    await produce(topic, 5, 1);
+    const env = new StreamExecutionEnvironment().setParallelism(1).setAutoWatermarkInterval(0);
+    const sink = new CollectSink<number>();
+    env
+      .fromSource(new KafkaSource<{ n: number }>({ brokers, topics: [topic], partitionDiscoveryIntervalMs: 200 }), WatermarkStrategy.forMonotonousTimestamps(), 'events')
+      .uid('events')
+      .map((e) => e.n)
+      .sinkTo(sink)
+      .uid('sink');
+    const executor = await EmbeddedExecutor.create(env, {
+      jobName: 'discovery',
+      properties: {},
+      clock: SystemClock.INSTANCE,
+      logger: new InMemoryLogger(),
+      stateBackend: 'memory',
+      checkpointStorage: new InMemoryCheckpointStorage(),
+      checkpointIntervalMs: 100, // CollectSink shows what checkpoints committed
+      deadLetters: new InMemoryDeadLetterOutput(),
+    });
+    const running = executor.run();
+    try {
+      await waitUntil(() => sink.values.length >= 5, 'the first partition\'s records');
+      await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
+      await produce(topic, 9, 3, 5); // n = 5..13 over partitions 2, 0, 1, …
+      // Before the source took in splits it discovers, a record of a new partition failed the job.
+      await waitUntil(() => sink.values.length >= 14, 'the records of the new partitions');
+    } finally {
+      executor.stop();
+      await running;
+    }
+    assert.deepEqual([...sink.values].sort((a, b) => a - b), Array.from({ length: 14 }, (_, n) => n));
+  });
 });
+
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
