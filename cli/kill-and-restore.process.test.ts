@@ -105,7 +105,9 @@ describe('kill -9 and --restore latest', () => {
         '--property', `test.output=${output}`,
       ];
       let killedAfterCheckpoints = 0;
-      const killed = await run([...common, '--checkpoint-interval', '100ms', '--property', 'test.slowMsPer1000=100'], (kill) => {
+      // Slowed to about 10 s, so that the first checkpoint completes well before the end even on a
+      // loaded machine (at 4 s, a CI run once saw it complete only after everything was committed).
+      const killed = await run([...common, '--checkpoint-interval', '100ms', '--property', 'test.slowMsPer1000=250'], (kill) => {
         const poll = setInterval(() => {
           killedAfterCheckpoints = completedCheckpoints(checkpoints);
           if (killedAfterCheckpoints >= 1) {
