@@ -258,7 +258,7 @@ export class CheckpointCoordinator {
       await storage.discard(this.retained.shift()!);
       discarded = true;
     }
-    if (discarded && storage.discardUnreferencedShared) {
+    if (discarded) {
       const removed = await storage.discardUnreferencedShared(this.retained);
       if (removed > 0) this.options.logger.debug('removed shared state files no retained checkpoint uses', { files: removed });
     }

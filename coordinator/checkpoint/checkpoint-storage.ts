@@ -30,11 +30,11 @@ export interface CheckpointStorage {
   /** Removes checkpoint folders that never got `_metadata`, except `keep`. */
   discardIncomplete(keep?: number): Promise<number[]>;
   /** Stores a chunk under its SHA-256 unless it is there already; true when it was uploaded. */
-  writeShared?(sha256: string, bytes: Uint8Array): Promise<boolean>;
+  writeShared(sha256: string, bytes: Uint8Array): Promise<boolean>;
   /** A shared chunk, its checksum checked. */
-  readShared?(sha256: string): Promise<Uint8Array>;
+  readShared(sha256: string): Promise<Uint8Array>;
   /** Deletes shared chunks no checkpoint in `retained` refers to; returns how many. */
-  discardUnreferencedShared?(retained: readonly number[]): Promise<number>;
+  discardUnreferencedShared(retained: readonly number[]): Promise<number>;
 }
 
 /**

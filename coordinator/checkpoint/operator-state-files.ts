@@ -12,7 +12,7 @@
 
 import { deserialize, serialize } from 'node:v8';
 import { RestoreError } from '../../shared/errors.ts';
-import type { KeyGroupSnapshotReader, KeyGroupState, StateEntry } from '../../worker/state/keyed-state-backend.ts';
+import { mergeKeyGroups, type KeyGroupState } from '../../worker/state/keyed-state-backend.ts';
 import { rawPairsToEntries } from '../../worker/state/raw-pairs.ts';
 import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
 import type { SubtaskStateHandle } from './checkpoint-metadata.ts';
@@ -61,11 +61,6 @@ export async function writeOperatorSnapshot(
 ): Promise<WrittenState> {
   const reader = snapshot.keyedReader;
   try {
-    if (!storage.writeShared) {
-      const whole = reader ? await materialize(snapshot, reader) : snapshot;
-      const bytes = serialize(whole);
-      return { handle: await storage.writeState(checkpointId, uid, subtask, bytes), uploadedBytes: bytes.byteLength, totalBytes: bytes.byteLength };
-    }
     if (!snapshot.keyed && !reader) {
       const bytes = serialize(snapshot);
       return { handle: await storage.writeState(checkpointId, uid, subtask, bytes), uploadedBytes: bytes.byteLength, totalBytes: bytes.byteLength };
@@ -119,12 +114,11 @@ export async function writeOperatorSnapshot(
           continue;
         }
         // As the backend stores it when it can say (LevelDB): nothing decoded and encoded again.
-        const group: KeyGroupEntries = reader.readRaw
-          ? { keyGroup, entries: [], rawPairs: await reader.readRaw(keyGroup) }
-          : { keyGroup, entries: await reader.read(keyGroup) };
-        if (group.entries.length === 0 && (group.rawPairs?.byteLength ?? 0) === 0) continue;
-        if (limiter && group.rawPairs) await limiter.acquire(group.rawPairs.byteLength);
-        const chunk = await store(group);
+        // As the backend stores it: nothing decoded and encoded again.
+        const rawPairs = await reader.readRaw(keyGroup);
+        if (rawPairs.byteLength === 0) continue;
+        await limiter?.acquire(rawPairs.byteLength);
+        const chunk = await store({ keyGroup, entries: [], rawPairs });
         if (chunk) reader.remember(keyGroup, chunk);
       }
     } else {
@@ -149,24 +143,6 @@ export async function writeOperatorSnapshot(
   }
 }
 
-/** The whole snapshot in memory, for a storage that keeps one file per operator subtask. */
-async function materialize(snapshot: OperatorSnapshot, reader: KeyGroupSnapshotReader): Promise<OperatorSnapshot> {
-  const byGroup = new Map<number, StateEntry[]>();
-  for (const group of snapshot.keyed?.keyGroups ?? []) byGroup.set(group.keyGroup, [...group.entries]);
-  for (const keyGroup of reader.keyGroups) {
-    const entries = await reader.read(keyGroup);
-    if (entries.length === 0) continue;
-    const list = byGroup.get(keyGroup);
-    if (list) list.push(...entries);
-    else byGroup.set(keyGroup, entries);
-  }
-  const keyGroups = [...byGroup.entries()].sort((a, b) => a[0] - b[0]).map(([keyGroup, entries]) => ({ keyGroup, entries }));
-  return {
-    ...(snapshot.operatorState === undefined ? {} : { operatorState: snapshot.operatorState }),
-    keyed: { maxParallelism: reader.maxParallelism, keyGroups },
-  };
-}
-
 /**
  * Reads one operator subtask's snapshot, resolving its shared chunks; with `needsKeyGroup`, only
  * the chunks of the key groups it accepts are read (the others are left out of the result).
@@ -187,7 +163,6 @@ export async function readOperatorSnapshot(
   }
   const { chunks, ...snapshot } = stored;
   if (!chunks || chunks.length === 0 || !snapshot.keyed) return snapshot;
-  if (!storage.readShared) throw new RestoreError(`${where}: state file ${handle.file} refers to shared files, which ${storage.location} cannot hold`);
   const keyGroups: KeyGroupEntries[] = [...snapshot.keyed.keyGroups];
   const readShared = storage.readShared.bind(storage);
   const wanted = chunks.filter((chunk) => needsKeyGroup(chunk.keyGroup));
@@ -204,15 +179,7 @@ export async function readOperatorSnapshot(
     });
   }
   // A key group may be in both places: its timers inline, its state in a chunk.
-  const merged = new Map<number, { entries: StateEntry[]; rawPairs?: Uint8Array }>();
-  for (const group of keyGroups) {
-    let into = merged.get(group.keyGroup);
-    if (!into) merged.set(group.keyGroup, (into = { entries: [] }));
-    into.entries.push(...group.entries);
-    if (group.rawPairs !== undefined) into.rawPairs = group.rawPairs;
-  }
-  const sorted = [...merged.entries()].sort((a, b) => a[0] - b[0]).map(([keyGroup, group]) => ({ keyGroup, ...group }));
-  return { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups: sorted } };
+  return { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups: mergeKeyGroups(keyGroups) } };
 }
 
 /**

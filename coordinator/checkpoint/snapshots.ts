@@ -64,7 +64,7 @@ export class SnapshotCatalog {
    */
   async create(source: CheckpointStorage, checkpointId: number, info: SnapshotInfo): Promise<SnapshotSummary> {
     const target = this.storage(info.name);
-    if ((await target.listCompleted()).length > 0) throw new InvalidRequestError(`name: a snapshot named "${info.name}" exists already`);
+    if (await this.has(info.name)) throw new InvalidRequestError(`name: a snapshot named "${info.name}" exists already`);
     const metadata = await source.readMetadata(checkpointId);
     try {
       const operators = [];
@@ -83,6 +83,11 @@ export class SnapshotCatalog {
       if ((await target.listCompleted()).length === 0) await target.discard(checkpointId).catch(() => {});
       throw error;
     }
+  }
+
+  /** Whether a snapshot of that name exists (its `_metadata` does). */
+  async has(name: string): Promise<boolean> {
+    return (await this.storage(name).listCompleted()).length > 0;
   }
 
   async list(): Promise<SnapshotSummary[]> {

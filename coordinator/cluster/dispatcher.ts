@@ -104,6 +104,7 @@ export class Dispatcher {
       logger: o.logger,
       workerClient: (address) => this.client(address),
       checkpointing: o.checkpointing,
+      snapshots: this.snapshots,
       heartbeatIntervalMs: o.heartbeatIntervalMs,
       restartStrategy: createRestartStrategy(o.restartStrategy, o.clock),
       freeSlots: (workerId, exceptJobId) => this.freeSlots(workerId, exceptJobId),
@@ -262,7 +263,8 @@ export class Dispatcher {
 
   async snapshot(jobId: string, name?: string): Promise<SnapshotSummary> {
     if (name !== undefined) checkSnapshotName(name);
-    if (name !== undefined && (await this.snapshots.list()).some((s) => s.name === name)) throw new InvalidRequestError(`name: a snapshot named "${name}" exists already`);
+    // Refused before the checkpoint is taken, not only when the copy would begin.
+    if (name !== undefined && (await this.snapshots.has(name))) throw new InvalidRequestError(`name: a snapshot named "${name}" exists already`);
     return this.job(jobId).snapshot(name);
   }
 

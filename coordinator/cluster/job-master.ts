@@ -16,7 +16,7 @@ import { operatorInfoOf, roundRobin } from '../../worker/runtime/subtask-builder
 import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
 import type { SubtaskStateHandle } from '../checkpoint/checkpoint-metadata.ts';
 import { childLocation, openCheckpointStorage, type ObjectStoreCheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
-import { defaultSnapshotName, SnapshotCatalog, type SnapshotSummary } from '../checkpoint/snapshots.ts';
+import { defaultSnapshotName, type SnapshotCatalog, type SnapshotSummary } from '../checkpoint/snapshots.ts';
 import { FencedError } from '../ha/errors.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import type { RestartStrategy } from '../scheduler/restart-strategy.ts';
@@ -47,6 +47,8 @@ export interface JobMasterServices {
   /** A client of the worker at this RPC address (cached by the caller). */
   readonly workerClient: (rpcAddress: string) => RpcClient;
   readonly checkpointing: CheckpointingSettings;
+  /** Where snapshots go (under `checkpointing.snapshotRoot`). */
+  readonly snapshots: SnapshotCatalog;
   readonly heartbeatIntervalMs: number;
   readonly restartStrategy: RestartStrategy;
   /** Slots of a worker that other jobs do not use. */
@@ -518,15 +520,14 @@ export class JobMaster {
       return;
     }
     if (this.actionRunning) return;
-    const action = this.actions.shift();
-    if (action && !checkpoints.isBusy) {
+    if (this.actions.length > 0 && !checkpoints.isBusy) {
+      const action = this.actions.shift()!;
       this.actionRunning = true;
       this.runAction(action)
         .catch((error: unknown) => action.done.reject(error instanceof Error ? error : new Error(String(error))))
         .finally(() => (this.actionRunning = false));
       return;
     }
-    if (action) this.actions.unshift(action);
     if (!allFinished && now >= this.nextCheckpointAtMs && checkpoints.canTrigger()) {
       this.nextCheckpointAtMs = now + this.services.checkpointing.checkpointIntervalMs;
       this.triggerCheckpoint().catch(() => {}); // counted and logged by the checkpoint coordinator
@@ -716,7 +717,7 @@ export class JobMaster {
   private copyToSnapshot(checkpointId: number, name: string | undefined): Promise<SnapshotSummary> {
     const now = this.services.clock.now();
     const info = { name: name ?? defaultSnapshotName(this.submission.jobName, checkpointId, now), jobId: this.jobId, jobName: this.submission.jobName, checkpointId, createdAtMs: now };
-    return new SnapshotCatalog(this.services.checkpointing.snapshotRoot).create(this.storage(), checkpointId, info);
+    return this.services.snapshots.create(this.storage(), checkpointId, info);
   }
 
   /** This coordinator lost the leadership: forget the job without touching any worker. */

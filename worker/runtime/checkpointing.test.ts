@@ -121,6 +121,15 @@ class TrackingStorage implements CheckpointStorage {
   discard(id: number) {
     return this.track(() => this.inner.discard(id));
   }
+  writeShared(sha256: string, bytes: Uint8Array) {
+    return this.track(() => this.inner.writeShared(sha256, bytes));
+  }
+  readShared(sha256: string) {
+    return this.track(() => this.inner.readShared(sha256));
+  }
+  discardUnreferencedShared(retained: readonly number[]) {
+    return this.track(() => this.inner.discardUnreferencedShared(retained));
+  }
   discardIncomplete(keep?: number) {
     return this.track(() => this.inner.discardIncomplete(keep));
   }

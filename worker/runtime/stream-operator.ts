@@ -9,7 +9,7 @@ import { MIN_WATERMARK } from '../../shared/api/time.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { InvalidPipelineError, SluiceError } from '../../shared/errors.ts';
 import { assignToKeyGroup } from '../../shared/key-groups.ts';
-import type { KeyedStateBackend, KeyedStateSnapshot, KeyGroupSnapshotReader, Namespace, StateEntry, StateKey } from '../state/keyed-state-backend.ts';
+import { mergeKeyGroups, type KeyedStateBackend, type KeyedStateSnapshot, type KeyGroupSnapshotReader, type Namespace, type StateEntry, type StateKey } from '../state/keyed-state-backend.ts';
 import { createStateHandle, type AnyStateHandle } from './keyed-state-handles.ts';
 import type { Output, OperatorInput } from './output.ts';
 import { TimerQueue, type Timer } from './timer-service.ts';
@@ -275,19 +275,9 @@ export abstract class AbstractStreamOperator implements OperatorInput {
 
   private async snapshotKeyed(): Promise<KeyedStateSnapshot> {
     // Timers are captured now, synchronously, like the backend's state.
-    const timerEntries = [...this.eventTimers!.snapshot(EVENT_TIMERS), ...this.processingTimers!.snapshot(PROCESSING_TIMERS)];
+    const timers = this.timerSnapshot();
     const state = await this.backend!.snapshot();
-    if (timerEntries.length === 0) return state;
-    const byGroup = new Map<number, StateEntry[]>();
-    for (const group of state.keyGroups) byGroup.set(group.keyGroup, [...group.entries]);
-    for (const { keyGroup, entry } of timerEntries) {
-      let entries = byGroup.get(keyGroup);
-      if (!entries) byGroup.set(keyGroup, (entries = []));
-      entries.push(entry);
-    }
-    return {
-      maxParallelism: state.maxParallelism,
-      keyGroups: [...byGroup.entries()].sort((a, b) => a[0] - b[0]).map(([keyGroup, entries]) => ({ keyGroup, entries })),
-    };
+    if (timers.length === 0) return state;
+    return { maxParallelism: state.maxParallelism, keyGroups: mergeKeyGroups([...state.keyGroups, ...timers]) };
   }
 }

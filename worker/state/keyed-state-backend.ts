@@ -95,6 +95,18 @@ export interface KeyedStateBackend {
   dispose(): Promise<void>;
 }
 
+/** Merges key groups that appear more than once (timers inline, state in a chunk), in key-group order. */
+export function mergeKeyGroups(groups: Iterable<KeyGroupState>): KeyGroupState[] {
+  const merged = new Map<number, { entries: StateEntry[]; rawPairs?: Uint8Array }>();
+  for (const group of groups) {
+    let into = merged.get(group.keyGroup);
+    if (!into) merged.set(group.keyGroup, (into = { entries: [] }));
+    into.entries.push(...group.entries);
+    if (group.rawPairs !== undefined) into.rawPairs = group.rawPairs;
+  }
+  return [...merged.entries()].sort((a, b) => a[0] - b[0]).map(([keyGroup, group]) => ({ keyGroup, ...group }));
+}
+
 /** A captured snapshot, read key group by key group. */
 export interface KeyGroupSnapshotReader {
   readonly maxParallelism: number;
@@ -109,10 +121,8 @@ export interface KeyGroupSnapshotReader {
   baselineReference(keyGroup: number): unknown;
   /** Stores what the checkpoint made of a key group (where it was uploaded), for the snapshots after it. */
   remember(keyGroup: number, reference: unknown): void;
-  /** The key group's entries as captured (empty when it holds nothing). */
-  read(keyGroup: number): Promise<StateEntry[]>;
-  /** The same as the backend stores them (raw-pairs.ts), undecoded; empty when it holds nothing. */
-  readRaw?(keyGroup: number): Promise<Uint8Array>;
+  /** The key group's entries as captured, as the backend stores them (raw-pairs.ts); empty when it holds nothing. */
+  readRaw(keyGroup: number): Promise<Uint8Array>;
   /** Releases what the capture holds; reads after it fail. */
   close(): Promise<void>;
 }

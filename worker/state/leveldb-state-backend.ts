@@ -481,15 +481,6 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
       changedSinceBaseline: (keyGroup) => baseline === undefined || changed.has(keyGroup),
       baselineReference: (keyGroup) => baseline?.get(keyGroup),
       remember: (keyGroup, reference) => references.set(keyGroup, reference),
-      read: async (keyGroup) => {
-        if (closed) throw new SluiceError('this LevelDB snapshot was closed');
-        const entries: StateEntry[] = [];
-        await this.readCapturedKeyGroup(captured, overlayByKeyGroup.get(keyGroup), keyGroup, (keyBytes, valueBytes) => {
-          const decoded = decodeStateKey(keyBytes);
-          entries.push([decoded.stateName, decoded.key, decoded.namespace, decodeStateValue(valueBytes)]);
-        });
-        return entries;
-      },
       readRaw: async (keyGroup) => {
         if (closed) throw new SluiceError('this LevelDB snapshot was closed');
         const pairs: Array<[Buffer, Buffer]> = [];

@@ -53,7 +53,7 @@ describe('raw key/value pairs', () => {
     const expected = entriesOf(await source.snapshot());
     const reader = source.snapshotByKeyGroup(1);
     const keyGroups = [];
-    for (const keyGroup of reader.keyGroups) keyGroups.push({ keyGroup, entries: [], rawPairs: await reader.readRaw!(keyGroup) });
+    for (const keyGroup of reader.keyGroups) keyGroups.push({ keyGroup, entries: [], rawPairs: await reader.readRaw(keyGroup) });
     await reader.close();
     const raw: KeyedStateSnapshot = { maxParallelism: MAX_PARALLELISM, keyGroups };
     const targets: KeyedStateBackend[] = [
