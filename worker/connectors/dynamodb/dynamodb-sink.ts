@@ -15,7 +15,6 @@ import {
   AWS_CONNECTION_FIELDS,
   awsClientConfig,
   backoffDelayMs,
-  checkKnownFields,
   classifyAwsFailure,
   describeAwsFailure,
   positiveIntegerOption,
@@ -23,6 +22,7 @@ import {
   type AwsConnectionOptions,
   type ResolvedAwsConnection,
 } from '../kinesis/aws-connection.ts';
+import { checkKnownFields } from '../common/connector-options.ts';
 
 export interface DynamoDbSinkOptions<T> extends AwsConnectionOptions {
   readonly tableName: string;

@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
 import { ConfigurationError, ExternalSystemError, RestoreError, UserFunctionError } from '../../../shared/errors.ts';
+import { checkKnownFields } from '../common/connector-options.ts';
 
 export interface JsonLinesFileSinkOptions<T> {
   /** Where part files go; created if missing. */
@@ -56,12 +57,7 @@ const FLUSH_THRESHOLD_CHARS = 256 * 1024;
 const OPTION_FIELDS = new Set(['directory', 'name', 'serialize', 'partPrefix', 'maxPartBytes']);
 
 function resolveOptions<T>(options: JsonLinesFileSinkOptions<T>): ResolvedJsonLinesFileSinkOptions<T> {
-  if (typeof options !== 'object' || options === null) {
-    throw new ConfigurationError('JsonLinesFileSink', `options must be an object, got ${String(options)}`);
-  }
-  for (const field of Object.keys(options)) {
-    if (!OPTION_FIELDS.has(field)) throw new ConfigurationError(field, `is not a JsonLinesFileSink option (known: ${[...OPTION_FIELDS].join(', ')})`);
-  }
+  checkKnownFields(options, OPTION_FIELDS, 'JsonLinesFileSink');
   const { directory, name, serialize, partPrefix, maxPartBytes } = options;
   if (typeof directory !== 'string' || directory.length === 0) {
     throw new ConfigurationError('directory', `must be a non-empty path, got ${JSON.stringify(directory)}`);

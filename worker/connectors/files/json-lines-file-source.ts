@@ -11,6 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import type { PollStatus, Source, SourceOutput, SourceReader, SplitState } from '../../../shared/api/connectors.ts';
 import { ConfigurationError, ExternalSystemError, RestoreError } from '../../../shared/errors.ts';
+import { checkKnownFields } from '../common/connector-options.ts';
 
 /** Where the next line of a file starts: what a split's checkpointed position holds. */
 export interface JsonLinesPosition {
@@ -55,12 +56,7 @@ const CARRIAGE_RETURN = 0x0d;
 const OPTION_FIELDS = new Set(['paths', 'name', 'deserialize', 'maxLineBytes', 'readChunkBytes']);
 
 function resolveOptions<T>(options: JsonLinesFileSourceOptions<T>): ResolvedJsonLinesFileSourceOptions<T> {
-  if (typeof options !== 'object' || options === null) {
-    throw new ConfigurationError('JsonLinesFileSource', `options must be an object, got ${String(options)}`);
-  }
-  for (const field of Object.keys(options)) {
-    if (!OPTION_FIELDS.has(field)) throw new ConfigurationError(field, `is not a JsonLinesFileSource option (known: ${[...OPTION_FIELDS].join(', ')})`);
-  }
+  checkKnownFields(options, OPTION_FIELDS, 'JsonLinesFileSource');
   const { paths, name, deserialize } = options;
   if (!Array.isArray(paths) || paths.length === 0) {
     throw new ConfigurationError('paths', 'must be a non-empty array of file or directory paths');

@@ -44,6 +44,7 @@ import {
   type ResolvedKafkaConnection,
 } from './kafka-client.ts';
 import { PartitionFetcher } from './partition-fetcher.ts';
+import { checkKnownFields } from '../common/connector-options.ts';
 
 export type KafkaSerializer<T> = 'json' | 'string' | ((value: T) => string | Buffer);
 export type KafkaDeliveryGuarantee = 'at-least-once' | 'exactly-once';
@@ -89,10 +90,7 @@ const TRANSACTION_SEND_RECORDS = 5000;
 const MARKER_RUNS_KEPT = 32;
 
 function resolveOptions<T>(options: KafkaSinkOptions<T>): ResolvedKafkaSinkOptions<T> {
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError('KafkaSink', `options must be an object, got ${String(options)}`);
-  for (const field of Object.keys(options)) {
-    if (!OPTION_FIELDS.has(field)) throw new ConfigurationError(field, `is not a KafkaSink option (known: ${[...OPTION_FIELDS].join(', ')})`);
-  }
+  checkKnownFields(options, OPTION_FIELDS, 'KafkaSink');
   const name = options.name ?? 'Kafka';
   if (typeof name !== 'string' || name.length === 0) throw new ConfigurationError('name', 'must be a non-empty string');
   const connector = `Kafka sink "${name}"`;

@@ -41,6 +41,7 @@ import {
 } from './kafka-client.ts';
 import { PoisonRecordReason, recordDecoder, type KafkaDeserializer, type KafkaRecord, type RecordDecoder } from './kafka-deserializers.ts';
 import { PartitionFetcher, isStaleMetadataError, type FetchedPartition } from './partition-fetcher.ts';
+import { checkKnownFields } from '../common/connector-options.ts';
 
 export type KafkaStartingOffsets =
   | 'earliest'
@@ -130,10 +131,7 @@ const MAX_BUFFERED_RECORDS = 50_000;
 const FETCH_RETRY_BUDGET_MS = 60_000;
 
 function resolveOptions<T>(options: KafkaSourceOptions<T>): ResolvedKafkaSourceOptions<T> {
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError('KafkaSource', `options must be an object, got ${String(options)}`);
-  for (const field of Object.keys(options)) {
-    if (!OPTION_FIELDS.has(field)) throw new ConfigurationError(field, `is not a KafkaSource option (known: ${[...OPTION_FIELDS].join(', ')})`);
-  }
+  checkKnownFields(options, OPTION_FIELDS, 'KafkaSource');
   const name = options.name ?? 'Kafka';
   if (typeof name !== 'string' || name.length === 0) throw new ConfigurationError('name', 'must be a non-empty string');
   const connector = `Kafka source "${name}"`;

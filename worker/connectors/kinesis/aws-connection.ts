@@ -115,10 +115,3 @@ export function positiveIntegerOption(field: string, value: unknown, fallback: n
   }
   return value;
 }
-
-export function checkKnownFields(options: object, known: ReadonlySet<string>, what: string): void {
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError(what, `options must be an object, got ${String(options)}`);
-  for (const field of Object.keys(options)) {
-    if (!known.has(field)) throw new ConfigurationError(field, `is not a ${what} option (known: ${[...known].join(', ')})`);
-  }
-}

@@ -18,7 +18,6 @@ import {
   AWS_CONNECTION_FIELDS,
   awsClientConfig,
   backoffDelayMs,
-  checkKnownFields,
   classifyAwsFailure,
   describeAwsFailure,
   positiveIntegerOption,
@@ -26,6 +25,7 @@ import {
   type AwsConnectionOptions,
   type ResolvedAwsConnection,
 } from './aws-connection.ts';
+import { checkKnownFields } from '../common/connector-options.ts';
 
 export interface KinesisSinkOptions<T> extends AwsConnectionOptions {
   readonly streamName: string;

@@ -26,7 +26,6 @@ import {
   AWS_CONNECTION_FIELDS,
   awsClientConfig,
   backoffDelayMs,
-  checkKnownFields,
   classifyAwsFailure,
   describeAwsFailure,
   positiveIntegerOption,
@@ -36,6 +35,7 @@ import {
 } from './aws-connection.ts';
 import { compileDeserializer, recordAsText, type CompiledDeserializer, type KinesisDeserializer, type KinesisRecordOrigin } from './kinesis-deserializer.ts';
 import { childrenToClaim, initialShards, listShards, type ShardInfo } from './kinesis-shards.ts';
+import { checkKnownFields } from '../common/connector-options.ts';
 
 export type KinesisStartPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
 

@@ -5,6 +5,7 @@ import type { ClientOptions } from '@opensearch-project/opensearch';
 import type { Clock } from '../../../shared/clock.ts';
 import { SystemClock } from '../../../shared/clock.ts';
 import { ConfigurationError } from '../../../shared/errors.ts';
+import { checkKnownFields } from '../common/connector-options.ts';
 
 export interface OpenSearchSinkOptions<T> {
   /** The cluster's endpoint(s): `http://127.0.0.1:9200`, `https://search-….es.amazonaws.com`. */
@@ -76,10 +77,7 @@ function nodes(value: unknown): string[] {
 }
 
 export function resolveOpenSearchSinkOptions<T>(options: OpenSearchSinkOptions<T>): ResolvedOpenSearchSinkOptions<T> {
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError('OpenSearchSink', `options must be an object, got ${String(options)}`);
-  for (const field of Object.keys(options)) {
-    if (!OPTION_FIELDS.has(field)) throw new ConfigurationError(field, `is not an OpenSearchSink option (known: ${[...OPTION_FIELDS].join(', ')})`);
-  }
+  checkKnownFields(options, OPTION_FIELDS, 'OpenSearchSink', 'an');
   const { index, documentId, toDocument, auth } = options;
   let indexOf: (record: T) => string;
   if (typeof index === 'string') {

@@ -3,6 +3,7 @@
 
 import { ConfigurationError } from '../../../shared/errors.ts';
 import { parseTableName, type TableName } from './postgres-statements.ts';
+import { checkKnownFields } from '../common/connector-options.ts';
 
 export type PostgresDeliveryGuarantee = 'at-least-once' | 'exactly-once';
 
@@ -121,10 +122,7 @@ function connection(value: unknown): string | PostgresConnectionFields {
 }
 
 export function resolvePostgresSinkOptions<T>(options: PostgresSinkOptions<T>): ResolvedPostgresSinkOptions<T> {
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError('PostgresSink', `options must be an object, got ${String(options)}`);
-  for (const field of Object.keys(options)) {
-    if (!OPTION_FIELDS.has(field)) throw new ConfigurationError(field, `is not a PostgresSink option (known: ${[...OPTION_FIELDS].join(', ')})`);
-  }
+  checkKnownFields(options, OPTION_FIELDS, 'PostgresSink');
   const name = options.name === undefined ? 'PostgreSQL' : nonEmptyString(options.name, 'name');
   const table = tableName(options.table, 'table');
   const columns = columnList(options.columns, 'columns', false);

@@ -5,6 +5,7 @@ import type { ObjectStore } from '../../../shared/object-store/object-store.ts';
 import { ConfigurationError } from '../../../shared/errors.ts';
 import { createBucketAssigner, DEFAULT_EVENT_TIME_PATTERN, type BucketAssigner, type BucketBy } from './bucket-assigner.ts';
 import { resolveParquetSchema, type ParquetColumn, type ParquetSchema } from './parquet-schema.ts';
+import { checkKnownFields } from '../common/connector-options.ts';
 
 /** S3's smallest part but the last of a multipart upload. */
 export const MIN_MULTIPART_PART_BYTES = 5 * 1024 * 1024;
@@ -73,10 +74,7 @@ function positiveInteger(field: string, value: unknown, unit: string, minimum = 
 }
 
 export function resolveS3FileSinkOptions<T>(options: S3FileSinkOptions<T>): ResolvedS3FileSinkOptions<T> {
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError('S3FileSink', `options must be an object, got ${String(options)}`);
-  for (const field of Object.keys(options)) {
-    if (!OPTION_FIELDS.has(field)) throw new ConfigurationError(field, `is not an S3FileSink option (known: ${[...OPTION_FIELDS].join(', ')})`);
-  }
+  checkKnownFields(options, OPTION_FIELDS, 'S3FileSink', 'an');
   const { path, name, format, bucketBy, schema, serialize, partPrefix } = options;
   const isStore = typeof path === 'object' && path !== null && typeof (path as ObjectStore).createMultipartUpload === 'function';
   if (!isStore && (typeof path !== 'string' || path.length === 0)) {
