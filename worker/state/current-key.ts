@@ -20,12 +20,24 @@ export class CurrentKey {
   /** Changes on every `set`, so a table can tell whether the entry it remembered is still the current key's. */
   epoch = 0;
 
-  private readonly startKeyGroup: number;
-  private readonly endKeyGroup: number;
+  private startKeyGroup: number;
+  private endKeyGroup: number;
 
   constructor(keyGroupRange: KeyGroupRange) {
     this.startKeyGroup = keyGroupRange.startKeyGroup;
     this.endKeyGroup = keyGroupRange.endKeyGroup;
+  }
+
+  /** The backend's range changed: from now on keys are checked against `keyGroupRange`, and no key is current. */
+  setRange(keyGroupRange: KeyGroupRange): void {
+    this.startKeyGroup = keyGroupRange.startKeyGroup;
+    this.endKeyGroup = keyGroupRange.endKeyGroup;
+    this.key = undefined;
+    this.keyGroup = -1;
+    this.keyGroupIndex = -1;
+    this.mapKey = undefined;
+    this.isComposite = false;
+    this.epoch++;
   }
 
   set(key: StateKey, keyGroup: number): void {
@@ -79,4 +91,14 @@ export function mapKeyOf(key: StateKey): { readonly mapKey: unknown; readonly is
       return { mapKey: key, isComposite: false };
   }
   throw new TypeError(`a state key must be a string, number, boolean, bigint or an array of those, got ${typeof key}`);
+}
+
+/**
+ * A per-key-group array (indexed by key group minus the range start) re-indexed for a new range:
+ * the slots of key groups in both ranges move along, the others are left out or start empty.
+ */
+export function rebaseKeyGroupArray<T>(slots: readonly (T | undefined)[], from: KeyGroupRange, to: KeyGroupRange): (T | undefined)[] {
+  const rebased = new Array<T | undefined>(to.numberOfKeyGroups).fill(undefined);
+  for (const keyGroup of from.intersection(to)) rebased[keyGroup - to.startKeyGroup] = slots[keyGroup - from.startKeyGroup];
+  return rebased;
 }

@@ -1,22 +1,28 @@
 // The contract every keyed state backend passes: what a get returns after puts and removes, which
 // keys are distinct, what a snapshot holds, and that restore keeps exactly the key groups in
-// range, across parallelisms and across backend kinds. Each backend's test file runs it with its
+// range, across parallelisms and across backend kinds, and that a running backend can change its
+// range (live rescaling): drop the key groups it leaves, take in the ones it gains. Each backend's test file runs it with its
 // own factory (the LevelDB one with a tiny cache, so evictions and flushes happen all the time).
 
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { KeyGroupRange, assignToKeyGroup, keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
-import { RestoreError } from '../../shared/errors.ts';
+import { ConfigurationError, RestoreError } from '../../shared/errors.ts';
 import {
   VOID_NAMESPACE,
+  type KeyGroupState,
   type KeyedStateBackend,
   type KeyedStateBackendOptions,
   type KeyedStateSnapshot,
   type Namespace,
+  type StateEntry,
   type StateKey,
 } from './keyed-state-backend.ts';
 import { InMemoryKeyedStateBackend } from './memory-state-backend.ts';
+import { StateKeyEncoder, stateNameSegment } from './leveldb-key-codec.ts';
+import { StateValueEncoder } from './state-value-codec.ts';
+import { encodeRawPairs, rawPairsToEntries } from './raw-pairs.ts';
 
 const MAX_PARALLELISM = 128;
 const FULL_RANGE = KeyGroupRange.of(0, MAX_PARALLELISM - 1);
@@ -124,12 +130,54 @@ class StateModel {
   }
 }
 
-/** Writes a mix of states, key types and namespaces into `backend` and `model`. */
-function fillWithMixedState(backend: KeyedStateBackend, model: StateModel, keyCount: number): void {
+/** A key whose key group lies in `range`. */
+function keyOfGroupIn(range: KeyGroupRange, prefix: string): string {
+  for (let i = 0; i < 10_000; i++) if (range.contains(keyGroupOf(`${prefix}-${i}`))) return `${prefix}-${i}`;
+  throw new Error(`no key of ${range} found`);
+}
+
+/** Flat entries grouped back into snapshot key groups. */
+function groupFlat(flat: readonly FlatEntry[]): KeyGroupState[] {
+  const groups = new Map<number, StateEntry[]>();
+  for (const [keyGroup, stateName, key, namespace, value] of flat) {
+    let entries = groups.get(keyGroup);
+    if (entries === undefined) groups.set(keyGroup, (entries = []));
+    entries.push([stateName, key, namespace, value]);
+  }
+  return [...groups].sort(([a], [b]) => a - b).map(([keyGroup, entries]) => ({ keyGroup, entries }));
+}
+
+/** The key groups of `snapshot` in `range`: what a subtask restores of the key groups it gains. */
+function onlyKeyGroups(snapshot: KeyedStateSnapshot, range: KeyGroupRange): KeyedStateSnapshot {
+  return { maxParallelism: snapshot.maxParallelism, keyGroups: snapshot.keyGroups.filter((group) => range.contains(group.keyGroup)) };
+}
+
+/** `snapshot` with every key group as raw pairs, the way a LevelDB checkpoint stores them. */
+function asRawPairs(snapshot: KeyedStateSnapshot): KeyedStateSnapshot {
+  const keyEncoder = new StateKeyEncoder();
+  const valueEncoder = new StateValueEncoder();
+  return {
+    maxParallelism: snapshot.maxParallelism,
+    keyGroups: snapshot.keyGroups.map(({ keyGroup, entries }) => ({
+      keyGroup,
+      entries: [],
+      rawPairs: encodeRawPairs(
+        entries.map(([stateName, key, namespace, value]): [Buffer, Buffer] => [
+          Buffer.from(keyEncoder.encode(keyGroup, stateNameSegment(stateName), key, namespace), 'latin1'),
+          Buffer.from(valueEncoder.encode(value)),
+        ]),
+      ),
+    })),
+  };
+}
+
+/** Writes a mix of states, key types and namespaces into `backend` and `model`, for the keys whose key group is in `range`. */
+function fillWithMixedState(backend: KeyedStateBackend, model: StateModel, keyCount: number, range = FULL_RANGE, prefix = 'user'): void {
   const counts = backend.getTable<number>('count');
   const windows = backend.getTable<{ sum: number; seen: string[] }>('window-sum');
   for (let i = 0; i < keyCount; i++) {
-    const key: StateKey = i % 5 === 0 ? [`user-${i}`, i] : i % 5 === 1 ? i : i % 5 === 2 ? BigInt(i) * 1_000_000_007n : `user-${i}`;
+    const key: StateKey = i % 5 === 0 ? [`${prefix}-${i}`, i] : i % 5 === 1 ? i : i % 5 === 2 ? BigInt(i) * 1_000_000_007n : `${prefix}-${i}`;
+    if (!range.contains(keyGroupOf(key))) continue;
     at(backend, key);
     counts.put(VOID_NAMESPACE, i);
     model.put('count', key, VOID_NAMESPACE, i);
@@ -564,13 +612,160 @@ export function runKeyedStateBackendContract(
       assert.deepEqual(backend.getTable('s').get('w'), { x: 1 });
     });
 
-    it('refuses a snapshot of another maxParallelism, and restoring into a backend with state', async () => {
+    it('refuses a snapshot of another maxParallelism, and restoring into a key group that holds state, naming it', async () => {
       const backend = await newBackend();
       await assert.rejects(backend.restore([{ maxParallelism: 256, keyGroups: [] }]), RestoreError);
-      const other = await newBackend();
-      at(other, 'k');
+      const other = await newBackend(KeyGroupRange.of(0, 63));
+      const held = keyOfGroupIn(KeyGroupRange.of(0, 63), 'held');
+      at(other, held);
       other.getTable<number>('t').put(VOID_NAMESPACE, 1);
-      await assert.rejects(other.restore([{ maxParallelism: MAX_PARALLELISM, keyGroups: [] }]));
+      await other.setKeyGroupRange(KeyGroupRange.of(0, 95)); // a running backend that gained 64..95
+      const stillEmpty = keyOfGroupIn(KeyGroupRange.of(64, 95), 'gained');
+      const keyGroups: KeyGroupState[] = [
+        { keyGroup: keyGroupOf(held), entries: [['t', `another-${held}`, VOID_NAMESPACE, 2]] },
+        { keyGroup: keyGroupOf(stillEmpty), entries: [['t', stillEmpty, VOID_NAMESPACE, 3]] },
+      ];
+      const snapshot: KeyedStateSnapshot = { maxParallelism: MAX_PARALLELISM, keyGroups };
+      await assert.rejects(
+        other.restore([snapshot]),
+        (error: unknown) => error instanceof RestoreError && new RegExp(`key group ${keyGroupOf(held)}\\b`).test(error.message),
+      );
+      // Refused before anything was loaded, the gained key group included.
+      assert.equal(await other.countEntries(), 1);
+      at(other, held);
+      assert.equal(other.getTable<number>('t').get(VOID_NAMESPACE), 1);
+      // Without the conflicting key group, the same restore adds the gained one.
+      await other.restore([{ maxParallelism: MAX_PARALLELISM, keyGroups: snapshot.keyGroups.filter((g) => g.keyGroup !== keyGroupOf(held)) }]);
+      at(other, stillEmpty);
+      assert.equal(other.getTable<number>('t').get(VOID_NAMESPACE), 3);
+      assert.equal(await other.countEntries(), 2);
+    });
+
+    it('shrinks its range: exactly the entries of the key groups it leaves are gone, snapshots taken before still hold them', async () => {
+      const backend = await newBackend();
+      const model = new StateModel();
+      fillWithMixedState(backend, model, 2_000);
+      const kept = KeyGroupRange.of(0, 63);
+      const dropped = KeyGroupRange.of(64, 127);
+      assert.ok(model.flattened(dropped).length > 0 && model.flattened(kept).length > 0);
+      assert.equal(await backend.countEntries(), model.entries.size);
+      // No await between the writes and the shrink: a LevelDB backend still has dirty and unflushed writes of 64..127.
+      const before = backend.snapshot();
+      const reader = backend.snapshotByKeyGroup?.(1);
+      await backend.setKeyGroupRange(kept);
+      assert.equal(backend.keyGroupRange, kept);
+      assert.equal(await backend.countEntries(), model.flattened(kept).length);
+      assert.deepEqual(flattenSnapshot(await backend.snapshot()), model.flattened(kept));
+      for (const [keyGroup, stateName, key, namespace, value] of model.flattened(kept)) {
+        backend.setCurrentKey(key, keyGroup);
+        assert.deepEqual(backend.getTable(stateName).get(namespace), value);
+      }
+      for (const [keyGroup, , key] of model.flattened(dropped).slice(0, 20)) assert.throws(() => backend.setCurrentKey(key, keyGroup), RangeError);
+      // Captured before the shrink: the old state, dropped key groups included.
+      assert.deepEqual(flattenSnapshot(await before), model.flattened());
+      if (reader !== undefined) {
+        assert.deepEqual(reader.keyGroups, [...FULL_RANGE]);
+        const read: FlatEntry[] = [];
+        for (const keyGroup of reader.keyGroups) {
+          for (const [stateName, key, namespace, value] of rawPairsToEntries(await reader.readRaw(keyGroup), `key group ${keyGroup}`)) {
+            read.push([keyGroup, stateName, key, namespace, value]);
+          }
+        }
+        await reader.close();
+        assert.deepEqual(flattenSnapshot({ maxParallelism: MAX_PARALLELISM, keyGroups: groupFlat(read) }), model.flattened());
+      }
+      // Later writes and flushes cannot bring dropped state back: taking 64..127 again finds them empty.
+      fillWithMixedState(backend, model, 3_000, kept, 'later');
+      await nextTurn();
+      await backend.setKeyGroupRange(FULL_RANGE);
+      assert.deepEqual(flattenSnapshot(await backend.snapshot()), model.flattened(kept));
+      assert.equal(await backend.countEntries(), model.flattened(kept).length);
+      for (const [keyGroup, stateName, key, namespace] of model.flattened(dropped).slice(0, 50)) {
+        backend.setCurrentKey(key, keyGroup);
+        assert.equal(backend.getTable(stateName).get(namespace), undefined);
+      }
+      await assert.rejects(backend.setKeyGroupRange(KeyGroupRange.of(0, MAX_PARALLELISM)), ConfigurationError);
+    });
+
+    it('shifts to an overlapping and then a disjoint range, restoring the gained key groups from another backend (entries and raw pairs)', async () => {
+      const source = await newBackend();
+      const sourceModel = new StateModel();
+      fillWithMixedState(source, sourceModel, 3_000, FULL_RANGE, 'source');
+      const sourceSnapshot = await source.snapshot();
+
+      const backend = await newBackend(KeyGroupRange.of(0, 63));
+      const own = new StateModel();
+      fillWithMixedState(backend, own, 3_000, KeyGroupRange.of(0, 63), 'own');
+      // 0..63 → 32..95: keeps 32..63, drops 0..31, gains 64..95 (restored from entries).
+      const shifted = KeyGroupRange.of(32, 95);
+      const gained = KeyGroupRange.of(64, 95);
+      await backend.setKeyGroupRange(shifted);
+      assert.equal(await backend.countEntries(), own.flattened(KeyGroupRange.of(32, 63)).length);
+      await backend.restore([onlyKeyGroups(sourceSnapshot, gained)]);
+      const expected = [...own.flattened(KeyGroupRange.of(32, 63)), ...sourceModel.flattened(gained)];
+      assert.deepEqual(flattenSnapshot(await backend.snapshot()), flattenSnapshot({ maxParallelism: MAX_PARALLELISM, keyGroups: groupFlat(expected) }));
+      assert.equal(await backend.countEntries(), expected.length);
+      for (const [keyGroup, stateName, key, namespace, value] of expected) {
+        backend.setCurrentKey(key, keyGroup);
+        assert.deepEqual(backend.getTable(stateName).get(namespace), value);
+      }
+      // The restored state is live: it takes writes like the rest.
+      const [keyGroup, stateName, key, namespace] = sourceModel.flattened(gained)[0]!;
+      backend.setCurrentKey(key, keyGroup);
+      backend.getTable(stateName).put(namespace, 'overwritten');
+      assert.equal(backend.getTable(stateName).get(namespace), 'overwritten');
+
+      // 32..95 → 96..127: nothing kept, all gained, restored from raw pairs as a LevelDB checkpoint stores them.
+      const disjoint = KeyGroupRange.of(96, 127);
+      await backend.setKeyGroupRange(disjoint);
+      assert.equal(await backend.countEntries(), 0);
+      await backend.restore([asRawPairs(onlyKeyGroups(sourceSnapshot, disjoint))]);
+      assert.deepEqual(flattenSnapshot(await backend.snapshot()), sourceModel.flattened(disjoint));
+      for (const [keyGroup, stateName, key, namespace, value] of sourceModel.flattened(disjoint)) {
+        backend.setCurrentKey(key, keyGroup);
+        assert.deepEqual(backend.getTable(stateName).get(namespace), value);
+      }
+    });
+
+    it('after a shift and a restore, reports the gained key groups as changed and leaves the dropped ones out (incremental checkpoints)', async (t) => {
+      const backend = await newBackend(KeyGroupRange.of(0, 95));
+      if (backend.snapshotByKeyGroup === undefined || backend.confirmSnapshot === undefined) {
+        t.skip('this backend is always snapshotted whole');
+        return;
+      }
+      fillWithMixedState(backend, new StateModel(), 1_000, KeyGroupRange.of(0, 95));
+      const first = backend.snapshotByKeyGroup(1);
+      for (const keyGroup of first.keyGroups) first.remember(keyGroup, `checkpoint-1/${keyGroup}`);
+      await first.close();
+      backend.confirmSnapshot(1);
+      const second = backend.snapshotByKeyGroup(2);
+      assert.ok(second.keyGroups.every((keyGroup) => !second.changedSinceBaseline(keyGroup)), 'nothing changed since checkpoint 1');
+      await second.close();
+
+      const source = await newBackend();
+      const sourceModel = new StateModel();
+      fillWithMixedState(source, sourceModel, 1_000, FULL_RANGE, 'source');
+      // 0..95 → 32..127: drops 0..31, keeps 32..95, gains 96..127.
+      const gained = KeyGroupRange.of(96, 127);
+      await backend.setKeyGroupRange(KeyGroupRange.of(32, 127));
+      await backend.restore([onlyKeyGroups(await source.snapshot(), gained)]);
+      const third = backend.snapshotByKeyGroup(3);
+      assert.deepEqual(third.keyGroups, [...KeyGroupRange.of(32, 127)]);
+      for (const keyGroup of third.keyGroups) {
+        if (gained.contains(keyGroup)) {
+          assert.equal(third.changedSinceBaseline(keyGroup), true, `gained key group ${keyGroup}`);
+        } else {
+          assert.equal(third.changedSinceBaseline(keyGroup), false, `kept key group ${keyGroup}`);
+          assert.equal(third.baselineReference(keyGroup), `checkpoint-1/${keyGroup}`);
+        }
+      }
+      for (const keyGroup of KeyGroupRange.of(0, 31)) assert.equal(third.baselineReference(keyGroup), undefined, `dropped key group ${keyGroup}`);
+      const read: FlatEntry[] = [];
+      for (const keyGroup of gained) {
+        for (const [stateName, key, namespace, value] of rawPairsToEntries(await third.readRaw(keyGroup), `key group ${keyGroup}`)) read.push([keyGroup, stateName, key, namespace, value]);
+      }
+      await third.close();
+      assert.deepEqual(flattenSnapshot({ maxParallelism: MAX_PARALLELISM, keyGroups: groupFlat(read) }), sourceModel.flattened(gained));
     });
 
     it('round-trips state through the in-memory reference backend', async () => {

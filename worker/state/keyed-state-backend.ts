@@ -1,9 +1,12 @@
 // The keyed state backend contract. One backend instance serves one keyed operator instance
 // (one operator, one subtask) and holds the key groups of its KeyGroupRange. State is addressed
 // as (key group, state name, key, namespace) → value, so one key group is one contiguous range
-// (ARCHITECTURE.md, decision 2) and snapshot, restore and rescale work per key group.
+// (ARCHITECTURE.md, decision 2) and snapshot, restore and rescale work per key group. The range
+// may change while the backend runs (live rescaling): setKeyGroupRange drops the key groups it
+// leaves, restore adds the ones it gains.
 //
-// The hot path is synchronous: every call here except snapshot/restore/dispose returns at once.
+// The hot path is synchronous: every call here except snapshot/restore/setKeyGroupRange/dispose
+// returns at once.
 // A namespace is `VOID_NAMESPACE` for plain keyed state and identifies the window (or other
 // scope) for windowed state.
 
@@ -52,8 +55,21 @@ export interface StateTable<V> {
 
 export interface KeyedStateBackend {
   readonly kind: StateBackendKind;
+  /** The key groups it holds now: the range it was created with, until setKeyGroupRange changes it. */
   readonly keyGroupRange: KeyGroupRange;
   readonly maxParallelism: number;
+
+  /**
+   * Makes `range` the backend's range (live rescaling). The state of every key group outside it
+   * is removed, and can never come back through a later flush or write; key groups of `range`
+   * the backend did not hold start empty (restore fills them), and count as changed since any
+   * baseline (incremental checkpoints); dropped key groups are in no later snapshot. No key is
+   * current afterwards; setCurrentKey with a key group outside `range` throws a RangeError.
+   * Snapshots and snapshot readers captured before the call still return the removed state:
+   * the checkpoint taken before a handover is uploaded while processing goes on. Throws a
+   * ConfigurationError for a range beyond maxParallelism.
+   */
+  setKeyGroupRange(range: KeyGroupRange): Promise<void>;
 
   /** Sets the key that following table calls address; `keyGroup` is the key's key group, computed by the caller. */
   setCurrentKey(key: StateKey, keyGroup: number): void;
@@ -71,9 +87,14 @@ export interface KeyedStateBackend {
   snapshot(): Promise<KeyedStateSnapshot>;
 
   /**
-   * Loads the entries of `snapshots` whose key group lies in this backend's range and ignores
-   * the rest (rescaling hands every new subtask the snapshots of all old subtasks that
-   * overlapped its range). Called once, before any other access, on an empty backend.
+   * Loads the entries of `snapshots` whose key group lies in this backend's current range and
+   * ignores the rest (rescaling hands every new subtask the snapshots of all old subtasks that
+   * overlapped its range). May be called on a backend that holds state, to add the key groups
+   * it gained (after setKeyGroupRange): it then refuses, with a RestoreError naming the key
+   * group and before loading anything, every key group of the snapshots (in range) that already
+   * holds state here: a restore never merges into a key group. Callers that restore into a
+   * running backend therefore pass only the gained key groups. Snapshots of another
+   * maxParallelism are refused (RestoreError).
    */
   restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void>;
 

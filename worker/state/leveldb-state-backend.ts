@@ -35,7 +35,7 @@ import type {
   StateKey,
   StateTable,
 } from './keyed-state-backend.ts';
-import { CurrentKey, mapKeyOf } from './current-key.ts';
+import { CurrentKey, mapKeyOf, rebaseKeyGroupArray } from './current-key.ts';
 import { CompositeKeyMap } from './composite-key-map.ts';
 import {
   StateKeyEncoder,
@@ -44,7 +44,14 @@ import {
   keyGroupPrefix,
   stateNameSegment,
 } from './leveldb-key-codec.ts';
-import { checkKeyedStateBackendOptions, checkNamespace, checkStateName, entriesInRange } from './state-backend-checks.ts';
+import {
+  checkKeyedStateBackendOptions,
+  checkNamespace,
+  checkStateName,
+  entriesInRange,
+  keyGroupHoldsStateError,
+  keyGroupsToRestore,
+} from './state-backend-checks.ts';
 import { StateValueEncoder, decodeStateValue } from './state-value-codec.ts';
 import { encodeRawPairs, keyGroupOfRawKey, rawPairs } from './raw-pairs.ts';
 
@@ -170,8 +177,8 @@ interface TableHost {
 class LevelDbStateTable<V> implements StateTable<V> {
   readonly stateNameBytes: Buffer;
   /** Indexed by key group minus range start; scalar and composite keys are kept apart so they cannot collide. */
-  private readonly scalarKeyGroups: (ScalarCacheEntriesByNamespace | undefined)[];
-  private readonly compositeKeyGroups: (CompositeCacheEntriesByNamespace | undefined)[];
+  private scalarKeyGroups: (ScalarCacheEntriesByNamespace | undefined)[];
+  private compositeKeyGroups: (CompositeCacheEntriesByNamespace | undefined)[];
   /** The entry of the last access: a get followed by a put of the same key and namespace skips the lookups. */
   private lastEntry: CacheEntry | undefined = undefined;
   private lastEntryEpoch = -1;
@@ -226,6 +233,13 @@ class LevelDbStateTable<V> implements StateTable<V> {
     else (byKey as ScalarCacheEntries).delete(entry.mapKey);
     if (byKey.size === 0 && byNamespace.get(entry.namespace) === byKey) byNamespace.delete(entry.namespace);
     if (this.lastEntry === entry) this.lastEntry = undefined;
+  }
+
+  /** Re-indexes the cached entries for a new range; those of key groups outside it are dropped. */
+  rebase(from: KeyGroupRange, to: KeyGroupRange): void {
+    this.scalarKeyGroups = rebaseKeyGroupArray(this.scalarKeyGroups, from, to);
+    this.compositeKeyGroups = rebaseKeyGroupArray(this.compositeKeyGroups, from, to);
+    this.lastEntry = undefined;
   }
 
   clear(): void {
@@ -335,6 +349,19 @@ class ClockRing {
     }
   }
 
+  /** Drops the entries `keep` refuses, returning them; the hand starts over. */
+  retain(keep: (entry: CacheEntry) => boolean): CacheEntry[] {
+    const dropped: CacheEntry[] = [];
+    let kept = 0;
+    for (const entry of this.entries) {
+      if (keep(entry)) this.entries[kept++] = entry;
+      else dropped.push(entry);
+    }
+    this.entries.length = kept;
+    this.hand = 0;
+    return dropped;
+  }
+
   clear(): void {
     this.entries.length = 0;
     this.hand = 0;
@@ -343,6 +370,8 @@ class ClockRing {
 
 /** The state at the moment of a snapshot: a LevelDB snapshot plus the overlays not yet (known to be) in it. */
 interface CapturedState {
+  /** The backend's range at the capture: a later setKeyGroupRange does not change what is read. */
+  readonly range: KeyGroupRange;
   readonly overlays: readonly WriteOverlay[];
   readonly databaseSnapshot: ReturnType<ClassicLevel<Buffer, Buffer>['snapshot']>;
 }
@@ -363,9 +392,10 @@ export interface LevelDbKeyedStateBackendStatus {
 
 export class LevelDbKeyedStateBackend implements KeyedStateBackend {
   readonly kind = 'leveldb' as const;
-  readonly keyGroupRange: KeyGroupRange;
   readonly maxParallelism: number;
 
+  /** The key groups held now; setKeyGroupRange changes it. */
+  private range: KeyGroupRange;
   private readonly current: CurrentKey;
   private readonly keyEncoder = new StateKeyEncoder();
   /** What the tables may call; an object of its own so these slow-path hooks stay off the public API. */
@@ -382,7 +412,6 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
   private writeChain: Promise<void> = Promise.resolve();
   private flushesWritten = 0;
   private writeFailure: unknown = undefined;
-  private restored = false;
   private disposed = false;
 
   private constructor(
@@ -391,7 +420,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     private readonly db: ClassicLevel<Buffer, Buffer>,
     readonly databaseFolder: string,
   ) {
-    this.keyGroupRange = options.keyGroupRange;
+    this.range = options.keyGroupRange;
     this.maxParallelism = options.maxParallelism;
     this.current = new CurrentKey(options.keyGroupRange);
     this.cache = new ClockRing(tuning.cacheCapacityEntries);
@@ -431,6 +460,41 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
         cause: error,
       });
     }
+  }
+
+  get keyGroupRange(): KeyGroupRange {
+    return this.range;
+  }
+
+  async setKeyGroupRange(range: KeyGroupRange): Promise<void> {
+    this.assertWritable();
+    checkKeyedStateBackendOptions({ keyGroupRange: range, maxParallelism: this.maxParallelism });
+    const previous = this.range;
+    // Synchronous up to the first await: from here on nothing can read or write a dropped key group.
+    this.range = range;
+    this.current.setRange(range);
+    for (const table of this.tables.values()) table.rebase(previous, range);
+    const isKept = (keyText: string): boolean => range.contains(keyGroupOfKeyText(keyText));
+    // Dirty values of dropped key groups are never serialized: no flush can write them back.
+    for (const entry of this.cache.retain((entry) => isKept(entry.keyText))) entry.dirty = false;
+    this.dirtyEntries = this.dirtyEntries.filter((entry) => isKept(entry.keyText));
+    // An overlay that still accepts writes is pinned by no snapshot: its writes of dropped key
+    // groups can go. Pinned overlays stay as they are (a snapshot reads them); the range delete
+    // below is queued after their batches, so it removes what they write.
+    for (const pending of this.pendingFlushes) {
+      if (!pending.acceptsWrites) continue;
+      for (const keyText of pending.writes.keys()) if (!isKept(keyText)) pending.writes.delete(keyText);
+    }
+    // The checkpoint references of dropped key groups are no longer this backend's; a copy,
+    // since readers of earlier captures still use the map they were given.
+    if (this.baseline !== undefined) this.baseline = new Map([...this.baseline].filter(([keyGroup]) => range.contains(keyGroup)));
+    for (const keyGroup of this.changedKeyGroups) if (!range.contains(keyGroup)) this.changedKeyGroups.delete(keyGroup);
+    // Gained key groups get their content from elsewhere: never the same as any baseline of ours.
+    for (const keyGroup of range) if (!previous.contains(keyGroup)) this.changedKeyGroups.add(keyGroup);
+    for (const [start, end] of keyGroupsOutside(previous, range)) {
+      this.writeChain = this.writeChain.then(() => this.deleteKeyGroups(start, end));
+    }
+    await this.whenFlushed();
   }
 
   setCurrentKey(key: StateKey, keyGroup: number): void {
@@ -539,17 +603,23 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
 
   async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
     this.assertWritable();
-    if (this.restored || this.cache.size > 0 || this.flushesWritten > 0 || this.pendingFlushes.length > 0) {
-      throw new SluiceError('restore must be called once, on an empty backend, before any state is read or written');
-    }
-    this.restored = true;
+    const keyGroups = keyGroupsToRestore(snapshots, this.range, this.maxParallelism);
+    if (keyGroups.length === 0) return;
+    // Everything written so far goes to LevelDB first, so one look there tells whether a key group holds state.
+    this.flush();
+    await this.whenFlushed();
+    for (const keyGroup of keyGroups) if (await this.holdsKeyGroup(keyGroup)) throw keyGroupHoldsStateError(keyGroup);
+    // The cache may know keys of these key groups as absent; after the restore they may not be.
+    const restoring = new Set(keyGroups);
+    for (const entry of this.cache.retain((entry) => !restoring.has(keyGroupOfKeyText(entry.keyText)))) entry.table.forget(entry);
+    for (const keyGroup of keyGroups) this.changedKeyGroups.add(keyGroup);
     const encoder = new StateKeyEncoder();
     const segments = new Map<string, Buffer>();
     let batch = this.db.batch();
     // Key groups a LevelDB checkpoint wrote as raw pairs go back as they are.
     for (const snapshot of snapshots) {
       for (const group of snapshot.keyGroups ?? []) {
-        if (group.rawPairs === undefined || !this.keyGroupRange.contains(group.keyGroup)) continue;
+        if (group.rawPairs === undefined || !this.range.contains(group.keyGroup)) continue;
         const where = `key group ${group.keyGroup}`;
         for (const [keyBytes, valueBytes] of rawPairs(group.rawPairs, where)) {
           if (keyBytes.length < 2 || keyGroupOfRawKey(keyBytes) !== group.keyGroup) throw new RestoreError(`${where}: a stored key belongs to another key group`);
@@ -561,7 +631,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
         }
       }
     }
-    for (const { keyGroup, entry } of entriesInRange(snapshots, this.keyGroupRange, this.maxParallelism, true)) {
+    for (const { keyGroup, entry } of entriesInRange(snapshots, this.range, this.maxParallelism, true)) {
       const [stateName, key, namespace, value] = entry;
       if (value === undefined) continue;
       let keyBytes: Buffer;
@@ -740,6 +810,25 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
+  /** Whether LevelDB holds an entry of `keyGroup`, or an overlay on its way there writes one. */
+  private async holdsKeyGroup(keyGroup: number): Promise<boolean> {
+    for (const pending of this.pendingFlushes) {
+      for (const [keyText, bytes] of pending.writes) if (bytes !== null && keyGroupOfKeyText(keyText) === keyGroup) return true;
+    }
+    const keys = await this.db.keys({ gte: keyGroupPrefix(keyGroup), lt: keyGroupPrefix(keyGroup + 1), limit: 1 }).all();
+    return keys.length > 0;
+  }
+
+  /** Deletes key groups start..end from LevelDB (one range delete); on the write chain, after the batches queued before it. */
+  private async deleteKeyGroups(start: number, end: number): Promise<void> {
+    if (this.writeFailure !== undefined || this.disposed) return;
+    try {
+      await this.db.clear({ gte: keyGroupPrefix(start), lt: keyGroupPrefix(end + 1) });
+    } catch (error) {
+      this.writeFailure = error;
+    }
+  }
+
   private async writeRestoreBatch(batch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']>): Promise<void> {
     try {
       await batch.write();
@@ -758,7 +847,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
       pending.acceptsWrites = false; // pinned: later flushes open a new overlay
       overlays.push(pending.writes);
     }
-    return { overlays, databaseSnapshot: this.db.snapshot() };
+    return { range: this.range, overlays, databaseSnapshot: this.db.snapshot() };
   }
 
   private async readSnapshot(captured: CapturedState): Promise<KeyedStateSnapshot> {
@@ -783,16 +872,16 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     captured: CapturedState,
     visit: (keyGroup: number, keyBytes: Buffer, valueBytes: Buffer) => void,
   ): Promise<void> {
-    const { overlays, databaseSnapshot } = captured;
+    const { range, overlays, databaseSnapshot } = captured;
     // Grouped only once the first read from LevelDB is under way, so that work overlaps it
     // instead of adding to the snapshot's synchronous part; the pinned overlays cannot change.
     let overlayByKeyGroup: Map<number, WriteOverlay> | undefined;
     try {
-      if (!this.keyGroupRange.isEmpty) {
+      if (!range.isEmpty) {
         // The backend's key groups are one contiguous range of keys, so one iterator reads them all.
         const iterator = this.db.iterator({
-          gte: keyGroupPrefix(this.keyGroupRange.startKeyGroup),
-          lt: keyGroupPrefix(this.keyGroupRange.endKeyGroup + 1),
+          gte: keyGroupPrefix(range.startKeyGroup),
+          lt: keyGroupPrefix(range.endKeyGroup + 1),
           snapshot: databaseSnapshot,
           highWaterMarkBytes: SNAPSHOT_READ_HIGH_WATER_MARK_BYTES,
         });
@@ -851,4 +940,14 @@ function groupOverlaysByKeyGroup(overlays: readonly WriteOverlay[]): Map<number,
     }
   }
   return byKeyGroup;
+}
+
+/** The key groups of `from` that are not in `to`, as at most two inclusive [start, end] runs. */
+function keyGroupsOutside(from: KeyGroupRange, to: KeyGroupRange): Array<[number, number]> {
+  if (from.isEmpty) return [];
+  if (to.isEmpty) return [[from.startKeyGroup, from.endKeyGroup]];
+  const runs: Array<[number, number]> = [];
+  if (from.startKeyGroup < to.startKeyGroup) runs.push([from.startKeyGroup, Math.min(from.endKeyGroup, to.startKeyGroup - 1)]);
+  if (from.endKeyGroup > to.endKeyGroup) runs.push([Math.max(from.startKeyGroup, to.endKeyGroup + 1), from.endKeyGroup]);
+  return runs;
 }

@@ -22,9 +22,16 @@ import type {
   StateKey,
   StateTable,
 } from './keyed-state-backend.ts';
-import { CurrentKey, mapKeyOf } from './current-key.ts';
+import { CurrentKey, mapKeyOf, rebaseKeyGroupArray } from './current-key.ts';
 import { CompositeKeyMap, forEachCompositeSlot, type CompositeSlot } from './composite-key-map.ts';
-import { checkKeyedStateBackendOptions, checkNamespace, checkStateName, entriesInRange } from './state-backend-checks.ts';
+import {
+  checkKeyedStateBackendOptions,
+  checkNamespace,
+  checkStateName,
+  entriesInRange,
+  keyGroupHoldsStateError,
+  keyGroupsToRestore,
+} from './state-backend-checks.ts';
 
 type ScalarValues = Map<unknown, unknown>;
 type ScalarValuesByNamespace = Map<Namespace, ScalarValues>;
@@ -33,8 +40,8 @@ type CompositeValuesByNamespace = Map<Namespace, CompositeValues>;
 
 class InMemoryStateTable<V> implements StateTable<V> {
   /** Indexed by key group minus range start; scalar and composite keys are kept apart so they cannot collide. */
-  readonly scalarKeyGroups: (ScalarValuesByNamespace | undefined)[];
-  readonly compositeKeyGroups: (CompositeValuesByNamespace | undefined)[];
+  scalarKeyGroups: (ScalarValuesByNamespace | undefined)[];
+  compositeKeyGroups: (CompositeValuesByNamespace | undefined)[];
 
   constructor(
     readonly stateName: string,
@@ -156,6 +163,17 @@ class InMemoryStateTable<V> implements StateTable<V> {
     return count;
   }
 
+  /** Whether it holds an entry in the key group at `keyGroupIndex` (emptied namespaces are dropped, so any namespace means an entry). */
+  holdsKeyGroup(keyGroupIndex: number): boolean {
+    return (this.scalarKeyGroups[keyGroupIndex]?.size ?? 0) > 0 || (this.compositeKeyGroups[keyGroupIndex]?.size ?? 0) > 0;
+  }
+
+  /** Re-indexes for a new range: key groups outside it are dropped, new ones start empty. */
+  rebase(from: KeyGroupRange, to: KeyGroupRange): void {
+    this.scalarKeyGroups = rebaseKeyGroupArray(this.scalarKeyGroups, from, to);
+    this.compositeKeyGroups = rebaseKeyGroupArray(this.compositeKeyGroups, from, to);
+  }
+
   clear(): void {
     this.scalarKeyGroups.fill(undefined);
     this.compositeKeyGroups.fill(undefined);
@@ -180,19 +198,31 @@ const KEY_GROUPS_PER_SNAPSHOT_SLICE = 16;
 
 export class InMemoryKeyedStateBackend implements KeyedStateBackend {
   readonly kind = 'memory' as const;
-  readonly keyGroupRange: KeyGroupRange;
   readonly maxParallelism: number;
 
+  private range: KeyGroupRange;
   private readonly current: CurrentKey;
   private readonly tables = new Map<string, InMemoryStateTable<unknown>>();
-  private restored = false;
   private disposed = false;
 
   constructor(options: KeyedStateBackendOptions) {
     checkKeyedStateBackendOptions(options);
-    this.keyGroupRange = options.keyGroupRange;
+    this.range = options.keyGroupRange;
     this.maxParallelism = options.maxParallelism;
     this.current = new CurrentKey(options.keyGroupRange);
+  }
+
+  get keyGroupRange(): KeyGroupRange {
+    return this.range;
+  }
+
+  async setKeyGroupRange(range: KeyGroupRange): Promise<void> {
+    this.assertNotDisposed();
+    checkKeyedStateBackendOptions({ keyGroupRange: range, maxParallelism: this.maxParallelism });
+    // Snapshots already taken serialized their key groups at the call, so dropping these maps cannot reach them.
+    for (const table of this.tables.values()) table.rebase(this.range, range);
+    this.range = range;
+    this.current.setRange(range);
   }
 
   setCurrentKey(key: StateKey, keyGroup: number): void {
@@ -232,12 +262,11 @@ export class InMemoryKeyedStateBackend implements KeyedStateBackend {
 
   async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
     this.assertNotDisposed();
-    if (this.restored || this.countHeldEntries() > 0) {
-      throw new SluiceError('restore must be called once, on an empty backend, before any state is written');
+    const startKeyGroup = this.range.startKeyGroup;
+    for (const keyGroup of keyGroupsToRestore(snapshots, this.range, this.maxParallelism)) {
+      for (const table of this.tables.values()) if (table.holdsKeyGroup(keyGroup - startKeyGroup)) throw keyGroupHoldsStateError(keyGroup);
     }
-    this.restored = true;
-    const startKeyGroup = this.keyGroupRange.startKeyGroup;
-    for (const { keyGroup, entry } of entriesInRange(snapshots, this.keyGroupRange, this.maxParallelism)) {
+    for (const { keyGroup, entry } of entriesInRange(snapshots, this.range, this.maxParallelism)) {
       const [stateName, key, namespace, value] = entry;
       if (value === undefined) continue;
       try {

@@ -52,19 +52,8 @@ export interface RestoredEntry {
   readonly entry: StateEntry;
 }
 
-/**
- * The entries of `snapshots` whose key group lies in `range`, checked for shape. Rescaling hands
- * a subtask the snapshots of every old subtask that overlapped its range, so key groups outside
- * the range are expected and skipped; a snapshot taken at another maxParallelism cannot be split
- * into this backend's key groups and is refused.
- */
-export function* entriesInRange(
-  snapshots: readonly KeyedStateSnapshot[],
-  range: KeyGroupRange,
-  maxParallelism: number,
-  /** Leave out the key groups' raw pairs (a backend that writes them itself). */
-  skipRawPairs = false,
-): Generator<RestoredEntry> {
+/** Throws unless `snapshots` is an array of snapshots taken at `maxParallelism` with well-formed key group numbers. */
+function checkSnapshots(snapshots: readonly KeyedStateSnapshot[], maxParallelism: number): void {
   if (!Array.isArray(snapshots)) throw new RestoreError('restore needs an array of keyed state snapshots');
   for (const [snapshotIndex, snapshot] of snapshots.entries()) {
     if (snapshot === null || typeof snapshot !== 'object' || !Array.isArray(snapshot.keyGroups)) {
@@ -80,6 +69,53 @@ export function* entriesInRange(
       if (!Number.isInteger(keyGroup) || keyGroup < 0 || keyGroup >= maxParallelism || !Array.isArray(group.entries)) {
         throw new RestoreError(`snapshot ${snapshotIndex} holds a malformed key group ${JSON.stringify(keyGroup)}`);
       }
+    }
+  }
+}
+
+/**
+ * The key groups in `range` that `snapshots` hold entries (or raw pairs) for, ascending: what a
+ * restore is about to load. Checks the snapshots first, like entriesInRange.
+ */
+export function keyGroupsToRestore(snapshots: readonly KeyedStateSnapshot[], range: KeyGroupRange, maxParallelism: number): number[] {
+  checkSnapshots(snapshots, maxParallelism);
+  const keyGroups = new Set<number>();
+  for (const snapshot of snapshots) {
+    for (const group of snapshot.keyGroups) {
+      if (!range.contains(group.keyGroup)) continue;
+      if (group.entries.length > 0 || (group.rawPairs !== undefined && group.rawPairs.byteLength > 0)) keyGroups.add(group.keyGroup);
+    }
+  }
+  return [...keyGroups].sort((a, b) => a - b);
+}
+
+/**
+ * What a restore that adds key groups to a backend with state throws for a key group the backend
+ * already holds state in: a restore adds whole key groups, it never merges into one.
+ */
+export function keyGroupHoldsStateError(keyGroup: number): RestoreError {
+  return new RestoreError(
+    `key group ${keyGroup} already holds state in this backend: a restore adds key groups it does not hold and never merges into one`,
+  );
+}
+
+/**
+ * The entries of `snapshots` whose key group lies in `range`, checked for shape. Rescaling hands
+ * a subtask the snapshots of every old subtask that overlapped its range, so key groups outside
+ * the range are expected and skipped; a snapshot taken at another maxParallelism cannot be split
+ * into this backend's key groups and is refused.
+ */
+export function* entriesInRange(
+  snapshots: readonly KeyedStateSnapshot[],
+  range: KeyGroupRange,
+  maxParallelism: number,
+  /** Leave out the key groups' raw pairs (a backend that writes them itself). */
+  skipRawPairs = false,
+): Generator<RestoredEntry> {
+  checkSnapshots(snapshots, maxParallelism);
+  for (const [snapshotIndex, snapshot] of snapshots.entries()) {
+    for (const group of snapshot.keyGroups) {
+      const keyGroup = group.keyGroup;
       if (!range.contains(keyGroup)) continue;
       for (const entry of group.entries) {
         if (!Array.isArray(entry) || entry.length !== 4 || typeof entry[0] !== 'string') {
