@@ -7,8 +7,8 @@ import type { KeySelector, RuntimeContext, TimerService } from '../../shared/api
 import type { StateDescriptor } from '../../shared/api/state.ts';
 import { MIN_WATERMARK } from '../../shared/api/time.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { InvalidPipelineError, SluiceError } from '../../shared/errors.ts';
-import { assignToKeyGroup } from '../../shared/key-groups.ts';
+import { InvalidPipelineError, RestoreError, SluiceError } from '../../shared/errors.ts';
+import { assignToKeyGroup, type KeyGroupRange } from '../../shared/key-groups.ts';
 import { mergeKeyGroups, type KeyedStateBackend, type KeyedStateSnapshot, type KeyGroupSnapshotReader, type Namespace, type StateEntry, type StateKey } from '../state/keyed-state-backend.ts';
 import { createStateHandle, type AnyStateHandle } from './keyed-state-handles.ts';
 import type { Output, OperatorInput } from './output.ts';
@@ -154,29 +154,69 @@ export abstract class AbstractStreamOperator implements OperatorInput {
     return { keyed: await this.snapshotKeyed() };
   }
 
-  /** Restores from the snapshots of every old subtask whose state may overlap this one. */
+  /**
+   * Restores from the snapshots of every old subtask whose state may overlap this one: the key
+   * groups of the backend's current range. Also adds key groups to a running operator (live
+   * rescaling, after setKeyGroupRange): the backend then refuses a key group it holds state in,
+   * and this refuses one that has timers here (RestoreError naming it), so nothing is merged;
+   * the restored timers are registered once the backend has taken the state.
+   */
   async restoreState(snapshots: readonly OperatorSnapshot[]): Promise<void> {
     const keyed = snapshots.flatMap((s) => (s.keyed ? [s.keyed] : []));
     if (keyed.length === 0) return;
     if (!this.backend) throw new SluiceError(`operator ${this.name} has keyed state in the snapshot but is not keyed`);
     const range = this.backend.keyGroupRange;
     const plain: KeyedStateSnapshot[] = [];
+    const timers: Array<{ queue: TimerQueue; timestamp: number; key: StateKey; keyGroup: number; namespace: Namespace }> = [];
     for (const snapshot of keyed) {
       const keyGroups = [];
       for (const group of snapshot.keyGroups) {
         if (!range.contains(group.keyGroup)) continue;
         const entries: StateEntry[] = [];
         for (const entry of group.entries) {
-          if (entry[0] === EVENT_TIMERS) this.eventTimers!.register(entry[3] as number, entry[1], group.keyGroup, entry[2]);
-          else if (entry[0] === PROCESSING_TIMERS) this.processingTimers!.register(entry[3] as number, entry[1], group.keyGroup, entry[2]);
-          else entries.push(entry);
+          const queue = entry[0] === EVENT_TIMERS ? this.eventTimers! : entry[0] === PROCESSING_TIMERS ? this.processingTimers! : undefined;
+          if (queue === undefined) entries.push(entry);
+          else timers.push({ queue, timestamp: entry[3] as number, key: entry[1], keyGroup: group.keyGroup, namespace: entry[2] });
         }
         // Raw pairs hold the backend's own state only (timers are entries): the backend takes them.
         keyGroups.push({ keyGroup: group.keyGroup, entries, ...(group.rawPairs === undefined ? {} : { rawPairs: group.rawPairs }) });
       }
       plain.push({ maxParallelism: snapshot.maxParallelism, keyGroups });
     }
+    if (timers.length > 0) {
+      const withTimers = new Set([...this.eventTimers!.keyGroups(), ...this.processingTimers!.keyGroups()]);
+      for (const { keyGroup } of timers) {
+        if (withTimers.has(keyGroup)) {
+          throw new RestoreError(`operator ${this.name}: key group ${keyGroup} already has timers here: a restore adds key groups, it never merges into one`);
+        }
+      }
+    }
     await this.backend.restore(plain);
+    for (const { queue, timestamp, key, keyGroup, namespace } of timers) queue.register(timestamp, key, keyGroup, namespace);
+  }
+
+  /**
+   * Live rescaling: from now on this operator holds the key groups of `range` only. The timers
+   * and the backend's state of the key groups outside it are dropped (a checkpoint taken before
+   * holds them, and another subtask takes them over); key groups it gains start empty until
+   * restoreState adds them.
+   */
+  async setKeyGroupRange(range: KeyGroupRange): Promise<void> {
+    const backend = this.requireKeyed('a key-group range');
+    if (!range.isEmpty && range.endKeyGroup >= backend.maxParallelism) {
+      throw new SluiceError(`operator ${this.name}: ${range} reaches beyond maxParallelism ${backend.maxParallelism}`);
+    }
+    // Before the backend's await: no timer of a dropped key group may fire meanwhile.
+    this.eventTimers!.removeOutside(range);
+    this.processingTimers!.removeOutside(range);
+    await backend.setKeyGroupRange(range);
+  }
+
+  /** The key group of an input record of a keyed operator (its input's key selector), or undefined for a non-keyed one. */
+  keyGroupOf(value: unknown, input: 0 | 1): number | undefined {
+    const selector = input === 0 ? this.keySelector0 : this.keySelector1;
+    if (this.backend === undefined || selector === undefined) return undefined;
+    return assignToKeyGroup(selector(value), this.setupInfo.maxParallelism);
   }
 
   notifyCheckpointComplete(checkpointId: number): void | Promise<void> {

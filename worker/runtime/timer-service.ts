@@ -4,6 +4,7 @@
 // timers were registered. Timers are part of the keyed snapshot, addressed by key group like
 // the rest of keyed state.
 
+import type { KeyGroupRange } from '../../shared/key-groups.ts';
 import type { Namespace, StateEntry, StateKey } from '../state/keyed-state-backend.ts';
 
 export interface Timer {
@@ -120,6 +121,35 @@ export class TimerQueue {
       const bucket = this.buckets.get(ts)!;
       this.draining = { timestamp: ts, bucket, namespaces: bucket.byNamespace.values(), timers: undefined, entries: undefined };
     }
+  }
+
+  /**
+   * Removes the timers of key groups outside `range` (live rescaling: another subtask takes them
+   * over) and returns how many went. Emptied buckets stay in the heap and are skipped, as after
+   * `delete`; a bucket being fired loses them too (its iterators skip deleted entries).
+   */
+  removeOutside(range: KeyGroupRange): number {
+    let removed = 0;
+    for (const bucket of this.buckets.values()) {
+      for (const timers of bucket.byNamespace.values()) {
+        for (const [id, timer] of timers) {
+          if (range.contains(timer.keyGroup)) continue;
+          timers.delete(id);
+          bucket.count--;
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
+  /** The key groups that have at least one timer. */
+  keyGroups(): Set<number> {
+    const keyGroups = new Set<number>();
+    for (const bucket of this.buckets.values()) {
+      for (const timers of bucket.byNamespace.values()) for (const timer of timers.values()) keyGroups.add(timer.keyGroup);
+    }
+    return keyGroups;
   }
 
   /** Timers as snapshot entries: (stateName, key, namespace, timestamp), with their key group. */
