@@ -11,7 +11,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { CheckpointError, errorChainMessage, InvalidRequestError, StaleEpochError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { RpcUnavailableError, type RpcClient } from '../../shared/rpc/rpc.ts';
-import { planJob, type JobPlan } from '../../worker/runtime/job-plan.ts';
+import { liveRescaleRefusal, planJob, type JobPlan } from '../../worker/runtime/job-plan.ts';
 import { operatorInfoOf, roundRobin } from '../../worker/runtime/subtask-builder.ts';
 import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
 import type { SubtaskStateHandle } from '../checkpoint/checkpoint-metadata.ts';
@@ -81,12 +81,27 @@ export interface JobStatusView {
 export interface RescaleResult {
   readonly from: number;
   readonly to: number;
-  /** The checkpoint the new attempt restored from. */
+  /**
+   * 'live': the attempt went on running; only key groups and splits that changed owner paused.
+   * 'restart': the attempt was replaced by one at the new parallelism (the job's shape did not allow live).
+   */
+  readonly mode: 'live' | 'restart';
+  /** Live: the checkpoint whose barrier switched the job. Restart: the checkpoint the new attempt restored from. */
   readonly checkpointId: number;
-  /** From that checkpoint's completion (the old attempt is cancelled) to the new attempt running. */
+  /**
+   * Live: the longest any key group that changed owner waited for its state, from its worker's
+   * rescale barrier. Restart: from the checkpoint's completion to the new attempt running, when
+   * every key group paused.
+   */
   readonly pauseMs: number;
-  /** From the request to the new attempt running. */
+  /** From the request to the rescale being done. */
   readonly totalMs: number;
+  /** Live only: key groups and splits that changed owner, records held back meanwhile. */
+  readonly keyGroupsMoved?: number;
+  readonly splitsMoved?: number;
+  readonly stashedRecords?: number;
+  /** Why a live rescale was not possible, when mode is 'restart'. */
+  readonly reason?: string;
 }
 
 export interface StopResult {
@@ -341,19 +356,10 @@ export class JobMaster {
       await Promise.all(
         [...byWorker].map(([workerId, mine]) =>
           this.callWorker(this.services.workers.get(workerId)!, 'DeployTasks', {
-            jobId: this.jobId,
-            attempt,
-            jobName: this.submission.jobName,
-            applicationPath: this.submission.applicationPath,
-            propertiesJson: JSON.stringify(this.submission.properties),
-            parallelism: this.plan.defaultParallelism,
-            maxParallelism: this.plan.maxParallelism,
-            checkpointDirectory: this.storage().location,
+            ...this.deploymentRequest(attempt, placements),
             restorePath: restore?.path ?? '',
             allowNonRestoredState: restore?.allowNonRestoredState ?? false,
-            stateBackend: this.submission.stateBackend ?? '',
             subtasks: mine.map((p) => ({ taskId: p.taskId, subtask: p.subtask })),
-            placements,
             splits: splits.filter((s) => mine.some((p) => p.taskId === s.taskId && p.subtask === s.subtask)),
           }, 60_000),
         ),
@@ -367,6 +373,23 @@ export class JobMaster {
     this.deployedAtMs = this.services.clock.now();
     await this.persist().catch(() => {});
     this.startCheckpointing();
+  }
+
+  /** What every DeployTasks request of an attempt carries (a live rescale sends it to a worker new to the job, with no subtasks). */
+  private deploymentRequest(attempt: number, placements: ReadonlyArray<PlacementEntry & { dataAddress: string }>) {
+    return {
+      jobId: this.jobId,
+      attempt,
+      jobName: this.submission.jobName,
+      applicationPath: this.submission.applicationPath,
+      propertiesJson: JSON.stringify(this.submission.properties),
+      parallelism: this.plan.defaultParallelism,
+      maxParallelism: this.plan.maxParallelism,
+      checkpointDirectory: this.storage().location,
+      stateBackend: this.submission.stateBackend ?? '',
+      placements,
+      subtasks: [] as Array<{ taskId: number; subtask: number }>,
+    };
   }
 
   private async initialSplits(): Promise<Array<{ taskId: number; subtask: number; splitsJson: string }>> {
@@ -403,18 +426,18 @@ export class JobMaster {
 
   private startCheckpointing(): void {
     const attempt = this.attempt;
-    const subtasks = this.placement.map((p) => ({ taskId: p.taskId, subtask: p.subtask }));
     const storage = this.storage();
-    const operators = operatorInfoOf(this.plan);
     this.checkpoints = new CheckpointCoordinator(
       {
         jobName: this.submission.jobName,
         maxParallelism: this.plan.maxParallelism,
-        subtasks: () => subtasks,
-        allFinished: () => this.finished.size === subtasks.length,
+        // The placement changes in a live rescale: its checkpoint waits for the old and the added subtasks.
+        subtasks: () => this.placement.map((p) => ({ taskId: p.taskId, subtask: p.subtask })),
+        allFinished: () => this.finished.size === this.placement.length,
         triggerCheckpoint: (checkpointId) => {
+          const rescale = this.rescaleBarrier?.checkpointId === checkpointId ? { splitAssignmentJson: this.rescaleBarrier.splitAssignmentJson } : {};
           for (const worker of this.attemptWorkers()) {
-            this.callWorker(worker, 'TriggerCheckpoint', { jobId: this.jobId, attempt, checkpointId }).catch((error: unknown) =>
+            this.callWorker(worker, 'TriggerCheckpoint', { jobId: this.jobId, attempt, checkpointId, ...rescale }).catch((error: unknown) =>
               this.log.warn('triggering a checkpoint on a worker failed', { worker: worker.workerId, checkpointId, error: errorChainMessage(error) }),
             );
           }
@@ -422,7 +445,7 @@ export class JobMaster {
         notifyCheckpointComplete: async (checkpointId) => {
           await Promise.all(this.attemptWorkers().map((worker) => this.callWorker(worker, 'NotifyCheckpointComplete', { jobId: this.jobId, attempt, checkpointId }, 30_000)));
         },
-        operatorInfo: (uid) => operators.get(uid) ?? { name: uid, parallelism: 0, maxParallelism: this.plan.maxParallelism },
+        operatorInfo: (uid) => operatorInfoOf(this.plan).get(uid) ?? { name: uid, parallelism: 0, maxParallelism: this.plan.maxParallelism },
       },
       {
         storage,
@@ -452,10 +475,9 @@ export class JobMaster {
   /** The checkpoint storage is being cleaned for a new attempt: no checkpoint until it is done. */
   private preparing: Promise<void> | undefined;
 
-  /** Reserves the next checkpoint id in the HA store (fenced) and triggers it. */
-  private async triggerCheckpoint(): Promise<CompletedCheckpointInfo> {
-    const checkpoints = this.checkpoints!;
-    const id = Math.max(checkpoints.nextId, this.counter + 1);
+  /** Reserves the next checkpoint id in the HA store (fenced). */
+  private async reserveCheckpointId(): Promise<number> {
+    const id = Math.max(this.checkpoints!.nextId, this.counter + 1);
     this.reserving = true;
     try {
       await this.fenced(() => this.services.ha.putFenced(this.services.leadership, checkpointCounterKey(this.jobId), String(id)));
@@ -463,6 +485,13 @@ export class JobMaster {
       this.reserving = false;
     }
     this.counter = id;
+    return id;
+  }
+
+  /** Triggers a checkpoint: the next id, reserved now, or one reserved before. */
+  private async triggerCheckpoint(reservedId?: number): Promise<CompletedCheckpointInfo> {
+    const checkpoints = this.checkpoints!;
+    const id = reservedId ?? (await this.reserveCheckpointId());
     if (this.checkpoints !== checkpoints) throw new Error(`attempt changed before checkpoint ${id} was triggered`);
     const done = checkpoints.trigger(id);
     done.then(
@@ -675,6 +704,17 @@ export class JobMaster {
   }
 
   private async runAction(action: JobAction): Promise<void> {
+    let liveRefused: string | undefined;
+    if (action.kind === 'rescale') {
+      try {
+        action.done.resolve(await this.rescaleLive(action.parallelism, action.requestedAtMs));
+        return;
+      } catch (error) {
+        if (!(error instanceof LiveRescaleRefused)) throw error;
+        liveRefused = error.message;
+        this.log.info('rescaling by restart: the job cannot be rescaled live', { reason: liveRefused });
+      }
+    }
     const info = await this.triggerCheckpoint();
     if (this.state !== 'running') throw new InvalidRequestError(`the job became ${this.state} while checkpoint ${info.checkpointId} was taken`);
     switch (action.kind) {
@@ -706,12 +746,150 @@ export class JobMaster {
         await this.deploy();
         if (this.state !== 'running') throw new Error(`rescaling to ${action.parallelism}: the new attempt is ${this.state}${this.failure ? `: ${this.failure}` : ''}`);
         const runningAtMs = this.services.clock.now();
-        this.lastRescale = { from, to: action.parallelism, checkpointId: info.checkpointId, pauseMs: runningAtMs - checkpointedAtMs, totalMs: runningAtMs - action.requestedAtMs };
+        this.lastRescale = {
+          from,
+          to: action.parallelism,
+          mode: 'restart',
+          checkpointId: info.checkpointId,
+          pauseMs: runningAtMs - checkpointedAtMs,
+          totalMs: runningAtMs - action.requestedAtMs,
+          ...(liveRefused === undefined ? {} : { reason: liveRefused }),
+        };
         this.log.info('rescaled', { ...this.lastRescale });
         action.done.resolve(this.lastRescale);
         return;
       }
     }
+  }
+
+  /**
+   * Rescales the running attempt in place (see ClusterJobRunner, "live rescale"): the subtasks the
+   * new parallelism adds are deployed and wired to the running ones; a checkpoint's barrier then
+   * switches every exchange to the new partitioning, and the key groups and source splits that
+   * change owner are taken over from that checkpoint while everything else keeps processing.
+   * Throws LiveRescaleRefused, before changing anything, when the job cannot be rescaled live.
+   */
+  private async rescaleLive(parallelism: number, requestedAtMs: number): Promise<RescaleResult> {
+    const from = this.slotsNeeded;
+    const previous = this.plan;
+    const plan = this.planFor(parallelism);
+    const refusal = liveRescaleRefusal(previous, plan);
+    if (refusal !== undefined) throw new LiveRescaleRefused(refusal);
+    const slots = slotsOf(plan);
+    const slotWorkers = this.placeSlots(slots);
+    if (!slotWorkers) throw new LiveRescaleRefused(`no free slots for parallelism ${parallelism} next to the running attempt`);
+    const placement: PlacementEntry[] = [];
+    for (const task of plan.tasks) for (let i = 0; i < task.parallelism; i++) placement.push({ taskId: task.id, subtask: i, workerId: slotWorkers[i]! });
+    const before = this.placement;
+    const isOld = new Set(before.map((p) => `${p.taskId}/${p.subtask}`));
+    const added = placement.filter((p) => !isOld.has(`${p.taskId}/${p.subtask}`));
+    const workersBefore = new Set(before.map((p) => p.workerId));
+    const attempt = this.attempt;
+
+    // 1. reserve the rescale checkpoint's id, deploy and wire the added subtasks, arm everything for its barrier
+    const checkpointId = await this.reserveCheckpointId();
+    this.log.info('rescaling live', { from, to: parallelism, checkpointId, added: added.length });
+    const dataAddress = (workerId: string) => this.services.workers.get(workerId)!.dataAddress;
+    const placements = placement.map((p) => ({ ...p, dataAddress: dataAddress(p.workerId) }));
+    const involved = [...new Set([...workersBefore, ...placement.map((p) => p.workerId)])];
+    const splitsBySubtask = new Map<string, string[]>();
+    try {
+      const responses = await Promise.all(
+        involved.map((workerId) => {
+          const mine = added.filter((p) => p.workerId === workerId).map((p) => ({ taskId: p.taskId, subtask: p.subtask }));
+          return this.callWorker(this.services.workers.get(workerId)!, 'PrepareRescale', {
+            jobId: this.jobId,
+            attempt,
+            parallelism,
+            checkpointId,
+            subtasks: mine,
+            placements,
+            ...(workersBefore.has(workerId) ? {} : { deployment: this.deploymentRequest(attempt, []) }),
+          }, 60_000) as Promise<{ splitsJson?: string }>;
+        }),
+      );
+      for (const response of responses) for (const [key, ids] of Object.entries(JSON.parse(response.splitsJson || '{}') as Record<string, string[]>)) splitsBySubtask.set(key, ids);
+    } catch (error) {
+      // Some workers may have wired subtasks for a barrier that now never comes: start over cleanly.
+      await this.failover(new Error(`preparing the live rescale to ${parallelism} failed: ${errorChainMessage(error)}`));
+      throw error;
+    }
+    const assignmentJson = JSON.stringify(Object.fromEntries(assignSplits(previous, plan, splitsBySubtask)));
+
+    // 2. the rescale checkpoint: its barrier switches the job
+    this.placement = [...before, ...added];
+    this.rescaleBarrier = { checkpointId, splitAssignmentJson: assignmentJson };
+    let info: CompletedCheckpointInfo;
+    try {
+      info = await this.triggerCheckpoint(checkpointId);
+    } catch (error) {
+      await this.failover(new Error(`the live rescale's checkpoint ${checkpointId} failed: ${errorChainMessage(error)}`));
+      throw error;
+    } finally {
+      this.rescaleBarrier = undefined;
+    }
+
+    // 3. the checkpoint is complete: the job is at the new parallelism; subtasks take over what they gained
+    this.parallelism = parallelism;
+    this.plan = plan;
+    this.slotsNeeded = slots;
+    let completions: Array<{ stashedRecords: number; keyGroupsTakenOver: number; splitsTakenOver: number; keyGroupPauseMs: number }>;
+    try {
+      completions = await Promise.all(
+        involved.map(async (workerId) => {
+          const response = (await this.callWorker(this.services.workers.get(workerId)!, 'CompleteRescale', {
+            jobId: this.jobId,
+            attempt,
+            checkpointId,
+            splitAssignmentJson: assignmentJson,
+          }, 120_000)) as { completionJson?: string };
+          return JSON.parse(response.completionJson || '{}');
+        }),
+      );
+    } catch (error) {
+      await this.failover(new Error(`completing the live rescale to ${parallelism} failed: ${errorChainMessage(error)}`));
+      throw error;
+    }
+    this.placement = placement;
+    for (const key of [...this.finished]) if (!placement.some((p) => `${p.taskId}/${p.subtask}` === key)) this.finished.delete(key);
+    await this.persist();
+    const doneAtMs = this.services.clock.now();
+    this.lastRescale = {
+      from,
+      to: parallelism,
+      mode: 'live',
+      checkpointId: info.checkpointId,
+      pauseMs: Math.max(0, ...completions.map((c) => c.keyGroupPauseMs ?? 0)),
+      totalMs: doneAtMs - requestedAtMs,
+      keyGroupsMoved: completions.reduce((sum, c) => sum + (c.keyGroupsTakenOver ?? 0), 0),
+      splitsMoved: completions.reduce((sum, c) => sum + (c.splitsTakenOver ?? 0), 0),
+      stashedRecords: completions.reduce((sum, c) => sum + (c.stashedRecords ?? 0), 0),
+    };
+    this.log.info('rescaled live', { ...this.lastRescale });
+    return this.lastRescale;
+  }
+
+  /** Set while the barrier of a live rescale's checkpoint is being triggered. */
+  private rescaleBarrier: { readonly checkpointId: number; readonly splitAssignmentJson: string } | undefined;
+
+  /**
+   * The worker of each slot at `slots` slots: the running slots stay where they are, added ones go
+   * where slots are free (the worker with the most first). Undefined when the cluster has too few.
+   */
+  private placeSlots(slots: number): string[] | undefined {
+    const slotWorkers: string[] = [];
+    for (const p of this.placement) slotWorkers[p.subtask] ??= p.workerId;
+    const workers = this.services.workers.all();
+    const free = new Map(workers.map((w) => [w.workerId, this.services.freeSlots(w.workerId, this.jobId) - new Set(this.placement.filter((p) => p.workerId === w.workerId).map((p) => p.subtask)).size]));
+    for (let slot = slotWorkers.length; slot < slots; slot++) {
+      const candidates = workers.filter((w) => free.get(w.workerId)! > 0);
+      if (candidates.length === 0) return undefined;
+      candidates.sort((a, b) => free.get(b.workerId)! - free.get(a.workerId)! || a.workerId.localeCompare(b.workerId));
+      const chosen = candidates[0]!;
+      free.set(chosen.workerId, free.get(chosen.workerId)! - 1);
+      slotWorkers.push(chosen.workerId);
+    }
+    return slotWorkers.slice(0, slots);
   }
 
   private copyToSnapshot(checkpointId: number, name: string | undefined): Promise<SnapshotSummary> {
@@ -759,4 +937,35 @@ export class JobMaster {
 /** Slot i of a job runs subtask i of every task: a job needs as many slots as its widest task. */
 function slotsOf(plan: JobPlan): number {
   return Math.max(...plan.tasks.map((t) => t.parallelism));
+}
+
+/** The job cannot be rescaled live (nothing was changed): it is rescaled by restart instead. */
+class LiveRescaleRefused extends Error {}
+
+/**
+ * Deals the splits of each rescaled source anew for a live rescale: every subtask ends with its
+ * fair share, and a running subtask keeps as many of its own splits as its share allows, so few
+ * splits move. `current`: "taskId/subtask" → split ids, as the sources reported them.
+ */
+export function assignSplits(previous: JobPlan, next: JobPlan, current: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
+  const assignment = new Map<string, string[]>();
+  for (const task of next.tasks) {
+    if (!task.isSource) continue;
+    const before = previous.tasks.find((t) => t.id === task.id)!.parallelism;
+    if (before === task.parallelism) continue;
+    const owned = [...Array(before).keys()].map((i) => [...(current.get(`${task.id}/${i}`) ?? [])].sort());
+    const total = owned.reduce((sum, ids) => sum + ids.length, 0);
+    const share = (i: number) => Math.floor(total / task.parallelism) + (i < total % task.parallelism ? 1 : 0);
+    const pool: string[] = [];
+    const mine: string[][] = [];
+    for (let i = 0; i < task.parallelism; i++) {
+      const own = owned[i] ?? [];
+      mine.push(own.slice(0, share(i)));
+      pool.push(...own.slice(share(i)));
+    }
+    for (let i = task.parallelism; i < before; i++) pool.push(...owned[i]!);
+    for (let i = 0; i < task.parallelism; i++) while (mine[i]!.length < share(i) && pool.length > 0) mine[i]!.push(pool.shift()!);
+    for (let i = 0; i < task.parallelism; i++) assignment.set(`${task.id}/${i}`, mine[i]!);
+  }
+  return assignment;
 }

@@ -104,13 +104,17 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
     assert.equal(stop1.snapshot.checkpointId, stop1.checkpointId);
 
     const second = await submit({ properties: properties(outputB), parallelism: 3, restoreFrom: 'diff-1' });
-    await running(second, 3);
+    const atThree = await running(second, 3);
+    // Both rescales are live: the attempt goes on, only what changes owner moves.
     const toOne = await cluster.rest('POST', `/v1/jobs/${second}/rescale`, { parallelism: 1 });
-    assert.deepEqual([toOne.from, toOne.to], [3, 1]);
+    assert.deepEqual([toOne.from, toOne.to, toOne.mode], [3, 1, 'live'], JSON.stringify(toOne));
+    assert.ok(toOne.keyGroupsMoved > 0, 'subtasks 2 and 3 hand their key groups to subtask 1');
     await running(second, 1);
     const toFour = await cluster.rest('POST', `/v1/jobs/${second}/rescale`, { parallelism: 4 });
-    assert.deepEqual([toFour.from, toFour.to], [1, 4]);
+    assert.deepEqual([toFour.from, toFour.to, toFour.mode], [1, 4, 'live'], JSON.stringify(toFour));
+    assert.ok(toFour.keyGroupsMoved > 0);
     const atFour = await running(second, 4);
+    assert.equal(atFour.attempt, atThree.attempt, 'no restart: the attempt that ran at 3 runs at 4');
     assert.equal(new Set(atFour.subtasks.map((s: any) => `${s.taskId}/${s.subtask}`)).size, atFour.subtasks.length);
     assert.ok(atFour.subtasks.some((s: any) => s.subtask === 3), 'a fourth subtask runs');
     const stop2 = await cluster.rest('POST', `/v1/jobs/${second}/stop`, { snapshot: true, name: 'diff-2' });

@@ -14,16 +14,20 @@ import type { Logger } from '../../shared/logging.ts';
 import type { SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
 import { openRestorePath } from '../../coordinator/checkpoint/restore-path.ts';
 import { writeOperatorSnapshot, type CheckpointWriteLimiter } from '../../coordinator/checkpoint/operator-state-files.ts';
+import type { SourceOperatorState } from '../operators/source-operator.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
 import type { KeyedStateBackend, StateBackendKind } from '../state/keyed-state-backend.ts';
 import type { DeadLetterOutput } from '../runtime/dead-letter.ts';
 import type { ChannelTarget, InputChannel } from '../runtime/exchange.ts';
-import { planJob, type JobPlan } from '../runtime/job-plan.ts';
+import { liveRescaleRefusal, planJob, type JobPlan } from '../runtime/job-plan.ts';
 import { hasState, type OperatorSnapshot } from '../runtime/stream-operator.ts';
 import type { StreamTask } from '../runtime/stream-task.ts';
-import { buildSubtasks, loadRestoreState } from '../runtime/subtask-builder.ts';
+import { buildSubtasks, loadRestoreState, type BuiltSubtasks } from '../runtime/subtask-builder.ts';
+import { readOperatorSnapshot } from '../../coordinator/checkpoint/operator-state-files.ts';
+import { KeyGroupRange, keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
+import { SluiceError } from '../../shared/errors.ts';
 
 export interface SubtaskRef {
   readonly taskId: number;
@@ -79,6 +83,30 @@ export interface ClusterJobRunnerServices {
   readonly sourceBatchSize?: number;
 }
 
+/** What the coordinator sends to prepare a live rescale (the PrepareRescale request, decoded). */
+export interface RescalePreparation {
+  readonly parallelism: number;
+  /** The checkpoint whose barrier switches the job to the new parallelism. */
+  readonly checkpointId: number;
+  /** The subtasks the rescale adds that this worker runs. */
+  readonly localSubtasks: readonly SubtaskRef[];
+  /** "taskId/subtask" → data-plane address, for every subtask at the new parallelism. */
+  readonly placement: ReadonlyMap<string, string>;
+}
+
+/** "taskId/subtask" → the ids of the splits a source subtask reads after the rescale. */
+export type SplitAssignment = ReadonlyMap<string, readonly string[]>;
+
+export interface RescaleCompletion {
+  /** Records held back while their key groups' state was on its way. */
+  readonly stashedRecords: number;
+  readonly keyGroupsTakenOver: number;
+  readonly splitsTakenOver: number;
+  readonly retiredSubtasks: number;
+  /** The longest a subtask here held back records of key groups it took over: from its rescale barrier to their state being in place, in ms. */
+  readonly keyGroupPauseMs: number;
+}
+
 export interface SubtaskStatus {
   readonly taskId: number;
   readonly subtask: number;
@@ -103,8 +131,13 @@ interface TaskCounters {
   backPressured: boolean;
 }
 
-export function channelKey(jobId: string, attempt: number, edgeIndex: number, producer: number, consumer: number): string {
-  return `${jobId}/${attempt}/${edgeIndex}/${producer}/${consumer}`;
+/**
+ * A channel's data-plane name. Channels a live rescale adds carry its checkpoint id: a consumer
+ * index that retired in one rescale and comes back in a later one gets a fresh channel.
+ */
+export function channelKey(jobId: string, attempt: number, edgeIndex: number, producer: number, consumer: number, rescaleCheckpointId?: number): string {
+  const key = `${jobId}/${attempt}/${edgeIndex}/${producer}/${consumer}`;
+  return rescaleCheckpointId === undefined ? key : `${key}@${rescaleCheckpointId}`;
 }
 
 export class ClusterJobRunner {
@@ -139,13 +172,19 @@ export class ClusterJobRunner {
     return runner;
   }
 
+  private env!: StreamExecutionEnvironment;
+  private plan!: JobPlan;
+  private built!: BuiltSubtasks;
+
   private async build(env: StreamExecutionEnvironment): Promise<void> {
     const { deployment, services } = this;
+    this.env = env;
     const plan: JobPlan = planJob(env.graph, env.settings, {
       jobName: deployment.jobName,
       parallelism: deployment.parallelism,
       maxParallelism: deployment.maxParallelism,
     });
+    this.plan = plan;
     this.watermarkIntervalMs = env.settings.autoWatermarkIntervalMs;
     const local = new Set(deployment.localSubtasks.map((s) => `${s.taskId}/${s.subtask}`));
     const started = performance.now();
@@ -183,6 +222,7 @@ export class ClusterJobRunner {
       initialSplits: (nodeId, subtask) => deployment.splits.get(`${plan.taskOfNode.get(nodeId)!}/${subtask}`),
       onChannelData: () => this.wake(),
     });
+    this.built = built;
     this.tasks = built.tasks;
     this.backends = built.backends;
     for (const task of this.tasks) this.counters.set(task, { busyTimeMs: 0, backPressuredTimeMs: 0, backPressured: false });
@@ -236,7 +276,7 @@ export class ClusterJobRunner {
 
       let waitMs = MAX_IDLE_SLEEP_MS;
       for (const task of this.tasks) {
-        if (!task.source || task.status !== 'running' || this.cancelled) continue;
+        if (!task.source || task.status !== 'running' || this.cancelled || this.pollingHeld.has(task)) continue;
         if (this.isBackPressured(task)) continue;
         const started = performance.now();
         let status = task.pollSource(sourceBatchSize);
@@ -292,10 +332,181 @@ export class ClusterJobRunner {
   }
 
   /** The coordinator's barrier: sources inject it, finished subtasks acknowledge with their final state. */
-  triggerCheckpoint(checkpointId: number): void {
-    for (const task of this.tasks) if (task.status === 'finished' || task.source) task.triggerCheckpoint(checkpointId);
+  triggerCheckpoint(checkpointId: number, splitAssignment?: SplitAssignment): void {
+    if (splitAssignment !== undefined) this.armSources(checkpointId, splitAssignment);
+    for (const task of this.tasks) if (task.status === 'finished' || (task.source && task.status === 'running')) task.triggerCheckpoint(checkpointId);
     this.drain();
     this.wake();
+  }
+
+  // ---- live rescale -----------------------------------------------------------------------------
+  //
+  // 1. prepareRescale: the subtasks the new parallelism adds are built here and wired to the running
+  //    ones; every running subtask is armed for the rescale barrier. Sources report their splits.
+  // 2. triggerCheckpoint(R, assignment): at barrier R each exchange switches to the new partitioning,
+  //    each keyed subtask keeps only its new key groups (the checkpoint has the state of all of
+  //    them) and holds back records of the key groups it gains; sources keep their assigned
+  //    splits; subtasks beyond the new parallelism retire. Everything else goes on processing.
+  // 3. completeRescale (checkpoint R is complete): gained key groups and splits are read from
+  //    checkpoint R, the held-back records processed; retired subtasks are closed.
+
+  private rescale: { readonly preparation: RescalePreparation; readonly plan: JobPlan } | undefined;
+  private readonly pollingHeld = new Set<StreamTask>();
+
+  /** Builds and wires the subtasks a live rescale adds; returns the splits of this worker's source subtasks. */
+  async prepareRescale(preparation: RescalePreparation): Promise<Map<string, string[]>> {
+    if (this.rescale !== undefined) throw new SluiceError(`job ${this.jobId} attempt ${this.attempt}: a rescale is in progress already`);
+    const { deployment, services } = this;
+    const previous = this.plan;
+    const plan = planJob(this.env.graph, this.env.settings, { jobName: deployment.jobName, parallelism: preparation.parallelism, maxParallelism: deployment.maxParallelism });
+    const refusal = liveRescaleRefusal(previous, plan);
+    if (refusal !== undefined) throw new SluiceError(`job ${this.jobId} cannot be rescaled live: ${refusal}`);
+    const local = new Set(preparation.localSubtasks.map((s) => `${s.taskId}/${s.subtask}`));
+    const addressOf = (taskId: number, subtask: number) => {
+      const address = preparation.placement.get(`${taskId}/${subtask}`);
+      if (address === undefined) throw new Error(`the rescale places no worker for task ${taskId} subtask ${subtask}`);
+      return address;
+    };
+    const runningHere = new Set(this.tasks.map((t) => `${t.vertex.id}/${t.subtaskIndex}`));
+    const added = await buildSubtasks({
+      plan,
+      properties: deployment.properties,
+      clock: services.clock,
+      stateBackend: deployment.stateBackend ?? services.stateBackend,
+      stateDirectory: services.stateDirectory,
+      deadLetters: services.deadLetters,
+      watermarkIntervalMs: this.watermarkIntervalMs,
+      listener: { acknowledgeCheckpoint: (task, id, snapshots) => this.acknowledge(task, id, snapshots) },
+      isLocal: (taskId, subtask) => local.has(`${taskId}/${subtask}`) || runningHere.has(`${taskId}/${subtask}`),
+      remote: {
+        output: (edgeIndex, producer, consumer) => {
+          const consumerTask = plan.taskOfNode.get(plan.edges[edgeIndex]!.targetId)!;
+          const key = channelKey(deployment.jobId, deployment.attempt, edgeIndex, producer, consumer, preparation.checkpointId);
+          return services.dataPlane.openOutput(key, addressOf(consumerTask, consumer), () => this.wake());
+        },
+        input: (edgeIndex, producer, consumer, channel) => {
+          services.dataPlane.registerInput(channelKey(deployment.jobId, deployment.attempt, edgeIndex, producer, consumer, preparation.checkpointId), channel);
+        },
+      },
+      onChannelData: () => this.wake(),
+      rescaleOf: { previous, existing: this.built, checkpointId: preparation.checkpointId },
+    });
+    const splits = new Map<string, string[]>();
+    for (const task of this.tasks) {
+      const oldParallelism = previous.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
+      const newParallelism = plan.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
+      if (task.status !== 'running' || oldParallelism === newParallelism) continue;
+      const i = task.subtaskIndex;
+      const maxParallelism = plan.maxParallelismOf.get(task.vertex.nodeIds[0]!)!;
+      if (i >= newParallelism) task.prepareRescale({ checkpointId: preparation.checkpointId, retire: true, parallelism: newParallelism });
+      else {
+        task.prepareRescale({
+          checkpointId: preparation.checkpointId,
+          retire: false,
+          parallelism: newParallelism,
+          previousKeyGroupRange: keyGroupRangeForSubtask(maxParallelism, oldParallelism, i),
+          keyGroupRange: keyGroupRangeForSubtask(maxParallelism, newParallelism, i),
+        });
+      }
+      if (task.source) splits.set(`${task.vertex.id}/${i}`, task.source.currentSplitIds());
+    }
+    for (const task of added.tasks) {
+      const maxParallelism = plan.maxParallelismOf.get(task.vertex.nodeIds[0]!)!;
+      task.prepareRescale({
+        checkpointId: preparation.checkpointId,
+        retire: false,
+        parallelism: task.vertex.parallelism,
+        previousKeyGroupRange: KeyGroupRange.EMPTY,
+        keyGroupRange: keyGroupRangeForSubtask(maxParallelism, task.vertex.parallelism, task.subtaskIndex),
+      });
+      // A new source has no splits until it takes some over: a bounded one would end at once.
+      if (task.source) this.pollingHeld.add(task);
+      this.counters.set(task, { busyTimeMs: 0, backPressuredTimeMs: 0, backPressured: false });
+      this.tasks.push(task);
+    }
+    this.backends.push(...added.backends);
+    for (const [key, exchange] of added.exchanges) this.built.exchanges.set(key, exchange);
+    this.rescale = { preparation, plan };
+    this.log.info('rescale prepared', { checkpointId: preparation.checkpointId, parallelism: preparation.parallelism, added: added.tasks.map((t) => t.name) });
+    this.wake();
+    return splits;
+  }
+
+  /** Before the rescale barrier: each source subtask keeps the splits assigned to it (and what it found since the plan). */
+  private armSources(checkpointId: number, assignment: SplitAssignment): void {
+    const rescale = this.rescale;
+    if (rescale === undefined || rescale.preparation.checkpointId !== checkpointId) throw new SluiceError(`checkpoint ${checkpointId} carries a split assignment but no rescale at it was prepared`);
+    const assigned = new Set([...assignment.values()].flat());
+    for (const task of this.tasks) {
+      if (!task.source || task.status !== 'running') continue;
+      const mine = assignment.get(`${task.vertex.id}/${task.subtaskIndex}`);
+      if (mine === undefined) continue; // retiring, or not rescaled
+      const keep = new Set(mine);
+      for (const id of task.source.currentSplitIds()) if (!assigned.has(id)) keep.add(id);
+      task.setKeptSplits(keep);
+    }
+  }
+
+  /** Checkpoint R is complete: takes over key groups and splits from it, closes retired subtasks. */
+  async completeRescale(checkpointId: number, assignment: SplitAssignment): Promise<RescaleCompletion> {
+    const rescale = this.rescale;
+    if (rescale === undefined || rescale.preparation.checkpointId !== checkpointId) throw new SluiceError(`no rescale at checkpoint ${checkpointId} was prepared`);
+    const { plan } = rescale;
+    const storage = this.services.checkpointStorage;
+    const metadata = await storage.readMetadata(checkpointId);
+    const handlesOf = (uid: string) => [...(metadata.operators.find((o) => o.uid === uid)?.subtasks ?? [])].sort((a, b) => a.subtask - b.subtask);
+    let stashedRecords = 0;
+    let keyGroupsTakenOver = 0;
+    let splitsTakenOver = 0;
+    let keyGroupPauseMs = 0;
+    const retired = this.tasks.filter((t) => t.status === 'retired');
+    const live = this.tasks.filter((t) => t.status !== 'retired');
+    await Promise.all(
+      live.map(async (task) => {
+        const gained = task.gainedKeyGroups();
+        keyGroupsTakenOver += gained.size;
+        const uid = task.operators[0]!.uid;
+        const result = await task.completeRescale(async (operator) => {
+          const snapshots = await Promise.all(handlesOf(uid).map((handle) => readOperatorSnapshot(storage, checkpointId, handle, (g) => gained.has(g))));
+          // Small key groups and timers are inline in the state file: keep only the gained ones.
+          await operator.restoreState(snapshots.map((s) => (s.keyed ? { ...s, keyed: { ...s.keyed, keyGroups: s.keyed.keyGroups.filter((g) => gained.has(g.keyGroup)) } } : s)));
+        });
+        stashedRecords += result.stashedRecords;
+        keyGroupPauseMs = Math.max(keyGroupPauseMs, Math.round(result.pausedMs));
+      }),
+    );
+    const assigned = new Set([...assignment.values()].flat());
+    for (const task of live) {
+      if (!task.source) continue;
+      const uid = task.operators[0]!.uid;
+      const newParallelism = rescale.plan.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
+      const wanted = new Set(assignment.get(`${task.vertex.id}/${task.subtaskIndex}`) ?? []);
+      const have = new Set(task.source.currentSplitIds());
+      const gained: SplitState[] = [];
+      for (const handle of handlesOf(uid)) {
+        const state = (await readOperatorSnapshot(storage, checkpointId, handle)).operatorState as SourceOperatorState | undefined;
+        for (const split of state?.splits ?? []) {
+          if (have.has(split.id)) continue;
+          // A split a retired subtask found after the plan was made goes to a subtask chosen by its id.
+          const leftover = !assigned.has(split.id) && handle.subtask >= newParallelism && stableIndex(split.id, newParallelism) === task.subtaskIndex;
+          if (wanted.has(split.id) || leftover) gained.push(split);
+        }
+      }
+      splitsTakenOver += gained.length;
+      await task.addSplits(gained);
+      this.pollingHeld.delete(task);
+    }
+    for (const task of retired) {
+      await task.close().catch((error: unknown) => this.log.warn('closing a retired subtask failed', { task: task.name, error: errorChainMessage(error) }));
+      this.tasks.splice(this.tasks.indexOf(task), 1);
+      this.counters.delete(task);
+    }
+    this.plan = plan;
+    this.rescale = undefined;
+    const completion = { stashedRecords, keyGroupsTakenOver, splitsTakenOver, retiredSubtasks: retired.length, keyGroupPauseMs };
+    this.log.info('rescale completed', { checkpointId, ...completion });
+    this.wake();
+    return completion;
   }
 
   private acknowledge(task: StreamTask, checkpointId: number, snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>): void {
@@ -352,7 +563,8 @@ export class ClusterJobRunner {
   disposed: Promise<void> = Promise.resolve();
 
   getStatus(): SubtaskStatus[] {
-    return this.tasks.map((task) => {
+    return this.tasks.flatMap((task) => {
+      if (task.status === 'retired') return [];
       const counters = this.counters.get(task)!;
       let recordsOut = 0;
       for (const out of task.exchangeOutputs) recordsOut += out.recordsOut;
@@ -365,7 +577,7 @@ export class ClusterJobRunner {
         taskId: task.vertex.id,
         subtask: task.subtaskIndex,
         taskName: task.name,
-        state: task.status,
+        state: task.status as 'running' | 'finished',
         recordsIn,
         recordsOut,
         watermark: task.combinedWatermark,
@@ -375,4 +587,11 @@ export class ClusterJobRunner {
       };
     });
   }
+}
+
+/** A split's subtask by its id, the same on every worker. */
+function stableIndex(id: string, parallelism: number): number {
+  let hash = 0;
+  for (let i = 0; i < id.length; i++) hash = (Math.imul(hash, 31) + id.charCodeAt(i)) | 0;
+  return (hash >>> 0) % parallelism;
 }

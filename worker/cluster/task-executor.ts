@@ -64,8 +64,29 @@ export class TaskExecutor {
     deployTasks: (request, context) => this.deployTasks(request, context),
     triggerCheckpoint: async (request, context) => {
       this.checkEpoch(context, 'TriggerCheckpoint');
-      this.runnerOf(request.jobId, request.attempt).triggerCheckpoint(Number(request.checkpointId));
+      const assignment = request.splitAssignmentJson ? splitAssignment(parseJson('TriggerCheckpoint.splitAssignmentJson', request.splitAssignmentJson)) : undefined;
+      this.runnerOf(request.jobId, request.attempt).triggerCheckpoint(Number(request.checkpointId), assignment);
       return {};
+    },
+    prepareRescale: async (request, context) => {
+      this.checkEpoch(context, 'PrepareRescale');
+      const placement = new Map<string, string>();
+      for (const p of request.placements ?? []) placement.set(`${p.taskId}/${p.subtask}`, p.dataAddress);
+      // A worker new to the job runs the attempt first, with no subtasks of its own yet.
+      if (request.deployment && !this.runners.has(request.jobId)) await this.startAttempt(request.deployment, context, { allowNoSubtasks: true });
+      const splits = await this.runnerOf(request.jobId, request.attempt).prepareRescale({
+        parallelism: request.parallelism,
+        checkpointId: Number(request.checkpointId),
+        localSubtasks: (request.subtasks ?? []).map((s: { taskId: number; subtask: number }) => ({ taskId: s.taskId, subtask: s.subtask })),
+        placement,
+      });
+      return { splitsJson: JSON.stringify(Object.fromEntries(splits)) };
+    },
+    completeRescale: async (request, context) => {
+      this.checkEpoch(context, 'CompleteRescale');
+      const assignment = splitAssignment(parseJson('CompleteRescale.splitAssignmentJson', request.splitAssignmentJson || '{}'));
+      const completion = await this.runnerOf(request.jobId, request.attempt).completeRescale(Number(request.checkpointId), assignment);
+      return { completionJson: JSON.stringify(completion) };
     },
     notifyCheckpointComplete: async (request, context) => {
       this.checkEpoch(context, 'NotifyCheckpointComplete');
@@ -107,7 +128,12 @@ export class TaskExecutor {
 
   private async deployTasks(request: any, context: CallContext): Promise<object> {
     this.checkEpoch(context, 'DeployTasks');
-    const deployment = decodeDeployment(request);
+    await this.startAttempt(request, context);
+    return {};
+  }
+
+  private async startAttempt(request: any, context: CallContext, options: { allowNoSubtasks?: boolean } = {}): Promise<void> {
+    const deployment = decodeDeployment(request, options);
     const previous = this.runners.get(deployment.jobId);
     if (previous) {
       this.runners.delete(deployment.jobId);
@@ -133,11 +159,10 @@ export class TaskExecutor {
     // A cancel for this attempt may have arrived while it was being built.
     if (this.stopped || deployment.attempt <= (this.cancelledUpTo.get(deployment.jobId) ?? 0)) {
       await runner.cancel(this.stopped ? 'worker stopping' : 'cancelled while it was deployed');
-      return {};
+      return;
     }
     this.runners.set(deployment.jobId, runner);
     runner.start();
-    return {};
   }
 
   /** An attempt failed (in its loop, or its data-plane connection died): cancel it here and report it. */
@@ -239,12 +264,12 @@ function parseJson(field: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new InvalidRequestError(`DeployTasks.${field} is not valid JSON: ${(error as Error).message}`);
+    throw new InvalidRequestError(`${field} is not valid JSON: ${(error as Error).message}`);
   }
 }
 
 /** Checks a DeployTasks request field by field; a malformed one names the field. */
-export function decodeDeployment(request: any): AttemptDeployment {
+export function decodeDeployment(request: any, options: { allowNoSubtasks?: boolean } = {}): AttemptDeployment {
   const need = (field: string, ok: boolean) => {
     if (!ok) throw new InvalidRequestError(`DeployTasks.${field} is missing or invalid`);
   };
@@ -253,14 +278,14 @@ export function decodeDeployment(request: any): AttemptDeployment {
   need('applicationPath', typeof request.applicationPath === 'string' && request.applicationPath.length > 0);
   need('checkpointDirectory', typeof request.checkpointDirectory === 'string' && request.checkpointDirectory.length > 0);
   need('parallelism', Number.isInteger(request.parallelism) && request.parallelism > 0);
-  need('subtasks', Array.isArray(request.subtasks) && request.subtasks.length > 0);
+  need('subtasks', Array.isArray(request.subtasks ?? []) && ((request.subtasks ?? []).length > 0 || options.allowNoSubtasks === true));
   need('stateBackend', !request.stateBackend || request.stateBackend === 'memory' || request.stateBackend === 'leveldb');
-  const properties = request.propertiesJson ? parseJson('propertiesJson', request.propertiesJson) : {};
+  const properties = request.propertiesJson ? parseJson('DeployTasks.propertiesJson', request.propertiesJson) : {};
   need('propertiesJson', typeof properties === 'object' && properties !== null);
   const placement = new Map<string, string>();
   for (const p of request.placements ?? []) placement.set(`${p.taskId}/${p.subtask}`, p.dataAddress);
   const splits = new Map<string, readonly SplitState[]>();
-  for (const s of request.splits ?? []) splits.set(`${s.taskId}/${s.subtask}`, parseJson('splits.splitsJson', s.splitsJson) as SplitState[]);
+  for (const s of request.splits ?? []) splits.set(`${s.taskId}/${s.subtask}`, parseJson('DeployTasks.splits.splitsJson', s.splitsJson) as SplitState[]);
   return {
     jobId: request.jobId,
     attempt: request.attempt,
@@ -275,4 +300,15 @@ export function decodeDeployment(request: any): AttemptDeployment {
     placement,
     splits,
   };
+}
+
+/** {"taskId/subtask": [split ids]}, checked. */
+function splitAssignment(value: unknown): Map<string, string[]> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidRequestError('a split assignment must be an object of split id lists');
+  const assignment = new Map<string, string[]>();
+  for (const [key, ids] of Object.entries(value)) {
+    if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new InvalidRequestError(`split assignment of ${key}: must be a list of split ids`);
+    assignment.set(key, ids);
+  }
+  return assignment;
 }

@@ -56,7 +56,7 @@ export class WorkerRunner {
         {
           name: 'WorkerGateway',
           handlers: Object.fromEntries(
-            ['deployTasks', 'triggerCheckpoint', 'notifyCheckpointComplete', 'cancelJob'].map((m) => [m, (request: unknown, context: any) => executor!.handlers[m]!(request, context)]),
+            ['deployTasks', 'triggerCheckpoint', 'notifyCheckpointComplete', 'cancelJob', 'prepareRescale', 'completeRescale'].map((m) => [m, (request: unknown, context: any) => executor!.handlers[m]!(request, context)]),
           ),
         },
       ],

@@ -40,16 +40,63 @@ export class SourceOperator extends AbstractStreamOperator implements SourceOutp
   }
 
   /** Creates the reader and hands it its splits (fresh from discovery, or from a checkpoint). */
-  async initialize(splits: readonly SplitState[]): Promise<void> {
+  async initialize(splits: readonly SplitState[], parallelism = this.setupInfo.parallelism): Promise<void> {
     this.splits = splits;
     const clock = this.setupInfo.clock;
-    this.reader = this.source.createReader({ subtaskIndex: this.setupInfo.subtaskIndex, parallelism: this.setupInfo.parallelism, now: () => clock.now() });
+    this.reader = this.source.createReader({ subtaskIndex: this.setupInfo.subtaskIndex, parallelism, now: () => clock.now() });
     await this.reader.addSplits(splits);
     this.generators = splits.map(() => this.strategy.createGenerator());
     const now = clock.now();
     this.lastActivityMs = splits.map(() => now);
     this.finishedSplits = splits.map(() => false);
   }
+
+  /**
+   * Live rescale, right after the rescale barrier: keeps the splits in `keep` at their current
+   * positions (with their watermark generators) under a new reader for the new parallelism, so
+   * what it discovers later is divided as the other subtasks divide it; the other splits' positions
+   * are in the checkpoint, and the subtasks that take them over read on from there. Polls wait
+   * until the new reader is ready.
+   */
+  reassign(keep: ReadonlySet<string>, parallelism: number): Promise<void> {
+    const states = this.reader.snapshotSplits();
+    const kept = states.flatMap((state, i) => (keep.has(state.id) ? [i] : []));
+    const generators = kept.map((i) => this.generators[i] ?? this.strategy.createGenerator());
+    const lastActivityMs = kept.map((i) => this.lastActivityMs[i] ?? this.pollTimeMs);
+    const finishedSplits = kept.map((i) => this.finishedSplits[i] ?? false);
+    const old = this.reader;
+    this.reopening = (async () => {
+      await old.close();
+      await this.initialize(kept.map((i) => states[i]!), parallelism);
+      this.generators = generators;
+      this.lastActivityMs = lastActivityMs;
+      this.finishedSplits = finishedSplits;
+    })().finally(() => (this.reopening = undefined));
+    return this.reopening;
+  }
+
+  /** The ids of the splits the reader has, found ones included. */
+  currentSplitIds(): string[] {
+    return this.reader.snapshotSplits().map((s) => s.id);
+  }
+
+  /** Splits taken over in a live rescale, read from their checkpointed positions. */
+  async addSplits(splits: readonly SplitState[]): Promise<void> {
+    // The reader numbers splits in the order it got or found them: line the generators up with it.
+    const known = this.reader.snapshotSplits().length;
+    while (this.generators.length < known) this.discoveredSplit(this.generators.length);
+    await this.reader.addSplits(splits);
+    const now = this.setupInfo.clock.now();
+    for (const _ of splits) {
+      this.generators.push(this.strategy.createGenerator());
+      this.lastActivityMs.push(now);
+      this.finishedSplits.push(false);
+    }
+    this.splits = [...this.splits, ...splits];
+  }
+
+  /** Set while `reassign` replaces the reader. */
+  private reopening: Promise<void> | undefined;
 
   get waitHintMs(): number {
     return this.reader.waitHintMs ?? 10;
@@ -64,6 +111,7 @@ export class SourceOperator extends AbstractStreamOperator implements SourceOutp
   }
 
   poll(maxRecords: number): PollStatus | Promise<PollStatus> {
+    if (this.reopening) return 'wait';
     this.pollTimeMs = this.setupInfo.clock.now();
     return this.reader.poll(this, maxRecords);
   }

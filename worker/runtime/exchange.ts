@@ -88,17 +88,39 @@ export interface ExchangeOptions {
 }
 
 export class ExchangeOutput implements Output {
-  private readonly values: unknown[][];
-  private readonly timestamps: number[][];
+  private values: unknown[][];
+  private timestamps: number[][];
   private nextRoundRobin: number;
-  private readonly parallelism: number;
+  private parallelism: number;
+  /** What the targets were last told, for targets that join in a rescale. */
+  private lastWatermark: number | undefined;
+  private lastIdle = false;
+  /** Armed by a live rescale: at barrier `checkpointId` the records go to `targets` instead. */
+  private rescale: { readonly checkpointId: number; readonly targets: readonly ChannelTarget[] } | undefined;
   recordsOut = 0;
 
-  constructor(private readonly targets: readonly ChannelTarget[], private readonly options: ExchangeOptions) {
+  constructor(private targets: readonly ChannelTarget[], private readonly options: ExchangeOptions) {
     this.parallelism = targets.length;
     this.values = targets.map(() => []);
     this.timestamps = targets.map(() => []);
     this.nextRoundRobin = options.producerIndex % targets.length;
+  }
+
+  /** Where records for consumer `index` (in partitioning order) go. */
+  targetOf(index: number): ChannelTarget {
+    const target = this.targets[index];
+    if (target === undefined) throw new RangeError(`exchange has no target ${index} (it has ${this.targets.length})`);
+    return target;
+  }
+
+  /**
+   * Live rescale: the barrier of checkpoint `checkpointId` also goes to the targets that are new in
+   * `targets` (one per consumer subtask at the new parallelism, in subtask order), and every record
+   * after it is partitioned over `targets`. Consumers that are not in `targets` get nothing more.
+   */
+  prepareRescale(checkpointId: number, targets: readonly ChannelTarget[]): void {
+    if (targets.length === 0) throw new Error('a rescaled exchange needs at least one target');
+    this.rescale = { checkpointId, targets };
   }
 
   collect(value: unknown, timestamp: number): void {
@@ -135,15 +157,31 @@ export class ExchangeOutput implements Output {
   collectSide(): void {}
 
   emitWatermark(watermark: number): void {
+    this.lastWatermark = watermark;
     this.broadcastEvent({ kind: 'watermark', watermark });
   }
 
   emitIdle(idle: boolean): void {
+    this.lastIdle = idle;
     this.broadcastEvent({ kind: 'idle', idle });
   }
 
   emitBarrier(checkpointId: number): void {
     this.broadcastEvent({ kind: 'barrier', checkpointId });
+    const rescale = this.rescale;
+    if (rescale === undefined || rescale.checkpointId !== checkpointId) return;
+    this.rescale = undefined;
+    const joining = rescale.targets.filter((t) => !this.targets.includes(t));
+    for (const target of joining) {
+      target.push({ kind: 'barrier', checkpointId });
+      if (this.lastWatermark !== undefined) target.push({ kind: 'watermark', watermark: this.lastWatermark });
+      if (this.lastIdle) target.push({ kind: 'idle', idle: true });
+    }
+    this.targets = rescale.targets;
+    this.parallelism = rescale.targets.length;
+    this.values = rescale.targets.map(() => []);
+    this.timestamps = rescale.targets.map(() => []);
+    this.nextRoundRobin = this.options.producerIndex % this.parallelism;
   }
 
   emitEnd(): void {

@@ -132,3 +132,21 @@ function topologicalOrder(graph: StreamGraph, edges: readonly PlannedEdge[]): nu
   if (order.length !== graph.nodes.length) throw new InvalidPipelineError('the pipeline has a cycle');
   return order;
 }
+
+/**
+ * Why a job cannot move from one plan to the other by a live rescale, or undefined when it can. A
+ * live rescale changes subtask counts, not the job's shape: the tasks, their chains and their edges
+ * must be the same at both parallelisms, and keyed state must sit at the head of its task (where
+ * the key group of each arriving record is known).
+ */
+export function liveRescaleRefusal(previous: JobPlan, next: JobPlan): string | undefined {
+  const shape = (plan: JobPlan) => JSON.stringify([plan.tasks.map((t) => [t.id, t.nodeIds]), plan.edges.map((e) => [e.sourceId, e.targetId, e.partitioning])]);
+  if (shape(previous) !== shape(next)) return 'the job chains its operators differently at the new parallelism';
+  for (const task of next.tasks) {
+    for (const nodeId of task.nodeIds.slice(1)) {
+      const node = next.graph.node(nodeId);
+      if (node.kind === 'operator' && node.keySelectors.some((k) => k !== undefined)) return `operator "${node.name}" keeps keyed state but is not the head of its task`;
+    }
+  }
+  return undefined;
+}

@@ -4,9 +4,10 @@
 // live channel has), snapshots its operators and forwards the barrier, and finishes when every
 // input has ended. A source subtask is driven by polls instead of channels.
 
-import type { PollStatus } from '../../shared/api/connectors.ts';
+import type { PollStatus, SplitState } from '../../shared/api/connectors.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../../shared/api/time.ts';
 import { SluiceError, UserFunctionError } from '../../shared/errors.ts';
+import type { KeyGroupRange } from '../../shared/key-groups.ts';
 import type { TaskVertex } from './job-plan.ts';
 import type { ExchangeOutput, InputChannel } from './exchange.ts';
 import type { AbstractStreamOperator, OperatorSnapshot } from './stream-operator.ts';
@@ -14,7 +15,28 @@ import { SinkOperator, PREPARED_AT_END } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
 import { TimestampsAndWatermarksOperator } from '../operators/simple-operators.ts';
 
-export type TaskStatus = 'running' | 'finished';
+/** 'retired': a live rescale took the subtask out of the job; its state went to the others. */
+export type TaskStatus = 'running' | 'finished' | 'retired';
+
+/** What a subtask does at the barrier of a live rescale (see LiveRescale in the cluster runner). */
+export interface TaskRescale {
+  readonly checkpointId: number;
+  /** The subtask leaves the job at the barrier. */
+  readonly retire: boolean;
+  /** A keyed head's key groups before and after the barrier. */
+  readonly previousKeyGroupRange?: KeyGroupRange;
+  readonly keyGroupRange?: KeyGroupRange;
+  /** A source's splits after the barrier (ids), and the parallelism its new reader runs at. */
+  readonly keepSplits?: ReadonlySet<string>;
+  readonly parallelism: number;
+}
+
+interface StashedRecord {
+  readonly value: unknown;
+  readonly timestamp: number;
+  readonly input: 0 | 1;
+}
+
 
 export interface TaskListener {
   acknowledgeCheckpoint(task: StreamTask, checkpointId: number, snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>): void;
@@ -97,7 +119,8 @@ export class StreamTask {
               const head = this.head;
               this.recordsIn += values.length;
               this.recordBatchBudget--;
-              if (channel.inputIndex === 0) for (let i = 0; i < values.length; i++) head.processElement(values[i], timestamps[i]!);
+              if (this.gaining !== undefined) this.processOrStash(values, timestamps, channel.inputIndex);
+              else if (channel.inputIndex === 0) for (let i = 0; i < values.length; i++) head.processElement(values[i], timestamps[i]!);
               else for (let i = 0; i < values.length; i++) head.processElement2(values[i], timestamps[i]!);
               break;
             }
@@ -116,8 +139,9 @@ export class StreamTask {
             case 'end':
               channel.ended = true;
               this.updateWatermark();
-              if (this.channels.every((ch) => ch.ended)) this.finish();
-              else this.completeAlignmentIfReady();
+              if (this.channels.every((ch) => ch.ended)) {
+                if (this.gaining === undefined) this.finish();
+              } else this.completeAlignmentIfReady();
               break;
           }
         }
@@ -157,6 +181,8 @@ export class StreamTask {
       this.head.processIdle(false);
     }
     if (live === 0) return;
+    // Key groups whose state is still on its way hold the watermark: their timers are not here yet.
+    if (this.gaining !== undefined) return;
     if (min > this.combinedWatermark) {
       this.combinedWatermark = min;
       this.head.processWatermark(min);
@@ -175,7 +201,7 @@ export class StreamTask {
   }
 
   private completeAlignmentIfReady(): void {
-    if (this.alignmentCheckpointId < 0) return;
+    if (this.alignmentCheckpointId < 0 || this.gaining !== undefined) return;
     const live = this.channels.filter((ch) => !ch.ended);
     if (live.length === 0 || !live.every((ch) => ch.blocked)) return;
     const checkpointId = this.alignmentCheckpointId;
@@ -208,8 +234,110 @@ export class StreamTask {
 
   private performCheckpoint(checkpointId: number): void {
     const snapshots = this.snapshotOperators(checkpointId);
+    // A rescaled exchange switches its partitioning right after this barrier.
     for (const out of this.exchangeOutputs) out.emitBarrier(checkpointId);
     this.listener.acknowledgeCheckpoint(this, checkpointId, snapshots);
+    const rescale = this.rescale;
+    if (rescale !== undefined && rescale.checkpointId === checkpointId) {
+      this.rescale = undefined;
+      this.applyRescale(rescale);
+    }
+  }
+
+  // ---- live rescale ---------------------------------------------------------------------------
+
+  private rescale: TaskRescale | undefined;
+  /** Key groups this subtask owns since the rescale barrier whose state has not arrived yet. */
+  private gaining: Set<number> | undefined;
+  private stash: StashedRecord[] = [];
+  private gainingSinceMs = 0;
+  /** Dropping the key groups this subtask gave away, and reopening a source's reader. */
+  private handover: Promise<void> = Promise.resolve();
+
+  /** Arms a live rescale: applied right after this subtask's barrier of `rescale.checkpointId`. */
+  prepareRescale(rescale: TaskRescale): void {
+    if (this.status !== 'running') throw new SluiceError(`${this.name} is ${this.status}; it takes no part in a rescale`);
+    this.rescale = rescale;
+  }
+
+  /** Before the rescale barrier: the splits a source keeps (it reopens its reader with them at the barrier). */
+  setKeptSplits(keep: ReadonlySet<string>): void {
+    if (this.rescale === undefined) throw new SluiceError(`${this.name}: no rescale is prepared`);
+    this.rescale = { ...this.rescale, keepSplits: keep };
+  }
+
+  /** The key groups whose state this subtask waits for. */
+  gainedKeyGroups(): ReadonlySet<number> {
+    return this.gaining ?? new Set();
+  }
+
+  /** Whether the subtask waits for state of key groups it took over. */
+  get awaitingState(): boolean {
+    return this.gaining !== undefined;
+  }
+
+  private applyRescale(rescale: TaskRescale): void {
+    if (rescale.retire) {
+      // Its state is in the checkpoint; its sinks commit when that checkpoint completes.
+      for (const out of this.exchangeOutputs) out.emitEnd();
+      this.status = 'retired';
+      return;
+    }
+    if (rescale.keepSplits !== undefined && this.source) this.handover = this.source.reassign(rescale.keepSplits, rescale.parallelism);
+    const range = rescale.keyGroupRange;
+    const before = rescale.previousKeyGroupRange;
+    if (range === undefined || before === undefined || !this.head.hasKeyedState) return;
+    const gaining = new Set<number>();
+    for (let g = range.startKeyGroup; g <= range.endKeyGroup; g++) if (!before.contains(g)) gaining.add(g);
+    if (gaining.size > 0) {
+      this.gaining = gaining;
+      this.gainingSinceMs = performance.now();
+    }
+    this.handover = this.head.setKeyGroupRange(range);
+  }
+
+  private processOrStash(values: unknown[], timestamps: number[], input: 0 | 1): void {
+    const head = this.head;
+    const gaining = this.gaining!;
+    for (let i = 0; i < values.length; i++) {
+      if (gaining.has(head.keyGroupOf(values[i], input)!)) this.stash.push({ value: values[i], timestamp: timestamps[i]!, input });
+      else if (input === 0) head.processElement(values[i], timestamps[i]!);
+      else head.processElement2(values[i], timestamps[i]!);
+    }
+  }
+
+  /**
+   * The state of the key groups this subtask took over arrived (`restore` puts it in): the records
+   * held back for them are processed in their order, then the watermark and any barrier move on.
+   */
+  async completeRescale(restore: (operator: AbstractStreamOperator) => Promise<void>): Promise<{ stashedRecords: number; pausedMs: number }> {
+    await this.handover;
+    const stashed = this.stash;
+    if (this.gaining === undefined) return { stashedRecords: 0, pausedMs: 0 };
+    await restore(this.head);
+    const pausedMs = performance.now() - this.gainingSinceMs;
+    this.gaining = undefined;
+    this.stash = [];
+    try {
+      const head = this.head;
+      for (const { value, timestamp, input } of stashed) {
+        if (input === 0) head.processElement(value, timestamp);
+        else head.processElement2(value, timestamp);
+      }
+    } catch (error) {
+      throw this.failure(error);
+    }
+    this.updateWatermark();
+    if (this.channels.length > 0 && this.channels.every((ch) => ch.ended)) this.finish();
+    else this.completeAlignmentIfReady();
+    this.hasInput = true;
+    return { stashedRecords: stashed.length, pausedMs };
+  }
+
+  /** A source that took over splits in a live rescale: its reader reads them from their checkpointed positions. */
+  async addSplits(splits: readonly SplitState[]): Promise<void> {
+    await this.handover;
+    if (splits.length > 0) await this.source!.addSplits(splits);
   }
 
   /** All input is done: final watermark (sources), end of input, final snapshot, end downstream. */

@@ -69,6 +69,12 @@ export interface SubtaskBuildOptions {
   readonly initialSplits?: (nodeId: number, subtask: number) => readonly SplitState[] | undefined;
   /** Told when a channel of a local task received data (to wake a scheduler). */
   readonly onChannelData?: (task: StreamTask) => void;
+  /**
+   * Live rescale: `plan` is the job at its new parallelism and `existing` what runs here at the
+   * old one. Only the subtasks that are new at `plan`'s parallelism are built; they are wired to
+   * the running ones, whose exchanges switch to the new consumers at barrier `checkpointId`.
+   */
+  readonly rescaleOf?: { readonly previous: JobPlan; readonly existing: BuiltSubtasks; readonly checkpointId: number };
 }
 
 export interface OperatorInfo {
@@ -82,22 +88,29 @@ export interface BuiltSubtasks {
   readonly backends: KeyedStateBackend[];
   /** uid → what the checkpoint metadata records of the operator. */
   readonly operatorInfo: Map<string, OperatorInfo>;
+  /** "edgeIndex/producer" → the exchange of a local producer subtask. */
+  readonly exchanges: Map<string, ExchangeOutput>;
 }
 
 export async function buildSubtasks(options: SubtaskBuildOptions): Promise<BuiltSubtasks> {
   const { plan } = options;
   const isLocal = options.isLocal ?? (() => true);
+  const rescale = options.rescaleOf;
+  /** How many subtasks of a task ran before the rescale (0: none, everything here is new). */
+  const previousParallelism = (taskId: number) => (rescale ? rescale.previous.tasks.find((t) => t.id === taskId)!.parallelism : 0);
   const tasks: StreamTask[] = [];
   const backends: KeyedStateBackend[] = [];
+  const exchanges = new Map<string, ExchangeOutput>();
   const operatorInfo = operatorInfoOf(plan);
   const operatorsOf = new Map<string, Array<{ uid: string; operator: AbstractStreamOperator }>>();
   const taskAt = new Map<string, StreamTask>();
+  for (const task of rescale?.existing.tasks ?? []) taskAt.set(`${task.vertex.id}/${task.subtaskIndex}`, task);
   const operatorOf = (nodeId: number, subtask: number) =>
     operatorsOf.get(`${plan.taskOfNode.get(nodeId)!}/${subtask}`)!.find((o) => o.uid === plan.uidOf.get(nodeId))!.operator;
 
   // 1. operator instances and tasks
   for (const vertex of plan.tasks) {
-    for (let i = 0; i < vertex.parallelism; i++) {
+    for (let i = previousParallelism(vertex.id); i < vertex.parallelism; i++) {
       if (!isLocal(vertex.id, i)) continue;
       const operators = vertex.nodeIds.map((id) => ({
         uid: plan.uidOf.get(id)!,
@@ -129,17 +142,25 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
         consumer.hasInput = true;
         options.onChannelData?.(consumer);
       });
+    const producersBefore = previousParallelism(producerTask);
+    const consumersBefore = previousParallelism(consumerTask);
     for (let p = 0; p < producerParallelism; p++) {
       const producerLocal = isLocal(producerTask, p);
+      const producerExisted = p < producersBefore;
       if (producerTask === consumerTask) {
-        if (producerLocal) addOutput(edge.sourceId, p, sideOutput(edge.sideOutputTag?.id, new ChainingOutput(operatorOf(edge.targetId, p))));
+        if (producerLocal && !producerExisted) addOutput(edge.sourceId, p, sideOutput(edge.sideOutputTag?.id, new ChainingOutput(operatorOf(edge.targetId, p))));
         continue;
       }
       const consumers = edge.partitioning === 'forward' ? [p] : [...Array(consumerParallelism).keys()];
+      const existingExchange = producerExisted && producerLocal ? rescale!.existing.exchanges.get(`${edgeIndex}/${p}`) : undefined;
+      if (producerExisted && producerLocal && !existingExchange) throw new Error(`no exchange of edge ${edgeIndex} for running subtask ${p}`);
       const targets: ChannelTarget[] = [];
       for (const c of consumers) {
         const consumer = taskAt.get(`${consumerTask}/${c}`);
-        if (producerLocal && consumer) {
+        if (producerExisted && c < consumersBefore) {
+          // The channel runs already.
+          if (existingExchange) targets.push(existingExchange.targetOf(edge.partitioning === 'forward' ? 0 : c));
+        } else if (producerLocal && consumer) {
           const channel = newChannel(p, consumer);
           consumer.addChannel(channel);
           targets.push(channel);
@@ -152,6 +173,11 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
         }
       }
       if (!producerLocal) continue;
+      if (existingExchange) {
+        exchanges.set(`${edgeIndex}/${p}`, existingExchange);
+        if (edge.partitioning !== 'forward') existingExchange.prepareRescale(rescale!.checkpointId, targets);
+        continue;
+      }
       const exchange = new ExchangeOutput(targets, {
         partitioning: edge.partitioning,
         keySelector: edge.keySelector,
@@ -160,6 +186,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
         batchSize: exchangeBatchSize,
       });
       taskAt.get(`${producerTask}/${p}`)!.exchangeOutputs.push(exchange);
+      exchanges.set(`${edgeIndex}/${p}`, exchange);
       addOutput(edge.sourceId, p, sideOutput(edge.sideOutputTag?.id, exchange));
     }
   });
@@ -168,7 +195,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
   const restored = options.restored;
   const discoveredSplits = new Map<number, readonly SplitState[]>();
   for (const vertex of plan.tasks) {
-    const local = [...Array(vertex.parallelism).keys()].filter((i) => isLocal(vertex.id, i));
+    const local = [...Array(vertex.parallelism).keys()].filter((i) => i >= previousParallelism(vertex.id) && isLocal(vertex.id, i));
     const build = async (i: number): Promise<void> => {
       for (const nodeId of vertex.nodeIds) {
         const node = plan.graph.node(nodeId);
@@ -202,6 +229,8 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
           let splits: SplitState[];
           if (snapshots) {
             splits = redistribute(snapshots.map((s) => (s.operatorState as SourceOperatorState).splits), vertex.parallelism, i);
+          } else if (rescale) {
+            splits = []; // a subtask added by a live rescale takes its splits over from the others
           } else {
             const assigned = options.initialSplits?.(nodeId, i);
             if (assigned) splits = [...assigned];
@@ -226,7 +255,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
     if (vertex.isSource) for (const i of local) await build(i);
     else await Promise.all(local.map(build));
   }
-  return { tasks, backends, operatorInfo };
+  return { tasks, backends, operatorInfo, exchanges };
 }
 
 /** uid → what the checkpoint metadata records of each operator of the plan. */
