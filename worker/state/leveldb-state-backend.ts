@@ -23,7 +23,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { z } from 'zod';
-import type { KeyGroupRange } from '../../shared/key-groups.ts';
+import { KeyGroupRange } from '../../shared/key-groups.ts';
 import { ConfigurationError, ExternalSystemError, RestoreError, SluiceError, UserFunctionError } from '../../shared/errors.ts';
 import type {
   KeyedStateBackend,
@@ -491,10 +491,25 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     for (const keyGroup of this.changedKeyGroups) if (!range.contains(keyGroup)) this.changedKeyGroups.delete(keyGroup);
     // Gained key groups get their content from elsewhere: never the same as any baseline of ours.
     for (const keyGroup of range) if (!previous.contains(keyGroup)) this.changedKeyGroups.add(keyGroup);
+    // Deleting a dropped key group's keys takes seconds for large state: it runs after the batches
+    // already queued (a pinned overlay may still write its keys) but holds up neither later writes
+    // nor restores of other key groups. Regaining a key group waits for its deletion.
     for (const [start, end] of keyGroupsOutside(previous, range)) {
-      this.writeChain = this.writeChain.then(() => this.deleteKeyGroups(start, end));
+      const dropping = { start, end, done: this.writeChain.then(() => this.deleteKeyGroups(start, end)).catch(() => {}) }; // a failed write is writeFailure
+      this.dropping.push(dropping);
+      void dropping.done.finally(() => this.dropping.splice(this.dropping.indexOf(dropping), 1));
     }
+    await this.untilDropped(range);
     await this.whenFlushed();
+  }
+
+  /** Key groups dropped by setKeyGroupRange whose keys are still being deleted. */
+  private readonly dropping: Array<{ readonly start: number; readonly end: number; readonly done: Promise<void> }> = [];
+
+  /** Resolves once no key group of `range` is being deleted. */
+  private async untilDropped(range: KeyGroupRange): Promise<void> {
+    await Promise.all(this.dropping.filter((d) => d.start <= range.endKeyGroup && d.end >= range.startKeyGroup).map((d) => d.done));
+    this.assertNoWriteFailure();
   }
 
   setCurrentKey(key: StateKey, keyGroup: number): void {
@@ -608,6 +623,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     // Everything written so far goes to LevelDB first, so one look there tells whether a key group holds state.
     this.flush();
     await this.whenFlushed();
+    await this.untilDropped(KeyGroupRange.of(Math.min(...keyGroups), Math.max(...keyGroups)));
     for (const keyGroup of keyGroups) if (await this.holdsKeyGroup(keyGroup)) throw keyGroupHoldsStateError(keyGroup);
     // The cache may know keys of these key groups as absent; after the restore they may not be.
     const restoring = new Set(keyGroups);
@@ -671,6 +687,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     if (this.disposed) return;
     this.disposed = true;
     await this.writeChain;
+    await Promise.all(this.dropping.map((d) => d.done));
     try {
       await this.db.close();
       await rm(this.databaseFolder, { recursive: true, force: true });
