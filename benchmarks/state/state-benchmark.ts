@@ -151,10 +151,18 @@ export async function benchmarkState(args: readonly string[]): Promise<void> {
     figures.fullCheckpoint = await checkpoint('full');
     figures.incrementalCheckpoint = await checkpoint('incremental');
 
-    // 3. Live rescale 2 → 4: the job checkpoints, then runs at 4 from that checkpoint.
+    // 3. Live rescale 2 → 4: the key groups that change owner wait for their state, the others go on.
+    const beforeRescale = median(await sampleRates(5));
+    const countBefore = processed(await job());
+    const rescaleStart = Date.now();
     const rescale = await cluster.rest('POST', `/v1/jobs/${jobId}/rescale`, { parallelism: 4 });
-    figures.rescale = rescale;
-    say(`rescale 2 → 4: processing paused ${rescale.pauseMs} ms (request to running: ${rescale.totalMs} ms), from checkpoint ${rescale.checkpointId}`);
+    const rescaleWallMs = Date.now() - rescaleStart;
+    const duringRescale = ((processed(await job()) - countBefore) / Math.max(1, Date.now() - rescaleStart)) * 1000;
+    figures.rescale = { ...rescale, throughputBefore: Math.round(beforeRescale), throughputDuring: Math.round(duringRescale), wallMs: rescaleWallMs };
+    say(
+      `rescale 2 → 4 (${rescale.mode}): moved key groups paused up to ${rescale.pauseMs} ms; ${rescale.keyGroupsMoved ?? '?'} key groups and ${rescale.splitsMoved ?? '?'} splits moved, ` +
+        `${rescale.stashedRecords ?? '?'} records held back; ${Math.round(duringRescale)} rec/s during it (${Math.round(beforeRescale)} before); request to done ${rescale.totalMs} ms`,
+    );
     const afterRescale = median(await sampleRates(5));
     figures.throughputAfterRescale = Math.round(afterRescale);
 
@@ -183,7 +191,9 @@ export async function benchmarkState(args: readonly string[]): Promise<void> {
     console.log(`state (${stateMb} MB of LevelDB state, ${workers} workers, parallelism 2${checkpointRateMb > 0 ? `, checkpoint writing limited to ${checkpointRateMb} MiB/s per worker` : ''}):`);
     console.log(`  full checkpoint          ${full.durationMs} ms, ${full.uploadedMb} MB written, throughput dip ${full.dipPercent} %`);
     console.log(`  incremental checkpoint   ${incremental.durationMs} ms, ${incremental.uploadedMb} MB written (${hotKeyGroups} of 128 key groups changed), dip ${incremental.dipPercent} %`);
-    console.log(`  rescale 2 → 4            paused ${rescale.pauseMs} ms (target < 10 000 ms)`);
+    console.log(
+      `  rescale 2 → 4 (${rescale.mode})     moved key groups paused ${rescale.pauseMs} ms (target < 10 000 ms); ${Math.round(duringRescale)} rec/s during the ${rescale.totalMs} ms rescale, ${Math.round(beforeRescale)} before, ${Math.round(afterRescale)} after`,
+    );
     console.log(`  restore                  ${figures.restoreMs} ms to running`);
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}`;
     mkdirSync(join(root, 'benchmarks/results'), { recursive: true });

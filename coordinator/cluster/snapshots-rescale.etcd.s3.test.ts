@@ -1,7 +1,7 @@
 // Snapshots and rescaling on a cluster of real processes (one coordinator elected through a real
 // etcd, three workers) with checkpoints and snapshots on a real S3-compatible server. The
-// differential test runs one input twice: (a) without interruption and (b) stopped with a snapshot, restored at parallelism 3, rescaled to 1 and then to 4 while
-// running, stopped with a snapshot again and restored onto the other state backend. Both
+// differential test runs one input twice: (a) without interruption and (b) stopped with a snapshot, restored at parallelism 3 onto LevelDB, rescaled live to 1 and
+// then to 4, stopped with a snapshot again and restored onto the in-memory backend. Both
 // committed outputs must be identical, and equal to what the generator says the job commits.
 // Then the refusals: paths that are not snapshots, a snapshot of another application, a corrupted
 // state file, another max parallelism, impossible rescales; each a clear error, nothing changed.
@@ -103,7 +103,8 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
     assert.equal(stop1.snapshot.name, 'diff-1');
     assert.equal(stop1.snapshot.checkpointId, stop1.checkpointId);
 
-    const second = await submit({ properties: properties(outputB), parallelism: 3, restoreFrom: 'diff-1' });
+    // The live rescales run on LevelDB: key groups leave by range deletes and arrive as LevelDB's own pairs.
+    const second = await submit({ properties: properties(outputB), parallelism: 3, restoreFrom: 'diff-1', stateBackend: 'leveldb' });
     const atThree = await running(second, 3);
     // Both rescales are live: the attempt goes on, only what changes owner moves.
     const toOne = await cluster.rest('POST', `/v1/jobs/${second}/rescale`, { parallelism: 1 });
@@ -121,13 +122,17 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
     assert.equal(stop2.snapshot.name, 'diff-2');
     assert.ok(stop2.checkpointId > stop1.checkpointId);
 
-    const third = await submit({ properties: properties(outputB), parallelism: 2, restoreFrom: 'diff-2', stateBackend: 'leveldb' });
+    const third = await submit({ properties: properties(outputB), parallelism: 2, restoreFrom: 'diff-2', stateBackend: 'memory' });
     await finished(third);
     await finished(uninterrupted);
     const workerLogs = cluster.workers.flatMap((w) => cluster.logLines(w));
     assert.ok(
-      workerLogs.some((l) => l.message === 'attempt deployed' && l.job === third && l.stateBackend === 'leveldb' && String(l.restoredFrom).endsWith('/diff-2')),
-      'the last job restored diff-2 onto the LevelDB backend',
+      workerLogs.some((l) => l.message === 'attempt deployed' && l.job === second && l.stateBackend === 'leveldb' && String(l.restoredFrom).endsWith('/diff-1')),
+      'the rescaled job restored diff-1 onto the LevelDB backend',
+    );
+    assert.ok(
+      workerLogs.some((l) => l.message === 'attempt deployed' && l.job === third && l.stateBackend === 'memory' && String(l.restoredFrom).endsWith('/diff-2')),
+      'the last job restored diff-2 onto the in-memory backend',
     );
 
     const a = compareCommittedOutput(outputA, expected);
