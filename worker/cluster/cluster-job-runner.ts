@@ -426,6 +426,7 @@ export class ClusterJobRunner {
     }
     this.backends.push(...added.backends);
     for (const [key, exchange] of added.exchanges) this.built.exchanges.set(key, exchange);
+    for (const [task, backends] of added.backendsOf) this.built.backendsOf.set(task, backends);
     this.rescale = { preparation, plan };
     this.log.info('rescale prepared', { checkpointId: preparation.checkpointId, parallelism: preparation.parallelism, added: added.tasks.map((t) => t.name) });
     this.wake();
@@ -500,6 +501,13 @@ export class ClusterJobRunner {
       await task.close().catch((error: unknown) => this.log.warn('closing a retired subtask failed', { task: task.name, error: errorChainMessage(error) }));
       this.tasks.splice(this.tasks.indexOf(task), 1);
       this.counters.delete(task);
+      // Its state is in the checkpoint; a later rescale may bring its subtask index back here.
+      for (const backend of this.built.backendsOf.get(task) ?? []) {
+        const index = this.backends.indexOf(backend);
+        if (index >= 0) this.backends.splice(index, 1);
+        await backend.dispose().catch((error: unknown) => this.log.warn('freeing a retired subtask\'s state failed', { task: task.name, error: errorChainMessage(error) }));
+      }
+      this.built.backendsOf.delete(task);
     }
     this.plan = plan;
     this.rescale = undefined;

@@ -90,6 +90,8 @@ export interface BuiltSubtasks {
   readonly operatorInfo: Map<string, OperatorInfo>;
   /** "edgeIndex/producer" → the exchange of a local producer subtask. */
   readonly exchanges: Map<string, ExchangeOutput>;
+  /** The state backends of each keyed subtask. */
+  readonly backendsOf: Map<StreamTask, KeyedStateBackend[]>;
 }
 
 export async function buildSubtasks(options: SubtaskBuildOptions): Promise<BuiltSubtasks> {
@@ -101,6 +103,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
   const tasks: StreamTask[] = [];
   const backends: KeyedStateBackend[] = [];
   const exchanges = new Map<string, ExchangeOutput>();
+  const backendsOf = new Map<StreamTask, KeyedStateBackend[]>();
   const operatorInfo = operatorInfoOf(plan);
   const operatorsOf = new Map<string, Array<{ uid: string; operator: AbstractStreamOperator }>>();
   const taskAt = new Map<string, StreamTask>();
@@ -211,6 +214,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
             workingDirectory: join(options.stateDirectory ?? join(tmpdir(), `sluice-state-${process.pid}`), safeName(plan.jobName), safeName(uid), String(i)),
           });
           backends.push(backend);
+          backendsOf.set(taskAt.get(`${vertex.id}/${i}`)!, [...(backendsOf.get(taskAt.get(`${vertex.id}/${i}`)!) ?? []), backend]);
           keyed = { backend, keySelectors: node.keySelectors };
         }
         operator.setup({
@@ -255,7 +259,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
     if (vertex.isSource) for (const i of local) await build(i);
     else await Promise.all(local.map(build));
   }
-  return { tasks, backends, operatorInfo, exchanges };
+  return { tasks, backends, backendsOf, operatorInfo, exchanges };
 }
 
 /** uid → what the checkpoint metadata records of each operator of the plan. */
