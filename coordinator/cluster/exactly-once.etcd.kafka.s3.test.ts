@@ -91,11 +91,14 @@ before(async () => {
 
 after(async () => {
   await cluster?.stop();
-  if (topics.length > 0) await admin?.deleteTopics({ topics }).catch(() => {});
+  // SLUICE_KEEP_TEST_DIRS keeps everything for a post-mortem: the processes' logs, the topics, the bucket.
+  const keep = process.env.SLUICE_KEEP_TEST_DIRS !== undefined;
+  if (topics.length > 0 && !keep) await admin?.deleteTopics({ topics }).catch(() => {});
+  if (keep) process.stderr.write(`# kept: ${dir}, topics ${topics.join(' ')}, bucket ${bucket?.name}\n`);
   await admin?.disconnect();
   await store?.close();
-  await bucket?.remove().catch(() => {});
-  if (!process.env.SLUICE_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+  if (!keep) await bucket?.remove().catch(() => {});
+  if (!keep) rmSync(dir, { recursive: true, force: true });
 });
 
 /** mulberry32: a small seeded generator, so a failing schedule can be run again. */
@@ -208,6 +211,29 @@ async function produceInput(input: readonly InputRecord[], topic: string): Promi
 }
 
 /** Kafka results read_committed, one sequence per partition in offset order. */
+/** For a timeout: the results missing per sink, records of aborted transactions, deployments and failures of the job. */
+async function describeMissing(jobId: string, output: string, expected: ReadonlyMap<string, WindowResult>): Promise<string> {
+  const missing = (sequences: WindowResult[][]) => {
+    const seen = new Set(sequences.flat().map((r) => `${r.key}@${r.windowStart}`));
+    const lost = [...expected.values()].filter((r) => !seen.has(`${r.key}@${r.windowStart}`));
+    const windows = [...new Set(lost.map((r) => new Date(r.windowStart).toISOString()))];
+    return `${lost.length} missing over ${new Set(lost.map((r) => r.key)).size} keys, windows ${windows.slice(0, 10).join(' ')}`;
+  };
+  const committed = await kafkaResults(output);
+  const uncommitted = (await kafkaResults(output, true)).flat().length;
+  const coordinatorLog = cluster.coordinators.flatMap((c) => cluster.logLines(c)).filter((l) => l.job === jobId);
+  const deployments = coordinatorLog.filter((l) => l.message === 'deploying attempt').map((l) => `${l.attempt}←${String(l.restoreFrom ?? 'nothing').replace(/.*\//, '')}`);
+  const failures = coordinatorLog.filter((l) => l.message === 'job attempt failed').map((l) => `attempt ${l.attempt}: ${String(l.error).slice(0, 300)}`);
+  const warnings = cluster.workers.flatMap((w) => cluster.logLines(w).filter((l) => l.level !== 'info').map((l) => `${w.id}: ${l.message} ${String(l.error ?? '').slice(0, 300)}`));
+  return [
+    `kafka: ${missing(committed)}; records in the topic read_uncommitted ${uncommitted} (committed ${committed.flat().length})`,
+    `s3: ${missing((await s3Results()).sequences)}`,
+    `deployments ${deployments.join(' ')}`,
+    ...failures,
+    ...warnings.slice(-20),
+  ].join('\n');
+}
+
 async function kafkaResults(topic: string, readUncommitted = false): Promise<WindowResult[][]> {
   const byPartition = new Map<number, WindowResult[]>();
   for (const r of (await readTopic(brokers, topic, { readUncommitted, timeoutMs: 60_000 })).sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
@@ -307,8 +333,10 @@ describe('end-to-end exactly-once: Kafka → keyed event-time windows → Kafka 
         lastProgress = `kafka ${kafka.flat().length}, s3 ${s3.sequences.flat().length} of ${expected.size}`;
         return allExpectedVisible(kafka, expected) && allExpectedVisible(s3.sequences, expected) ? true : undefined;
       }, 2_000),
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\nlast seen: ${lastProgress}`);
+    ).catch(async (error: Error) => {
+      // What is missing, and where it might have gone: enough to tell a lost transaction from a late one.
+      const diagnosis = await describeMissing(jobId, output, expected).catch((e: Error) => `(diagnosis failed: ${e.message})`);
+      throw new Error(`${error.message}\nlast seen: ${lastProgress}\n${diagnosis}`);
     });
     const final = await cluster.job(jobId);
     await cluster.rest('POST', `/v1/jobs/${jobId}/cancel`);
