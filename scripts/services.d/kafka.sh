@@ -82,7 +82,9 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.segment.bytes=67108864
-log.retention.hours=24
+# Keep everything: tests write records whose timestamps are event times months in the past, and
+# time-based retention would delete them (a segment rolls at once when its records are "old").
+log.retention.ms=-1
 EOF
   cat >"$dir/log4j2.properties" <<'EOF'
 status = warn
