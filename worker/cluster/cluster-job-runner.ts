@@ -462,6 +462,24 @@ export class ClusterJobRunner {
     let keyGroupPauseMs = 0;
     const retired = this.tasks.filter((t) => t.status === 'retired');
     const live = this.tasks.filter((t) => t.status !== 'retired');
+    const assigned = new Set([...assignment.values()].flat());
+    /** The splits a source subtask takes over: assigned to it, or found late by a subtask that retired. */
+    const splitsGainedBy = async (task: StreamTask): Promise<SplitState[]> => {
+      const newParallelism = rescale.plan.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
+      const wanted = new Set(assignment.get(`${task.vertex.id}/${task.subtaskIndex}`) ?? []);
+      const have = new Set(task.source!.currentSplitIds());
+      const gained: SplitState[] = [];
+      for (const handle of handlesOf(task.operators[0]!.uid)) {
+        const state = (await readOperatorSnapshot(storage, checkpointId, handle)).operatorState as SourceOperatorState | undefined;
+        for (const split of state?.splits ?? []) {
+          if (have.has(split.id)) continue;
+          const leftover = !assigned.has(split.id) && handle.subtask >= newParallelism && stableIndex(split.id, newParallelism) === task.subtaskIndex;
+          if (wanted.has(split.id) || leftover) gained.push(split);
+        }
+      }
+      return gained;
+    };
+    // Every subtask takes over what it gained side by side; none waits for another.
     await Promise.all(
       live.map(async (task) => {
         const gained = task.gainedKeyGroups();
@@ -474,29 +492,14 @@ export class ClusterJobRunner {
         });
         stashedRecords += result.stashedRecords;
         keyGroupPauseMs = Math.max(keyGroupPauseMs, Math.round(result.pausedMs));
+        if (task.source) {
+          const splits = await splitsGainedBy(task);
+          splitsTakenOver += splits.length;
+          await task.addSplits(splits);
+          this.pollingHeld.delete(task);
+        }
       }),
     );
-    const assigned = new Set([...assignment.values()].flat());
-    for (const task of live) {
-      if (!task.source) continue;
-      const uid = task.operators[0]!.uid;
-      const newParallelism = rescale.plan.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
-      const wanted = new Set(assignment.get(`${task.vertex.id}/${task.subtaskIndex}`) ?? []);
-      const have = new Set(task.source.currentSplitIds());
-      const gained: SplitState[] = [];
-      for (const handle of handlesOf(uid)) {
-        const state = (await readOperatorSnapshot(storage, checkpointId, handle)).operatorState as SourceOperatorState | undefined;
-        for (const split of state?.splits ?? []) {
-          if (have.has(split.id)) continue;
-          // A split a retired subtask found after the plan was made goes to a subtask chosen by its id.
-          const leftover = !assigned.has(split.id) && handle.subtask >= newParallelism && stableIndex(split.id, newParallelism) === task.subtaskIndex;
-          if (wanted.has(split.id) || leftover) gained.push(split);
-        }
-      }
-      splitsTakenOver += gained.length;
-      await task.addSplits(gained);
-      this.pollingHeld.delete(task);
-    }
     for (const task of retired) {
       await task.close().catch((error: unknown) => this.log.warn('closing a retired subtask failed', { task: task.name, error: errorChainMessage(error) }));
       this.tasks.splice(this.tasks.indexOf(task), 1);

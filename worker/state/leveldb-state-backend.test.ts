@@ -34,10 +34,13 @@ runKeyedStateBackendContract('LevelDB', (options) =>
     cacheCapacityEntries: TINY_CACHE_CAPACITY_ENTRIES,
     flushThresholdEntries: TINY_FLUSH_THRESHOLD_ENTRIES,
   }),
+  { incremental: true },
 );
 
-runKeyedStateBackendContract('LevelDB with default tuning', (options) =>
-  LevelDbKeyedStateBackend.create({ ...options, workingDirectory: freshWorkingDirectory() }),
+runKeyedStateBackendContract(
+  'LevelDB with default tuning',
+  (options) => LevelDbKeyedStateBackend.create({ ...options, workingDirectory: freshWorkingDirectory() }),
+  { incremental: true },
 );
 
 const FULL_RANGE = KeyGroupRange.of(0, 127);
