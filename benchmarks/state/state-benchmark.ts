@@ -8,6 +8,7 @@
 //
 //   npm run bench -- state [--state-mb 1024] [--value-bytes 1000] [--hot-key-groups 8]
 //                          [--workers 2] [--checkpoint-dir DIR|s3://bucket/prefix] [--checkpoint-rate-mb N]
+//                          [--state-cache-entries N]
 
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -61,6 +62,8 @@ export async function benchmarkState(args: readonly string[]): Promise<void> {
   const hotKeyGroups = option(args, 'hot-key-groups', 8);
   const workers = option(args, 'workers', 2);
   const checkpointRateMb = option(args, 'checkpoint-rate-mb', 0);
+  /** LevelDB cache entries per keyed subtask (sluice worker --state-cache-entries); 0: the worker's default. */
+  const stateCacheEntries = option(args, 'state-cache-entries', 0);
   const keys = Math.round((stateMb * 2 ** 20) / valueBytes);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-state-bench-'));
   const checkpointDirectory = textOption(args, 'checkpoint-dir') ?? join(dir, 'checkpoints');
@@ -75,9 +78,12 @@ export async function benchmarkState(args: readonly string[]): Promise<void> {
     heartbeatTimeoutMs: 30_000,
     checkpointIntervalMs: 24 * 3_600_000, // on demand only
     checkpointDirectory,
-    ...(checkpointRateMb > 0 ? { workerArgs: ['--checkpoint-rate-limit-mb', String(checkpointRateMb)] } : {}),
+    workerArgs: [
+      ...(checkpointRateMb > 0 ? ['--checkpoint-rate-limit-mb', String(checkpointRateMb)] : []),
+      ...(stateCacheEntries > 0 ? ['--state-cache-entries', String(stateCacheEntries)] : []),
+    ],
   });
-  const figures: Record<string, unknown> = { stateMb, keys, valueBytes, hotKeyGroups, workers, checkpointDirectory, checkpointRateMb };
+  const figures: Record<string, unknown> = { stateMb, keys, valueBytes, hotKeyGroups, workers, checkpointDirectory, checkpointRateMb, stateCacheEntries };
   try {
     const submitted = await cluster.rest('POST', '/v1/jobs', {
       application: APP,
@@ -188,7 +194,11 @@ export async function benchmarkState(args: readonly string[]): Promise<void> {
 
     const full = figures.fullCheckpoint as { durationMs: number; dipPercent: number; uploadedMb: number };
     const incremental = figures.incrementalCheckpoint as { durationMs: number; dipPercent: number; uploadedMb: number };
-    console.log(`state (${stateMb} MB of LevelDB state, ${workers} workers, parallelism 2${checkpointRateMb > 0 ? `, checkpoint writing limited to ${checkpointRateMb} MiB/s per worker` : ''}):`);
+    const settings = [
+      ...(checkpointRateMb > 0 ? [`checkpoint writing limited to ${checkpointRateMb} MiB/s per worker`] : []),
+      ...(stateCacheEntries > 0 ? [`LevelDB cache ${stateCacheEntries} entries per subtask`] : []),
+    ];
+    console.log(`state (${stateMb} MB of LevelDB state, ${workers} workers, parallelism 2${settings.map((x) => `, ${x}`).join('')}):`);
     console.log(`  full checkpoint          ${full.durationMs} ms, ${full.uploadedMb} MB written, throughput dip ${full.dipPercent} %`);
     console.log(`  incremental checkpoint   ${incremental.durationMs} ms, ${incremental.uploadedMb} MB written (${hotKeyGroups} of 128 key groups changed), dip ${incremental.dipPercent} %`);
     console.log(

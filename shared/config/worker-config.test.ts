@@ -31,10 +31,16 @@ describe('resolveWorkerConfig', () => {
       stateBackend: 'memory',
       heartbeatIntervalMs: 1_000,
       checkpointRateLimitMb: 0,
+      stateCacheEntries: undefined,
       s3Endpoint: undefined,
       s3Region: undefined,
     });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.coordinators));
+  });
+
+  it('takes the LevelDB cache size, and refuses one that is not a positive integer, naming the flag', () => {
+    assert.equal(resolveWorkerConfig({ flags: { 'state-cache-entries': '300000' }, env: base }).stateCacheEntries, 300_000);
+    assert.throws(() => resolveWorkerConfig({ flags: { 'state-cache-entries': '0' }, env: base }), /state-cache-entries|stateCacheEntries/);
   });
 
   it('takes the S3 endpoint from a flag over the variable the object stores read, and checks it is a URL', () => {

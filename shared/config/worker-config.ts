@@ -6,6 +6,7 @@ import { OBJECT_STORE_FIELDS } from './object-store-fields.ts';
 import { deepFreeze, flagSpecsOf, formatUsage, resolveFields, type ConfigFieldSpec, type ConfigSources } from './config-sources.ts';
 import { defaultProcessId, durationMs, host, hostPort, integer, list, oneOf, port, processId, subdirectory, text } from './config-values.ts';
 import { ConfigurationError } from '../errors.ts';
+import { DEFAULT_CACHE_CAPACITY_ENTRIES } from '../../worker/state/leveldb-state-backend.ts';
 
 export type StateBackendKind = 'memory' | 'leveldb';
 export const STATE_BACKEND_KINDS: readonly StateBackendKind[] = ['memory', 'leveldb'];
@@ -34,6 +35,8 @@ export interface WorkerConfig {
   readonly heartbeatIntervalMs: number;
   /** MiB/s of checkpoint writing; 0: unlimited. */
   readonly checkpointRateLimitMb: number;
+  /** LevelDB backend: deserialized values each keyed subtask keeps in memory; undefined: the backend's default. */
+  readonly stateCacheEntries: number | undefined;
   /** Where s3:// locations are served from (OBJECT_STORE_FIELDS). */
   readonly s3Endpoint: string | undefined;
   readonly s3Region: string | undefined;
@@ -75,6 +78,14 @@ const fields = {
     defaultText: '0',
     parse: integer(0),
   } satisfies ConfigFieldSpec<number>,
+  stateCacheEntries: {
+    valueName: 'N',
+    description:
+      'LevelDB state: values each keyed subtask keeps deserialized in memory (its write-back cache; writes to LevelDB start when half of them are dirty). ' +
+      'Size it above the hot set: a hot set larger than half the cache is rewritten to LevelDB continuously.',
+    defaultText: String(DEFAULT_CACHE_CAPACITY_ENTRIES),
+    parse: integer(1),
+  } satisfies ConfigFieldSpec<number>,
 };
 
 export const WORKER_FIELDS: Readonly<typeof fields> = fields;
@@ -108,6 +119,7 @@ export function resolveWorkerConfig(sources: ConfigSources): WorkerConfig {
     stateDirectory: v.stateDirectory ?? subdirectory(WORKER_DEFAULTS.stateRootDirectory, id),
     heartbeatIntervalMs: v.heartbeatIntervalMs ?? WORKER_DEFAULTS.heartbeatIntervalMs,
     checkpointRateLimitMb: v.checkpointRateLimitMb ?? 0,
+    stateCacheEntries: v.stateCacheEntries,
     s3Endpoint: v.s3Endpoint,
     s3Region: v.s3Region,
   });

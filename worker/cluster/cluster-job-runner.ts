@@ -74,6 +74,8 @@ export interface ClusterJobRunnerServices {
   readonly logger: Logger;
   readonly stateBackend: StateBackendKind;
   readonly stateDirectory: string;
+  /** LevelDB backend: cache entries per keyed subtask; undefined: the backend's default. */
+  readonly stateCacheEntries?: number;
   readonly checkpointStorage: CheckpointStorage;
   /** Paces this worker's checkpoint writing; none: as fast as it goes. */
   readonly checkpointLimiter?: CheckpointWriteLimiter;
@@ -204,6 +206,7 @@ export class ClusterJobRunner {
       clock: services.clock,
       stateBackend: deployment.stateBackend ?? services.stateBackend,
       stateDirectory: services.stateDirectory,
+      ...(services.stateCacheEntries === undefined ? {} : { stateCacheEntries: services.stateCacheEntries }),
       deadLetters: services.deadLetters,
       watermarkIntervalMs: this.watermarkIntervalMs,
       listener: { acknowledgeCheckpoint: (task, id, snapshots) => this.acknowledge(task, id, snapshots) },
@@ -374,6 +377,7 @@ export class ClusterJobRunner {
       clock: services.clock,
       stateBackend: deployment.stateBackend ?? services.stateBackend,
       stateDirectory: services.stateDirectory,
+      ...(services.stateCacheEntries === undefined ? {} : { stateCacheEntries: services.stateCacheEntries }),
       deadLetters: services.deadLetters,
       watermarkIntervalMs: this.watermarkIntervalMs,
       listener: { acknowledgeCheckpoint: (task, id, snapshots) => this.acknowledge(task, id, snapshots) },

@@ -31,6 +31,8 @@ export interface TaskExecutorOptions {
   readonly heartbeatIntervalMs: number;
   readonly stateBackend: StateBackendKind;
   readonly stateDirectory: string;
+  /** LevelDB backend: cache entries per keyed subtask (--state-cache-entries). */
+  readonly stateCacheEntries?: number;
   /** Shared by every attempt on this worker; none: checkpoints are written as fast as they go. */
   readonly checkpointLimiter?: CheckpointWriteLimiter;
   readonly clock: Clock;
@@ -146,6 +148,7 @@ export class TaskExecutor {
       logger: log,
       stateBackend: this.options.stateBackend,
       stateDirectory: join(this.options.stateDirectory, deployment.jobId, String(deployment.attempt)),
+      ...(this.options.stateCacheEntries === undefined ? {} : { stateCacheEntries: this.options.stateCacheEntries }),
       checkpointStorage: openCheckpointStorage(request.checkpointDirectory, 'checkpoints', 'DeployTasks.checkpointDirectory'),
       ...(this.options.checkpointLimiter ? { checkpointLimiter: this.options.checkpointLimiter } : {}),
       deadLetters: this.options.deadLetters,

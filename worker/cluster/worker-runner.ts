@@ -29,6 +29,7 @@ export type WorkerRunnerConfig = Pick<
   | 'stateDirectory'
   | 'heartbeatIntervalMs'
   | 'checkpointRateLimitMb'
+  | 'stateCacheEntries'
 >;
 
 export class WorkerRunner {
@@ -72,6 +73,7 @@ export class WorkerRunner {
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       stateBackend: config.stateBackend,
       stateDirectory: config.stateDirectory,
+      ...(config.stateCacheEntries === undefined ? {} : { stateCacheEntries: config.stateCacheEntries }),
       ...(config.checkpointRateLimitMb > 0 ? { checkpointLimiter: new TokenBucketRateLimiter(config.checkpointRateLimitMb * 2 ** 20, clock) } : {}),
       clock,
       logger: log,

@@ -55,6 +55,8 @@ export interface SubtaskBuildOptions {
   readonly stateBackend: StateBackendKind;
   /** Where the LevelDB backend keeps its working databases. */
   readonly stateDirectory?: string;
+  /** LevelDB backend: cache entries per keyed subtask; it writes to LevelDB once half of them are dirty. */
+  readonly stateCacheEntries?: number;
   readonly deadLetters: DeadLetterOutput;
   readonly watermarkIntervalMs: number;
   /** Records per exchange batch. */
@@ -212,6 +214,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
             keyGroupRange: keyGroupRangeForSubtask(plan.maxParallelismOf.get(nodeId)!, vertex.parallelism, i),
             maxParallelism: plan.maxParallelismOf.get(nodeId)!,
             workingDirectory: join(options.stateDirectory ?? join(tmpdir(), `sluice-state-${process.pid}`), safeName(plan.jobName), safeName(uid), String(i)),
+            ...(options.stateCacheEntries === undefined ? {} : { cacheCapacityEntries: options.stateCacheEntries, flushThresholdEntries: Math.max(1, Math.floor(options.stateCacheEntries / 2)) }),
           });
           backends.push(backend);
           backendsOf.set(taskAt.get(`${vertex.id}/${i}`)!, [...(backendsOf.get(taskAt.get(`${vertex.id}/${i}`)!) ?? []), backend]);
