@@ -599,8 +599,11 @@ export class JobMaster {
   }
 
   private async cancelAttempt(reason: string): Promise<void> {
+    // Every worker the attempt ran on, also those a live rescale left without subtasks.
+    const workers = [...new Set([...this.workerIds(), ...this.rescaledAway])].map((id) => this.services.workers.get(id)).filter((w): w is RegisteredWorker => w !== undefined);
+    this.rescaledAway.clear();
     await Promise.all(
-      this.attemptWorkers().map((worker) =>
+      workers.map((worker) =>
         this.callWorker(worker, 'CancelJob', { jobId: this.jobId, attempt: this.attempt, reason }).catch((error: unknown) =>
           this.log.warn('cancelling on a worker failed', { worker: worker.workerId, error: errorChainMessage(error) }),
         ),
@@ -851,6 +854,8 @@ export class JobMaster {
       throw error;
     }
     this.placement = placement;
+    // Their runner of this attempt has no subtasks left; it is cancelled with the attempt (a later rescale may use it again).
+    for (const workerId of involved) if (!placement.some((p) => p.workerId === workerId)) this.rescaledAway.add(workerId);
     for (const key of [...this.finished]) if (!placement.some((p) => `${p.taskId}/${p.subtask}` === key)) this.finished.delete(key);
     await this.persist();
     const doneAtMs = this.services.clock.now();
@@ -868,6 +873,9 @@ export class JobMaster {
     this.log.info('rescaled live', { ...this.lastRescale });
     return this.lastRescale;
   }
+
+  /** Workers a live rescale took every subtask of this attempt from. */
+  private readonly rescaledAway = new Set<string>();
 
   /** Set while the barrier of a live rescale's checkpoint is being triggered. */
   private rescaleBarrier: { readonly checkpointId: number; readonly splitAssignmentJson: string } | undefined;

@@ -135,6 +135,13 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
       'the last job restored diff-2 onto the in-memory backend',
     );
 
+    for (const worker of cluster.workers) {
+      const lines = cluster.logLines(worker).filter((l) => l.job === second);
+      if (lines.some((l) => l.message === 'rescale prepared')) {
+        assert.ok(lines.some((l) => l.message === 'attempt cancelled'), `${worker.id} took part in a rescale of the stopped job and cancelled its attempt, even with no subtasks left`);
+      }
+    }
+
     const a = compareCommittedOutput(outputA, expected);
     const b = compareCommittedOutput(outputB, expected);
     assert.deepEqual({ lost: a.lost, doubled: a.doubled }, { lost: 0, doubled: 0 }, `uninterrupted run: ${JSON.stringify(a)}`);
