@@ -1,5 +1,6 @@
 // Checks shared by every connector's options: an object, with no field the connector does not
-// know (a misspelt option would otherwise be silently ignored), each refusal naming the field.
+// know (a misspelt option would otherwise be silently ignored), positive integers; each refusal
+// naming the field.
 
 import { ConfigurationError } from '../../../shared/errors.ts';
 
@@ -9,4 +10,13 @@ export function checkKnownFields(options: object, known: ReadonlySet<string>, wh
   for (const field of Object.keys(options)) {
     if (!known.has(field)) throw new ConfigurationError(field, `is not ${article} ${what} option (known: ${[...known].join(', ')})`);
   }
+}
+
+/** An optional positive integer option, or `fallback`; `unit` (when given) goes into the error. */
+export function positiveIntegerOption(field: string, value: unknown, fallback: number, unit?: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigurationError(field, `must be a positive integer${unit === undefined ? '' : ` (${unit})`}, got ${String(value)}`);
+  }
+  return value;
 }

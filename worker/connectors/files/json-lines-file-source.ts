@@ -11,7 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import type { PollStatus, Source, SourceOutput, SourceReader, SplitState } from '../../../shared/api/connectors.ts';
 import { ConfigurationError, ExternalSystemError, RestoreError } from '../../../shared/errors.ts';
-import { checkKnownFields } from '../common/connector-options.ts';
+import { checkKnownFields, positiveIntegerOption } from '../common/connector-options.ts';
 
 /** Where the next line of a file starts: what a split's checkpointed position holds. */
 export interface JsonLinesPosition {
@@ -74,17 +74,9 @@ function resolveOptions<T>(options: JsonLinesFileSourceOptions<T>): ResolvedJson
     paths: paths.map((p) => resolve(p)),
     name: name ?? 'JsonLinesFiles',
     deserialize,
-    maxLineBytes: positiveInteger('maxLineBytes', options.maxLineBytes, MIB),
-    readChunkBytes: positiveInteger('readChunkBytes', options.readChunkBytes, MIB),
+    maxLineBytes: positiveIntegerOption('maxLineBytes', options.maxLineBytes, MIB, 'bytes'),
+    readChunkBytes: positiveIntegerOption('readChunkBytes', options.readChunkBytes, MIB, 'bytes'),
   };
-}
-
-function positiveInteger(field: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigurationError(field, `must be a positive integer (bytes), got ${String(value)}`);
-  }
-  return value;
 }
 
 /** Hidden and underscore files are skipped when listing a directory, as Flink's default file filter does. */

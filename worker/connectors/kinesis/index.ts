@@ -6,4 +6,4 @@ export type { KinesisReaderCounters, KinesisShardPosition, KinesisSourceOptions,
 export type { KinesisDeserializer, KinesisRecordOrigin } from './kinesis-deserializer.ts';
 export { KinesisSink } from './kinesis-sink.ts';
 export type { KinesisSinkCounters, KinesisSinkOptions } from './kinesis-sink.ts';
-export type { AwsConnectionOptions, AwsCredentials } from './aws-connection.ts';
+export type { AwsConnectionOptions, AwsCredentials } from '../common/aws-connection.ts';

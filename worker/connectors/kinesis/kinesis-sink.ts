@@ -17,15 +17,14 @@ import { ConfigurationError, ExternalSystemError, UserFunctionError } from '../.
 import {
   AWS_CONNECTION_FIELDS,
   awsClientConfig,
-  backoffDelayMs,
   classifyAwsFailure,
   describeAwsFailure,
-  positiveIntegerOption,
   resolveAwsConnection,
   type AwsConnectionOptions,
   type ResolvedAwsConnection,
-} from './aws-connection.ts';
-import { checkKnownFields } from '../common/connector-options.ts';
+} from '../common/aws-connection.ts';
+import { backoffDelayMs } from '../common/backoff.ts';
+import { checkKnownFields, positiveIntegerOption } from '../common/connector-options.ts';
 
 export interface KinesisSinkOptions<T> extends AwsConnectionOptions {
   readonly streamName: string;

@@ -25,17 +25,16 @@ import { poisonRecordPolicy, rejectRecord, type PoisonRecordPolicy } from '../co
 import {
   AWS_CONNECTION_FIELDS,
   awsClientConfig,
-  backoffDelayMs,
   classifyAwsFailure,
   describeAwsFailure,
-  positiveIntegerOption,
   resolveAwsConnection,
   type AwsConnectionOptions,
   type ResolvedAwsConnection,
-} from './aws-connection.ts';
+} from '../common/aws-connection.ts';
+import { backoffDelayMs } from '../common/backoff.ts';
 import { compileDeserializer, recordAsText, type CompiledDeserializer, type KinesisDeserializer, type KinesisRecordOrigin } from './kinesis-deserializer.ts';
 import { childrenToClaim, initialShards, listShards, type ShardInfo } from './kinesis-shards.ts';
-import { checkKnownFields } from '../common/connector-options.ts';
+import { checkKnownFields, positiveIntegerOption } from '../common/connector-options.ts';
 
 export type KinesisStartPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
 

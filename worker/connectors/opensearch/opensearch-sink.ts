@@ -14,6 +14,7 @@ import { Client, errors as clientErrors, type ClientOptions } from '@opensearch-
 import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
 import { sleep } from '../../../shared/clock.ts';
 import { ConfigurationError, ExternalSystemError, UserFunctionError } from '../../../shared/errors.ts';
+import { backoffDelayMs } from '../common/backoff.ts';
 import { BulkBatch, bulkBody, bulkEntry, readBulkResponse, type BulkEntry, type BulkItemFailure } from './bulk-batch.ts';
 import { resolveOpenSearchSinkOptions, type OpenSearchSinkOptions, type ResolvedOpenSearchSinkOptions } from './opensearch-sink-options.ts';
 
@@ -146,7 +147,7 @@ class OpenSearchSinkWriter<T> implements SinkWriter<T> {
         const { error: mapped, retriable } = this.requestError(error, `sending ${pending.length} documents`);
         if (!retriable || attempt >= this.options.maxRetries) throw mapped;
         this.requestsRetried++;
-        await sleep(this.options.clock, this.backoffMs(attempt));
+        await sleep(this.options.clock, backoffDelayMs(attempt, this.options.initialBackoffMs, this.options.maxBackoffMs));
         continue;
       }
       let outcome;
@@ -160,15 +161,9 @@ class OpenSearchSinkWriter<T> implements SinkWriter<T> {
       if (outcome.retry.length === 0) return;
       if (attempt >= this.options.maxRetries) throw this.itemsError(outcome.retry, `still refused after ${this.options.maxRetries} retries`, true);
       this.documentsRetried += outcome.retry.length;
-      await sleep(this.options.clock, this.backoffMs(attempt));
+      await sleep(this.options.clock, backoffDelayMs(attempt, this.options.initialBackoffMs, this.options.maxBackoffMs));
       pending = outcome.retry.map((f) => f.entry);
     }
-  }
-
-  /** Exponential from initialBackoffMs, capped, with jitter between half and all of it. */
-  private backoffMs(attempt: number): number {
-    const ceiling = Math.min(this.options.maxBackoffMs, this.options.initialBackoffMs * 2 ** Math.min(attempt, 30));
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
   }
 
   private itemsError(failures: readonly BulkItemFailure[], what: string, retriable = false): ExternalSystemError {

@@ -3,7 +3,7 @@
 
 import { ConfigurationError } from '../../../shared/errors.ts';
 import { parseTableName, type TableName } from './postgres-statements.ts';
-import { checkKnownFields } from '../common/connector-options.ts';
+import { checkKnownFields, positiveIntegerOption } from '../common/connector-options.ts';
 
 export type PostgresDeliveryGuarantee = 'at-least-once' | 'exactly-once';
 
@@ -85,12 +85,6 @@ function tableName(value: unknown, field: string): TableName {
   return name;
 }
 
-function positiveInteger(value: unknown, field: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw new ConfigurationError(field, `must be a positive integer, got ${String(value)}`);
-  return value;
-}
-
 function columnList(value: unknown, field: string, allowEmpty: boolean): string[] {
   if (!Array.isArray(value) || (!allowEmpty && value.length === 0)) {
     throw new ConfigurationError(field, `must be ${allowEmpty ? 'an' : 'a non-empty'} array of column names, got ${JSON.stringify(value)}`);
@@ -114,7 +108,7 @@ function connection(value: unknown): string | PostgresConnectionFields {
   nonEmptyString(fields.host, 'connection.host');
   nonEmptyString(fields.user, 'connection.user');
   nonEmptyString(fields.database, 'connection.database');
-  if (fields.port !== undefined) positiveInteger(fields.port, 'connection.port', 5432);
+  if (fields.port !== undefined) positiveIntegerOption('connection.port', fields.port, 5432);
   if (fields.password !== undefined && typeof fields.password !== 'string' && typeof fields.password !== 'function') {
     throw new ConfigurationError('connection.password', 'must be a string or a function () => string | Promise<string>');
   }
@@ -146,10 +140,10 @@ export function resolvePostgresSinkOptions<T>(options: PostgresSinkOptions<T>): 
     columns,
     keyColumns,
     toRow: options.toRow,
-    batchSize: positiveInteger(options.batchSize, 'batchSize', 500),
+    batchSize: positiveIntegerOption('batchSize', options.batchSize, 500),
     deliveryGuarantee,
     sinkId: options.sinkId === undefined ? undefined : nonEmptyString(options.sinkId, 'sinkId'),
     commitTable: tableName(options.commitTable ?? 'sluice_sink_commits', 'commitTable'),
-    connectTimeoutMs: positiveInteger(options.connectTimeoutMs, 'connectTimeoutMs', 10_000),
+    connectTimeoutMs: positiveIntegerOption('connectTimeoutMs', options.connectTimeoutMs, 10_000),
   });
 }

@@ -1,7 +1,7 @@
 // What the AWS connectors (Kinesis source and sink, DynamoDB sink) share: the connection options
 // (region, endpoint, credentials), the SDK client settings (HTTP/1.1, which kinesalite and
 // dynalite need; no SDK retries, so that the connectors retry, count and back off themselves),
-// one classification of SDK failures (throttled, transient, permanent) and exponential backoff.
+// and one classification of SDK failures (throttled, transient, permanent).
 
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfigurationError, ExternalSystemError } from '../../../shared/errors.ts';
@@ -99,19 +99,4 @@ export function describeAwsFailure(label: string, connection: ResolvedAwsConnect
     return new ExternalSystemError(`${label}: credentials refused during ${action} (setting credentials): ${message}`, { cause: error });
   }
   return new ExternalSystemError(`${label}: ${action} failed: ${message}`, { cause: error, retriable: classifyAwsFailure(error) !== 'permanent' });
-}
-
-/** Exponential backoff with full jitter in [delay/2, delay]: base·2^attempt capped at maxMs. */
-export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const delay = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.round(delay / 2 + (random() * delay) / 2);
-}
-
-/** Checks an optional positive integer option; `unit` goes into the error. */
-export function positiveIntegerOption(field: string, value: unknown, fallback: number, unit: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigurationError(field, `must be a positive integer (${unit}), got ${String(value)}`);
-  }
-  return value;
 }
