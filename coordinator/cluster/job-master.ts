@@ -12,6 +12,7 @@ import { CheckpointError, errorChainMessage, InvalidRequestError, StaleEpochErro
 import type { Logger } from '../../shared/logging.ts';
 import { RpcUnavailableError, type RpcClient } from '../../shared/rpc/rpc.ts';
 import { liveRescaleRefusal, planJob, type JobPlan } from '../../worker/runtime/job-plan.ts';
+import type { RescaleCompletion } from '../../worker/cluster/cluster-job-runner.ts';
 import { operatorInfoOf, roundRobin } from '../../worker/runtime/subtask-builder.ts';
 import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
 import type { SubtaskStateHandle } from '../checkpoint/checkpoint-metadata.ts';
@@ -792,12 +793,11 @@ export class JobMaster {
     // 1. reserve the rescale checkpoint's id, deploy and wire the added subtasks, arm everything for its barrier
     const checkpointId = await this.reserveCheckpointId();
     this.log.info('rescaling live', { from, to: parallelism, checkpointId, added: added.length });
-    const dataAddress = (workerId: string) => this.services.workers.get(workerId)!.dataAddress;
-    const placements = placement.map((p) => ({ ...p, dataAddress: dataAddress(p.workerId) }));
+    const placements = placement.map((p) => ({ ...p, dataAddress: this.services.workers.get(p.workerId)!.dataAddress }));
     const involved = [...new Set([...workersBefore, ...placement.map((p) => p.workerId)])];
     const splitsBySubtask = new Map<string, string[]>();
-    try {
-      const responses = await Promise.all(
+    const responses = await this.rescaleStep(`preparing the live rescale to ${parallelism}`, () =>
+      Promise.all(
         involved.map((workerId) => {
           const mine = added.filter((p) => p.workerId === workerId).map((p) => ({ taskId: p.taskId, subtask: p.subtask }));
           return this.callWorker(this.services.workers.get(workerId)!, 'PrepareRescale', {
@@ -810,36 +810,25 @@ export class JobMaster {
             ...(workersBefore.has(workerId) ? {} : { deployment: this.deploymentRequest(attempt, []) }),
           }, 60_000) as Promise<{ splitsJson?: string }>;
         }),
-      );
-      for (const response of responses) for (const [key, ids] of Object.entries(JSON.parse(response.splitsJson || '{}') as Record<string, string[]>)) splitsBySubtask.set(key, ids);
-    } catch (error) {
-      // Some workers may have wired subtasks for a barrier that now never comes: start over cleanly.
-      await this.failover(new Error(`preparing the live rescale to ${parallelism} failed: ${errorChainMessage(error)}`));
-      throw error;
-    }
+      ),
+    );
+    for (const response of responses) for (const [key, ids] of Object.entries(JSON.parse(response.splitsJson || '{}') as Record<string, string[]>)) splitsBySubtask.set(key, ids);
     const assignmentJson = JSON.stringify(Object.fromEntries(assignSplits(previous, plan, splitsBySubtask)));
 
     // 2. the rescale checkpoint: its barrier switches the job
     this.placement = [...before, ...added];
     this.rescaleBarrier = { checkpointId, splitAssignmentJson: assignmentJson };
-    let info: CompletedCheckpointInfo;
-    try {
-      info = await this.triggerCheckpoint(checkpointId);
-    } catch (error) {
-      await this.failover(new Error(`the live rescale's checkpoint ${checkpointId} failed: ${errorChainMessage(error)}`));
-      throw error;
-    } finally {
-      this.rescaleBarrier = undefined;
-    }
+    const info = await this.rescaleStep(`the live rescale's checkpoint ${checkpointId}`, () =>
+      this.triggerCheckpoint(checkpointId).finally(() => (this.rescaleBarrier = undefined)),
+    );
 
     // 3. the checkpoint is complete: the job is at the new parallelism; subtasks take over what they gained
     this.parallelism = parallelism;
     this.plan = plan;
     this.slotsNeeded = slots;
-    let completions: Array<{ stashedRecords: number; keyGroupsTakenOver: number; splitsTakenOver: number; keyGroupPauseMs: number }>;
-    try {
-      completions = await Promise.all(
-        involved.map(async (workerId) => {
+    const completions = await this.rescaleStep(`completing the live rescale to ${parallelism}`, () =>
+      Promise.all(
+        involved.map(async (workerId): Promise<Partial<RescaleCompletion>> => {
           const response = (await this.callWorker(this.services.workers.get(workerId)!, 'CompleteRescale', {
             jobId: this.jobId,
             attempt,
@@ -848,11 +837,8 @@ export class JobMaster {
           }, 120_000)) as { completionJson?: string };
           return JSON.parse(response.completionJson || '{}');
         }),
-      );
-    } catch (error) {
-      await this.failover(new Error(`completing the live rescale to ${parallelism} failed: ${errorChainMessage(error)}`));
-      throw error;
-    }
+      ),
+    );
     this.placement = placement;
     // Their runner of this attempt has no subtasks left; it is cancelled with the attempt (a later rescale may use it again).
     for (const workerId of involved) if (!placement.some((p) => p.workerId === workerId)) this.rescaledAway.add(workerId);
@@ -872,6 +858,19 @@ export class JobMaster {
     };
     this.log.info('rescaled live', { ...this.lastRescale });
     return this.lastRescale;
+  }
+
+  /**
+   * One step of a live rescale. A failure restarts the job from its latest checkpoint (some
+   * workers may be wired or armed for a barrier that now never comes) and is rethrown.
+   */
+  private async rescaleStep<T>(what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      await this.failover(new Error(`${what} failed: ${errorChainMessage(error)}`));
+      throw error;
+    }
   }
 
   /** Workers a live rescale took every subtask of this attempt from. */

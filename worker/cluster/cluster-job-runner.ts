@@ -18,7 +18,7 @@ import type { SourceOperatorState } from '../operators/source-operator.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
-import type { KeyedStateBackend, StateBackendKind } from '../state/keyed-state-backend.ts';
+import type { StateBackendKind } from '../state/keyed-state-backend.ts';
 import type { DeadLetterOutput } from '../runtime/dead-letter.ts';
 import type { ChannelTarget, InputChannel } from '../runtime/exchange.ts';
 import { liveRescaleRefusal, planJob, type JobPlan } from '../runtime/job-plan.ts';
@@ -26,7 +26,7 @@ import { hasState, type OperatorSnapshot } from '../runtime/stream-operator.ts';
 import type { StreamTask } from '../runtime/stream-task.ts';
 import { buildSubtasks, loadRestoreState, type BuiltSubtasks } from '../runtime/subtask-builder.ts';
 import { readOperatorSnapshot } from '../../coordinator/checkpoint/operator-state-files.ts';
-import { KeyGroupRange, keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
+import { assignToKeyGroup, KeyGroupRange, keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
 import { SluiceError } from '../../shared/errors.ts';
 
 export interface SubtaskRef {
@@ -143,8 +143,6 @@ export function channelKey(jobId: string, attempt: number, edgeIndex: number, pr
 }
 
 export class ClusterJobRunner {
-  private tasks: StreamTask[] = [];
-  private backends: KeyedStateBackend[] = [];
   private readonly counters = new Map<StreamTask, TaskCounters>();
   private readonly reportedFinished = new Set<StreamTask>();
   private cancelled = false;
@@ -176,7 +174,43 @@ export class ClusterJobRunner {
 
   private env!: StreamExecutionEnvironment;
   private plan!: JobPlan;
+  /** What runs here; a live rescale adds subtasks to it and takes retired ones out. */
   private built!: BuiltSubtasks;
+
+  private get tasks(): StreamTask[] {
+    return this.built.tasks;
+  }
+
+  /** What every build of this attempt's subtasks shares: services, listener, channels to `placement`. */
+  private buildOptions(plan: JobPlan, placement: ReadonlyMap<string, string>, isLocal: (taskId: number, subtask: number) => boolean, rescaleCheckpointId?: number) {
+    const { deployment, services } = this;
+    const addressOf = (taskId: number, subtask: number) => {
+      const address = placement.get(`${taskId}/${subtask}`);
+      if (address === undefined) throw new Error(`no worker is placed for task ${taskId} subtask ${subtask}`);
+      return address;
+    };
+    const key = (edgeIndex: number, producer: number, consumer: number) => channelKey(deployment.jobId, deployment.attempt, edgeIndex, producer, consumer, rescaleCheckpointId);
+    return {
+      plan,
+      properties: deployment.properties,
+      clock: services.clock,
+      stateBackend: deployment.stateBackend ?? services.stateBackend,
+      stateDirectory: services.stateDirectory,
+      ...(services.stateCacheEntries === undefined ? {} : { stateCacheEntries: services.stateCacheEntries }),
+      deadLetters: services.deadLetters,
+      watermarkIntervalMs: this.watermarkIntervalMs,
+      listener: { acknowledgeCheckpoint: (task: StreamTask, id: number, snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>) => this.acknowledge(task, id, snapshots) },
+      isLocal,
+      remote: {
+        output: (edgeIndex: number, producer: number, consumer: number) => {
+          const consumerTask = plan.taskOfNode.get(plan.edges[edgeIndex]!.targetId)!;
+          return services.dataPlane.openOutput(key(edgeIndex, producer, consumer), addressOf(consumerTask, consumer), () => this.wake());
+        },
+        input: (edgeIndex: number, producer: number, consumer: number, channel: InputChannel) => services.dataPlane.registerInput(key(edgeIndex, producer, consumer), channel),
+      },
+      onChannelData: () => this.wake(),
+    };
+  }
 
   private async build(env: StreamExecutionEnvironment): Promise<void> {
     const { deployment, services } = this;
@@ -195,39 +229,12 @@ export class ClusterJobRunner {
         ? undefined
         : await loadRestoreState(plan, await openRestorePath(deployment.restorePath, deployment.allowNonRestoredState), (taskId, subtask) => local.has(`${taskId}/${subtask}`));
     const readMs = Math.round(performance.now() - started);
-    const addressOf = (taskId: number, subtask: number) => {
-      const address = deployment.placement.get(`${taskId}/${subtask}`);
-      if (address === undefined) throw new Error(`the deployment places no worker for task ${taskId} subtask ${subtask}`);
-      return address;
-    };
     const built = await buildSubtasks({
-      plan,
-      properties: deployment.properties,
-      clock: services.clock,
-      stateBackend: deployment.stateBackend ?? services.stateBackend,
-      stateDirectory: services.stateDirectory,
-      ...(services.stateCacheEntries === undefined ? {} : { stateCacheEntries: services.stateCacheEntries }),
-      deadLetters: services.deadLetters,
-      watermarkIntervalMs: this.watermarkIntervalMs,
-      listener: { acknowledgeCheckpoint: (task, id, snapshots) => this.acknowledge(task, id, snapshots) },
+      ...this.buildOptions(plan, deployment.placement, (taskId, subtask) => local.has(`${taskId}/${subtask}`)),
       ...(restored ? { restored } : {}),
-      isLocal: (taskId, subtask) => local.has(`${taskId}/${subtask}`),
-      remote: {
-        output: (edgeIndex, producer, consumer) => {
-          const consumerTask = plan.taskOfNode.get(plan.edges[edgeIndex]!.targetId)!;
-          const key = channelKey(deployment.jobId, deployment.attempt, edgeIndex, producer, consumer);
-          return services.dataPlane.openOutput(key, addressOf(consumerTask, consumer), () => this.wake());
-        },
-        input: (edgeIndex, producer, consumer, channel) => {
-          services.dataPlane.registerInput(channelKey(deployment.jobId, deployment.attempt, edgeIndex, producer, consumer), channel);
-        },
-      },
       initialSplits: (nodeId, subtask) => deployment.splits.get(`${plan.taskOfNode.get(nodeId)!}/${subtask}`),
-      onChannelData: () => this.wake(),
     });
     this.built = built;
-    this.tasks = built.tasks;
-    this.backends = built.backends;
     for (const task of this.tasks) this.counters.set(task, { busyTimeMs: 0, backPressuredTimeMs: 0, backPressured: false });
     this.log.info('attempt deployed', {
       subtasks: this.tasks.map((t) => t.name),
@@ -359,40 +366,16 @@ export class ClusterJobRunner {
   /** Builds and wires the subtasks a live rescale adds; returns the splits of this worker's source subtasks. */
   async prepareRescale(preparation: RescalePreparation): Promise<Map<string, string[]>> {
     if (this.rescale !== undefined) throw new SluiceError(`job ${this.jobId} attempt ${this.attempt}: a rescale is in progress already`);
-    const { deployment, services } = this;
+    const { deployment } = this;
     const previous = this.plan;
     const plan = planJob(this.env.graph, this.env.settings, { jobName: deployment.jobName, parallelism: preparation.parallelism, maxParallelism: deployment.maxParallelism });
     const refusal = liveRescaleRefusal(previous, plan);
     if (refusal !== undefined) throw new SluiceError(`job ${this.jobId} cannot be rescaled live: ${refusal}`);
     const local = new Set(preparation.localSubtasks.map((s) => `${s.taskId}/${s.subtask}`));
-    const addressOf = (taskId: number, subtask: number) => {
-      const address = preparation.placement.get(`${taskId}/${subtask}`);
-      if (address === undefined) throw new Error(`the rescale places no worker for task ${taskId} subtask ${subtask}`);
-      return address;
-    };
     const runningHere = new Set(this.tasks.map((t) => `${t.vertex.id}/${t.subtaskIndex}`));
+    const isLocal = (taskId: number, subtask: number) => local.has(`${taskId}/${subtask}`) || runningHere.has(`${taskId}/${subtask}`);
     const added = await buildSubtasks({
-      plan,
-      properties: deployment.properties,
-      clock: services.clock,
-      stateBackend: deployment.stateBackend ?? services.stateBackend,
-      stateDirectory: services.stateDirectory,
-      ...(services.stateCacheEntries === undefined ? {} : { stateCacheEntries: services.stateCacheEntries }),
-      deadLetters: services.deadLetters,
-      watermarkIntervalMs: this.watermarkIntervalMs,
-      listener: { acknowledgeCheckpoint: (task, id, snapshots) => this.acknowledge(task, id, snapshots) },
-      isLocal: (taskId, subtask) => local.has(`${taskId}/${subtask}`) || runningHere.has(`${taskId}/${subtask}`),
-      remote: {
-        output: (edgeIndex, producer, consumer) => {
-          const consumerTask = plan.taskOfNode.get(plan.edges[edgeIndex]!.targetId)!;
-          const key = channelKey(deployment.jobId, deployment.attempt, edgeIndex, producer, consumer, preparation.checkpointId);
-          return services.dataPlane.openOutput(key, addressOf(consumerTask, consumer), () => this.wake());
-        },
-        input: (edgeIndex, producer, consumer, channel) => {
-          services.dataPlane.registerInput(channelKey(deployment.jobId, deployment.attempt, edgeIndex, producer, consumer, preparation.checkpointId), channel);
-        },
-      },
-      onChannelData: () => this.wake(),
+      ...this.buildOptions(plan, preparation.placement, isLocal, preparation.checkpointId),
       rescaleOf: { previous, existing: this.built, checkpointId: preparation.checkpointId },
     });
     const splits = new Map<string, string[]>();
@@ -428,7 +411,6 @@ export class ClusterJobRunner {
       this.counters.set(task, { busyTimeMs: 0, backPressuredTimeMs: 0, backPressured: false });
       this.tasks.push(task);
     }
-    this.backends.push(...added.backends);
     for (const [key, exchange] of added.exchanges) this.built.exchanges.set(key, exchange);
     for (const [task, backends] of added.backendsOf) this.built.backendsOf.set(task, backends);
     this.rescale = { preparation, plan };
@@ -477,7 +459,7 @@ export class ClusterJobRunner {
         const state = (await readOperatorSnapshot(storage, checkpointId, handle)).operatorState as SourceOperatorState | undefined;
         for (const split of state?.splits ?? []) {
           if (have.has(split.id)) continue;
-          const leftover = !assigned.has(split.id) && handle.subtask >= newParallelism && stableIndex(split.id, newParallelism) === task.subtaskIndex;
+          const leftover = !assigned.has(split.id) && handle.subtask >= newParallelism && assignToKeyGroup(split.id, newParallelism) === task.subtaskIndex;
           if (wanted.has(split.id) || leftover) gained.push(split);
         }
       }
@@ -510,8 +492,6 @@ export class ClusterJobRunner {
       this.counters.delete(task);
       // Its state is in the checkpoint; a later rescale may bring its subtask index back here.
       for (const backend of this.built.backendsOf.get(task) ?? []) {
-        const index = this.backends.indexOf(backend);
-        if (index >= 0) this.backends.splice(index, 1);
         await backend.dispose().catch((error: unknown) => this.log.warn('freeing a retired subtask\'s state failed', { task: task.name, error: errorChainMessage(error) }));
       }
       this.built.backendsOf.delete(task);
@@ -568,7 +548,7 @@ export class ClusterJobRunner {
     if (first) this.log.warn('closing the attempt failed', { error: errorChainMessage(first) });
     // Deleting a large LevelDB state takes a while and nothing waits for it: the next attempt
     // (a restart, a rescale) gets its own working directories.
-    this.disposed = Promise.all(this.backends.map((backend) => backend.dispose())).then(
+    this.disposed = Promise.all([...this.built.backendsOf.values()].flat().map((backend) => backend.dispose())).then(
       () => undefined,
       (error: unknown) => this.log.warn('freeing the attempt\'s state failed', { error: errorChainMessage(error) }),
     );
@@ -602,11 +582,4 @@ export class ClusterJobRunner {
       };
     });
   }
-}
-
-/** A split's subtask by its id, the same on every worker. */
-function stableIndex(id: string, parallelism: number): number {
-  let hash = 0;
-  for (let i = 0; i < id.length; i++) hash = (Math.imul(hash, 31) + id.charCodeAt(i)) | 0;
-  return (hash >>> 0) % parallelism;
 }
