@@ -214,7 +214,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
             keyGroupRange: keyGroupRangeForSubtask(plan.maxParallelismOf.get(nodeId)!, vertex.parallelism, i),
             maxParallelism: plan.maxParallelismOf.get(nodeId)!,
             workingDirectory: join(options.stateDirectory ?? join(tmpdir(), `sluice-state-${process.pid}`), safeName(plan.jobName), safeName(uid), String(i)),
-            ...(options.stateCacheEntries === undefined ? {} : { cacheCapacityEntries: options.stateCacheEntries, flushThresholdEntries: Math.max(1, Math.floor(options.stateCacheEntries / 2)) }),
+            ...(options.stateCacheEntries === undefined ? {} : { cacheCapacityEntries: options.stateCacheEntries }),
           });
           backends.push(backend);
           backendsOf.set(taskAt.get(`${vertex.id}/${i}`)!, [...(backendsOf.get(taskAt.get(`${vertex.id}/${i}`)!) ?? []), backend]);

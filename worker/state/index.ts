@@ -11,7 +11,7 @@ export * from './keyed-state-backend.ts';
 export { InMemoryKeyedStateBackend } from './memory-state-backend.ts';
 export {
   DEFAULT_CACHE_CAPACITY_ENTRIES,
-  DEFAULT_FLUSH_THRESHOLD_ENTRIES,
+  defaultFlushThresholdEntries,
   LevelDbKeyedStateBackend,
   type LevelDbKeyedStateBackendOptions,
   type LevelDbKeyedStateBackendStatus,

@@ -57,12 +57,15 @@ import { encodeRawPairs, keyGroupOfRawKey, rawPairs } from './raw-pairs.ts';
 
 export const DEFAULT_CACHE_CAPACITY_ENTRIES = 100_000;
 /**
- * Dirty entries that trigger a background flush (at most half the cache). A hot set smaller than
- * this is never rewritten between snapshots, which is what makes the cache write-back; a larger
- * one is written once per threshold's worth of distinct keys. It also bounds the synchronous part
- * of a snapshot, which serializes what is dirty: ~0.3 µs per small value, so ~15 ms.
+ * Dirty entries that trigger a background flush, unless given: half the cache. A hot set smaller
+ * than this is never rewritten between snapshots, which is what makes the cache write-back; a
+ * larger one is written once per threshold's worth of distinct keys. It also bounds the
+ * synchronous part of a snapshot, which serializes what is dirty: ~0.3 µs per small value, so
+ * ~15 ms with the default cache.
  */
-export const DEFAULT_FLUSH_THRESHOLD_ENTRIES = 50_000;
+export function defaultFlushThresholdEntries(cacheCapacityEntries: number): number {
+  return Math.max(1, Math.floor(cacheCapacityEntries / 2));
+}
 /** Entries per LevelDB batch when restoring. */
 const RESTORE_BATCH_ENTRIES = 10_000;
 /** Entries read per iterator call when snapshotting, and the bytes that call may buffer. */
@@ -83,7 +86,7 @@ export interface LevelDbKeyedStateBackendOptions extends KeyedStateBackendOption
   readonly workingDirectory: string;
   /** Deserialized values kept in memory; default 100 000. */
   readonly cacheCapacityEntries?: number;
-  /** Dirty entries that trigger a background batch write; default 50 000, at most half the cache. */
+  /** Dirty entries that trigger a background batch write; default half the cache. */
   readonly flushThresholdEntries?: number;
   /** LevelDB's own block cache, in bytes; default LevelDB's 8 MiB. */
   readonly blockCacheBytes?: number;
@@ -114,7 +117,7 @@ function resolveTuning(options: LevelDbKeyedStateBackendOptions): ResolvedTuning
   return {
     ...parsed.data,
     flushThresholdEntries:
-      flushThresholdEntries ?? Math.max(1, Math.min(DEFAULT_FLUSH_THRESHOLD_ENTRIES, Math.floor(cacheCapacityEntries / 2))),
+      flushThresholdEntries ?? defaultFlushThresholdEntries(cacheCapacityEntries),
   };
 }
 
