@@ -615,7 +615,9 @@ export class JobMaster {
   onAcknowledge(request: { attempt: number; checkpointId: number; taskId: number; subtask: number; states: Array<SubtaskStateHandle & { uid: string }> }): void {
     if (request.attempt !== this.attempt || !this.checkpoints) return;
     const handles = new Map<string, SubtaskStateHandle>();
-    for (const s of request.states) handles.set(s.uid, { subtask: s.subtask, file: s.file, bytes: s.bytes, sha256: s.sha256 });
+    for (const s of request.states) {
+      handles.set(s.uid, { subtask: s.subtask, file: s.file, bytes: s.bytes, sha256: s.sha256, ...(s.shared && s.shared.length > 0 ? { shared: [...s.shared] } : {}) });
+    }
     this.checkpoints.acknowledge(Number(request.checkpointId), { taskId: request.taskId, subtask: request.subtask, handles });
   }
 

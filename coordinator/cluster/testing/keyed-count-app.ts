@@ -2,7 +2,8 @@
 // counted per auction in keyed state; every bid emits {auction, n} with n its auction's running
 // count, into exactly-once JSON-lines part files. Whatever the interleaving, auction a's output is
 // exactly n = 1..(bids of a): a lost record leaves a gap, a doubled one a repeat, and state lost
-// in a restore starts n again at 1. Properties: test.output, test.events, test.rate.
+// in a restore starts n again at 1. Properties: test.output, test.events, test.rate, and
+// test.statePaddingBytes (a string of that size kept per auction, so key groups hold more state).
 
 import type { Application, Collector, KeyedProcessContext, KeyedProcessFunction, RuntimeContext, ValueState } from 'sluice';
 import { ValueStateDescriptor, WatermarkStrategy } from 'sluice';
@@ -14,12 +15,16 @@ interface Bid {
 
 class CountPerAuction implements KeyedProcessFunction<number, Bid, { auction: number; n: number }> {
   private count!: ValueState<number>;
+  private padding!: ValueState<string>;
+  constructor(private readonly paddingBytes: number) {}
   open(context: RuntimeContext): void {
     this.count = context.getState(new ValueStateDescriptor<number>('count'));
+    this.padding = context.getState(new ValueStateDescriptor<string>('padding'));
   }
   processElement(bid: Bid, _ctx: KeyedProcessContext<number>, out: Collector<{ auction: number; n: number }>): void {
     const n = (this.count.value() ?? 0) + 1;
     this.count.update(n);
+    if (n === 1 && this.paddingBytes > 0) this.padding.update(`${bid.auction}:`.padEnd(this.paddingBytes, '.'));
     out.collect({ auction: bid.auction, n });
   }
 }
@@ -29,13 +34,14 @@ const app: Application = (env, properties) => {
   if (!output) throw new Error('property test.output is required');
   const events = Number(properties.test?.events ?? '20000');
   const rate = Number(properties.test?.rate ?? '2000');
+  const paddingBytes = Number(properties.test?.statePaddingBytes ?? '0');
   env
     .fromSource(new NexmarkSource({ maxEvents: events, ratePerSecond: rate, splitCount: 4 }), WatermarkStrategy.forMonotonousTimestamps<NexmarkEvent>(), 'nexmark')
     .uid('nexmark')
     .filter((e) => e.kind === 'bid')
     .map((e) => ({ auction: (e as Extract<NexmarkEvent, { kind: 'bid' }>).auction }))
     .keyBy((b) => b.auction)
-    .process(() => new CountPerAuction())
+    .process(() => new CountPerAuction(paddingBytes))
     .uid('count-per-auction')
     .sinkTo(new JsonLinesFileSink({ directory: output }))
     .uid('counts');
