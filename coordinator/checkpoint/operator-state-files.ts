@@ -145,41 +145,85 @@ export async function writeOperatorSnapshot(
 
 /**
  * Reads one operator subtask's snapshot, resolving its shared chunks; with `needsKeyGroup`, only
- * the chunks of the key groups it accepts are read (the others are left out of the result).
+ * the chunks of the key groups it accepts are read (the others are left out of the result), and
+ * with `alreadyHeld`, a chunk the reader holds already (by key group and SHA-256) is left out too.
  */
 export async function readOperatorSnapshot(
   storage: CheckpointStorage,
   checkpointId: number,
   handle: SubtaskStateHandle,
   needsKeyGroup: (keyGroup: number) => boolean = () => true,
+  alreadyHeld: (keyGroup: number, sha256: string) => boolean = () => false,
 ): Promise<OperatorSnapshot> {
-  const bytes = await storage.readState(checkpointId, handle);
-  const where = `${storage.location} checkpoint ${checkpointId}`;
-  let stored: StoredSnapshot;
-  try {
-    stored = deserialize(bytes) as StoredSnapshot;
-  } catch (error) {
-    throw new RestoreError(`${where}: state file ${handle.file} cannot be decoded: ${(error as Error).message}`, { cause: error });
-  }
-  const { chunks, ...snapshot } = stored;
+  const { chunks, ...snapshot } = await readStoredSnapshot(storage, checkpointId, handle);
   if (!chunks || chunks.length === 0 || !snapshot.keyed) return snapshot;
   const keyGroups: KeyGroupEntries[] = [...snapshot.keyed.keyGroups];
-  const readShared = storage.readShared.bind(storage);
-  const wanted = chunks.filter((chunk) => needsKeyGroup(chunk.keyGroup));
-  // Reads overlap, UPLOADS_IN_FLIGHT at a time (a store's latency bounds one at a time).
-  for (let start = 0; start < wanted.length; start += UPLOADS_IN_FLIGHT) {
-    const batch = wanted.slice(start, start + UPLOADS_IN_FLIGHT);
-    const read = await Promise.all(batch.map((chunk) => readShared(chunk.sha256)));
-    read.forEach((chunkBytes, i) => {
-      try {
-        keyGroups.push(deserialize(chunkBytes) as KeyGroupEntries);
-      } catch (error) {
-        throw new RestoreError(`${where}: shared state file ${batch[i]!.sha256} (key group ${batch[i]!.keyGroup}) cannot be decoded: ${(error as Error).message}`, { cause: error });
-      }
-    });
-  }
+  await readChunks(storage, checkpointId, chunks.filter((chunk) => needsKeyGroup(chunk.keyGroup) && !alreadyHeld(chunk.keyGroup, chunk.sha256)), async (_chunk, state) => {
+    keyGroups.push(state);
+  });
   // A key group may be in both places: its timers inline, its state in a chunk.
   return { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups: mergeKeyGroups(keyGroups) } };
+}
+
+/** A key group's state as one shared chunk of a checkpoint holds it; its SHA-256 names its content. */
+export interface KeyGroupChunk {
+  readonly keyGroup: number;
+  readonly sha256: string;
+  readonly state: KeyGroupState;
+}
+
+/**
+ * The shared chunks of one operator subtask's snapshot whose key groups `needsKeyGroup` accepts,
+ * handed to `take` one at a time (the next ones are being read meanwhile). Key groups kept
+ * inline in the state file are not chunks and are not handed over.
+ */
+export async function readKeyGroupChunks(
+  storage: CheckpointStorage,
+  checkpointId: number,
+  handle: SubtaskStateHandle,
+  needsKeyGroup: (keyGroup: number) => boolean,
+  take: (chunk: KeyGroupChunk) => Promise<void>,
+): Promise<void> {
+  const { chunks } = await readStoredSnapshot(storage, checkpointId, handle);
+  await readChunks(storage, checkpointId, (chunks ?? []).filter((chunk) => needsKeyGroup(chunk.keyGroup)), (chunk, state) =>
+    take({ keyGroup: chunk.keyGroup, sha256: chunk.sha256, state }),
+  );
+}
+
+async function readStoredSnapshot(storage: CheckpointStorage, checkpointId: number, handle: SubtaskStateHandle): Promise<StoredSnapshot> {
+  const bytes = await storage.readState(checkpointId, handle);
+  try {
+    return deserialize(bytes) as StoredSnapshot;
+  } catch (error) {
+    throw new RestoreError(`${storage.location} checkpoint ${checkpointId}: state file ${handle.file} cannot be decoded: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Reads chunks UPLOADS_IN_FLIGHT at a time (a store's latency bounds one at a time), handing each to `take` in order. */
+async function readChunks(
+  storage: CheckpointStorage,
+  checkpointId: number,
+  chunks: readonly ChunkReference[],
+  take: (chunk: ChunkReference, state: KeyGroupEntries) => Promise<void>,
+): Promise<void> {
+  const readShared = storage.readShared.bind(storage);
+  for (let start = 0; start < chunks.length; start += UPLOADS_IN_FLIGHT) {
+    const batch = chunks.slice(start, start + UPLOADS_IN_FLIGHT);
+    const read = await Promise.all(batch.map((chunk) => readShared(chunk.sha256)));
+    for (let i = 0; i < batch.length; i++) {
+      const chunk = batch[i]!;
+      let state: KeyGroupEntries;
+      try {
+        state = deserialize(read[i]!) as KeyGroupEntries;
+      } catch (error) {
+        throw new RestoreError(
+          `${storage.location} checkpoint ${checkpointId}: shared state file ${chunk.sha256} (key group ${chunk.keyGroup}) cannot be decoded: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      await take(chunk, state);
+    }
+  }
 }
 
 /**

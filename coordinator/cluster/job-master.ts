@@ -99,6 +99,8 @@ export interface RescaleResult {
   readonly totalMs: number;
   /** Live only: key groups and splits that changed owner, records held back meanwhile. */
   readonly keyGroupsMoved?: number;
+  /** Of the key groups moved, those staged by their new owner ahead of the switch and unchanged since: read before the pause, not in it. */
+  readonly keyGroupsStaged?: number;
   readonly splitsMoved?: number;
   readonly stashedRecords?: number;
   /** Why a live rescale was not possible, when mode is 'restart'. */
@@ -807,6 +809,7 @@ export class JobMaster {
             attempt,
             parallelism,
             checkpointId,
+            stagingCheckpointId: this.pointer ?? 0,
             subtasks: mine,
             placements,
             ...(workersBefore.has(workerId) ? {} : { deployment: this.deploymentRequest(attempt, []) }),
@@ -855,6 +858,7 @@ export class JobMaster {
       pauseMs: Math.max(0, ...completions.map((c) => c.keyGroupPauseMs ?? 0)),
       totalMs: doneAtMs - requestedAtMs,
       keyGroupsMoved: completions.reduce((sum, c) => sum + (c.keyGroupsTakenOver ?? 0), 0),
+      keyGroupsStaged: completions.reduce((sum, c) => sum + (c.keyGroupsStaged ?? 0), 0),
       splitsMoved: completions.reduce((sum, c) => sum + (c.splitsTakenOver ?? 0), 0),
       stashedRecords: completions.reduce((sum, c) => sum + (c.stashedRecords ?? 0), 0),
     };

@@ -19,8 +19,8 @@ import { compareCommittedOutput, expectedBidCounts } from './testing/keyed-count
 import { KEYED_COUNT_APP, ProcessCluster, waitFor } from './testing/process-cluster.ts';
 
 const SLOW_APP = fileURLToPath(new URL('./testing/slow-sink-app.ts', import.meta.url));
-const EVENTS = 40_000;
-const RATE = 2_500; // 16 s of input per uninterrupted run
+const EVENTS = 60_000;
+const RATE = 2_500; // 24 s of input per uninterrupted run
 
 let cluster: ProcessCluster;
 let dir: string;
@@ -51,11 +51,13 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
   await store?.close();
-  await bucket?.remove().catch(() => {});
+  if (!process.env.SLUICE_KEEP_TEST_DIRS) await bucket?.remove().catch(() => {});
   if (!process.env.SLUICE_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
-const properties = (output: string) => ({ test: { output, events: String(EVENTS), rate: String(RATE) } });
+// With 2 KB more state per auction, key groups are large enough to be shared chunks of the
+// LevelDB checkpoints, which live rescales stage ahead of the switch.
+const properties = (output: string) => ({ test: { output, events: String(EVENTS), rate: String(RATE), statePaddingBytes: '2000' } });
 
 async function submit(body: Record<string, unknown>): Promise<string> {
   const status = await cluster.rest('POST', '/v1/jobs', { application: KEYED_COUNT_APP, ...body });
@@ -134,6 +136,13 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
       workerLogs.some((l) => l.message === 'attempt deployed' && l.job === third && l.stateBackend === 'memory' && String(l.restoredFrom).endsWith('/diff-2')),
       'the last job restored diff-2 onto the in-memory backend',
     );
+
+    // Each live rescale staged gained key groups from the checkpoint before it (what was unchanged
+    // at the switch stayed, the rest was replaced from the rescale checkpoint: the outputs below
+    // compare both).
+    const staged = workerLogs.filter((l) => l.message === 'key groups staged for the rescale' && l.job === second);
+    assert.ok(staged.some((l) => l.keyGroups > 0), `no key group was staged: ${JSON.stringify(staged)}`);
+    assert.equal(typeof toFour.keyGroupsStaged, 'number');
 
     for (const worker of cluster.workers) {
       const lines = cluster.logLines(worker).filter((l) => l.job === second);

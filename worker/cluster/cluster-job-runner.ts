@@ -11,9 +11,8 @@ import type { ApplicationProperties, StreamExecutionEnvironment } from '../../sh
 import { WakeableSleep, type Clock } from '../../shared/clock.ts';
 import { errorChainMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
-import type { SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
+import type { CheckpointMetadata, SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
 import { openRestorePath } from '../../coordinator/checkpoint/restore-path.ts';
-import { writeOperatorSnapshot, type CheckpointWriteLimiter } from '../../coordinator/checkpoint/operator-state-files.ts';
 import type { SourceOperatorState } from '../operators/source-operator.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
@@ -25,7 +24,7 @@ import { liveRescaleRefusal, planJob, type JobPlan } from '../runtime/job-plan.t
 import { hasState, type OperatorSnapshot } from '../runtime/stream-operator.ts';
 import type { StreamTask } from '../runtime/stream-task.ts';
 import { buildSubtasks, loadRestoreState, type BuiltSubtasks } from '../runtime/subtask-builder.ts';
-import { readOperatorSnapshot } from '../../coordinator/checkpoint/operator-state-files.ts';
+import { readKeyGroupChunks, readOperatorSnapshot, writeOperatorSnapshot, type CheckpointWriteLimiter } from '../../coordinator/checkpoint/operator-state-files.ts';
 import { assignToKeyGroup, KeyGroupRange, keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
 import { SluiceError } from '../../shared/errors.ts';
 
@@ -90,6 +89,8 @@ export interface RescalePreparation {
   readonly parallelism: number;
   /** The checkpoint whose barrier switches the job to the new parallelism. */
   readonly checkpointId: number;
+  /** The latest completed checkpoint, if any: gained key groups are staged from it ahead of the switch. */
+  readonly stagingCheckpointId?: number;
   /** The subtasks the rescale adds that this worker runs. */
   readonly localSubtasks: readonly SubtaskRef[];
   /** "taskId/subtask" → data-plane address, for every subtask at the new parallelism. */
@@ -103,6 +104,8 @@ export interface RescaleCompletion {
   /** Records held back while their key groups' state was on its way. */
   readonly stashedRecords: number;
   readonly keyGroupsTakenOver: number;
+  /** Of those, the key groups staged ahead of the switch and unchanged since: nothing was read at the takeover. */
+  readonly keyGroupsStaged: number;
   readonly splitsTakenOver: number;
   readonly retiredSubtasks: number;
   /** The longest a subtask here held back records of key groups it took over: from its rescale barrier to their state being in place, in ms. */
@@ -126,6 +129,11 @@ const MAX_IDLE_SLEEP_MS = 50;
 /** Longest a processing step runs before the worker yields to its event loop. */
 const DRAIN_STEP_MS = 20;
 const RECORD_BATCHES_PER_STEP = 4;
+/**
+ * How long a live rescale's staging of gained key groups may take; what is not staged by then is
+ * taken over whole. Well inside the coordinator's deadline for PrepareRescale.
+ */
+const STAGING_BUDGET_MS = 40_000;
 
 interface TaskCounters {
   busyTimeMs: number;
@@ -379,6 +387,7 @@ export class ClusterJobRunner {
       rescaleOf: { previous, existing: this.built, checkpointId: preparation.checkpointId },
     });
     const splits = new Map<string, string[]>();
+    const gains: Array<{ task: StreamTask; gained: KeyGroupRange; kept: KeyGroupRange }> = [];
     for (const task of this.tasks) {
       const oldParallelism = previous.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
       const newParallelism = plan.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
@@ -387,25 +396,18 @@ export class ClusterJobRunner {
       const maxParallelism = plan.maxParallelismOf.get(task.vertex.nodeIds[0]!)!;
       if (i >= newParallelism) task.prepareRescale({ checkpointId: preparation.checkpointId, retire: true, parallelism: newParallelism });
       else {
-        task.prepareRescale({
-          checkpointId: preparation.checkpointId,
-          retire: false,
-          parallelism: newParallelism,
-          previousKeyGroupRange: keyGroupRangeForSubtask(maxParallelism, oldParallelism, i),
-          keyGroupRange: keyGroupRangeForSubtask(maxParallelism, newParallelism, i),
-        });
+        const previousKeyGroupRange = keyGroupRangeForSubtask(maxParallelism, oldParallelism, i);
+        const keyGroupRange = keyGroupRangeForSubtask(maxParallelism, newParallelism, i);
+        task.prepareRescale({ checkpointId: preparation.checkpointId, retire: false, parallelism: newParallelism, previousKeyGroupRange, keyGroupRange });
+        gains.push({ task, gained: keyGroupRange, kept: previousKeyGroupRange });
       }
       if (task.source) splits.set(`${task.vertex.id}/${i}`, task.source.currentSplitIds());
     }
     for (const task of added.tasks) {
       const maxParallelism = plan.maxParallelismOf.get(task.vertex.nodeIds[0]!)!;
-      task.prepareRescale({
-        checkpointId: preparation.checkpointId,
-        retire: false,
-        parallelism: task.vertex.parallelism,
-        previousKeyGroupRange: KeyGroupRange.EMPTY,
-        keyGroupRange: keyGroupRangeForSubtask(maxParallelism, task.vertex.parallelism, task.subtaskIndex),
-      });
+      const keyGroupRange = keyGroupRangeForSubtask(maxParallelism, task.vertex.parallelism, task.subtaskIndex);
+      task.prepareRescale({ checkpointId: preparation.checkpointId, retire: false, parallelism: task.vertex.parallelism, previousKeyGroupRange: KeyGroupRange.EMPTY, keyGroupRange });
+      gains.push({ task, gained: keyGroupRange, kept: KeyGroupRange.EMPTY });
       // A new source has no splits until it takes some over: a bounded one would end at once.
       if (task.source) this.pollingHeld.add(task);
       this.counters.set(task, { busyTimeMs: 0, backPressuredTimeMs: 0, backPressured: false });
@@ -416,7 +418,57 @@ export class ClusterJobRunner {
     this.rescale = { preparation, plan };
     this.log.info('rescale prepared', { checkpointId: preparation.checkpointId, parallelism: preparation.parallelism, added: added.tasks.map((t) => t.name) });
     this.wake();
+    if (preparation.stagingCheckpointId !== undefined) {
+      await this.stageGainedKeyGroups(preparation.stagingCheckpointId, gains.map(({ task, gained, kept }) => ({ task, gained: new Set([...gained].filter((g) => !kept.contains(g))) })));
+    }
     return splits;
+  }
+
+  /**
+   * Ahead of the switch, each subtask that gains key groups writes them into its state backend as
+   * the latest completed checkpoint holds them (backends that can stage: LevelDB), while the job
+   * runs on. At the takeover only the key groups changed since are read from the rescale
+   * checkpoint, so the moved key groups pause for the rescale checkpoint, not for a copy of their
+   * whole state. Best effort, within STAGING_BUDGET_MS: a key group not staged is taken over whole.
+   */
+  private async stageGainedKeyGroups(checkpointId: number, gains: ReadonlyArray<{ task: StreamTask; gained: ReadonlySet<number> }>): Promise<void> {
+    const startedAt = performance.now();
+    const storage = this.services.checkpointStorage;
+    const stageable = gains.flatMap(({ task, gained }) => {
+      const backends = this.built.backendsOf.get(task);
+      const backend = backends?.length === 1 ? backends[0]! : undefined;
+      return backend?.stageKeyGroup !== undefined && gained.size > 0 ? [{ task, gained, backend }] : [];
+    });
+    if (stageable.length === 0) return;
+    let metadata: CheckpointMetadata;
+    try {
+      metadata = await storage.readMetadata(checkpointId);
+    } catch (error) {
+      this.log.warn('staging key groups for the rescale: the latest checkpoint cannot be read; they are taken over whole', { checkpointId, error: errorChainMessage(error) });
+      return;
+    }
+    let keyGroups = 0;
+    let bytes = 0;
+    const overBudget = () => performance.now() - startedAt >= STAGING_BUDGET_MS;
+    await Promise.all(
+      stageable.map(async ({ task, gained, backend }) => {
+        const uid = task.operators[0]!.uid;
+        for (const handle of metadata.operators.find((o) => o.uid === uid)?.subtasks ?? []) {
+          try {
+            await readKeyGroupChunks(storage, checkpointId, handle, (g) => gained.has(g), async (chunk) => {
+              if (chunk.state.rawPairs === undefined || overBudget()) return;
+              await backend.stageKeyGroup!(chunk.keyGroup, chunk.state.rawPairs, chunk.sha256);
+              keyGroups++;
+              bytes += chunk.state.rawPairs.byteLength;
+            });
+          } catch (error) {
+            this.log.warn('staging key groups for the rescale failed; the rest are taken over whole', { task: task.name, checkpointId, error: errorChainMessage(error) });
+            return;
+          }
+        }
+      }),
+    );
+    this.log.info('key groups staged for the rescale', { checkpointId, keyGroups, bytes, ms: Math.round(performance.now() - startedAt), overBudget: overBudget() });
   }
 
   /** Before the rescale barrier: each source subtask keeps the splits assigned to it (and what it found since the plan). */
@@ -444,6 +496,7 @@ export class ClusterJobRunner {
     const handlesOf = (uid: string) => [...(metadata.operators.find((o) => o.uid === uid)?.subtasks ?? [])].sort((a, b) => a.subtask - b.subtask);
     let stashedRecords = 0;
     let keyGroupsTakenOver = 0;
+    let keyGroupsStaged = 0;
     let splitsTakenOver = 0;
     let keyGroupPauseMs = 0;
     const retired = this.tasks.filter((t) => t.status === 'retired');
@@ -472,7 +525,19 @@ export class ClusterJobRunner {
         keyGroupsTakenOver += gained.size;
         const uid = task.operators[0]!.uid;
         const result = await task.completeRescale(async (operator) => {
-          const snapshots = await Promise.all(handlesOf(uid).map((handle) => readOperatorSnapshot(storage, checkpointId, handle, (g) => gained.has(g))));
+          // A key group staged from a chunk the rescale checkpoint still has is in place already.
+          const backends = this.built.backendsOf.get(task);
+          const backend = backends?.length === 1 ? backends[0]! : undefined;
+          const staged = backend?.stagedKeyGroups?.() ?? new Map<number, string>();
+          const kept = new Set<number>();
+          const alreadyHeld = (keyGroup: number, sha256: string) => {
+            if (staged.get(keyGroup) !== sha256) return false;
+            kept.add(keyGroup);
+            return true;
+          };
+          const snapshots = await Promise.all(handlesOf(uid).map((handle) => readOperatorSnapshot(storage, checkpointId, handle, (g) => gained.has(g), alreadyHeld)));
+          await backend?.settleStaged?.(kept);
+          keyGroupsStaged += kept.size;
           // Small key groups and timers are inline in the state file: keep only the gained ones.
           await operator.restoreState(snapshots.map((s) => (s.keyed ? { ...s, keyed: { ...s.keyed, keyGroups: s.keyed.keyGroups.filter((g) => gained.has(g.keyGroup)) } } : s)));
         });
@@ -498,7 +563,7 @@ export class ClusterJobRunner {
     }
     this.plan = plan;
     this.rescale = undefined;
-    const completion = { stashedRecords, keyGroupsTakenOver, splitsTakenOver, retiredSubtasks: retired.length, keyGroupPauseMs };
+    const completion = { stashedRecords, keyGroupsTakenOver, keyGroupsStaged, splitsTakenOver, retiredSubtasks: retired.length, keyGroupPauseMs };
     this.log.info('rescale completed', { checkpointId, ...completion });
     this.wake();
     return completion;

@@ -79,6 +79,7 @@ export class TaskExecutor {
       const splits = await this.runnerOf(request.jobId, request.attempt).prepareRescale({
         parallelism: request.parallelism,
         checkpointId: Number(request.checkpointId),
+        ...(Number(request.stagingCheckpointId || 0) > 0 ? { stagingCheckpointId: Number(request.stagingCheckpointId) } : {}),
         localSubtasks: (request.subtasks ?? []).map((s: { taskId: number; subtask: number }) => ({ taskId: s.taskId, subtask: s.subtask })),
         placement,
       });

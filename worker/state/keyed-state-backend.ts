@@ -109,6 +109,23 @@ export interface KeyedStateBackend {
   /** Snapshot `checkpointId` is part of a completed checkpoint: it is the baseline of the next one. */
   confirmSnapshot?(checkpointId: number): void;
 
+  /**
+   * Live rescaling, ahead of the switch: writes a key group this backend will take over, as a
+   * shared chunk of an earlier checkpoint holds it (`reference`: that chunk's SHA-256). A staged
+   * key group is not state yet: snapshots leave it out, and nothing reads it. At the takeover,
+   * `settleStaged` keeps the staged key groups whose chunk in the rescale checkpoint is the same
+   * (unchanged since) and drops the others, which are then restored from that checkpoint.
+   * Optional: without it, a takeover restores every gained key group from the rescale checkpoint.
+   * Refuses a key group that holds state here (RestoreError).
+   */
+  stageKeyGroup?(keyGroup: number, rawPairs: Uint8Array, reference: string): Promise<void>;
+
+  /** The staged key groups, with the reference each was staged from. */
+  stagedKeyGroups?(): ReadonlyMap<number, string>;
+
+  /** Ends staging: the staged key groups of `kept` become state, the others are deleted. */
+  settleStaged?(kept: ReadonlySet<number>): Promise<void>;
+
   /** Number of (state, key, namespace) entries held; for metrics and tests, may be slow. */
   countEntries(): Promise<number>;
 

@@ -144,6 +144,55 @@ describe('LevelDbKeyedStateBackend', () => {
     await backend.dispose();
   });
 
+  it('snapshots a hot set from its cache without writing it to LevelDB; entries idle for a whole interval are written back', async () => {
+    const backend = await LevelDbKeyedStateBackend.create(tinyOptions({ flushThresholdEntries: 100 }));
+    const table = backend.getTable<string>('t');
+    const put = (keys: Iterable<number>, prefix: string) => {
+      for (const i of keys) {
+        backend.setCurrentKey(i, keyGroupOf(i));
+        table.put(VOID_NAMESPACE, `${prefix}${i}`);
+      }
+    };
+    const hot = Array.from({ length: 20 }, (_, i) => i);
+    const idle = Array.from({ length: 30 }, (_, i) => 20 + i);
+    put([...hot, ...idle], 'v');
+    const valuesOf = async () => new Map(flattenSnapshot(await backend.snapshot()).map(([, , key, , value]) => [key as number, value]));
+    const first = await valuesOf();
+    assert.equal(first.size, 50);
+    assert.ok([...first].every(([key, value]) => value === `v${key}`));
+    await backend.whenFlushed();
+    assert.equal(backend.getStatus().flushesWritten, 0, 'the snapshot wrote the cache to LevelDB');
+    assert.equal(backend.getStatus().dirtyEntries, 50);
+
+    // The hot keys change between snapshots and stay dirty; the idle ones are written back at the second.
+    put(hot, 'w');
+    const second = await valuesOf();
+    assert.ok(hot.every((key) => second.get(key) === `w${key}`) && idle.every((key) => second.get(key) === `v${key}`));
+    await backend.whenFlushed();
+    assert.equal(backend.getStatus().flushesWritten, 1);
+    assert.equal(backend.getStatus().dirtyEntries, hot.length);
+
+    // A change of an entry that stayed dirty through a capture is a change of its key group again.
+    const reader = backend.snapshotByKeyGroup(1);
+    for (const keyGroup of reader.keyGroups) reader.remember(keyGroup, `chunk-${keyGroup}`);
+    await reader.close();
+    backend.confirmSnapshot(1);
+    put([7], 'x');
+    const next = backend.snapshotByKeyGroup(2);
+    assert.equal(next.changedSinceBaseline(keyGroupOf(7)), true, 'a change of an entry that stayed dirty was missed');
+    assert.equal(next.changedSinceBaseline(keyGroupOf(30)), keyGroupOf(30) === keyGroupOf(7));
+    await next.close();
+
+    // What LevelDB holds under the cache is right: a fresh backend restored from a snapshot reads the newest values.
+    const restored = await LevelDbKeyedStateBackend.create(tinyOptions());
+    await restored.restore([await backend.snapshot()]);
+    for (const [key, expected] of [[7, 'x7'], [3, 'w3'], [30, 'v30']] as const) {
+      restored.setCurrentKey(key, keyGroupOf(key));
+      assert.equal(restored.getTable<string>('t').get(VOID_NAMESPACE), expected);
+    }
+    await Promise.all([backend.dispose(), restored.dispose()]);
+  });
+
   it('restores a snapshot of the in-memory backend and hands the same state back', async () => {
     const memory = new InMemoryKeyedStateBackend({ keyGroupRange: FULL_RANGE, maxParallelism: 128 });
     for (let i = 0; i < 1_000; i++) {

@@ -14,9 +14,9 @@
 //      the batch before it, later flushes merge into it, so a backlog is one overlay, not many;
 //   3. LevelDB itself, read with `db.getSync` on a cache miss.
 //
-// A snapshot is taken synchronously: the dirty entries are serialized into an overlay, every
-// overlay not yet in LevelDB is pinned (frozen) and a LevelDB snapshot is opened, all at the
-// moment of the call; the canonical KeyedStateSnapshot is then read asynchronously from that
+// A snapshot is taken synchronously: the dirty entries are serialized into an overlay of its own
+// (they stay dirty in the cache, so a checkpoint writes nothing to LevelDB), every overlay not yet
+// in LevelDB is pinned (frozen) and a LevelDB snapshot is opened, all at the moment of the call; the canonical KeyedStateSnapshot is then read asynchronously from that
 // LevelDB snapshot with the pinned overlays on top, so puts that follow cannot leak into it.
 
 import { mkdir, rm } from 'node:fs/promises';
@@ -146,6 +146,8 @@ class CacheEntry {
   value: unknown;
   /** Changed since it was last serialized into an overlay. */
   dirty = false;
+  /** Serialized into a snapshot's capture while dirty, and unchanged since: its next change is a change of its key group again. */
+  captured = false;
   /** CLOCK's second-chance bit: set on every access, cleared as the hand passes. */
   referenced = true;
   /** The maps that hold this entry, so eviction can find it again. */
@@ -212,7 +214,7 @@ class LevelDbStateTable<V> implements StateTable<V> {
     const entry = this.findEntry(namespace) ?? this.addEntry(namespace, undefined);
     entry.value = value;
     entry.referenced = true;
-    if (!entry.dirty) this.host.markDirty(entry);
+    if (!entry.dirty || entry.captured) this.host.markDirty(entry);
   }
 
   remove(namespace: Namespace): void {
@@ -225,7 +227,7 @@ class LevelDbStateTable<V> implements StateTable<V> {
     entry.referenced = true;
     if (entry.value === undefined) return; // known absent, or already removed and dirty
     entry.value = undefined;
-    if (!entry.dirty) this.host.markDirty(entry);
+    if (!entry.dirty || entry.captured) this.host.markDirty(entry);
   }
 
   /** Drops an evicted entry from the lookup maps, and its namespace's map once empty. */
@@ -377,6 +379,8 @@ interface CapturedState {
   readonly range: KeyGroupRange;
   readonly overlays: readonly WriteOverlay[];
   readonly databaseSnapshot: ReturnType<ClassicLevel<Buffer, Buffer>['snapshot']>;
+  /** Key groups staged at the capture: not state yet, so left out. */
+  readonly staged: ReadonlySet<number>;
 }
 
 export interface LevelDbKeyedStateBackendStatus {
@@ -515,6 +519,61 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     this.assertNoWriteFailure();
   }
 
+  // --- staging key groups ahead of a live rescale's takeover ---
+
+  /** Staged key groups → the reference of the chunk each was staged from. */
+  private readonly staged = new Map<number, string>();
+
+  async stageKeyGroup(keyGroup: number, pairs: Uint8Array, reference: string): Promise<void> {
+    this.assertWritable();
+    if (this.staged.has(keyGroup)) throw new RestoreError(`key group ${keyGroup} is staged already`);
+    await this.untilDropped(KeyGroupRange.of(keyGroup, keyGroup));
+    if (this.keyGroupsWithDirtyValues().has(keyGroup) || (await this.holdsKeyGroup(keyGroup))) throw keyGroupHoldsStateError(keyGroup);
+    // Left out of snapshots from here on, before a single key is written.
+    this.staged.set(keyGroup, reference);
+    const where = `key group ${keyGroup} staged from ${reference}`;
+    try {
+      let batch = this.db.batch();
+      for (const [keyBytes, valueBytes] of rawPairs(pairs, where)) {
+        if (keyBytes.length < 2 || keyGroupOfRawKey(keyBytes) !== keyGroup) throw new RestoreError(`${where}: a stored key belongs to another key group`);
+        batch.put(keyBytes, valueBytes);
+        if (batch.length >= RESTORE_BATCH_ENTRIES) {
+          await this.writeRestoreBatch(batch);
+          batch = this.db.batch();
+        }
+      }
+      if (batch.length > 0) await this.writeRestoreBatch(batch);
+      else await batch.close();
+    } catch (error) {
+      // What was written of it goes; it is taken over whole instead.
+      await this.deleteStaged([keyGroup]);
+      throw error;
+    }
+  }
+
+  stagedKeyGroups(): ReadonlyMap<number, string> {
+    return new Map(this.staged);
+  }
+
+  async settleStaged(kept: ReadonlySet<number>): Promise<void> {
+    const dropped = [...this.staged.keys()].filter((keyGroup) => !kept.has(keyGroup));
+    await this.deleteStaged(dropped);
+    this.staged.clear();
+  }
+
+  /** Deletes staged key groups, one range delete per run of neighbours; they stay left out of snapshots until deleted. */
+  private async deleteStaged(keyGroups: readonly number[]): Promise<void> {
+    const sorted = [...keyGroups].sort((a, b) => a - b);
+    for (let i = 0; i < sorted.length; ) {
+      let end = i;
+      while (end + 1 < sorted.length && sorted[end + 1] === sorted[end]! + 1) end++;
+      await this.deleteKeyGroups(sorted[i]!, sorted[end]!);
+      i = end + 1;
+    }
+    this.assertNoWriteFailure();
+    for (const keyGroup of keyGroups) this.staged.delete(keyGroup);
+  }
+
   setCurrentKey(key: StateKey, keyGroup: number): void {
     this.current.set(key, keyGroup);
   }
@@ -559,7 +618,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     let closed = false;
     return {
       maxParallelism: this.maxParallelism,
-      keyGroups: range.isEmpty ? [] : Array.from({ length: range.numberOfKeyGroups }, (_, i) => range.startKeyGroup + i),
+      keyGroups: [...range].filter((keyGroup) => !captured.staged.has(keyGroup)),
       changedSinceBaseline: (keyGroup) => baseline === undefined || changed.has(keyGroup),
       baselineReference: (keyGroup) => baseline?.get(keyGroup),
       remember: (keyGroup, reference) => references.set(keyGroup, reference),
@@ -623,14 +682,23 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     this.assertWritable();
     const keyGroups = keyGroupsToRestore(snapshots, this.range, this.maxParallelism);
     if (keyGroups.length === 0) return;
-    // Everything written so far goes to LevelDB first, so one look there tells whether a key group holds state.
-    this.flush();
+    // The overlays on their way go to LevelDB first (a delete among them must not land after the
+    // restore); the dirty cache stays where it is (writing it would lengthen a rescale's pause).
+    // LevelDB, the overlays and the dirty entries then tell whether a key group holds state.
+    const parked = this.pendingFlushes.at(-1);
+    if (parked !== undefined && !parked.scheduled) this.scheduleWrite(parked);
     await this.whenFlushed();
     await this.untilDropped(KeyGroupRange.of(Math.min(...keyGroups), Math.max(...keyGroups)));
-    for (const keyGroup of keyGroups) if (await this.holdsKeyGroup(keyGroup)) throw keyGroupHoldsStateError(keyGroup);
-    // The cache may know keys of these key groups as absent; after the restore they may not be.
+    const holding = this.keyGroupsWithDirtyValues();
+    for (const keyGroup of keyGroups) if (holding.has(keyGroup) || (await this.holdsKeyGroup(keyGroup))) throw keyGroupHoldsStateError(keyGroup);
+    // The cache may know keys of these key groups as absent (or removed, dirty); after the restore
+    // they may not be, and a removal written later would delete a restored key.
     const restoring = new Set(keyGroups);
-    for (const entry of this.cache.retain((entry) => !restoring.has(keyGroupOfKeyText(entry.keyText)))) entry.table.forget(entry);
+    for (const entry of this.cache.retain((entry) => !restoring.has(keyGroupOfKeyText(entry.keyText)))) {
+      entry.dirty = false;
+      entry.table.forget(entry);
+    }
+    this.dirtyEntries = this.dirtyEntries.filter((entry) => entry.dirty);
     for (const keyGroup of keyGroups) this.changedKeyGroups.add(keyGroup);
     const encoder = new StateKeyEncoder();
     const segments = new Map<string, Buffer>();
@@ -755,8 +823,12 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
   }
 
   private markDirty(entry: CacheEntry): void {
-    entry.dirty = true;
     this.changedKeyGroups.add(this.current.keyGroup);
+    if (entry.captured) {
+      entry.captured = false;
+      if (entry.dirty) return; // in dirtyEntries already
+    }
+    entry.dirty = true;
     this.dirtyEntries.push(entry);
     if (this.dirtyEntries.length >= this.flushThresholdEntries) this.flush();
   }
@@ -782,10 +854,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     this.dirtyEntries = [];
     // Evictions may have parked writes in an open overlay that is not queued yet.
     const newest = this.pendingFlushes.at(-1);
-    if (newest !== undefined && !newest.scheduled) {
-      newest.scheduled = true;
-      this.writeChain = this.writeChain.then(() => this.writeOverlay(newest));
-    }
+    if (newest !== undefined && !newest.scheduled) this.scheduleWrite(newest);
   }
 
   /** The newest overlay if it still accepts writes (its batch has not started, no snapshot pinned it), else a new one. */
@@ -830,9 +899,17 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
+  /** Key groups with a value in the cache that is not on its way to LevelDB yet. */
+  private keyGroupsWithDirtyValues(): Set<number> {
+    const keyGroups = new Set<number>();
+    for (const entry of this.dirtyEntries) if (entry.dirty && entry.value !== undefined) keyGroups.add(keyGroupOfKeyText(entry.keyText));
+    return keyGroups;
+  }
+
   /** Whether LevelDB holds an entry of `keyGroup`, or an overlay on its way there writes one. */
   private async holdsKeyGroup(keyGroup: number): Promise<boolean> {
-    for (const pending of this.pendingFlushes) {
+    // Overlays hold keys of the range only (those of a dropped key group are in LevelDB before its range delete ends).
+    if (this.range.contains(keyGroup)) for (const pending of this.pendingFlushes) {
       for (const [keyText, bytes] of pending.writes) if (bytes !== null && keyGroupOfKeyText(keyText) === keyGroup) return true;
     }
     const keys = await this.db.keys({ gte: keyGroupPrefix(keyGroup), lt: keyGroupPrefix(keyGroup + 1), limit: 1 }).all();
@@ -859,15 +936,52 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
 
   // --- snapshots ---
 
-  /** Everything a snapshot needs, captured synchronously: after this, puts cannot change what it reads. */
+  /**
+   * Everything a snapshot needs, captured synchronously: after this, puts cannot change what it
+   * reads. Overlays on their way to LevelDB are pinned. Dirty cache entries changed since the
+   * previous capture are serialized into an overlay of the capture's own and stay dirty: a hot
+   * set smaller than the flush threshold is not rewritten to LevelDB at every checkpoint (that
+   * cost a LevelDB batch and its compaction per checkpoint). Dirty entries unchanged since the
+   * previous capture are written back now, so idle entries do not stay dirty.
+   */
   private captureState(): CapturedState {
-    this.flush();
+    this.assertWritable();
     const overlays: WriteOverlay[] = [];
     for (const pending of this.pendingFlushes) {
-      pending.acceptsWrites = false; // pinned: later flushes open a new overlay
+      pending.acceptsWrites = false; // pinned: later writes open a new overlay
+      // Evictions may have parked writes in an overlay that is not queued yet; pinned, it would never be.
+      if (!pending.scheduled) this.scheduleWrite(pending);
       overlays.push(pending.writes);
     }
-    return { range: this.range, overlays, databaseSnapshot: this.db.snapshot() };
+    const changed: WriteOverlay = new Map();
+    let writeBack: PendingFlush | undefined;
+    for (const entry of this.dirtyEntries) {
+      if (!entry.dirty) continue;
+      if (entry.captured) {
+        if (writeBack === undefined) {
+          writeBack = { writes: new Map(), acceptsWrites: false, scheduled: false };
+          this.pendingFlushes.push(writeBack);
+        }
+        writeBack.writes.set(entry.keyText, this.serializeEntry(entry));
+        entry.dirty = false;
+        entry.captured = false;
+      } else {
+        changed.set(entry.keyText, this.serializeEntry(entry));
+        entry.captured = true;
+      }
+    }
+    if (writeBack !== undefined) {
+      this.dirtyEntries = this.dirtyEntries.filter((entry) => entry.dirty);
+      this.scheduleWrite(writeBack);
+      overlays.push(writeBack.writes);
+    }
+    if (changed.size > 0) overlays.push(changed);
+    return { range: this.range, overlays, databaseSnapshot: this.db.snapshot(), staged: new Set(this.staged.keys()) };
+  }
+
+  private scheduleWrite(pending: PendingFlush): void {
+    pending.scheduled = true;
+    this.writeChain = this.writeChain.then(() => this.writeOverlay(pending));
   }
 
   private async readSnapshot(captured: CapturedState): Promise<KeyedStateSnapshot> {
@@ -912,6 +1026,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
             if (batch.length === 0) break;
             for (const [keyBytes, valueBytes] of batch) {
               const keyGroup = keyBytes.readUInt16BE(0);
+              if (captured.staged.has(keyGroup)) continue;
               const overlay = overlayByKeyGroup.get(keyGroup);
               if (overlay !== undefined && overlay.has(keyBytes.toString('latin1'))) continue;
               visit(keyGroup, keyBytes, valueBytes);
