@@ -43,20 +43,27 @@ const median = (values: readonly number[]) => {
 /** Records the keyed operator has taken in, summed over its subtasks. */
 const processed = (job: any): number => job.subtasks.filter((s: any) => !s.taskName.startsWith('Source: ')).reduce((sum: number, s: any) => sum + s.recordsIn, 0);
 
-/** Bytes of the files under a local folder (the shared chunks of a job's checkpoints). */
-function folderBytes(path: string): number {
-  let total = 0;
+/** The files under a local folder (the shared chunks of a job's checkpoints) → their bytes. */
+function filesUnder(path: string, into = new Map<string, number>()): Map<string, number> {
   let names: string[];
   try {
     names = readdirSync(path);
   } catch {
-    return 0;
+    return into;
   }
   for (const name of names) {
     const child = join(path, name);
     const stat = statSync(child);
-    total += stat.isDirectory() ? folderBytes(child) : stat.size;
+    if (stat.isDirectory()) filesUnder(child, into);
+    else into.set(child, stat.size);
   }
+  return into;
+}
+
+/** Bytes of the files under `path` that were not there before (retention may delete others meanwhile). */
+function newBytes(path: string, before: ReadonlyMap<string, number>): number {
+  let total = 0;
+  for (const [file, size] of filesUnder(path)) if (!before.has(file)) total += size;
   return total;
 }
 
@@ -137,13 +144,13 @@ export async function benchmarkState(args: readonly string[]): Promise<void> {
 
     const sharedFolder = checkpointDirectory.includes('://') ? undefined : join(checkpointDirectory, jobId, 'shared');
     const checkpoint = async (label: string) => {
-      const before = sharedFolder ? folderBytes(sharedFolder) : NaN;
+      const before = sharedFolder ? filesUnder(sharedFolder) : undefined;
       const baseline = median(await sampleRates(5));
       const started = Date.now();
       const request = cluster.rest('POST', `/v1/jobs/${jobId}/checkpoints`, {});
       const rates = await sampleRates(request);
       const info = await request;
-      const uploadedMb = sharedFolder ? (folderBytes(sharedFolder) - before) / 2 ** 20 : NaN;
+      const uploadedMb = sharedFolder && before ? newBytes(sharedFolder, before) / 2 ** 20 : NaN;
       const during = median(rates);
       const result = {
         checkpointId: info.checkpointId,
