@@ -20,6 +20,9 @@ import type { DeadLetterOutput } from '../runtime/dead-letter.ts';
 import { ClusterJobRunner, type AttemptDeployment, type DataPlaneChannels, type SubtaskRef } from './cluster-job-runner.ts';
 import { join } from 'node:path';
 
+/** Reports kept while no leader is known; beyond this the oldest go (a leader that stays away fails the job anyway). */
+const MAX_UNSENT_REPORTS = 10_000;
+
 export interface TaskExecutorOptions {
   readonly workerId: string;
   readonly rpcAddress: string;
@@ -180,11 +183,25 @@ export class TaskExecutor {
   }
 
   /** Sends a report to the leader; a lost report is recovered by heartbeats and checkpoint timeouts. */
+  /**
+   * Sends a report (a checkpoint's acknowledgement, finished subtasks, a failure) to the leader.
+   * Between losing the leader and registering with one again, reports wait and go out in order
+   * once registered: an acknowledgement dropped there left its checkpoint waiting for its timeout.
+   */
   private report(method: string, request: object): void {
     const client = this.client;
-    if (!client) return;
+    if (!client || !this.registered) {
+      if (this.unsentReports.length >= MAX_UNSENT_REPORTS) {
+        const dropped = this.unsentReports.shift()!;
+        this.log.warn('too many reports waiting for a leader; dropped the oldest', { method: dropped.method });
+      }
+      this.unsentReports.push({ method, request });
+      return;
+    }
     client.call(method, request, { deadlineMs: 10_000 }).catch((error: unknown) => this.log.warn('report to the coordinator failed', { method, error: errorChainMessage(error) }));
   }
+
+  private readonly unsentReports: Array<{ readonly method: string; readonly request: object }> = [];
 
   /** Starts registering and heartbeating. */
   start(): void {
@@ -220,7 +237,8 @@ export class TaskExecutor {
         );
         this.registered = true;
         if (response.epoch > this.maxEpoch) this.maxEpoch = response.epoch;
-        this.log.info('registered with the leader', { coordinator: response.coordinatorId, address: this.client.address, epoch: response.epoch });
+        this.log.info('registered with the leader', { coordinator: response.coordinatorId, address: this.client.address, epoch: response.epoch, unsentReports: this.unsentReports.length });
+        for (const { method, request } of this.unsentReports.splice(0)) this.report(method, request);
         return;
       }
       const response = await this.client.call<{ registered: boolean; epoch: number }>('Heartbeat', { workerId: this.options.workerId, running: this.running() }, { deadlineMs });
