@@ -52,6 +52,8 @@ export const WORKER_DEFAULTS = {
   stateBackend: 'memory',
   stateRootDirectory: './sluice-data/state',
   heartbeatIntervalMs: 1_000,
+  /** Measured on 2 vCPUs with 1 GiB of LevelDB state: keeps a saturated job's throughput within 10 % while a checkpoint runs. */
+  checkpointRateLimitMb: 8,
 } as const;
 
 const fields = {
@@ -74,8 +76,10 @@ const fields = {
   heartbeatIntervalMs: { valueName: 'MS', description: 'How often to heartbeat to the coordinator.', defaultText: String(WORKER_DEFAULTS.heartbeatIntervalMs), parse: durationMs(1) } satisfies ConfigFieldSpec<number>,
   checkpointRateLimitMb: {
     valueName: 'MB',
-    description: 'MiB per second this worker may write for checkpoints (its CPU share on a busy machine); 0: no limit.',
-    defaultText: '0',
+    description:
+      'MiB per second this worker writes for checkpoints while its event loop is saturated, so processing keeps its share of the core ' +
+      '(with idle time, and for a live rescale\'s checkpoint, at full speed); 0: never limited.',
+    defaultText: String(WORKER_DEFAULTS.checkpointRateLimitMb),
     parse: integer(0),
   } satisfies ConfigFieldSpec<number>,
   stateCacheEntries: {
@@ -118,7 +122,7 @@ export function resolveWorkerConfig(sources: ConfigSources): WorkerConfig {
     stateBackend: v.stateBackend ?? WORKER_DEFAULTS.stateBackend,
     stateDirectory: v.stateDirectory ?? subdirectory(WORKER_DEFAULTS.stateRootDirectory, id),
     heartbeatIntervalMs: v.heartbeatIntervalMs ?? WORKER_DEFAULTS.heartbeatIntervalMs,
-    checkpointRateLimitMb: v.checkpointRateLimitMb ?? 0,
+    checkpointRateLimitMb: v.checkpointRateLimitMb ?? WORKER_DEFAULTS.checkpointRateLimitMb,
     stateCacheEntries: v.stateCacheEntries,
     s3Endpoint: v.s3Endpoint,
     s3Region: v.s3Region,

@@ -24,6 +24,24 @@ describe('TokenBucketRateLimiter', () => {
     assert.deepEqual(done, ['500 at 500', '1000 at 1500']);
   });
 
+  it('paces only while the worker is saturated', async () => {
+    const clock = new ManualClock(0);
+    let saturated = false;
+    const limiter = new TokenBucketRateLimiter(1000, clock, () => saturated);
+    for (let i = 0; i < 5; i++) await limiter.acquire(1000); // idle time to spare: no waiting at all
+    assert.equal(clock.now(), 0);
+    saturated = true;
+    await limiter.acquire(1000); // the bucket is full: a second's burst
+    let paced = false;
+    const next = limiter.acquire(1000).then(() => (paced = true));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    assert.equal(paced, false, 'saturated: the next write waits for the rate');
+    saturated = false;
+    clock.advance(1000);
+    await next;
+    assert.equal(paced, true);
+  });
+
   it('refuses a rate that is not positive', () => {
     assert.throws(() => new TokenBucketRateLimiter(0, new ManualClock(0)), /bytesPerSecond must be positive/);
   });

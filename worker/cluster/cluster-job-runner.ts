@@ -572,10 +572,12 @@ export class ClusterJobRunner {
   private acknowledge(task: StreamTask, checkpointId: number, snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>): void {
     const { checkpointStorage, listener } = this.services;
     const capturedAt = performance.now();
+    // A live rescale's moved key groups wait for its checkpoint: that one is written at full speed.
+    const limiter = this.rescale?.preparation.checkpointId === checkpointId ? undefined : this.services.checkpointLimiter;
     const writes = [...snapshots].map(async ([uid, pending]) => {
       const snapshot = await pending;
       if (!hasState(snapshot)) return [];
-      const written = await writeOperatorSnapshot(checkpointStorage, checkpointId, uid, task.subtaskIndex, snapshot, this.services.checkpointLimiter);
+      const written = await writeOperatorSnapshot(checkpointStorage, checkpointId, uid, task.subtaskIndex, snapshot, limiter);
       this.log.info('checkpoint state written', {
         checkpointId,
         task: task.name,

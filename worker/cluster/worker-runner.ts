@@ -10,7 +10,7 @@ import { RpcServer } from '../../shared/rpc/rpc.ts';
 import { DataPlane } from '../network/data-plane.ts';
 import { FileDeadLetterOutput } from '../runtime/dead-letter.ts';
 import type { WorkerConfig } from '../../shared/config/index.ts';
-import { TokenBucketRateLimiter } from './checkpoint-rate-limiter.ts';
+import { eventLoopSaturation, TokenBucketRateLimiter } from './checkpoint-rate-limiter.ts';
 import { TaskExecutor } from './task-executor.ts';
 import { join } from 'node:path';
 
@@ -74,7 +74,7 @@ export class WorkerRunner {
       stateBackend: config.stateBackend,
       stateDirectory: config.stateDirectory,
       ...(config.stateCacheEntries === undefined ? {} : { stateCacheEntries: config.stateCacheEntries }),
-      ...(config.checkpointRateLimitMb > 0 ? { checkpointLimiter: new TokenBucketRateLimiter(config.checkpointRateLimitMb * 2 ** 20, clock) } : {}),
+      ...(config.checkpointRateLimitMb > 0 ? { checkpointLimiter: new TokenBucketRateLimiter(config.checkpointRateLimitMb * 2 ** 20, clock, eventLoopSaturation()) } : {}),
       clock,
       logger: log,
       dataPlane,
