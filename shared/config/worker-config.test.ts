@@ -30,7 +30,7 @@ describe('resolveWorkerConfig', () => {
       slots: 1,
       stateBackend: 'memory',
       heartbeatIntervalMs: 1_000,
-      checkpointRateLimitMb: 8,
+      checkpointRateLimitMb: 6,
       stateCacheEntries: undefined,
       s3Endpoint: undefined,
       s3Region: undefined,

