@@ -387,7 +387,9 @@ export class ClusterJobRunner {
       rescaleOf: { previous, existing: this.built, checkpointId: preparation.checkpointId },
     });
     const splits = new Map<string, string[]>();
-    const gains: Array<{ task: StreamTask; gained: KeyGroupRange; kept: KeyGroupRange }> = [];
+    /** The key groups each subtask gains, staged below. */
+    const gains: Array<{ task: StreamTask; gained: ReadonlySet<number> }> = [];
+    const gainedBetween = (before: KeyGroupRange, after: KeyGroupRange) => new Set([...after].filter((g) => !before.contains(g)));
     for (const task of this.tasks) {
       const oldParallelism = previous.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
       const newParallelism = plan.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
@@ -399,7 +401,7 @@ export class ClusterJobRunner {
         const previousKeyGroupRange = keyGroupRangeForSubtask(maxParallelism, oldParallelism, i);
         const keyGroupRange = keyGroupRangeForSubtask(maxParallelism, newParallelism, i);
         task.prepareRescale({ checkpointId: preparation.checkpointId, retire: false, parallelism: newParallelism, previousKeyGroupRange, keyGroupRange });
-        gains.push({ task, gained: keyGroupRange, kept: previousKeyGroupRange });
+        gains.push({ task, gained: gainedBetween(previousKeyGroupRange, keyGroupRange) });
       }
       if (task.source) splits.set(`${task.vertex.id}/${i}`, task.source.currentSplitIds());
     }
@@ -407,7 +409,7 @@ export class ClusterJobRunner {
       const maxParallelism = plan.maxParallelismOf.get(task.vertex.nodeIds[0]!)!;
       const keyGroupRange = keyGroupRangeForSubtask(maxParallelism, task.vertex.parallelism, task.subtaskIndex);
       task.prepareRescale({ checkpointId: preparation.checkpointId, retire: false, parallelism: task.vertex.parallelism, previousKeyGroupRange: KeyGroupRange.EMPTY, keyGroupRange });
-      gains.push({ task, gained: keyGroupRange, kept: KeyGroupRange.EMPTY });
+      gains.push({ task, gained: gainedBetween(KeyGroupRange.EMPTY, keyGroupRange) });
       // A new source has no splits until it takes some over: a bounded one would end at once.
       if (task.source) this.pollingHeld.add(task);
       this.counters.set(task, { busyTimeMs: 0, backPressuredTimeMs: 0, backPressured: false });
@@ -418,9 +420,7 @@ export class ClusterJobRunner {
     this.rescale = { preparation, plan };
     this.log.info('rescale prepared', { checkpointId: preparation.checkpointId, parallelism: preparation.parallelism, added: added.tasks.map((t) => t.name) });
     this.wake();
-    if (preparation.stagingCheckpointId !== undefined) {
-      await this.stageGainedKeyGroups(preparation.stagingCheckpointId, gains.map(({ task, gained, kept }) => ({ task, gained: new Set([...gained].filter((g) => !kept.contains(g))) })));
-    }
+    if (preparation.stagingCheckpointId !== undefined) await this.stageGainedKeyGroups(preparation.stagingCheckpointId, gains);
     return splits;
   }
 
@@ -450,25 +450,26 @@ export class ClusterJobRunner {
     let keyGroups = 0;
     let bytes = 0;
     const overBudget = () => performance.now() - startedAt >= STAGING_BUDGET_MS;
+    const outOfTime = new Error('out of time');
     await Promise.all(
       stageable.map(async ({ task, gained, backend }) => {
         const uid = task.operators[0]!.uid;
-        for (const handle of metadata.operators.find((o) => o.uid === uid)?.subtasks ?? []) {
-          try {
+        try {
+          for (const handle of metadata.operators.find((o) => o.uid === uid)?.subtasks ?? []) {
             await readKeyGroupChunks(storage, checkpointId, handle, (g) => gained.has(g), async (chunk) => {
-              if (chunk.state.rawPairs === undefined || overBudget()) return;
+              if (overBudget()) throw outOfTime;
+              if (chunk.state.rawPairs === undefined) return; // not a LevelDB checkpoint's chunk
               await backend.stageKeyGroup!(chunk.keyGroup, chunk.state.rawPairs, chunk.sha256);
               keyGroups++;
               bytes += chunk.state.rawPairs.byteLength;
             });
-          } catch (error) {
-            this.log.warn('staging key groups for the rescale failed; the rest are taken over whole', { task: task.name, checkpointId, error: errorChainMessage(error) });
-            return;
           }
+        } catch (error) {
+          if (error !== outOfTime) this.log.warn('staging key groups for the rescale failed; the rest are taken over whole', { task: task.name, checkpointId, error: errorChainMessage(error) });
         }
       }),
     );
-    this.log.info('key groups staged for the rescale', { checkpointId, keyGroups, bytes, ms: Math.round(performance.now() - startedAt), overBudget: overBudget() });
+    this.log.info('key groups staged for the rescale', { checkpointId, keyGroups, bytes, ms: Math.round(performance.now() - startedAt), outOfTime: overBudget() });
   }
 
   /** Before the rescale barrier: each source subtask keeps the splits assigned to it (and what it found since the plan). */

@@ -14,10 +14,12 @@
 //      the batch before it, later flushes merge into it, so a backlog is one overlay, not many;
 //   3. LevelDB itself, read with `db.getSync` on a cache miss.
 //
-// A snapshot is taken synchronously: the dirty entries are serialized into an overlay of its own
-// (they stay dirty in the cache, so a checkpoint writes nothing to LevelDB), every overlay not yet
-// in LevelDB is pinned (frozen) and a LevelDB snapshot is opened, all at the moment of the call; the canonical KeyedStateSnapshot is then read asynchronously from that
-// LevelDB snapshot with the pinned overlays on top, so puts that follow cannot leak into it.
+// A snapshot is taken synchronously: the dirty entries changed since the previous snapshot are
+// serialized into an overlay of its own and stay dirty (so a hot set is not rewritten to LevelDB
+// at every checkpoint; entries unchanged since are written back), every overlay not yet in
+// LevelDB is pinned (frozen) and a LevelDB snapshot is opened, all at the moment of the call; the
+// canonical KeyedStateSnapshot is then read asynchronously from that LevelDB snapshot with the
+// pinned overlays on top, so puts that follow cannot leak into it.
 
 import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
