@@ -102,12 +102,14 @@ describe('live rescale, in band', () => {
     const kept = keyIn(keyGroupRangeForSubtask(MAX_PARALLELISM, 3, 0));
     const gained = keyIn(KeyGroupRange.of(keyGroupRangeForSubtask(MAX_PARALLELISM, 3, 0).endKeyGroup + 1, next.endKeyGroup));
     task.prepareRescale({ checkpointId: 5, retire: false, parallelism: 2, previousKeyGroupRange: keyGroupRangeForSubtask(MAX_PARALLELISM, 3, 0), keyGroupRange: next });
+    assert.match(task.name, /\(1\/3\)$/);
     for (const channel of channels) channel.push({ kind: 'barrier', checkpointId: 5 });
     channels[0]!.push(records(kept, gained));
     channels[1]!.push(records(kept));
     for (const channel of channels) channel.push({ kind: 'watermark', watermark: 100 });
     task.processInput();
     assert.deepEqual(acknowledged, [5]);
+    assert.match(task.name, /\(1\/2\)$/, 'its name says the parallelism it runs at');
     assert.deepEqual(head.events, [`record ${kept}`, `record ${kept}`], 'the kept key group goes on; the gained one and the watermark wait');
     assert.equal(task.awaitingState, true);
     assert.ok(task.gainedKeyGroups().has(assignToKeyGroup(gained, MAX_PARALLELISM)));

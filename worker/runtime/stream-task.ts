@@ -58,6 +58,8 @@ export class StreamTask {
   readonly source: SourceOperator | undefined;
   private readonly sinks: SinkOperator[];
   private readonly timestampOperators: TimestampsAndWatermarksOperator[];
+  /** The task's parallelism: the plan's, or the one a live rescale switched it to. */
+  private parallelism: number;
 
   constructor(
     readonly vertex: TaskVertex,
@@ -67,14 +69,16 @@ export class StreamTask {
     private readonly listener: TaskListener,
   ) {
     this.head = operators[0]!.operator;
+    this.parallelism = vertex.parallelism;
     this.source = this.head instanceof SourceOperator ? this.head : undefined;
     this.sinks = operators.map((o) => o.operator).filter((o): o is SinkOperator => o instanceof SinkOperator);
     this.timestampOperators = operators.map((o) => o.operator).filter((o): o is TimestampsAndWatermarksOperator => o instanceof TimestampsAndWatermarksOperator);
   }
 
   get name(): string {
-    return `${this.vertex.name} (${this.subtaskIndex + 1}/${this.vertex.parallelism})`;
+    return `${this.vertex.name} (${this.subtaskIndex + 1}/${this.parallelism})`;
   }
+
 
   addChannel(channel: InputChannel): void {
     this.channels.push(channel);
@@ -283,6 +287,7 @@ export class StreamTask {
       this.status = 'retired';
       return;
     }
+    this.parallelism = rescale.parallelism;
     if (rescale.keepSplits !== undefined && this.source) this.handover = this.source.reassign(rescale.keepSplits, rescale.parallelism);
     const range = rescale.keyGroupRange;
     const before = rescale.previousKeyGroupRange;
