@@ -20,7 +20,12 @@ import { KEYED_COUNT_APP, ProcessCluster, waitFor } from './testing/process-clus
 
 const SLOW_APP = fileURLToPath(new URL('./testing/slow-sink-app.ts', import.meta.url));
 const EVENTS = 60_000;
-const RATE = 2_500; // 24 s of input per uninterrupted run
+const RATE = 2_500;
+// The rate paces the source only (events do not depend on it): the interrupted run reads slowly
+// (40 s of input) so that its snapshots and rescales happen long before its input ends, even on a
+// busy machine; the uninterrupted run and the last restore read fast.
+const SLOW_RATE = 1_500;
+const FAST_RATE = 20_000;
 
 let cluster: ProcessCluster;
 let dir: string;
@@ -57,9 +62,9 @@ after(async () => {
   if (!process.env.SLUICE_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
-// With 2 KB more state per auction, key groups are large enough to be shared chunks of the
-// LevelDB checkpoints, which live rescales stage ahead of the switch.
-const properties = (output: string) => ({ test: { output, events: String(EVENTS), rate: String(RATE), statePaddingBytes: '2000' } });
+// With 5 KB more state per auction, a key group with one auction is large enough to be a shared
+// chunk of the LevelDB checkpoints, which live rescales stage ahead of the switch.
+const properties = (output: string, rate = RATE) => ({ test: { output, events: String(EVENTS), rate: String(rate), statePaddingBytes: '5000' } });
 
 async function submit(body: Record<string, unknown>): Promise<string> {
   const status = await cluster.rest('POST', '/v1/jobs', { application: KEYED_COUNT_APP, ...body });
@@ -72,6 +77,7 @@ async function running(jobId: string, parallelism: number, checkpoints = 1): Pro
   return waitFor(`job ${jobId} to run at parallelism ${parallelism} and complete ${checkpoints} checkpoint(s)`, 60_000, async () => {
     const job = await cluster.job(jobId);
     if (job.state === 'failed') throw new Error(`job ${jobId} failed: ${job.failure}`);
+    if (job.state === 'finished') throw new Error(`job ${jobId} finished (its input ran out) before it ran at parallelism ${parallelism} with ${checkpoints} more checkpoint(s)`);
     return job.state === 'running' && job.parallelism === parallelism && job.checkpoints.completed >= start + checkpoints ? job : undefined;
   });
 }
@@ -98,9 +104,9 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
   it('snapshot → restore at 3 → rescale to 1 → rescale to 4 → snapshot → other backend: identical output', async () => {
     const outputA = join(dir, 'uninterrupted');
     const outputB = join(dir, 'interrupted');
-    const uninterrupted = await submit({ properties: properties(outputA), parallelism: 2 });
+    const uninterrupted = await submit({ properties: properties(outputA, FAST_RATE), parallelism: 2 });
 
-    const first = await submit({ properties: properties(outputB), parallelism: 2 });
+    const first = await submit({ properties: properties(outputB, SLOW_RATE), parallelism: 2 });
     await running(first, 2);
     const stop1 = await cluster.rest('POST', `/v1/jobs/${first}/stop`, { snapshot: true, name: 'diff-1' });
     assert.equal(stop1.state, 'stopped');
@@ -108,7 +114,7 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
     assert.equal(stop1.snapshot.checkpointId, stop1.checkpointId);
 
     // The live rescales run on LevelDB: key groups leave by range deletes and arrive as LevelDB's own pairs.
-    const second = await submit({ properties: properties(outputB), parallelism: 3, restoreFrom: 'diff-1', stateBackend: 'leveldb' });
+    const second = await submit({ properties: properties(outputB, SLOW_RATE), parallelism: 3, restoreFrom: 'diff-1', stateBackend: 'leveldb' });
     const atThree = await running(second, 3);
     // Both rescales are live: the attempt goes on, only what changes owner moves.
     const toOne = await cluster.rest('POST', `/v1/jobs/${second}/rescale`, { parallelism: 1 });
@@ -126,7 +132,7 @@ describe('snapshots and rescaling keep the output exactly what an uninterrupted 
     assert.equal(stop2.snapshot.name, 'diff-2');
     assert.ok(stop2.checkpointId > stop1.checkpointId);
 
-    const third = await submit({ properties: properties(outputB), parallelism: 2, restoreFrom: 'diff-2', stateBackend: 'memory' });
+    const third = await submit({ properties: properties(outputB, FAST_RATE), parallelism: 2, restoreFrom: 'diff-2', stateBackend: 'memory' });
     await finished(third);
     await finished(uninterrupted);
     const workerLogs = cluster.workers.flatMap((w) => cluster.logLines(w));
