@@ -44,6 +44,13 @@ export class KeyGroupRange {
     );
   }
 
+  /** The key groups of this range that `other` does not contain (what a subtask gains when its range goes from `other` to this). */
+  keyGroupsNotIn(other: KeyGroupRange): Set<number> {
+    const keyGroups = new Set<number>();
+    for (const keyGroup of this) if (!other.contains(keyGroup)) keyGroups.add(keyGroup);
+    return keyGroups;
+  }
+
   *[Symbol.iterator](): IterableIterator<number> {
     for (let kg = this.startKeyGroup; kg <= this.endKeyGroup; kg++) yield kg;
   }

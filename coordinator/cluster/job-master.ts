@@ -305,18 +305,9 @@ export class JobMaster {
 
   /** Slot i of the job runs subtask i of every task (Flink's slot sharing); slots spread over workers. */
   private place(): PlacementEntry[] | undefined {
-    const workers = this.services.workers.all();
-    const free = new Map(workers.map((w) => [w.workerId, this.services.freeSlots(w.workerId, this.jobId)]));
-    const slotWorkers: string[] = [];
-    for (let slot = 0; slot < this.slotsNeeded; slot++) {
-      const candidates = workers.filter((w) => free.get(w.workerId)! > 0);
-      if (candidates.length === 0) return undefined;
-      // The worker with the most free slots, so a job spreads over the cluster.
-      candidates.sort((a, b) => free.get(b.workerId)! - free.get(a.workerId)! || a.workerId.localeCompare(b.workerId));
-      const chosen = candidates[0]!;
-      free.set(chosen.workerId, free.get(chosen.workerId)! - 1);
-      slotWorkers.push(chosen.workerId);
-    }
+    const free = new Map(this.services.workers.all().map((w) => [w.workerId, this.services.freeSlots(w.workerId, this.jobId)]));
+    const slotWorkers = fillSlots([], this.slotsNeeded, free);
+    if (!slotWorkers) return undefined;
     const placement: PlacementEntry[] = [];
     for (const task of this.plan.tasks) {
       for (let i = 0; i < task.parallelism; i++) placement.push({ taskId: task.id, subtask: i, workerId: slotWorkers[i]! });
@@ -892,17 +883,10 @@ export class JobMaster {
   private placeSlots(slots: number): string[] | undefined {
     const slotWorkers: string[] = [];
     for (const p of this.placement) slotWorkers[p.subtask] ??= p.workerId;
-    const workers = this.services.workers.all();
-    const free = new Map(workers.map((w) => [w.workerId, this.services.freeSlots(w.workerId, this.jobId) - new Set(this.placement.filter((p) => p.workerId === w.workerId).map((p) => p.subtask)).size]));
-    for (let slot = slotWorkers.length; slot < slots; slot++) {
-      const candidates = workers.filter((w) => free.get(w.workerId)! > 0);
-      if (candidates.length === 0) return undefined;
-      candidates.sort((a, b) => free.get(b.workerId)! - free.get(a.workerId)! || a.workerId.localeCompare(b.workerId));
-      const chosen = candidates[0]!;
-      free.set(chosen.workerId, free.get(chosen.workerId)! - 1);
-      slotWorkers.push(chosen.workerId);
-    }
-    return slotWorkers.slice(0, slots);
+    const free = new Map(
+      this.services.workers.all().map((w) => [w.workerId, this.services.freeSlots(w.workerId, this.jobId) - new Set(this.placement.filter((p) => p.workerId === w.workerId).map((p) => p.subtask)).size]),
+    );
+    return fillSlots(slotWorkers, slots, free)?.slice(0, slots);
   }
 
   private copyToSnapshot(checkpointId: number, name: string | undefined): Promise<SnapshotSummary> {
@@ -981,4 +965,20 @@ export function assignSplits(previous: JobPlan, next: JobPlan, current: Readonly
     for (let i = 0; i < task.parallelism; i++) assignment.set(`${task.id}/${i}`, mine[i]!);
   }
   return assignment;
+}
+
+/**
+ * Gives each slot from `slotWorkers.length` up to `slots` the worker with the most free slots (so
+ * a job spreads over the cluster; ties by id), counting down `free`. Undefined when none is left.
+ */
+function fillSlots(slotWorkers: readonly string[], slots: number, free: Map<string, number>): string[] | undefined {
+  const filled = [...slotWorkers];
+  for (let slot = filled.length; slot < slots; slot++) {
+    const candidates = [...free].filter(([, count]) => count > 0).sort(([a, countA], [b, countB]) => countB - countA || a.localeCompare(b));
+    if (candidates.length === 0) return undefined;
+    const [chosen, count] = candidates[0]!;
+    free.set(chosen, count - 1);
+    filled.push(chosen);
+  }
+  return filled;
 }

@@ -17,7 +17,7 @@ import type { SourceOperatorState } from '../operators/source-operator.ts';
 import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
-import type { StateBackendKind } from '../state/keyed-state-backend.ts';
+import type { KeyedStateBackend, StateBackendKind } from '../state/keyed-state-backend.ts';
 import type { DeadLetterOutput } from '../runtime/dead-letter.ts';
 import type { ChannelTarget, InputChannel } from '../runtime/exchange.ts';
 import { liveRescaleRefusal, planJob, type JobPlan } from '../runtime/job-plan.ts';
@@ -389,7 +389,6 @@ export class ClusterJobRunner {
     const splits = new Map<string, string[]>();
     /** The key groups each subtask gains, staged below. */
     const gains: Array<{ task: StreamTask; gained: ReadonlySet<number> }> = [];
-    const gainedBetween = (before: KeyGroupRange, after: KeyGroupRange) => new Set([...after].filter((g) => !before.contains(g)));
     for (const task of this.tasks) {
       const oldParallelism = previous.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
       const newParallelism = plan.tasks.find((t) => t.id === task.vertex.id)!.parallelism;
@@ -401,7 +400,7 @@ export class ClusterJobRunner {
         const previousKeyGroupRange = keyGroupRangeForSubtask(maxParallelism, oldParallelism, i);
         const keyGroupRange = keyGroupRangeForSubtask(maxParallelism, newParallelism, i);
         task.prepareRescale({ checkpointId: preparation.checkpointId, retire: false, parallelism: newParallelism, previousKeyGroupRange, keyGroupRange });
-        gains.push({ task, gained: gainedBetween(previousKeyGroupRange, keyGroupRange) });
+        gains.push({ task, gained: keyGroupRange.keyGroupsNotIn(previousKeyGroupRange) });
       }
       if (task.source) splits.set(`${task.vertex.id}/${i}`, task.source.currentSplitIds());
     }
@@ -409,7 +408,7 @@ export class ClusterJobRunner {
       const maxParallelism = plan.maxParallelismOf.get(task.vertex.nodeIds[0]!)!;
       const keyGroupRange = keyGroupRangeForSubtask(maxParallelism, task.vertex.parallelism, task.subtaskIndex);
       task.prepareRescale({ checkpointId: preparation.checkpointId, retire: false, parallelism: task.vertex.parallelism, previousKeyGroupRange: KeyGroupRange.EMPTY, keyGroupRange });
-      gains.push({ task, gained: gainedBetween(KeyGroupRange.EMPTY, keyGroupRange) });
+      gains.push({ task, gained: keyGroupRange.keyGroupsNotIn(KeyGroupRange.EMPTY) });
       // A new source has no splits until it takes some over: a bounded one would end at once.
       if (task.source) this.pollingHeld.add(task);
       this.counters.set(task, { busyTimeMs: 0, backPressuredTimeMs: 0, backPressured: false });
@@ -435,8 +434,7 @@ export class ClusterJobRunner {
     const startedAt = performance.now();
     const storage = this.services.checkpointStorage;
     const stageable = gains.flatMap(({ task, gained }) => {
-      const backends = this.built.backendsOf.get(task);
-      const backend = backends?.length === 1 ? backends[0]! : undefined;
+      const backend = this.keyedBackendOf(task);
       return backend?.stageKeyGroup !== undefined && gained.size > 0 ? [{ task, gained, backend }] : [];
     });
     if (stageable.length === 0) return;
@@ -470,6 +468,12 @@ export class ClusterJobRunner {
       }),
     );
     this.log.info('key groups staged for the rescale', { checkpointId, keyGroups, bytes, ms: Math.round(performance.now() - startedAt), outOfTime: overBudget() });
+  }
+
+  /** The state backend of a subtask whose head is keyed (a live rescale allows keyed state there only). */
+  private keyedBackendOf(task: StreamTask): KeyedStateBackend | undefined {
+    const backends = this.built.backendsOf.get(task);
+    return backends?.length === 1 ? backends[0] : undefined;
   }
 
   /** Before the rescale barrier: each source subtask keeps the splits assigned to it (and what it found since the plan). */
@@ -527,8 +531,7 @@ export class ClusterJobRunner {
         const uid = task.operators[0]!.uid;
         const result = await task.completeRescale(async (operator) => {
           // A key group staged from a chunk the rescale checkpoint still has is in place already.
-          const backends = this.built.backendsOf.get(task);
-          const backend = backends?.length === 1 ? backends[0]! : undefined;
+          const backend = this.keyedBackendOf(task);
           const staged = backend?.stagedKeyGroups?.() ?? new Map<number, string>();
           const kept = new Set<number>();
           const alreadyHeld = (keyGroup: number, sha256: string) => {

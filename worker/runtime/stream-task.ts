@@ -37,7 +37,6 @@ interface StashedRecord {
   readonly input: 0 | 1;
 }
 
-
 export interface TaskListener {
   acknowledgeCheckpoint(task: StreamTask, checkpointId: number, snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>): void;
 }
@@ -78,7 +77,6 @@ export class StreamTask {
   get name(): string {
     return `${this.vertex.name} (${this.subtaskIndex + 1}/${this.parallelism})`;
   }
-
 
   addChannel(channel: InputChannel): void {
     this.channels.push(channel);
@@ -292,8 +290,7 @@ export class StreamTask {
     const range = rescale.keyGroupRange;
     const before = rescale.previousKeyGroupRange;
     if (range === undefined || before === undefined || !this.head.hasKeyedState) return;
-    const gaining = new Set<number>();
-    for (let g = range.startKeyGroup; g <= range.endKeyGroup; g++) if (!before.contains(g)) gaining.add(g);
+    const gaining = range.keyGroupsNotIn(before);
     if (gaining.size > 0) {
       this.gaining = gaining;
       this.gainingSinceMs = performance.now();

@@ -499,7 +499,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     if (this.baseline !== undefined) this.baseline = new Map([...this.baseline].filter(([keyGroup]) => range.contains(keyGroup)));
     for (const keyGroup of this.changedKeyGroups) if (!range.contains(keyGroup)) this.changedKeyGroups.delete(keyGroup);
     // Gained key groups get their content from elsewhere: never the same as any baseline of ours.
-    for (const keyGroup of range) if (!previous.contains(keyGroup)) this.changedKeyGroups.add(keyGroup);
+    for (const keyGroup of range.keyGroupsNotIn(previous)) this.changedKeyGroups.add(keyGroup);
     // Deleting a dropped key group's keys takes seconds for large state: it runs after the batches
     // already queued (a pinned overlay may still write its keys) but holds up neither later writes
     // nor restores of other key groups. Regaining a key group waits for its deletion.
@@ -530,22 +530,13 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     this.assertWritable();
     if (this.staged.has(keyGroup)) throw new RestoreError(`key group ${keyGroup} is staged already`);
     await this.untilDropped(KeyGroupRange.of(keyGroup, keyGroup));
-    if (this.keyGroupsWithDirtyValues().has(keyGroup) || (await this.holdsKeyGroup(keyGroup))) throw keyGroupHoldsStateError(keyGroup);
+    await this.refuseKeyGroupsHoldingState([keyGroup]);
     // Left out of snapshots from here on, before a single key is written.
     this.staged.set(keyGroup, reference);
-    const where = `key group ${keyGroup} staged from ${reference}`;
     try {
-      let batch = this.db.batch();
-      for (const [keyBytes, valueBytes] of rawPairs(pairs, where)) {
-        if (keyBytes.length < 2 || keyGroupOfRawKey(keyBytes) !== keyGroup) throw new RestoreError(`${where}: a stored key belongs to another key group`);
-        batch.put(keyBytes, valueBytes);
-        if (batch.length >= RESTORE_BATCH_ENTRIES) {
-          await this.writeRestoreBatch(batch);
-          batch = this.db.batch();
-        }
-      }
-      if (batch.length > 0) await this.writeRestoreBatch(batch);
-      else await batch.close();
+      const writer = this.restoreWriter();
+      await this.putRawPairs(writer, keyGroup, pairs, `key group ${keyGroup} staged from ${reference}`);
+      await writer.finish();
     } catch (error) {
       // What was written of it goes; it is taken over whole instead.
       await this.deleteStaged([keyGroup]);
@@ -691,8 +682,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     if (parked !== undefined && !parked.scheduled) this.scheduleWrite(parked);
     await this.whenFlushed();
     await this.untilDropped(KeyGroupRange.of(Math.min(...keyGroups), Math.max(...keyGroups)));
-    const holding = this.keyGroupsWithDirtyValues();
-    for (const keyGroup of keyGroups) if (holding.has(keyGroup) || (await this.holdsKeyGroup(keyGroup))) throw keyGroupHoldsStateError(keyGroup);
+    await this.refuseKeyGroupsHoldingState(keyGroups);
     // The cache may know keys of these key groups as absent (or removed, dirty); after the restore
     // they may not be, and a removal written later would delete a restored key.
     const restoring = new Set(keyGroups);
@@ -704,20 +694,12 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     for (const keyGroup of keyGroups) this.changedKeyGroups.add(keyGroup);
     const encoder = new StateKeyEncoder();
     const segments = new Map<string, Buffer>();
-    let batch = this.db.batch();
+    const writer = this.restoreWriter();
     // Key groups a LevelDB checkpoint wrote as raw pairs go back as they are.
     for (const snapshot of snapshots) {
       for (const group of snapshot.keyGroups ?? []) {
         if (group.rawPairs === undefined || !this.range.contains(group.keyGroup)) continue;
-        const where = `key group ${group.keyGroup}`;
-        for (const [keyBytes, valueBytes] of rawPairs(group.rawPairs, where)) {
-          if (keyBytes.length < 2 || keyGroupOfRawKey(keyBytes) !== group.keyGroup) throw new RestoreError(`${where}: a stored key belongs to another key group`);
-          batch.put(keyBytes, valueBytes);
-          if (batch.length >= RESTORE_BATCH_ENTRIES) {
-            await this.writeRestoreBatch(batch);
-            batch = this.db.batch();
-          }
-        }
+        await this.putRawPairs(writer, group.keyGroup, group.rawPairs, `key group ${group.keyGroup}`);
       }
     }
     for (const { keyGroup, entry } of entriesInRange(snapshots, this.range, this.maxParallelism, true)) {
@@ -738,14 +720,10 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
       } catch (error) {
         throw new RestoreError(`key group ${keyGroup}, state ${stateName}: ${(error as Error).message}`, { cause: error });
       }
-      batch.put(keyBytes, valueBytes);
-      if (batch.length >= RESTORE_BATCH_ENTRIES) {
-        await this.writeRestoreBatch(batch);
-        batch = this.db.batch();
-      }
+      const full = writer.put(keyBytes, valueBytes);
+      if (full) await full;
     }
-    if (batch.length > 0) await this.writeRestoreBatch(batch);
-    else await batch.close();
+    await writer.finish();
   }
 
   async countEntries(): Promise<number> {
@@ -901,13 +879,6 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
-  /** Key groups with a value in the cache that is not on its way to LevelDB yet. */
-  private keyGroupsWithDirtyValues(): Set<number> {
-    const keyGroups = new Set<number>();
-    for (const entry of this.dirtyEntries) if (entry.dirty && entry.value !== undefined) keyGroups.add(keyGroupOfKeyText(entry.keyText));
-    return keyGroups;
-  }
-
   /** Whether LevelDB holds an entry of `keyGroup`, or an overlay on its way there writes one. */
   private async holdsKeyGroup(keyGroup: number): Promise<boolean> {
     // Overlays hold keys of the range only (those of a dropped key group are in LevelDB before its range delete ends).
@@ -928,12 +899,48 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
-  private async writeRestoreBatch(batch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']>): Promise<void> {
-    try {
-      await batch.write();
-    } catch (error) {
-      throw new ExternalSystemError(`restoring keyed state into LevelDB failed: ${(error as Error).message}`, { cause: error });
+  /**
+   * Puts written straight to LevelDB (restores, staging), RESTORE_BATCH_ENTRIES per batch. `put`
+   * returns a promise only when it wrote a full batch, so a restore awaits once per batch.
+   */
+  private restoreWriter(): { put(key: Buffer, value: Buffer): Promise<void> | undefined; finish(): Promise<void> } {
+    let batch = this.db.batch();
+    const write = async () => {
+      try {
+        await batch.write();
+      } catch (error) {
+        throw new ExternalSystemError(`restoring keyed state into LevelDB failed: ${(error as Error).message}`, { cause: error });
+      }
+    };
+    return {
+      put: (key, value) => {
+        batch.put(key, value);
+        if (batch.length < RESTORE_BATCH_ENTRIES) return undefined;
+        const full = write();
+        batch = this.db.batch();
+        return full;
+      },
+      finish: () => (batch.length > 0 ? write() : batch.close()),
+    };
+  }
+
+  /** A key group's raw pairs (as a LevelDB checkpoint stores them) into `writer`; `where` names them in errors. */
+  private async putRawPairs(writer: ReturnType<LevelDbKeyedStateBackend['restoreWriter']>, keyGroup: number, pairs: Uint8Array, where: string): Promise<void> {
+    for (const [keyBytes, valueBytes] of rawPairs(pairs, where)) {
+      if (keyBytes.length < 2 || keyGroupOfRawKey(keyBytes) !== keyGroup) throw new RestoreError(`${where}: a stored key belongs to another key group`);
+      const full = writer.put(keyBytes, valueBytes);
+      if (full) await full;
     }
+  }
+
+  /**
+   * Refuses (RestoreError) if any of `keyGroups` holds state here: a value in the cache not yet
+   * written, in an overlay on its way, or in LevelDB.
+   */
+  private async refuseKeyGroupsHoldingState(keyGroups: readonly number[]): Promise<void> {
+    const dirty = new Set<number>();
+    for (const entry of this.dirtyEntries) if (entry.dirty && entry.value !== undefined) dirty.add(keyGroupOfKeyText(entry.keyText));
+    for (const keyGroup of keyGroups) if (dirty.has(keyGroup) || (await this.holdsKeyGroup(keyGroup))) throw keyGroupHoldsStateError(keyGroup);
   }
 
   // --- snapshots ---
