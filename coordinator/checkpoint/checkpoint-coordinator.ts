@@ -22,6 +22,11 @@ export interface CheckpointParticipants {
   /** Asks sources to inject barrier `checkpointId` and finished subtasks to acknowledge at once. */
   triggerCheckpoint(checkpointId: number): void;
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
+  /**
+   * A checkpoint expired or was declined: tasks still aligning its barrier stop waiting for it
+   * (Flink's notifyCheckpointAborted). Best effort: a later barrier aborts it on a task anyway.
+   */
+  abortCheckpoint?(checkpointId: number): void;
   /** uid → name, parallelism and max parallelism, for the metadata. */
   operatorInfo(uid: string): { name: string; parallelism: number; maxParallelism: number };
   /** Whether every subtask has finished (read when a checkpoint is triggered). */
@@ -41,6 +46,12 @@ export interface CheckpointCoordinatorOptions {
    * etcd); the sinks commit only after it succeeded. A checkpoint it refuses does not exist.
    */
   readonly publishCompleted?: (metadata: CheckpointMetadata) => Promise<void>;
+  /**
+   * The checkpoint the HA store's pointer names, read fenced: it throws once this coordinator no
+   * longer leads. Read before anything is deleted, so a deposed leader deletes nothing and no
+   * one deletes a checkpoint the pointer names.
+   */
+  readonly readPublished?: () => Promise<number | undefined>;
 }
 
 export interface CompletedCheckpointInfo {
@@ -76,6 +87,7 @@ export class CheckpointCoordinator {
    */
   async initialize(latestPublished?: number): Promise<void> {
     const { storage, logger } = this.options;
+    if (this.options.readPublished) latestPublished = (await this.options.readPublished()) ?? 0;
     const removed = await storage.discardIncomplete();
     if (removed.length > 0) logger.info('removed incomplete checkpoints', { checkpoints: removed });
     let completed = await storage.listCompleted();
@@ -124,7 +136,12 @@ export class CheckpointCoordinator {
       this.options.logger.warn('ignored an acknowledgement of a checkpoint that is not pending', { checkpointId, task: ack.taskId, subtask: ack.subtask });
       return;
     }
-    pending.acknowledge(ack);
+    const outcome = pending.acknowledge(ack);
+    if (outcome === 'unexpected') {
+      this.decline(checkpointId, `subtask ${ack.taskId}/${ack.subtask} acknowledged it, but it was not one of the subtasks the checkpoint was triggered for`);
+      return;
+    }
+    if (outcome === 'duplicate') this.options.logger.warn('ignored a second acknowledgement of a subtask', { checkpointId, task: ack.taskId, subtask: ack.subtask });
     if (!pending.isFullyAcknowledged) return;
     this.pending = undefined;
     this.completing = this.complete(pending);
@@ -217,12 +234,30 @@ export class CheckpointCoordinator {
   expirePending(timeoutMs: number): boolean {
     const pending = this.pending;
     if (!pending || this.options.clock.now() - pending.triggeredAtMs < timeoutMs) return false;
+    this.options.logger.warn('checkpoint expired before every subtask acknowledged', { checkpointId: pending.checkpointId, missing: pending.pendingCount, timeoutMs });
+    this.failPending(new CheckpointError(`checkpoint ${pending.checkpointId} expired after ${timeoutMs} ms`));
+    return true;
+  }
+
+  /**
+   * Fails the pending checkpoint `checkpointId` (a trigger that did not reach every source, an
+   * acknowledgement from a subtask it was not triggered for): it is aborted on the tasks, and the
+   * next checkpoint starts afresh. Returns false when that checkpoint is not pending.
+   */
+  decline(checkpointId: number, reason: string): boolean {
+    if (this.pending?.checkpointId !== checkpointId) return false;
+    this.options.logger.warn('checkpoint declined', { checkpointId, reason });
+    this.failPending(new CheckpointError(`checkpoint ${checkpointId} declined: ${reason}`));
+    return true;
+  }
+
+  private failPending(error: CheckpointError): void {
+    const pending = this.pending!;
     this.pending = undefined;
     this.numberOfFailed++;
     this.lastCompletedAtMs = this.options.clock.now();
-    this.options.logger.warn('checkpoint expired before every subtask acknowledged', { checkpointId: pending.checkpointId, missing: pending.pendingCount, timeoutMs });
-    this.settle(pending.checkpointId, undefined, new CheckpointError(`checkpoint ${pending.checkpointId} expired after ${timeoutMs} ms`));
-    return true;
+    this.participants.abortCheckpoint?.(pending.checkpointId);
+    this.settle(pending.checkpointId, undefined, error);
   }
 
   /** Subtasks that have not acknowledged the pending checkpoint yet. */
@@ -253,9 +288,13 @@ export class CheckpointCoordinator {
   /** Discards the oldest checkpoints beyond the retained number, then the shared files none of the rest uses. */
   private async trimRetained(): Promise<void> {
     const { storage } = this.options;
+    if (this.retained.length <= this.options.retainedCheckpoints) return;
+    const published = await this.options.readPublished?.();
     let discarded = false;
     while (this.retained.length > this.options.retainedCheckpoints) {
-      await storage.discard(this.retained.shift()!);
+      const id = this.retained.shift()!;
+      if (id === published) throw new CheckpointError(`checkpoint ${id} is the one the pointer names; it is never discarded`);
+      await storage.discard(id);
       discarded = true;
     }
     if (discarded) {

@@ -181,7 +181,10 @@ export class ObjectStoreCheckpointStorage implements CheckpointStorage {
 
   async discardUnreferencedShared(retained: readonly number[]): Promise<number> {
     const referenced = new Set<string>();
-    for (const id of retained) {
+    // Every checkpoint whose `_metadata` is there keeps its chunks, not only those the caller
+    // retains: a caller with a stale view (a leader that lost the leadership) must not take away
+    // chunks of checkpoints it does not know of.
+    for (const id of new Set([...retained, ...(await this.listCompleted())])) {
       const metadata = await this.readMetadata(id);
       for (const op of metadata.operators) for (const handle of op.subtasks) for (const chunk of handle.shared ?? []) referenced.add(chunk);
     }

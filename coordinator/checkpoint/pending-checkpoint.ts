@@ -27,11 +27,20 @@ export class PendingCheckpoint {
     this.awaiting = new Set([...expectedSubtasks].map((s) => `${s.taskId}/${s.subtask}`));
   }
 
-  /** Returns false for an acknowledgement that was not expected (duplicate or unknown). */
-  acknowledge(ack: SubtaskAcknowledgement): boolean {
-    if (!this.awaiting.delete(`${ack.taskId}/${ack.subtask}`)) return false;
+  private readonly acknowledged = new Set<string>();
+
+  /**
+   * 'duplicate': that subtask acknowledged already (a report sent again). 'unexpected': no such
+   * subtask was asked: the job runs subtasks its coordinator does not know of, and a checkpoint
+   * without their state would be incomplete; the caller fails the checkpoint.
+   */
+  acknowledge(ack: SubtaskAcknowledgement): 'accepted' | 'duplicate' | 'unexpected' {
+    const key = `${ack.taskId}/${ack.subtask}`;
+    if (this.acknowledged.has(key)) return 'duplicate';
+    if (!this.awaiting.delete(key)) return 'unexpected';
+    this.acknowledged.add(key);
     this.acknowledgements.push(ack);
-    return true;
+    return 'accepted';
   }
 
   get isFullyAcknowledged(): boolean {

@@ -1,7 +1,7 @@
 // What a restore starts from, given as a location the way Flink's `-s` takes one: a checkpoint
 // (`…/chk-<id>`), a snapshot (a folder with `_metadata` at its top), or a job's checkpoint folder
-// (its latest completed checkpoint); local paths and s3:// URLs alike. Anything else is refused
-// with the location named.
+// (the checkpoint its HA pointer names when the caller knows it, else its newest completed one);
+// local paths and s3:// URLs alike. Anything else is refused with the location named.
 
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -14,7 +14,16 @@ export function normalizeLocation(location: string): string {
   return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(location) || isAbsolute(location) ? location : resolve(location);
 }
 
-export async function openRestorePath(path: string, allowNonRestoredState = false): Promise<RestoreSource> {
+/**
+ * `publishedCheckpointOf` gives, for a job's checkpoint folder, the checkpoint its pointer names:
+ * a newer `_metadata` there may be one the pointer never reached (its leader lost the leadership
+ * or crashed before publishing it), which does not exist.
+ */
+export async function openRestorePath(
+  path: string,
+  allowNonRestoredState = false,
+  publishedCheckpointOf?: (jobCheckpointFolder: string) => Promise<number | undefined>,
+): Promise<RestoreSource> {
   const location = normalizeLocation(path).replace(/\/+$/, '');
   const checkpoint = /^(.*)\/chk-(\d+)$/.exec(location);
   if (checkpoint) {
@@ -27,7 +36,12 @@ export async function openRestorePath(path: string, allowNonRestoredState = fals
   if (completed.length > 0) return { storage: snapshot, checkpointId: completed[0]!, allowNonRestoredState };
   const jobCheckpoints = openCheckpointStorage(location, 'checkpoints', 'restore path');
   const ids = await jobCheckpoints.listCompleted();
-  if (ids.length > 0) return { storage: jobCheckpoints, checkpointId: ids[ids.length - 1]!, allowNonRestoredState };
+  if (ids.length > 0) {
+    const published = await publishedCheckpointOf?.(location);
+    const newestPublished = published === undefined ? ids[ids.length - 1]! : ids.filter((id) => id <= published).pop();
+    if (newestPublished === undefined) throw new RestoreError(`restore path ${path}: its pointer names checkpoint ${published}, and no completed checkpoint up to it is there`);
+    return { storage: jobCheckpoints, checkpointId: newestPublished, allowNonRestoredState };
+  }
   if (!(await exists(snapshot, location))) throw new RestoreError(`restore path ${path}: nothing there (no such directory or S3 prefix)`);
   throw new RestoreError(
     `restore path ${path} is not a checkpoint or snapshot: it has no _metadata, and no chk-<id> folder in it has one ` +

@@ -11,15 +11,16 @@ import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { errorChainMessage, InvalidRequestError, NotFoundError, RestoreError } from '../../shared/errors.ts';
 import type { StateBackendKind } from '../../worker/state/keyed-state-backend.ts';
-import { loadRestoreState } from '../../worker/runtime/subtask-builder.ts';
-import { openRestorePath } from '../checkpoint/restore-path.ts';
+import { loadRestoreState, type RestoreSource } from '../../worker/runtime/subtask-builder.ts';
+import { childLocation, type ObjectStoreCheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
+import { normalizeLocation, openRestorePath } from '../checkpoint/restore-path.ts';
 import { checkSnapshotName, SnapshotCatalog, type SnapshotSummary } from '../checkpoint/snapshots.ts';
 import { buildApplication } from '../../shared/load-application.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { RpcClient, type UnaryHandler } from '../../shared/rpc/rpc.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import { createRestartStrategy, type RestartStrategyConfig } from '../scheduler/restart-strategy.ts';
-import { JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from './job-record.ts';
+import { checkpointPointerKey, JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from './job-record.ts';
 import type { CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
 import { JobMaster, type CheckpointingSettings, type JobStatusView, type RescaleResult, type StopResult } from './job-master.ts';
 import { WorkerRegistry, type RunningAttemptReport } from './worker-registry.ts';
@@ -212,6 +213,7 @@ export class Dispatcher {
     if (request.restoreFrom !== undefined && (typeof request.restoreFrom !== 'string' || request.restoreFrom === '')) {
       throw new InvalidRequestError('restoreFrom: give a snapshot name or the path of a snapshot or checkpoint');
     }
+    const restore = request.restoreFrom ? await this.resolveRestore(request.restoreFrom, request.allowNonRestoredState === true) : undefined;
     const jobId = randomUUID().replace(/-/g, '');
     const jobName = request.jobName ?? request.application.replace(/^.*\//, '').replace(/\.[cm]?[jt]s$/, '');
     const properties = request.properties ?? {};
@@ -225,10 +227,10 @@ export class Dispatcher {
       ...(request.parallelism ? { parallelism: request.parallelism } : {}),
       ...(request.maxParallelism ? { maxParallelism: request.maxParallelism } : {}),
       ...(request.stateBackend ? { stateBackend: request.stateBackend } : {}),
-      ...(request.restoreFrom ? { restoreFrom: { path: this.restorePathOf(request.restoreFrom), allowNonRestoredState: request.allowNonRestoredState === true } } : {}),
+      ...(restore ? { restoreFrom: restore.pinned } : {}),
     };
     const master = this.newJobMaster(submission, env, this.options.clock.now());
-    if (submission.restoreFrom) await this.checkRestore(master, submission.restoreFrom);
+    if (restore) await this.checkRestore(master, restore.source);
     this.jobs.set(jobId, master);
     this.log.info('job submitted', { job: jobId, application: submission.applicationPath, jobName: submission.jobName, parallelism: master.slotsNeeded });
     await master.start();
@@ -245,14 +247,44 @@ export class Dispatcher {
   }
 
   /**
+   * Finds the checkpoint a submission restores and pins it: a job's checkpoint folder becomes the
+   * `chk-<id>` its pointer names (every worker then restores that one, not whatever is newest when
+   * it looks), and the id lets the new job's checkpoint ids continue after it.
+   */
+  private async resolveRestore(restoreFrom: string, allowNonRestoredState: boolean): Promise<{ pinned: NonNullable<JobSubmission['restoreFrom']>; source: RestoreSource }> {
+    const path = this.restorePathOf(restoreFrom);
+    let source: RestoreSource;
+    try {
+      source = await openRestorePath(path, allowNonRestoredState, (folder) => this.publishedCheckpointOf(folder));
+    } catch (error) {
+      if (error instanceof RestoreError) throw new InvalidRequestError(`restoreFrom: ${error.message}`, { cause: error });
+      throw error;
+    }
+    const storage = source.storage as ObjectStoreCheckpointStorage;
+    const pinnedPath = storage.layout === 'checkpoints' ? childLocation(storage.location, `chk-${source.checkpointId}`) : path;
+    return { pinned: { path: pinnedPath, allowNonRestoredState, checkpointId: source.checkpointId }, source };
+  }
+
+  /** The checkpoint the HA pointer names for a folder `<checkpointRoot>/<jobId>` of this cluster. */
+  private async publishedCheckpointOf(folder: string): Promise<number | undefined> {
+    const root = normalizeLocation(this.options.checkpointing.checkpointRoot).replace(/\/+$/, '');
+    const normalized = normalizeLocation(folder).replace(/\/+$/, '');
+    if (!normalized.startsWith(`${root}/`)) return undefined;
+    const jobId = normalized.slice(root.length + 1);
+    if (jobId.includes('/')) return undefined;
+    const pointer = await this.options.ha.get(checkpointPointerKey(jobId));
+    return pointer === undefined ? undefined : Number(pointer);
+  }
+
+  /**
    * Reads what the job would restore (metadata and every subtask's state file, checksums
    * included) and checks it fits the plan (uids, max parallelism), so a bad snapshot is refused
    * before anything runs, naming the path and the problem. Shared key-group chunks are not read
    * here (they can be most of a large state); the workers check them as they restore.
    */
-  private async checkRestore(master: JobMaster, restoreFrom: NonNullable<JobSubmission['restoreFrom']>): Promise<void> {
+  private async checkRestore(master: JobMaster, source: RestoreSource): Promise<void> {
     try {
-      await loadRestoreState(master.plan, await openRestorePath(restoreFrom.path, restoreFrom.allowNonRestoredState), () => false);
+      await loadRestoreState(master.plan, source, () => false);
     } catch (error) {
       if (error instanceof RestoreError) throw new InvalidRequestError(`restoreFrom: ${error.message}`, { cause: error });
       throw error;

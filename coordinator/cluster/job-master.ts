@@ -10,7 +10,7 @@ import type { StreamExecutionEnvironment } from '../../shared/api/environment.ts
 import type { Clock } from '../../shared/clock.ts';
 import { CheckpointError, errorChainMessage, InvalidRequestError, StaleEpochError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { RpcUnavailableError, type RpcClient } from '../../shared/rpc/rpc.ts';
+import { RpcUnavailableError } from '../../shared/rpc/rpc.ts';
 import { liveRescaleRefusal, planJob, type JobPlan } from '../../worker/runtime/job-plan.ts';
 import type { RescaleCompletion } from '../../worker/cluster/cluster-job-runner.ts';
 import { operatorInfoOf, roundRobin } from '../../worker/runtime/subtask-builder.ts';
@@ -39,6 +39,26 @@ export interface CheckpointingSettings {
   readonly tolerableFailedCheckpoints: number;
 }
 
+/** What the job master calls on a worker (an RpcClient of its WorkerGateway, or a testing double). */
+export interface WorkerGatewayClient {
+  call(method: string, request: object, options: { epoch?: number; deadlineMs?: number }): Promise<unknown>;
+}
+
+/** A worker of the attempt, by the address it had when the attempt was placed on it. */
+interface AttemptWorker {
+  readonly workerId: string;
+  readonly rpcAddress: string;
+}
+
+/** A live rescale in flight, persisted in the job record at each step so a new leader can tell it from a running job. */
+export interface LiveRescaleProgress {
+  readonly phase: 'preparing' | 'switching' | 'completing';
+  readonly from: number;
+  readonly to: number;
+  /** The checkpoint whose barrier switches the job: once the pointer reaches it, the job is at `to`. */
+  readonly checkpointId: number;
+}
+
 export interface JobMasterServices {
   readonly ha: HighAvailabilityServices;
   readonly leadership: Leadership;
@@ -46,7 +66,7 @@ export interface JobMasterServices {
   readonly clock: Clock;
   readonly logger: Logger;
   /** A client of the worker at this RPC address (cached by the caller). */
-  readonly workerClient: (rpcAddress: string) => RpcClient;
+  readonly workerClient: (rpcAddress: string) => WorkerGatewayClient;
   readonly checkpointing: CheckpointingSettings;
   /** Where snapshots go (under `checkpointing.snapshotRoot`). */
   readonly snapshots: SnapshotCatalog;
@@ -148,6 +168,12 @@ export class JobMaster {
   private readonly actions: JobAction[] = [];
   private actionRunning = false;
   private lastRescale: RescaleResult | undefined;
+  /** Set from the first step of a live rescale to its last, and persisted with each step. */
+  private liveRescale: LiveRescaleProgress | undefined;
+  /** The workers of the current attempt and the addresses it was placed at (a worker an RPC error dropped from the registry is still one). */
+  private readonly attemptAddresses = new Map<string, string>();
+  /** The store's pointer may differ from `pointer` (a write whose answer was lost): re-read it before deciding anything. */
+  private pointerUncertain = false;
   private disposed = false;
   private readonly log: Logger;
   private parallelism: number | undefined;
@@ -217,6 +243,7 @@ export class JobMaster {
       submittedAtMs: this.submittedAtMs,
       numRestarts: this.numRestarts,
       ...(this.failure ? { failure: this.failure } : {}),
+      ...(this.liveRescale ? { liveRescale: this.liveRescale } : {}),
     };
   }
 
@@ -258,6 +285,11 @@ export class JobMaster {
     this.state = record.state;
     if (isTerminal(this.state)) return 'terminal';
     await this.loadPointers();
+    for (const p of this.placement) {
+      const address = this.services.workers.get(p.workerId)?.rpcAddress;
+      if (address !== undefined) this.attemptAddresses.set(p.workerId, address);
+    }
+    if (record.liveRescale) return this.completeInterruptedRescale(record.liveRescale);
     const missing = this.subtasksNotReported();
     if (this.state === 'running' && missing.length === 0) {
       this.log.info('adopted the running attempt from the previous leader', { attempt: this.attempt, placement: this.placement.length });
@@ -269,6 +301,34 @@ export class JobMaster {
     this.state = 'restarting';
     this.restartAtMs = this.services.clock.now();
     this.numRestarts++;
+    return 'restarted';
+  }
+
+  /**
+   * The previous leader was in the middle of a live rescale: its workers are wired for a switch
+   * this leader knows too little of to finish, so the job restarts from the pointer, at the new
+   * parallelism once the rescale's checkpoint is the pointer's (the switch happened) and at the
+   * old one before. Adopting instead would run subtasks this leader's checkpoints do not count.
+   */
+  private async completeInterruptedRescale(rescale: LiveRescaleProgress): Promise<'restarted'> {
+    const switched = this.pointer !== undefined && this.pointer >= rescale.checkpointId;
+    const parallelism = switched ? rescale.to : rescale.from;
+    this.log.info('a live rescale was in flight at the leader change: restarting from the latest checkpoint', { ...rescale, pointer: this.pointer ?? null, parallelism });
+    this.parallelism = parallelism;
+    this.plan = this.planFor(parallelism);
+    this.slotsNeeded = slotsOf(this.plan);
+    this.state = 'restarting';
+    this.restartAtMs = this.services.clock.now();
+    this.numRestarts++;
+    // The added subtasks may run on workers the recorded placement does not name.
+    const running = this.services.workers.all().filter((w) => w.running.some((r) => r.jobId === this.jobId));
+    await Promise.all(
+      running.map((worker) =>
+        this.callWorker(worker, 'CancelJob', { jobId: this.jobId, attempt: this.attempt, reason: 'a live rescale was interrupted by a leader change' }).catch((error: unknown) =>
+          this.log.warn('cancelling on a worker failed', { worker: worker.workerId, error: errorChainMessage(error) }),
+        ),
+      ),
+    );
     return 'restarted';
   }
 
@@ -286,7 +346,7 @@ export class JobMaster {
     const pointer = await this.services.ha.get(checkpointPointerKey(this.jobId));
     const counter = await this.services.ha.get(checkpointCounterKey(this.jobId));
     this.pointer = pointer === undefined ? undefined : Number(pointer);
-    this.counter = Math.max(counter === undefined ? 0 : Number(counter), this.pointer ?? 0);
+    this.counter = Math.max(counter === undefined ? 0 : Number(counter), this.pointer ?? 0, this.submission.restoreFrom?.checkpointId ?? 0);
   }
 
   private checkpointStorage: ObjectStoreCheckpointStorage | undefined;
@@ -331,11 +391,14 @@ export class JobMaster {
     this.transition('deploying');
     this.attempt++;
     this.placement = placement;
+    this.attemptAddresses.clear();
+    for (const p of placement) this.attemptAddresses.set(p.workerId, this.services.workers.get(p.workerId)!.rpcAddress);
     this.finished.clear();
     this.finalCheckpointTriggered = false;
     this.restartAtMs = undefined;
     await this.persist();
     const attempt = this.attempt;
+    if (this.pointerUncertain) await this.readPointer();
     const restore = this.restoreSource();
     const splits = restore ? [] : await this.initialSplits();
     const byWorker = new Map<string, PlacementEntry[]>();
@@ -365,7 +428,10 @@ export class JobMaster {
     if (this.attempt !== attempt || this.state !== 'deploying' || this.disposed) return;
     this.transition('running');
     this.deployedAtMs = this.services.clock.now();
-    await this.persist().catch(() => {});
+    // A leader deposed while the workers deployed goes no further: its checkpointing would clean
+    // the storage with its stale view of the pointer.
+    await this.persist().catch((error: unknown) => this.log.warn('recording the running attempt failed', { attempt, error: errorChainMessage(error) }));
+    if (this.disposed) return;
     this.startCheckpointing();
   }
 
@@ -398,7 +464,7 @@ export class JobMaster {
     return out;
   }
 
-  private callWorker(worker: RegisteredWorker, method: string, request: object, deadlineMs = 10_000): Promise<unknown> {
+  private callWorker(worker: AttemptWorker, method: string, request: object, deadlineMs = 10_000): Promise<unknown> {
     return this.services
       .workerClient(worker.rpcAddress)
       .call(method, request, { epoch: this.services.leadership.epoch, deadlineMs })
@@ -418,6 +484,37 @@ export class JobMaster {
     return [...this.workerIds()].map((id) => this.services.workers.get(id)).filter((w): w is RegisteredWorker => w !== undefined);
   }
 
+  /**
+   * Every worker of the attempt, registered or not: one an RPC error dropped from the registry
+   * still runs its subtasks, and a trigger or commit that skipped it would be lost.
+   */
+  private attemptGateways(): AttemptWorker[] {
+    return [...this.workerIds()].map((workerId) => ({ workerId, rpcAddress: this.services.workers.get(workerId)?.rpcAddress ?? this.attemptAddresses.get(workerId)! })).filter((w) => w.rpcAddress !== undefined);
+  }
+
+  /**
+   * Tells every worker of the attempt that a checkpoint is committed, retrying each that does
+   * not answer (its sinks hold output only this call publishes). One that never answers fails
+   * the commit: the job restarts from this checkpoint, and the restore finishes the commit.
+   */
+  private async notifyCommitted(attempt: number, checkpointId: number): Promise<void> {
+    const retries = [200, 1_000, 5_000];
+    await Promise.all(
+      this.attemptGateways().map(async (worker) => {
+        for (let i = 0; ; i++) {
+          try {
+            await this.callWorker(worker, 'NotifyCheckpointComplete', { jobId: this.jobId, attempt, checkpointId }, 30_000);
+            return;
+          } catch (error) {
+            if (!(error instanceof RpcUnavailableError) || i >= retries.length || this.disposed) throw error;
+            this.log.warn('telling a worker of a committed checkpoint failed; retrying', { worker: worker.workerId, checkpointId, retryInMs: retries[i], error: errorChainMessage(error) });
+            await new Promise<void>((resolve) => this.services.clock.schedule(retries[i]!, resolve));
+          }
+        }
+      }),
+    );
+  }
+
   private startCheckpointing(): void {
     const attempt = this.attempt;
     const storage = this.storage();
@@ -430,14 +527,22 @@ export class JobMaster {
         allFinished: () => this.finished.size === this.placement.length,
         triggerCheckpoint: (checkpointId) => {
           const rescale = this.rescaleBarrier?.checkpointId === checkpointId ? { splitAssignmentJson: this.rescaleBarrier.splitAssignmentJson } : {};
-          for (const worker of this.attemptWorkers()) {
-            this.callWorker(worker, 'TriggerCheckpoint', { jobId: this.jobId, attempt, checkpointId, ...rescale }).catch((error: unknown) =>
-              this.log.warn('triggering a checkpoint on a worker failed', { worker: worker.workerId, checkpointId, error: errorChainMessage(error) }),
-            );
+          for (const worker of this.attemptGateways()) {
+            // A trigger that may not have reached its sources fails the checkpoint at once (some
+            // tasks would align it forever); the next one is triggered everywhere afresh.
+            this.callWorker(worker, 'TriggerCheckpoint', { jobId: this.jobId, attempt, checkpointId, ...rescale }).catch((error: unknown) => {
+              this.log.warn('triggering a checkpoint on a worker failed', { worker: worker.workerId, checkpointId, error: errorChainMessage(error) });
+              this.checkpoints?.decline(checkpointId, `triggering it on worker ${worker.workerId} failed: ${errorChainMessage(error)}`);
+            });
           }
         },
-        notifyCheckpointComplete: async (checkpointId) => {
-          await Promise.all(this.attemptWorkers().map((worker) => this.callWorker(worker, 'NotifyCheckpointComplete', { jobId: this.jobId, attempt, checkpointId }, 30_000)));
+        notifyCheckpointComplete: (checkpointId) => this.notifyCommitted(attempt, checkpointId),
+        abortCheckpoint: (checkpointId) => {
+          for (const worker of this.attemptGateways()) {
+            this.callWorker(worker, 'AbortCheckpoint', { jobId: this.jobId, attempt, checkpointId }).catch((error: unknown) =>
+              this.log.warn('aborting a checkpoint on a worker failed', { worker: worker.workerId, checkpointId, error: errorChainMessage(error) }),
+            );
+          }
         },
         operatorInfo: (uid) => operatorInfoOf(this.plan).get(uid) ?? { name: uid, parallelism: 0, maxParallelism: this.plan.maxParallelism },
       },
@@ -448,22 +553,47 @@ export class JobMaster {
         retainedCheckpoints: this.services.checkpointing.retainedCheckpoints,
         minPauseBetweenCheckpointsMs: this.services.checkpointing.minPauseBetweenCheckpointsMs,
         lastCheckpointId: this.counter,
-        publishCompleted: async (metadata) => {
-          const previous = this.pointer === undefined ? null : String(this.pointer);
-          await this.fenced(() => this.services.ha.putFenced(this.services.leadership, checkpointPointerKey(this.jobId), String(metadata.checkpointId), previous));
-          this.pointer = metadata.checkpointId;
-        },
+        publishCompleted: (metadata) => this.publish(metadata.checkpointId),
+        readPublished: () => this.readPointer(),
       },
     );
     this.nextCheckpointAtMs = this.services.clock.now() + this.services.checkpointing.checkpointIntervalMs;
     const checkpoints = this.checkpoints;
     const preparing: Promise<void> = checkpoints
-      .initialize(this.pointer ?? 0)
+      .initialize()
       .catch((error: unknown) => this.log.warn('cleaning the checkpoint storage failed', { location: storage.location, error: errorChainMessage(error) }))
       .finally(() => {
         if (this.preparing === preparing) this.preparing = undefined;
       });
     this.preparing = preparing;
+  }
+
+  /**
+   * Moves the pointer to a completed checkpoint: a fenced write comparing the previous value.
+   * A write whose answer is lost (a timeout) may have committed: the store is re-read before
+   * anything is decided, so the pointer this leader keeps is the store's.
+   */
+  private async publish(checkpointId: number): Promise<void> {
+    if (this.pointerUncertain) await this.readPointer();
+    const previous = this.pointer === undefined ? null : String(this.pointer);
+    try {
+      await this.fenced(() => this.services.ha.putFenced(this.services.leadership, checkpointPointerKey(this.jobId), String(checkpointId), previous));
+    } catch (error) {
+      if (error instanceof FencedError) throw error;
+      this.pointerUncertain = true;
+      const stored = await this.readPointer();
+      if (stored !== checkpointId) throw error;
+      this.log.warn('the answer to the pointer write was lost; the store has it', { checkpointId, error: errorChainMessage(error) });
+    }
+    this.pointer = checkpointId;
+  }
+
+  /** The pointer as the store has it, read fenced (a deposed leader gets FencedError); this leader's copy follows it. */
+  private async readPointer(): Promise<number | undefined> {
+    const stored = await this.fenced(() => this.services.ha.getFenced(this.services.leadership, checkpointPointerKey(this.jobId)));
+    this.pointer = stored === undefined ? undefined : Number(stored);
+    this.pointerUncertain = false;
+    return this.pointer;
   }
 
   /** The checkpoint storage is being cleaned for a new attempt: no checkpoint until it is done. */
@@ -594,7 +724,9 @@ export class JobMaster {
 
   private async cancelAttempt(reason: string): Promise<void> {
     // Every worker the attempt ran on, also those a live rescale left without subtasks.
-    const workers = [...new Set([...this.workerIds(), ...this.rescaledAway])].map((id) => this.services.workers.get(id)).filter((w): w is RegisteredWorker => w !== undefined);
+    const workers = [...new Set([...this.workerIds(), ...this.rescaledAway])]
+      .map((workerId) => ({ workerId, rpcAddress: this.services.workers.get(workerId)?.rpcAddress ?? this.attemptAddresses.get(workerId)! }))
+      .filter((w) => w.rpcAddress !== undefined);
     this.rescaledAway.clear();
     await Promise.all(
       workers.map((worker) =>
@@ -788,6 +920,7 @@ export class JobMaster {
     // 1. reserve the rescale checkpoint's id, deploy and wire the added subtasks, arm everything for its barrier
     const checkpointId = await this.reserveCheckpointId();
     this.log.info('rescaling live', { from, to: parallelism, checkpointId, added: added.length });
+    await this.rescaleStep('recording the live rescale', () => this.persistRescale({ phase: 'preparing', from, to: parallelism, checkpointId }));
     const placements = placement.map((p) => ({ ...p, dataAddress: this.services.workers.get(p.workerId)!.dataAddress }));
     const involved = [...new Set([...workersBefore, ...placement.map((p) => p.workerId)])];
     const splitsBySubtask = new Map<string, string[]>();
@@ -813,6 +946,8 @@ export class JobMaster {
 
     // 2. the rescale checkpoint: its barrier switches the job
     this.placement = [...before, ...added];
+    for (const workerId of involved) this.attemptAddresses.set(workerId, this.services.workers.get(workerId)!.rpcAddress);
+    await this.rescaleStep('recording the live rescale', () => this.persistRescale({ phase: 'switching', from, to: parallelism, checkpointId }));
     this.rescaleBarrier = { checkpointId, splitAssignmentJson: assignmentJson };
     const info = await this.rescaleStep(`the live rescale's checkpoint ${checkpointId}`, () =>
       this.triggerCheckpoint(checkpointId).finally(() => (this.rescaleBarrier = undefined)),
@@ -822,6 +957,7 @@ export class JobMaster {
     this.parallelism = parallelism;
     this.plan = plan;
     this.slotsNeeded = slots;
+    await this.rescaleStep('recording the live rescale', () => this.persistRescale({ phase: 'completing', from, to: parallelism, checkpointId }));
     const completions = await this.rescaleStep(`completing the live rescale to ${parallelism}`, () =>
       Promise.all(
         involved.map(async (workerId): Promise<Partial<RescaleCompletion>> => {
@@ -839,6 +975,7 @@ export class JobMaster {
     // Their runner of this attempt has no subtasks left; it is cancelled with the attempt (a later rescale may use it again).
     for (const workerId of involved) if (!placement.some((p) => p.workerId === workerId)) this.rescaledAway.add(workerId);
     for (const key of [...this.finished]) if (!placement.some((p) => `${p.taskId}/${p.subtask}` === key)) this.finished.delete(key);
+    this.liveRescale = undefined;
     await this.persist();
     const doneAtMs = this.services.clock.now();
     this.lastRescale = {
@@ -865,9 +1002,16 @@ export class JobMaster {
     try {
       return await step();
     } catch (error) {
+      this.liveRescale = undefined;
       await this.failover(new Error(`${what} failed: ${errorChainMessage(error)}`));
       throw error;
     }
+  }
+
+  /** Persists the step a live rescale has reached (fenced: a deposed leader goes no further). */
+  private async persistRescale(progress: LiveRescaleProgress): Promise<void> {
+    this.liveRescale = progress;
+    await this.persist();
   }
 
   /** Workers a live rescale took every subtask of this attempt from. */

@@ -6,6 +6,7 @@
 
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { StateBackendKind } from '../../worker/state/keyed-state-backend.ts';
+import type { LiveRescaleProgress } from './job-master.ts';
 import type { JobState } from './job-state.ts';
 
 export interface JobSubmission {
@@ -18,7 +19,12 @@ export interface JobSubmission {
   readonly parallelism?: number;
   readonly maxParallelism?: number;
   /** Where the first attempt restores from (a snapshot or checkpoint path); later ones use the job's own checkpoints. */
-  readonly restoreFrom?: { readonly path: string; readonly allowNonRestoredState: boolean };
+  readonly restoreFrom?: {
+    readonly path: string;
+    readonly allowNonRestoredState: boolean;
+    /** The id of the checkpoint restored: the job's own checkpoint ids continue after it (as Flink's do). */
+    readonly checkpointId?: number;
+  };
   /** The keyed state backend of every subtask; the workers' default when absent. */
   readonly stateBackend?: StateBackendKind;
 }
@@ -36,6 +42,8 @@ export interface JobRecord extends JobSubmission {
   readonly submittedAtMs: number;
   readonly numRestarts: number;
   readonly failure?: string;
+  /** A live rescale this leader was in the middle of (a new leader completes it by restarting). */
+  readonly liveRescale?: LiveRescaleProgress;
 }
 
 export const jobKey = (jobId: string) => `job/${jobId}`;

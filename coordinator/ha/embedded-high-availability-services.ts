@@ -120,6 +120,12 @@ export class EmbeddedHighAvailabilityServices implements HighAvailabilityService
     this.values.set(key, value);
   }
 
+  async getFenced(leadership: Leadership, key: string): Promise<string | undefined> {
+    checkStoreKey(key);
+    this.checkFence(leadership, key);
+    return this.values.get(key);
+  }
+
   async deleteFenced(leadership: Leadership, key: string): Promise<void> {
     checkStoreKey(key);
     this.checkFence(leadership, key);

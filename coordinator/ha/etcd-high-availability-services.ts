@@ -395,6 +395,22 @@ export class EtcdHighAvailabilityServices implements HighAvailabilityServices {
     await this.commitFenced(own, key, this.ns.delete().key(key), undefined);
   }
 
+  async getFenced(leadership: Leadership, key: string): Promise<string | undefined> {
+    this.checkOpen();
+    checkStoreKey(key);
+    const own = await this.holdingLeadership(leadership, key);
+    const epoch = own.epoch;
+    const result = await this.etcdCall(`read '${key}' fenced at epoch ${epoch}`, () =>
+      this.ns.if(own.electionKey, 'Create', '==', epoch).then(this.ns.get(key)).else(this.currentLeaderQuery()).commit(),
+    );
+    if (!result.succeeded) {
+      const leaderKv = result.responses[0]?.response_range?.kvs[0];
+      void own.end('a fenced read found the election key gone');
+      throw new FencedError(key, epoch, leaderKv === undefined ? undefined : Number(leaderKv.create_revision), `etcd no longer has the election key ${this.config.namespace}${own.electionKey} created at revision ${epoch}`);
+    }
+    return result.responses[0]?.response_range?.kvs[0]?.value.toString() ?? undefined;
+  }
+
   /** Ends every leadership won here (revoking its lease), stops campaigns, then closes the client. */
   close(): Promise<void> {
     this.closed ??= this.closeOnce();

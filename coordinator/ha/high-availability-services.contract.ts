@@ -146,6 +146,9 @@ export function highAvailabilityServicesContract(createCluster: () => Promise<Hi
         assert.match(refused.message, new RegExp(`${next.epoch}`));
         await assert.rejects(a.putFenced(old, 'checkpoints/latest', 'late', 'from-b'), FencedError);
         await assert.rejects(a.deleteFenced(old, 'checkpoints/other'), FencedError);
+        await assert.rejects(a.getFenced(old, 'checkpoints/latest'), FencedError);
+        assert.equal(await b.getFenced(next, 'checkpoints/latest'), 'from-b');
+        assert.equal(await b.getFenced(next, 'checkpoints/absent'), undefined);
         // Fenced through the other participant too: the leadership, not the client, is what counts.
         await assert.rejects(b.putFenced(old, 'checkpoints/latest', 'late-via-b'), FencedError);
 

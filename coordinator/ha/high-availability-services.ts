@@ -47,6 +47,13 @@ export interface HighAvailabilityServices {
    */
   putFenced(leadership: Leadership, key: string, value: string, expected?: string | null): Promise<void>;
   deleteFenced(leadership: Leadership, key: string): Promise<void>;
+  /**
+   * Reads `key` only while `leadership` still holds (etcd: one transaction comparing the leader
+   * key's create revision), else throws FencedError. What a leader reads this way it may act on
+   * outside the store (delete objects the value no longer names, for one) knowing that, at the
+   * time of the read, no other leader had taken over.
+   */
+  getFenced(leadership: Leadership, key: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 

@@ -357,6 +357,12 @@ export class ClusterJobRunner {
     this.wake();
   }
 
+  /** The coordinator gave up a checkpoint (expired or declined): tasks aligning it let their channels go on. */
+  abortCheckpoint(checkpointId: number): void {
+    for (const task of this.tasks) if (task.status === 'running') task.abortCheckpoint(checkpointId);
+    this.wake();
+  }
+
   // ---- live rescale -----------------------------------------------------------------------------
   //
   // 1. prepareRescale: the subtasks the new parallelism adds are built here and wired to the running

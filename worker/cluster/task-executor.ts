@@ -7,7 +7,7 @@
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { AuthenticationError, InvalidRequestError, NotFoundError, StaleEpochError, errorChainMessage } from '../../shared/errors.ts';
+import { AuthenticationError, InvalidRequestError, NotFoundError, SluiceError, StaleEpochError, errorChainMessage } from '../../shared/errors.ts';
 import { buildApplication } from '../../shared/load-application.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { CallContext, UnaryHandler } from '../../shared/rpc/rpc.ts';
@@ -73,6 +73,13 @@ export class TaskExecutor {
       this.runnerOf(request.jobId, request.attempt).triggerCheckpoint(Number(request.checkpointId), assignment);
       return {};
     },
+    abortCheckpoint: async (request, context) => {
+      this.checkEpoch(context, 'AbortCheckpoint');
+      // An attempt that is gone has nothing to abort.
+      const runner = this.runners.get(request.jobId);
+      if (runner !== undefined && runner.attempt === request.attempt) runner.abortCheckpoint(Number(request.checkpointId));
+      return {};
+    },
     prepareRescale: async (request, context) => {
       this.checkEpoch(context, 'PrepareRescale');
       const placement = new Map<string, string>();
@@ -116,6 +123,12 @@ export class TaskExecutor {
 
   private checkEpoch(context: CallContext, method: string): void {
     if (context.epoch === undefined) throw new InvalidRequestError(`${method}: the call carries no leader epoch (metadata sluice-epoch)`);
+    // A (re)started worker knows no epoch until a leader registers it: an old leader that woke up
+    // would otherwise find its epoch accepted. Refused as unavailable, so a caller does not step down.
+    if (this.maxEpoch === 0) {
+      this.log.warn('refused a call before registering with a leader', { method, epoch: context.epoch, peer: context.peer });
+      throw new SluiceError(`${method}: worker ${this.options.workerId} has not registered with a leader yet; it accepts calls once it has`, { retriable: true });
+    }
     if (context.epoch < this.maxEpoch) {
       this.log.warn('rejected a call from an old leader', { method, epoch: context.epoch, currentEpoch: this.maxEpoch, peer: context.peer });
       throw new StaleEpochError(`${method}: leader epoch ${context.epoch} is older than ${this.maxEpoch}; this coordinator is no longer the leader`);

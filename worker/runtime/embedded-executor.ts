@@ -160,6 +160,10 @@ export class EmbeddedExecutor {
       notifyCheckpointComplete: async (checkpointId: number) => {
         for (const task of this.tasks) await task.notifyCheckpointComplete(checkpointId);
       },
+      abortCheckpoint: (checkpointId: number) => {
+        for (const task of this.tasks) if (task.status === 'running') task.abortCheckpoint(checkpointId);
+        this.drain();
+      },
       operatorInfo: (uid: string) => this.operatorNames.get(uid) ?? { name: uid, parallelism: 0, maxParallelism: this.plan.maxParallelism },
     };
   }

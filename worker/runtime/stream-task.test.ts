@@ -1,12 +1,16 @@
 // A subtask's input side: watermarks merged over channels (idle and ended channels do not hold
 // it back, it never goes back), barrier alignment (a channel that delivered barrier n waits for
-// the others), and the end of input.
+// the others; a newer barrier or abortCheckpoint aborts the alignment), and the end of input.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { WatermarkStrategy } from '../../shared/api/watermark-strategy.ts';
 import { ManualClock } from '../../shared/clock.ts';
+import { SourceOperator } from '../operators/source-operator.ts';
+import { ScriptedBoundedSource } from '../testing/scripted-bounded-source.ts';
+import { InMemoryDeadLetterOutput } from './dead-letter.ts';
 import { DiscardingOutput } from './output.ts';
-import { InputChannel } from './exchange.ts';
+import { ExchangeOutput, InputChannel, type ChannelEvent } from './exchange.ts';
 import type { TaskVertex } from './job-plan.ts';
 import { AbstractStreamOperator, type OperatorSnapshot } from './stream-operator.ts';
 import { StreamTask } from './stream-task.ts';
@@ -92,6 +96,78 @@ describe('a subtask merging its input channels', () => {
     assert.deepEqual(acknowledged, [7]);
   });
 
+  it('aborts the alignment of checkpoint n when barrier n+1 arrives, and processes what its channels held back first', () => {
+    const { t, head, channels, acknowledged } = task(2);
+    const [a, b] = channels;
+    a!.push({ kind: 'barrier', checkpointId: 5 }); // checkpoint 5 never reaches b's source
+    a!.push(records(1));
+    a!.push({ kind: 'barrier', checkpointId: 6 });
+    a!.push(records(2));
+    t.processInput();
+    assert.deepEqual(head.events, [], 'a is held back at barrier 5');
+    b!.push(records(10));
+    b!.push({ kind: 'barrier', checkpointId: 6 });
+    b!.push(records(11));
+    t.processInput();
+    // Record 1 precedes barrier 6 on a: snapshot 6 must include it.
+    assert.deepEqual(head.events, ['record 10', 'record 1', 'snapshot 6', 'record 2', 'record 11']);
+    assert.deepEqual(acknowledged, [6]);
+    assert.ok(!a!.blocked && !b!.blocked);
+  });
+
+  it('ignores a barrier of a checkpoint older than the one it aligned last', () => {
+    const { t, head, channels, acknowledged } = task(2);
+    const [a, b] = channels;
+    a!.push({ kind: 'barrier', checkpointId: 6 });
+    b!.push({ kind: 'barrier', checkpointId: 6 });
+    t.processInput();
+    a!.push({ kind: 'barrier', checkpointId: 5 }); // a late trigger of an aborted checkpoint
+    a!.push(records(1));
+    b!.push({ kind: 'barrier', checkpointId: 6 }); // a repeated trigger
+    b!.push(records(2));
+    t.processInput();
+    assert.deepEqual(head.events, ['snapshot 6', 'record 1', 'record 2']);
+    assert.deepEqual(acknowledged, [6]);
+  });
+
+  it('abortCheckpoint releases the channels aligned for that checkpoint and ignores its later barriers', () => {
+    const { t, head, channels, acknowledged } = task(2);
+    const [a, b] = channels;
+    a!.push({ kind: 'barrier', checkpointId: 5 });
+    a!.push(records(1));
+    b!.push(records(10));
+    t.processInput();
+    assert.deepEqual(head.events, ['record 10']);
+    t.abortCheckpoint(4); // older than the alignment in progress: no effect
+    assert.equal(t.processInput(), false);
+    assert.ok(a!.blocked);
+    t.abortCheckpoint(5);
+    assert.equal(t.hasInput, true, 'the worker must process the released channel');
+    t.processInput();
+    assert.deepEqual(head.events, ['record 10', 'record 1']);
+    b!.push({ kind: 'barrier', checkpointId: 5 }); // the aborted checkpoint's barrier, late
+    b!.push(records(11));
+    t.processInput();
+    assert.deepEqual(head.events, ['record 10', 'record 1', 'record 11'], 'a late barrier of an aborted checkpoint holds nothing back');
+    a!.push({ kind: 'barrier', checkpointId: 6 });
+    b!.push({ kind: 'barrier', checkpointId: 6 });
+    t.processInput();
+    assert.deepEqual(head.events, ['record 10', 'record 1', 'record 11', 'snapshot 6']);
+    assert.deepEqual(acknowledged, [6]);
+  });
+
+  it('abortCheckpoint before any barrier of that checkpoint arrived makes its barriers stale', () => {
+    const { t, head, channels, acknowledged } = task(2);
+    const [a, b] = channels;
+    t.abortCheckpoint(3);
+    a!.push({ kind: 'barrier', checkpointId: 3 });
+    a!.push(records(1));
+    t.processInput();
+    assert.deepEqual(head.events, ['record 1']);
+    assert.ok(!a!.blocked && !b!.blocked);
+    assert.deepEqual(acknowledged, []);
+  });
+
   it('does not wait for the barrier of a channel that has ended', () => {
     const { t, head, channels, acknowledged } = task(2);
     channels[1]!.push({ kind: 'watermark', watermark: Number.POSITIVE_INFINITY });
@@ -113,5 +189,29 @@ describe('a subtask merging its input channels', () => {
     t.processInput();
     assert.equal(t.status, 'finished');
     assert.deepEqual(head.events, ['watermark 30', 'watermark Infinity', 'end', 'snapshot 9007199254740991']);
+  });
+});
+
+describe('a source subtask', () => {
+  it('injects one barrier per checkpoint: a repeated trigger, or one of an older or aborted checkpoint, injects none', async () => {
+    const downstream = new InputChannel(0, 'down', () => {});
+    const exchange = new ExchangeOutput([downstream], { partitioning: 'forward', producerIndex: 0, batchSize: 1024, maxParallelism: 128 });
+    const source = new SourceOperator(new ScriptedBoundedSource([1]), WatermarkStrategy.noWatermarks(), 0, new InMemoryDeadLetterOutput());
+    source.setup({ uid: 'src', name: 'src', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, properties: {}, clock: new ManualClock(), output: exchange });
+    await source.initialize([{ id: 'script', position: 0 }]);
+    const vertex: TaskVertex = { id: 0, name: 'src', nodeIds: [0], parallelism: 1, inputs: [], isSource: true };
+    const acknowledged: number[] = [];
+    const t = new StreamTask(vertex, 0, [{ uid: 'src', operator: source }], { acknowledgeCheckpoint: (_task, id) => acknowledged.push(id) });
+    t.exchangeOutputs.push(exchange);
+    t.triggerCheckpoint(4);
+    t.triggerCheckpoint(4); // a retried trigger
+    t.triggerCheckpoint(3); // a trigger that arrived late
+    t.abortCheckpoint(5);
+    t.triggerCheckpoint(5); // the aborted checkpoint's trigger, late
+    t.triggerCheckpoint(6);
+    const events: ChannelEvent[] = [];
+    for (let event = downstream.take(); event !== undefined; event = downstream.take()) events.push(event);
+    assert.deepEqual(events.filter((e) => e.kind === 'barrier').map((e) => e.checkpointId), [4, 6]);
+    assert.deepEqual(acknowledged, [4, 6]);
   });
 });

@@ -1,8 +1,9 @@
 // One subtask of a task: its chain of operators, its input channels, and the in-band events on
 // them. It merges watermarks over its channels (minimum over channels that are neither idle nor
 // ended), aligns checkpoint barriers (a channel that delivered barrier n is held back until every
-// live channel has), snapshots its operators and forwards the barrier, and finishes when every
-// input has ended. A source subtask is driven by polls instead of channels.
+// live channel has; a newer barrier or abortCheckpoint aborts the alignment in progress), snapshots
+// its operators and forwards the barrier, and finishes when every input has ended. A source
+// subtask is driven by polls instead of channels.
 
 import type { PollStatus, SplitState } from '../../shared/api/connectors.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../../shared/api/time.ts';
@@ -50,8 +51,10 @@ export class StreamTask {
   recordsIn = 0;
   combinedWatermark = MIN_WATERMARK;
   private allIdle = false;
-  private alignmentCheckpointId = -1;
-  private barriersReceived = 0;
+  /** The newest checkpoint whose barrier or abort reached this subtask; barriers of older ones are stale. */
+  private latestCheckpointId = -1;
+  /** Whether the blocked channels are aligning `latestCheckpointId`. */
+  private aligning = false;
   private finalSnapshots: ReadonlyMap<string, Promise<OperatorSnapshot>> | undefined;
   private readonly head: AbstractStreamOperator;
   readonly source: SourceOperator | undefined;
@@ -192,25 +195,46 @@ export class StreamTask {
   }
 
   private onBarrier(channel: InputChannel, checkpointId: number): void {
-    if (checkpointId < this.alignmentCheckpointId) return; // a stale barrier of an aborted checkpoint
-    if (checkpointId > this.alignmentCheckpointId) {
-      this.alignmentCheckpointId = checkpointId;
-      this.barriersReceived = 0;
+    // As Flink's SingleCheckpointBarrierHandler: a newer barrier aborts the older alignment. Its
+    // channels must not count as aligned for the newer checkpoint while records that precede the
+    // newer barrier still wait on them.
+    if (checkpointId < this.latestCheckpointId || (checkpointId === this.latestCheckpointId && !this.aligning)) return; // aborted or done
+    if (checkpointId > this.latestCheckpointId) {
+      this.abortAlignment();
+      this.latestCheckpointId = checkpointId;
+      this.aligning = true;
     }
     channel.blocked = true;
-    this.barriersReceived++;
     this.completeAlignmentIfReady();
   }
 
   private completeAlignmentIfReady(): void {
-    if (this.alignmentCheckpointId < 0 || this.gaining !== undefined) return;
+    if (!this.aligning || this.gaining !== undefined) return;
     const live = this.channels.filter((ch) => !ch.ended);
     if (live.length === 0 || !live.every((ch) => ch.blocked)) return;
-    const checkpointId = this.alignmentCheckpointId;
-    this.alignmentCheckpointId = -1;
+    this.releaseAlignedChannels();
+    this.performCheckpoint(this.latestCheckpointId);
+  }
+
+  private releaseAlignedChannels(): void {
+    this.aligning = false;
     for (const ch of this.channels) ch.blocked = false;
     this.hasInput = true;
-    this.performCheckpoint(checkpointId);
+  }
+
+  private abortAlignment(): void {
+    if (this.aligning) this.releaseAlignedChannels();
+  }
+
+  /**
+   * The coordinator gave up checkpoint `checkpointId` (expired or declined): an alignment of it or
+   * of an older one stops, its channels go on, and its barriers still on their way are ignored.
+   * Sets `hasInput`: the caller must let the task process its released channels.
+   */
+  abortCheckpoint(checkpointId: number): void {
+    if (checkpointId < this.latestCheckpointId) return;
+    this.abortAlignment();
+    this.latestCheckpointId = checkpointId;
   }
 
   /** Source subtasks: the coordinator asks for a checkpoint; finished subtasks acknowledge with their final state. */
@@ -224,6 +248,9 @@ export class StreamTask {
       return;
     }
     if (!this.source) throw new SluiceError(`${this.name} is not a source; barriers reach it through its inputs`);
+    // A repeated or late trigger (of a checkpoint aborted or already taken) injects no second barrier.
+    if (checkpointId <= this.latestCheckpointId) return;
+    this.latestCheckpointId = checkpointId;
     this.performCheckpoint(checkpointId);
   }
 

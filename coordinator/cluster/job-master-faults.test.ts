@@ -1,0 +1,210 @@
+// The job master under the control-plane interleavings that lost or stalled data (issue 12): a
+// pointer write whose answer is lost, a leader deposed while deploying or while retiring
+// checkpoints, a commit notification that fails, a trigger that does not reach a worker, and a
+// leader lost in the middle of a live rescale. Each drives exactly that interleaving with
+// scripted workers (testing-job-cluster.ts) on the embedded HA store and a manual clock.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { sha256 } from '../checkpoint/checkpoint-storage.ts';
+import { METADATA_FORMAT_VERSION, type CheckpointMetadata } from '../checkpoint/checkpoint-metadata.ts';
+import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
+import { checkpointPointerKey } from './job-record.ts';
+import { TestingJobCluster, type TestingWorker } from './testing/testing-job-cluster.ts';
+
+function metadataOf(checkpointId: number, sharedChunks: string[] = []): CheckpointMetadata {
+  return {
+    formatVersion: METADATA_FORMAT_VERSION,
+    checkpointId,
+    jobName: 'keyed-count',
+    maxParallelism: 128,
+    triggeredAtMs: 0,
+    completedAtMs: 0,
+    final: false,
+    operators: sharedChunks.length === 0 ? [] : [{ uid: 'count', name: 'count', parallelism: 1, subtasks: [{ subtask: 0, file: 'count-0', bytes: 0, sha256: sha256(new Uint8Array()), shared: sharedChunks }] }],
+  };
+}
+
+/** What a new leader does: a checkpoint of its own, published in the pointer. */
+async function publishAsNewLeader(cluster: TestingJobCluster, leadership: Leadership, checkpointId: number, sharedChunks: string[] = []): Promise<void> {
+  await cluster.storage().writeMetadata(metadataOf(checkpointId, sharedChunks));
+  await cluster.embeddedStore.putFenced(leadership, checkpointPointerKey(cluster.jobId), String(checkpointId));
+}
+
+async function pointerOf(cluster: TestingJobCluster): Promise<number | undefined> {
+  const value = await cluster.embeddedStore.get(checkpointPointerKey(cluster.jobId));
+  return value === undefined ? undefined : Number(value);
+}
+
+function methods(worker: TestingWorker): string[] {
+  return worker.calls.map((c) => `${c.method}${c.request.checkpointId === undefined ? '' : ` ${c.request.checkpointId}`}`);
+}
+
+describe('job master fault interleavings (issue 12)', () => {
+  it('a pointer write that commits but whose answer is lost: the store is re-read, the job goes on, and no published checkpoint is deleted', async () => {
+    let loseNextPointerAnswer = true;
+    const cluster = new TestingJobCluster({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get(target, property, receiver) {
+            if (property !== 'putFenced') return Reflect.get(target, property, receiver);
+            return async (...args: Parameters<HighAvailabilityServices['putFenced']>) => {
+              await target.putFenced(...args);
+              if (args[1].startsWith('checkpoint-pointer/') && loseNextPointerAnswer) {
+                loseNextPointerAnswer = false;
+                throw new Error('etcd request timed out (the write committed)');
+              }
+            };
+          },
+        }),
+    });
+    const master = await cluster.jobMaster(await cluster.campaign('a'));
+    await cluster.settle(master, 'the job to start', master.start());
+    const completed: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const info = await cluster.settle(master, `checkpoint ${i + 1}`, master.checkpoint());
+      completed.push(info.checkpointId);
+      const pointer = await pointerOf(cluster);
+      assert.equal(pointer, info.checkpointId, 'the pointer names the checkpoint just completed');
+      assert.ok((await cluster.storage().listCompleted()).includes(pointer!), `the checkpoint the pointer names (${pointer}) exists`);
+    }
+    assert.equal(loseNextPointerAnswer, false, 'the lost answer happened');
+    assert.equal(master.getStatus().numRestarts, 0);
+    assert.deepEqual(completed, [...completed].sort((a, b) => a - b));
+  });
+
+  it('a leader deposed while its workers deploy deletes no checkpoint of the new leader', async () => {
+    const cluster = new TestingJobCluster();
+    const old = await cluster.campaign('a');
+    const master = await cluster.jobMaster(old);
+    const deploy = cluster.workers[0]!.hold('DeployTasks');
+    const started = master.start().catch(() => {});
+    await deploy.arrived;
+    cluster.embeddedStore.revokeLeadership('paused past its lease');
+    const next = await cluster.campaign('b');
+    await publishAsNewLeader(cluster, next, 7);
+    deploy.release();
+    await started;
+    await cluster.drive(master, 'the old leader to notice', () => cluster.fenced.length > 0);
+    for (let i = 0; i < 20; i++) await master.tick();
+    assert.deepEqual(await cluster.storage().listCompleted(), [7], "the new leader's checkpoint is still there");
+    assert.equal(await pointerOf(cluster), 7);
+  });
+
+  it("a leader deposed before it retires old checkpoints deletes none of them, nor the new leader's shared chunks", async () => {
+    const cluster = new TestingJobCluster({ checkpointing: { retainedCheckpoints: 1 } });
+    const old = await cluster.campaign('a');
+    const master = await cluster.jobMaster(old);
+    await cluster.settle(master, 'the job to start', master.start());
+    const first = await cluster.settle(master, 'the first checkpoint', master.checkpoint());
+    const notify = cluster.workers[0]!.hold('NotifyCheckpointComplete');
+    const second = master.checkpoint();
+    second.catch(() => {});
+    await cluster.drive(master, 'the second checkpoint to be committed', () => cluster.workers[0]!.callsOf('NotifyCheckpointComplete').length === 2);
+    await notify.arrived;
+    // Paused between publishing checkpoint 2 and retiring checkpoint 1; a new leader takes over.
+    cluster.embeddedStore.revokeLeadership('paused past its lease');
+    const next = await cluster.campaign('b');
+    const chunk = new TextEncoder().encode('state of the new leader');
+    await cluster.storage().writeShared(sha256(chunk), chunk);
+    await publishAsNewLeader(cluster, next, 9, [sha256(chunk)]);
+    notify.release();
+    await cluster.drive(master, 'the old leader to notice', () => cluster.fenced.length > 0);
+    const completed = await cluster.storage().listCompleted();
+    assert.ok(completed.includes(first.checkpointId), `checkpoint ${first.checkpointId} is still there (${completed})`);
+    assert.ok(completed.includes(9));
+    assert.deepEqual(await cluster.storage().readShared(sha256(chunk)), chunk, "the new leader's shared chunk is still there");
+  });
+
+  it('a worker whose first commit notification fails gets it again: the checkpoint commits everywhere without a restart', async () => {
+    const cluster = new TestingJobCluster();
+    const master = await cluster.jobMaster(await cluster.campaign('a'));
+    await cluster.settle(master, 'the job to start', master.start());
+    cluster.workers[1]!.failNext('NotifyCheckpointComplete');
+    const info = await cluster.settle(master, 'the checkpoint', master.checkpoint());
+    const notified = cluster.workers[1]!.callsOf('NotifyCheckpointComplete').map((c) => Number(c.request.checkpointId));
+    assert.deepEqual(notified, [info.checkpointId, info.checkpointId]);
+    assert.equal(master.getStatus().numRestarts, 0);
+  });
+
+  it('stop commits on a worker an RPC error dropped from the registry, before the attempt is cancelled', async () => {
+    const cluster = new TestingJobCluster({ checkpointing: { tolerableFailedCheckpoints: 5 } });
+    const master = await cluster.jobMaster(await cluster.campaign('a'));
+    await cluster.settle(master, 'the job to start', master.start());
+    cluster.workers[1]!.failNext('TriggerCheckpoint'); // the job master drops worker-2 from its registry
+    await assert.rejects(cluster.settle(master, 'the failed checkpoint', master.checkpoint()), /checkpoint 1 (declined|expired)/);
+    const stopped = await cluster.settle(master, 'the stop', master.stop());
+    assert.equal(stopped.state, 'stopped');
+    const calls = methods(cluster.workers[1]!);
+    const committed = calls.indexOf(`NotifyCheckpointComplete ${stopped.checkpointId}`);
+    assert.ok(committed >= 0, `worker-2 was told to commit checkpoint ${stopped.checkpointId}: ${calls.join(', ')}`);
+    assert.ok(committed < calls.indexOf('CancelJob'), `before it was cancelled: ${calls.join(', ')}`);
+  });
+
+  it('a trigger that fails on one worker declines the checkpoint and aborts it on every worker; so does one that expires', async () => {
+    const cluster = new TestingJobCluster({ checkpointing: { tolerableFailedCheckpoints: 5, checkpointTimeoutMs: 10_000 } });
+    const master = await cluster.jobMaster(await cluster.campaign('a'));
+    await cluster.settle(master, 'the job to start', master.start());
+    cluster.workers[1]!.failNext('TriggerCheckpoint');
+    await assert.rejects(cluster.settle(master, 'the declined checkpoint', master.checkpoint()), /declined/);
+    const declined = Number(cluster.workers[0]!.callsOf('TriggerCheckpoint').at(-1)!.request.checkpointId);
+    for (const worker of cluster.workers) assert.deepEqual(worker.callsOf('AbortCheckpoint').map((c) => Number(c.request.checkpointId)), [declined], worker.workerId);
+
+    const held = cluster.workers[1]!.hold('TriggerCheckpoint');
+    const expiring = master.checkpoint();
+    await assert.rejects(cluster.settle(master, 'the checkpoint to expire', expiring), /expired/);
+    held.release();
+    const expired = Number(cluster.workers[0]!.callsOf('TriggerCheckpoint').at(-1)!.request.checkpointId);
+    for (const worker of cluster.workers) assert.deepEqual(worker.callsOf('AbortCheckpoint').map((c) => Number(c.request.checkpointId)), [declined, expired], worker.workerId);
+
+    const info = await cluster.settle(master, 'the next checkpoint', master.checkpoint());
+    assert.ok(info.checkpointId > expired);
+    assert.ok(cluster.workers[1]!.callsOf('TriggerCheckpoint').some((c) => Number(c.request.checkpointId) === info.checkpointId), 'worker-2 was triggered again');
+  });
+
+  describe('a leader lost in the middle of a live rescale from 2 to 4', () => {
+    async function interruptedAt(step: 'prepared' | 'switched' | 'completed') {
+      const cluster = new TestingJobCluster({ parallelism: 2 });
+      const master = await cluster.jobMaster(await cluster.campaign('a'));
+      await cluster.settle(master, 'the job to start', master.start());
+      await cluster.settle(master, 'a checkpoint', master.checkpoint());
+      const heldMethod = step === 'prepared' ? 'TriggerCheckpoint' : 'CompleteRescale';
+      const held = step === 'completed' ? undefined : cluster.workers[0]!.hold(heldMethod);
+      const rescale = master.rescale(4);
+      rescale.catch(() => {});
+      if (held) await cluster.drive(master, `the rescale to reach ${heldMethod}`, () => cluster.workers[0]!.callsOf(heldMethod).length > (step === 'prepared' ? 1 : 0));
+      else await cluster.settle(master, 'the rescale', rescale);
+      // The leader stops here; a new one takes over from what etcd has.
+      cluster.embeddedStore.revokeLeadership('paused past its lease');
+      const next = await cluster.jobMaster(await cluster.campaign('b'));
+      const outcome = await next.takeOver(await cluster.record());
+      await cluster.drive(next, 'the job to run under the new leader', () => next.currentState === 'running');
+      held?.release();
+      return { cluster, next, outcome };
+    }
+
+    it('after prepare (the switch never happened): the new leader restarts the job at parallelism 2', async () => {
+      const { next, outcome, cluster } = await interruptedAt('prepared');
+      assert.equal(outcome, 'restarted');
+      assert.equal(next.getStatus().parallelism, 2);
+      const deployed = cluster.workers.flatMap((w) => w.callsOf('DeployTasks').filter((c) => c.request.attempt === next.currentAttempt).flatMap((c) => c.request.subtasks));
+      assert.equal(new Set(deployed.map((s: { subtask: number }) => s.subtask)).size, 2);
+    });
+
+    it('after the switch (the rescale checkpoint is published): the new leader restarts the job at parallelism 4', async () => {
+      const { next, outcome, cluster } = await interruptedAt('switched');
+      assert.equal(outcome, 'restarted');
+      assert.equal(next.getStatus().parallelism, 4);
+      const deployed = cluster.workers.flatMap((w) => w.callsOf('DeployTasks').filter((c) => c.request.attempt === next.currentAttempt).flatMap((c) => c.request.subtasks));
+      assert.equal(new Set(deployed.map((s: { subtask: number }) => s.subtask)).size, 4);
+    });
+
+    it('after completion: the new leader adopts the running attempt at parallelism 4, and its checkpoints count all four subtasks', async () => {
+      const { next, outcome, cluster } = await interruptedAt('completed');
+      assert.equal(outcome, 'adopted');
+      assert.equal(next.getStatus().parallelism, 4);
+      const info = await cluster.settle(next, 'a checkpoint of the new leader', next.checkpoint());
+      assert.ok(info.checkpointId > 0);
+    });
+  });
+});
