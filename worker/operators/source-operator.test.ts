@@ -1,6 +1,7 @@
 // The source operator's watermarks: one generator per split, merged as the minimum over splits
 // that are neither idle nor finished; idleness by processing time on a manual clock; the
-// watermark after every record when the interval is 0; splits a reader discovers; dead letters with their position.
+// watermark after every record when the interval is 0; a subtask without a split idle until it
+// gets one; splits a reader discovers; dead letters with their position.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -126,6 +127,26 @@ describe('source watermarks', () => {
       'active',
       'record 60', // split 1 is back, but the watermark never goes back
     ]);
+  });
+
+  it('are idle at once in a subtask without a split, at interval 0, until a split is added', async () => {
+    const { operator, output } = await sourceOperator([[{ split: 0, t: 100 }]], WatermarkStrategy.forBoundedOutOfOrderness(0), 0, 0);
+    operator.idleIfWithoutSplits();
+    operator.idleIfWithoutSplits();
+    assert.deepEqual(output.events, ['idle']);
+    await operator.addSplits([{ id: 'split-0', position: 0 }]); // a live rescale hands it one
+    assert.deepEqual(output.events, ['idle', 'active'], 'active as soon as it has a split, before its first record');
+    operator.poll(100);
+    assert.deepEqual(output.events, ['idle', 'active', 'record 100', 'watermark 99']);
+  });
+
+  it('are not idle in a subtask that has a split, and go idle when a rescale leaves it none', async () => {
+    const { operator, output } = await sourceOperator([[{ split: 0, t: 100 }]], WatermarkStrategy.forBoundedOutOfOrderness(0), 0, 1);
+    operator.idleIfWithoutSplits();
+    operator.poll(100);
+    assert.deepEqual(output.events, ['record 100', 'watermark 99']);
+    await operator.reassign(new Set(), 2);
+    assert.deepEqual(output.events, ['record 100', 'watermark 99', 'idle']);
   });
 
   it('take in a split the reader discovered itself, which then holds the watermark back too', async () => {

@@ -1,7 +1,8 @@
 // The head of a source task: drives a SourceReader, stamps records with event time, keeps one
 // watermark generator per split and emits their minimum (ignoring idle and finished splits),
-// after every record when the watermark interval is 0 or at the interval otherwise. Unreadable
-// records go to the dead-letter output. Its operator state is the split positions.
+// after every record when the watermark interval is 0 or at the interval otherwise. A subtask
+// without a split is idle (as in Flink) until a live rescale hands it one. Unreadable records go
+// to the dead-letter output. Its operator state is the split positions.
 
 import type { PollStatus, Source, SourceOutput, SourceReader, SplitState } from '../../shared/api/connectors.ts';
 import { MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP } from '../../shared/api/time.ts';
@@ -71,6 +72,7 @@ export class SourceOperator extends AbstractStreamOperator implements SourceOutp
       this.generators = generators;
       this.lastActivityMs = lastActivityMs;
       this.finishedSplits = finishedSplits;
+      this.idleIfWithoutSplits();
     })().finally(() => (this.reopening = undefined));
     return this.reopening;
   }
@@ -93,6 +95,18 @@ export class SourceOperator extends AbstractStreamOperator implements SourceOutp
       this.finishedSplits.push(false);
     }
     this.splits = [...this.splits, ...splits];
+    // Downstream waits for this subtask's watermark again (it does not go back for the new splits).
+    if (splits.length > 0 && this.idle) this.setIdle(false);
+  }
+
+  /**
+   * Before the job reads anything, and when a rescale leaves the reader no split: a subtask
+   * without a split says at once that it is idle, at every watermark interval. With interval 0
+   * nothing else would (it sees no record), and every watermark downstream would wait for it. A
+   * bounded reader without a split still ends at its first poll.
+   */
+  idleIfWithoutSplits(): void {
+    if (this.generators.length === 0 && !this.idle) this.setIdle(true);
   }
 
   /** Set while `reassign` replaces the reader. */

@@ -1,7 +1,8 @@
 // Differential test of the window operator: hundreds of seeded random event streams (few and
 // many keys, disorder within and beyond the watermark bound, idle stretches, repeated timestamps,
 // late records) go through the real engine for every window kind, window function, allowed
-// lateness, late-data handling, parallelism 1 and 4 and both state backends, and the output is
+// lateness, late-data handling, parallelism 1 and 4 and both state backends (and one JSON Lines
+// file read at parallelism 4, so that three source subtasks have no split), and the output is
 // compared, as a sorted multiset of canonical lines, with a naive reference model of Flink's
 // WindowOperator (worker/testing/window-differential-reference.ts). Two of the window functions
 // (aggregate-acc-result, process-emit-elements) are written as Flink users write them: they hand
@@ -28,6 +29,7 @@ import {
   type CaseClass,
   type DiffCase,
   type FunctionKind,
+  type WindowClass,
   type WindowSpec,
 } from '../testing/window-differential-cases.ts';
 import { runReferenceModel } from '../testing/window-differential-reference.ts';
@@ -62,6 +64,18 @@ function caseClasses(): CaseClass[] {
         const lateness = window === 'count' ? 'L0' : LATENESS_CLASSES[i % LATENESS_CLASSES.length]!;
         classes.push({ window, fn, lateness, sideOutput: i % 2 === 0, parallelism, backend: 'leveldb' });
         i++;
+      }
+    }
+  }
+  // One file read at parallelism 4: the source subtasks without a split must not hold the watermark back.
+  let j = 0;
+  for (const window of ['tumbling', 'sliding-uneven', 'session'] as const satisfies readonly WindowClass[]) {
+    for (const sideOutput of [false, true]) {
+      for (const watermarkInterval of [undefined, 'default'] as const) {
+        const fn = (['process', 'reduce', 'aggregate+window'] as const)[j % 3]!;
+        const lateness = LATENESS_CLASSES[j % LATENESS_CLASSES.length]!;
+        classes.push({ window, fn, lateness, sideOutput, parallelism: 4, backend: 'memory', source: 'one-file', ...(watermarkInterval ? { watermarkInterval } : {}) });
+        j++;
       }
     }
   }
@@ -223,12 +237,35 @@ describe('window differential: minimal cases found by the seeded search', () => 
   for (const c of minimal) it(c.name, () => checkCase(c, true));
 });
 
+// ---- one JSON Lines file read at parallelism 4: three source subtasks get no split ------------
+
+describe('window differential: one file read at parallelism 4, three source subtasks without a split', () => {
+  // #3 and #4 come after #2 moved the watermark to 11: [0,10) has fired, they are late. A watermark
+  // held back by the subtasks without a split would let them into [0,10) instead.
+  const input: Array<[string, number]> = [['a', 1], ['a', 5], ['a', 12], ['a', 3], ['a', 9], ['b', 25], ['b', 14]];
+  const oneFile = (name: string, recordsPerPoll: number, watermarkInterval?: 'default'): DiffCase => ({
+    ...handCase({ kind: 'tumbling', sizeMs: 10, offsetMs: 0 }, 'process', 0, 0, true, input, name),
+    parallelism: 4,
+    source: 'one-file',
+    recordsPerPoll,
+    ...(watermarkInterval ? { watermarkInterval } : {}),
+  });
+  const oneFileCases = [
+    oneFile('late records reach the side output at watermark interval 0', 7),
+    oneFile('late records reach the side output at the default watermark interval', 1, 'default'),
+  ];
+  it('the reference model sends #3, #4 and #6 to the side output', () => {
+    for (const c of oneFileCases) assert.deepEqual(runReferenceModel(c).late, ['late id=3 k="a" t=3 @3', 'late id=4 k="a" t=9 @9', 'late id=6 k="b" t=14 @14'], c.name);
+  });
+  for (const c of oneFileCases) it(c.name, () => checkCase(c, true));
+});
+
 // ---- the engine against the model, seeded ---------------------------------------------------------
 
 const cases = selectedCases();
 const byWindow = new Map<string, DiffCase[]>();
 for (const c of cases) {
-  const group = `${c.window} windows (${c.backend})`;
+  const group = c.source === 'one-file' ? `${c.window} windows, one file read at parallelism ${c.parallelism} (${c.backend})` : `${c.window} windows (${c.backend})`;
   let list = byWindow.get(group);
   if (!list) byWindow.set(group, (list = []));
   list.push(c);

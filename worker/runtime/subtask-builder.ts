@@ -262,6 +262,8 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
     if (vertex.isSource) for (const i of local) await build(i);
     else await Promise.all(local.map(build));
   }
+  // 4. before any subtask reads: source subtasks without a split are idle, so no watermark waits for them
+  for (const task of tasks) task.source?.idleIfWithoutSplits();
   return { tasks, backends, backendsOf, operatorInfo, exchanges };
 }
 

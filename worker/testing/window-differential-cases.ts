@@ -1,5 +1,6 @@
 // The inputs of the window operator's differential test: a seeded PRNG, the shape of one case
-// (window kind, window function, allowed lateness, late side output, parallelism, backend) and
+// (window kind, window function, allowed lateness, late side output, parallelism, backend, and
+// for some the source and the watermark interval) and
 // the random event stream of a seed. Everything a case needs is derived from its seed and its
 // class labels, so `SLUICE_SEED=<seed>` plus the case name replays it exactly.
 
@@ -100,6 +101,16 @@ export interface CaseClass {
   readonly sideOutput: boolean;
   readonly parallelism: number;
   readonly backend: 'memory' | 'leveldb';
+  /**
+   * Absent: one source subtask replays the records. 'one-file': a JSON Lines file read at the
+   * job's parallelism, so every source subtask but one has no split.
+   */
+  readonly source?: 'one-file';
+  /**
+   * Absent: interval 0, a watermark after every record. 'default': the default interval, with one
+   * interval passing per poll of `recordsPerPoll` records (a watermark after each poll).
+   */
+  readonly watermarkInterval?: 'default';
 }
 
 /** A fully resolved case: the class plus everything drawn from the seed. */
@@ -118,7 +129,14 @@ export interface DiffCase extends CaseClass {
 }
 
 export function caseName(c: CaseClass): string {
-  return `${c.window}/${c.fn}/${c.lateness}/${c.sideOutput ? 'side' : 'drop'}/p${c.parallelism}/${c.backend}`;
+  const source = c.source === undefined ? '' : `/${c.source}`;
+  const interval = c.watermarkInterval === undefined ? '' : `/wm-${c.watermarkInterval}`;
+  return `${c.window}/${c.fn}/${c.lateness}/${c.sideOutput ? 'side' : 'drop'}/p${c.parallelism}/${c.backend}${source}${interval}`;
+}
+
+/** Records a case's watermark advances after: 1 at interval 0, a poll's worth at the default interval. */
+export function recordsPerWatermark(c: DiffCase): number {
+  return c.watermarkInterval === 'default' ? c.recordsPerPoll : 1;
 }
 
 /** Draws the window, the lateness, the watermark bound and the stream of `seed` for class `cls`. */
@@ -136,7 +154,9 @@ export function resolveCase(cls: CaseClass, seed: number): DiffCase {
   const outOfOrdernessMs = rng.pick([0, 0, 1, Math.floor(unitMs / 4), Math.floor(unitMs / 2), unitMs, 3 * unitMs]);
   const recordsPerPoll = rng.pick([1, 3, 7, 7, 7, 16, 64, 1000]);
   const exchangeBatchSize = rng.pick([1, 2, 5, 1024, 1024]);
-  const { events, shape } = drawEvents(rng, unitMs, outOfOrdernessMs, spec, allowedLatenessMs);
+  // A watermark held back by source subtasks without a split shows only in late records.
+  const minLateShare = cls.source === 'one-file' ? 0.15 : 0;
+  const { events, shape } = drawEvents(rng, unitMs, outOfOrdernessMs, spec, allowedLatenessMs, minLateShare);
   return { ...cls, name: caseName(cls), seed, spec, allowedLatenessMs, outOfOrdernessMs, recordsPerPoll, exchangeBatchSize, events, streamShape: shape };
 }
 
@@ -190,6 +210,7 @@ function drawEvents(
   outOfOrdernessMs: number,
   spec: WindowSpec,
   allowedLatenessMs: number,
+  minLateShare: number,
 ): { events: DiffEvent[]; shape: string } {
   const count = rng.chance(0.7) ? rng.int(20, 120) : rng.int(121, 300);
   const manyKeys = rng.chance(0.4);
@@ -198,7 +219,7 @@ function drawEvents(
   const keyOf = (index: number): EventKey => (keyKind === 'number' ? index : keyKind === 'string' ? `k${index}` : [`g${index % 3}`, index]);
   const start = rng.chance(0.2) ? -rng.int(0, 20 * unitMs) : rng.int(0, 50 * unitMs);
   const pIdle = rng.pick([0, 0.02, 0.05, 0.1]);
-  const pLate = rng.pick([0, 0.05, 0.15, 0.3]);
+  const pLate = Math.max(minLateShare, rng.pick([0, 0.05, 0.15, 0.3]));
   const pRepeat = rng.pick([0, 0.05, 0.15]);
   const pBoundary = rng.pick([0, 0.1, 0.25]);
   const pStill = rng.pick([0.1, 0.3, 0.6]);

@@ -135,9 +135,13 @@ function formatWatermark(w: number): string {
 }
 
 export function describeCase(c: DiffCase): string {
+  const source = c.source === 'one-file' ? `one JSON Lines file read at parallelism ${c.parallelism}` : 'one source subtask';
+  const watermarks = c.watermarkInterval === 'default' ? 'watermarks at the default interval, one interval per poll' : 'watermark interval 0';
+  const polls = c.source === 'one-file' && c.watermarkInterval === undefined ? 'the runtime\'s records/poll' : `${c.recordsPerPoll} records/poll`;
   return (
     `${describeSpec(c.spec)}, allowedLateness ${c.allowedLatenessMs} ms, ${c.sideOutput ? 'sideOutputLateData' : 'late records dropped'}, ` +
-    `${c.fn}, parallelism ${c.parallelism}, ${c.backend} backend, forBoundedOutOfOrderness(${c.outOfOrdernessMs}), ${c.recordsPerPoll} records/poll, exchange batches of ${c.exchangeBatchSize}`
+    `${c.fn}, parallelism ${c.parallelism}, ${c.backend} backend, ${source}, ${watermarks}, forBoundedOutOfOrderness(${c.outOfOrdernessMs}), ` +
+    `${polls}, exchange batches of ${c.exchangeBatchSize}`
   );
 }
 

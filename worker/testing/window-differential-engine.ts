@@ -2,13 +2,14 @@
 // operator, exchanges, state backend and sinks) and renders what came out in the canonical
 // lines of window-differential-reference.ts, so the two can be compared as multisets.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Collector, ProcessWindowFunction, WindowContext } from '../../shared/api/functions.ts';
 import { StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import { OutputTag } from '../../shared/api/output-tag.ts';
 import type { AggregateFunction } from '../../shared/api/state.ts';
+import type { Cancellable, Clock } from '../../shared/clock.ts';
 import { WatermarkStrategy } from '../../shared/api/watermark-strategy.ts';
 import {
   EventTimeSessionWindows,
@@ -21,6 +22,7 @@ import {
 } from '../../shared/api/windows.ts';
 import type { DataStream } from '../../shared/api/data-stream.ts';
 import { CollectSink } from '../connectors/collect-sink.ts';
+import { JsonLinesFileSource } from '../connectors/files/json-lines-file-source.ts';
 import { runEmbedded } from './embedded-harness.ts';
 import { ScriptedBoundedSource } from './scripted-bounded-source.ts';
 import type { DiffCase, DiffEvent, EventKey } from './window-differential-cases.ts';
@@ -190,24 +192,53 @@ function renderMain(fn: DiffCase['fn'], value: unknown, timestamp: number): stri
   }
 }
 
+/**
+ * Processing time that moves one watermark interval on every time it is read, so each round of
+ * the embedded executor (a poll of each source) emits the sources' periodic watermarks: a
+ * deterministic stand-in for a machine on which a poll takes an interval.
+ */
+class SteppingClock implements Clock {
+  private nowMs = 0;
+  constructor(private readonly stepMs: number) {}
+
+  now(): number {
+    this.nowMs += this.stepMs;
+    return this.nowMs;
+  }
+
+  schedule(delayMs: number, callback: () => void): Cancellable {
+    const dueMs = this.nowMs + Math.max(0, delayMs);
+    const handle = setImmediate(() => {
+      this.nowMs = Math.max(this.nowMs, dueMs);
+      callback();
+    });
+    return { cancel: () => clearImmediate(handle) };
+  }
+}
+
 /** Builds the pipeline of case `c`, runs it to the end and renders both outputs. Shares nothing between runs. */
 export async function runEngineCase(c: DiffCase): Promise<EngineOutput> {
   // Fresh record objects per run: nothing the engine might keep or touch carries over.
   const events = c.events.map((e) => ({ ...e }));
   const env = new StreamExecutionEnvironment();
-  env.setAutoWatermarkInterval(0);
+  const defaultIntervalMs = env.settings.autoWatermarkIntervalMs;
+  if (c.watermarkInterval === undefined) env.setAutoWatermarkInterval(0);
   const mainSink = new CollectSink<unknown>('main');
   const lateSink = new CollectSink<DiffEvent>('late');
   const lateTag = new OutputTag<DiffEvent>('late-events');
+  const workDirectory = c.backend === 'leveldb' || c.source === 'one-file' ? await mkdtemp(join(tmpdir(), 'sluice-window-diff-')) : undefined;
 
-  const keyed = env
-    .fromSource(
-      new ScriptedBoundedSource(events, c.recordsPerPoll),
-      WatermarkStrategy.forBoundedOutOfOrderness<DiffEvent>(c.outOfOrdernessMs).withTimestampAssigner((e) => e.t),
-      'events',
-    )
-    .setParallelism(1)
-    .keyBy((e) => e.k);
+  const strategy = WatermarkStrategy.forBoundedOutOfOrderness<DiffEvent>(c.outOfOrdernessMs).withTimestampAssigner((e) => e.t);
+  let source;
+  if (c.source === 'one-file') {
+    // One split for the job's parallelism: every source subtask but the first has none.
+    const file = join(workDirectory!, 'events.jsonl');
+    await writeFile(file, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    source = env.fromSource(new JsonLinesFileSource<DiffEvent>({ paths: [file] }), strategy, 'events');
+  } else {
+    source = env.fromSource(new ScriptedBoundedSource(events, c.recordsPerPoll), strategy, 'events').setParallelism(1);
+  }
+  const keyed = source.keyBy((e) => e.k);
 
   const assigner = assignerOf(c);
   const windowed = assigner ? keyed.window<Window>(assigner) : keyed.countWindow((c.spec as { size: number }).size);
@@ -244,13 +275,13 @@ export async function runEngineCase(c: DiffCase): Promise<EngineOutput> {
   (result as DataStream<unknown>).sinkTo(mainSink);
   if (c.sideOutput) result.getSideOutput(lateTag).sinkTo(lateSink);
 
-  const stateDirectory = c.backend === 'leveldb' ? await mkdtemp(join(tmpdir(), 'sluice-window-diff-')) : undefined;
   try {
     const run = await runEmbedded(env, {
       parallelism: c.parallelism,
       exchangeBatchSize: c.exchangeBatchSize,
       stateBackend: c.backend,
-      ...(stateDirectory ? { stateDirectory } : {}),
+      ...(c.backend === 'leveldb' ? { stateDirectory: workDirectory! } : {}),
+      ...(c.watermarkInterval === 'default' ? { clock: new SteppingClock(defaultIntervalMs), sourceBatchSize: c.recordsPerPoll } : {}),
     });
     return {
       main: mainSink.committed.map((r) => renderMain(c.fn, r.value, r.timestamp)),
@@ -259,6 +290,6 @@ export async function runEngineCase(c: DiffCase): Promise<EngineOutput> {
       recordsRead: run.status.recordsRead,
     };
   } finally {
-    if (stateDirectory) await rm(stateDirectory, { recursive: true, force: true });
+    if (workDirectory) await rm(workDirectory, { recursive: true, force: true });
   }
 }

@@ -5,9 +5,10 @@
 // and computes each firing's result from that list. The rules it follows (Flink 1.x
 // WindowOperator with the default EventTimeTrigger):
 //
-// - A record is processed with the watermark left by the records before it; after the record the
-//   source's watermark becomes max(previous, maxTimestampSeen - outOfOrderness - 1); at the end of
-//   the input it becomes +Infinity.
+// - A record is processed with the watermark left by the records before it; after the record (at
+//   watermark interval 0; at the default interval, after each poll's last record) the source's
+//   watermark becomes max(previous, maxTimestampSeen - outOfOrderness - 1); at the end of the
+//   input it becomes +Infinity. Source subtasks without a split hold nothing back.
 // - A window is late when maxTimestamp + allowedLateness <= watermark (isWindowLate): the record
 //   is not added to it. A record added to no window is late if timestamp + allowedLateness <=
 //   watermark (isElementLate): it goes to the late side output, or is dropped and counted.
@@ -21,7 +22,7 @@
 //   key fires and purges; leftovers never fire; nothing is ever late.
 // - Every result carries its window's maxTimestamp (end - 1; +Infinity for the global window).
 
-import type { DiffCase, DiffEvent, EventKey, FunctionKind } from './window-differential-cases.ts';
+import { recordsPerWatermark, type DiffCase, type DiffEvent, type EventKey, type FunctionKind } from './window-differential-cases.ts';
 
 export interface WindowBounds {
   readonly start: number;
@@ -131,7 +132,8 @@ export function runReferenceModel(c: DiffCase): ModelOutput {
     watermark = next;
   };
 
-  for (const e of c.events) {
+  const watermarkEvery = recordsPerWatermark(c);
+  for (const [index, e] of c.events.entries()) {
     watermarkBefore.push(watermark);
     switch (spec.kind) {
       case 'tumbling':
@@ -189,7 +191,7 @@ export function runReferenceModel(c: DiffCase): ModelOutput {
       }
     }
     maxTimestampSeen = Math.max(maxTimestampSeen, e.t);
-    advanceWatermark(maxTimestampSeen - c.outOfOrdernessMs - 1);
+    if ((index + 1) % watermarkEvery === 0) advanceWatermark(maxTimestampSeen - c.outOfOrdernessMs - 1);
   }
   advanceWatermark(Number.POSITIVE_INFINITY);
 
