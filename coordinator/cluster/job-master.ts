@@ -942,7 +942,7 @@ export class JobMaster {
       ),
     );
     for (const response of responses) for (const [key, ids] of Object.entries(JSON.parse(response.splitsJson || '{}') as Record<string, string[]>)) splitsBySubtask.set(key, ids);
-    const assignmentJson = JSON.stringify(Object.fromEntries(assignSplits(previous, plan, splitsBySubtask)));
+    const assignmentJson = JSON.stringify(Object.fromEntries(assignSplits(previous, plan, splitsBySubtask, this.finished)));
 
     // 2. the rescale checkpoint: its barrier switches the job
     this.placement = [...before, ...added];
@@ -1088,7 +1088,13 @@ class LiveRescaleRefused extends Error {}
  * fair share, and a running subtask keeps as many of its own splits as its share allows, so few
  * splits move. `current`: "taskId/subtask" → split ids, as the sources reported them.
  */
-export function assignSplits(previous: JobPlan, next: JobPlan, current: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
+export function assignSplits(
+  previous: JobPlan,
+  next: JobPlan,
+  current: ReadonlyMap<string, readonly string[]>,
+  /** "taskId/subtask" of subtasks that have finished: they are never polled again, so they get no split to read. */
+  finished: ReadonlySet<string> = new Set(),
+): Map<string, string[]> {
   const assignment = new Map<string, string[]>();
   for (const task of next.tasks) {
     if (!task.isSource) continue;
@@ -1105,7 +1111,14 @@ export function assignSplits(previous: JobPlan, next: JobPlan, current: Readonly
       pool.push(...own.slice(share(i)));
     }
     for (let i = task.parallelism; i < before; i++) pool.push(...owned[i]!);
-    for (let i = 0; i < task.parallelism; i++) while (mine[i]!.length < share(i) && pool.length > 0) mine[i]!.push(pool.shift()!);
+    const reading = [...Array(task.parallelism).keys()].filter((i) => !finished.has(`${task.id}/${i}`));
+    for (const i of reading) while (mine[i]!.length < share(i) && pool.length > 0) mine[i]!.push(pool.shift()!);
+    // What finished subtasks would have taken goes to the reading subtask with the fewest splits.
+    const takers = reading.length > 0 ? reading : [...Array(task.parallelism).keys()];
+    while (pool.length > 0) {
+      const fewest = takers.reduce((a, b) => (mine[b]!.length < mine[a]!.length ? b : a));
+      mine[fewest]!.push(pool.shift()!);
+    }
     for (let i = 0; i < task.parallelism; i++) assignment.set(`${task.id}/${i}`, mine[i]!);
   }
   return assignment;

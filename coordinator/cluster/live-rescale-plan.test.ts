@@ -51,6 +51,14 @@ describe('live rescale plan', () => {
     assert.deepEqual(Object.fromEntries(assignment), { [`${s}/0`]: ['a', 'b', 'c', 'd'] });
   });
 
+  it('3 → 2 with subtask 0 finished: the retiring subtask\'s split goes to a subtask that still reads', () => {
+    const env = keyedCount();
+    const [before, after] = [at(env, 3), at(env, 2)];
+    const s = sourceTask(after);
+    const assignment = assignSplits(before, after, new Map([[`${s}/0`, ['a']], [`${s}/1`, ['b', 'c']], [`${s}/2`, ['d']]]), new Set([`${s}/0`]));
+    assert.deepEqual(Object.fromEntries(assignment), { [`${s}/0`]: ['a'], [`${s}/1`]: ['b', 'c', 'd'] });
+  });
+
   it('2 → 3 with five splits: shares of 2, 2, 1, no split twice, none lost', () => {
     const env = keyedCount();
     const [before, after] = [at(env, 2), at(env, 3)];
