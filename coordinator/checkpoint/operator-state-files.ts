@@ -155,14 +155,38 @@ export async function readOperatorSnapshot(
   needsKeyGroup: (keyGroup: number) => boolean = () => true,
   alreadyHeld: (keyGroup: number, sha256: string) => boolean = () => false,
 ): Promise<OperatorSnapshot> {
+  return (await readSubtaskState(storage, checkpointId, handle, needsKeyGroup, alreadyHeld)).snapshot;
+}
+
+/** One operator subtask's state as a restore reads it. */
+export interface SubtaskStateRead {
+  /** As readOperatorSnapshot returns it. */
+  readonly snapshot: OperatorSnapshot;
+  /**
+   * Every key group the state file holds, inline or in a shared chunk, whether it was read or
+   * not, ascending: the state file lists them, so a restore can check what each subtask covers
+   * without reading a chunk it does not need.
+   */
+  readonly keyGroups: readonly number[];
+}
+
+/** readOperatorSnapshot, with the key groups of the whole state file. */
+export async function readSubtaskState(
+  storage: CheckpointStorage,
+  checkpointId: number,
+  handle: SubtaskStateHandle,
+  needsKeyGroup: (keyGroup: number) => boolean = () => true,
+  alreadyHeld: (keyGroup: number, sha256: string) => boolean = () => false,
+): Promise<SubtaskStateRead> {
   const { chunks, ...snapshot } = await readStoredSnapshot(storage, checkpointId, handle);
-  if (!chunks || chunks.length === 0 || !snapshot.keyed) return snapshot;
-  const keyGroups: KeyGroupEntries[] = [...snapshot.keyed.keyGroups];
+  const keyGroups = [...new Set([...(snapshot.keyed?.keyGroups ?? []).map((g) => g.keyGroup), ...(chunks ?? []).map((c) => c.keyGroup)])].sort((a, b) => a - b);
+  if (!chunks || chunks.length === 0 || !snapshot.keyed) return { snapshot, keyGroups };
+  const read: KeyGroupEntries[] = [...snapshot.keyed.keyGroups];
   await readChunks(storage, checkpointId, chunks.filter((chunk) => needsKeyGroup(chunk.keyGroup) && !alreadyHeld(chunk.keyGroup, chunk.sha256)), async (_chunk, state) => {
-    keyGroups.push(state);
+    read.push(state);
   });
   // A key group may be in both places: its timers inline, its state in a chunk.
-  return { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups: mergeKeyGroups(keyGroups) } };
+  return { snapshot: { ...snapshot, keyed: { maxParallelism: snapshot.keyed.maxParallelism, keyGroups: mergeKeyGroups(read) } }, keyGroups };
 }
 
 /** A key group's state as one shared chunk of a checkpoint holds it; its SHA-256 names its content. */

@@ -1,7 +1,8 @@
 // The source operator's watermarks: one generator per split, merged as the minimum over splits
 // that are neither idle nor finished; idleness by processing time on a manual clock; the
 // watermark after every record when the interval is 0; a subtask without a split idle until it
-// gets one; splits a reader discovers; dead letters with their position.
+// gets one; splits a reader discovers; dead letters with their position; the reader's parallelism
+// in its state; the splits it has not finished, for the status.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -176,5 +177,46 @@ describe('source watermarks', () => {
     assert.deepEqual(output.events, ['record 1', 'record 3']);
     assert.equal(deadLetters.count, 1);
     assert.deepEqual(deadLetters.letters[0], { operator: 'Source: scripted', subtask: 0, position: 'in.jsonl:2', reason: 'not JSON', raw: '{oops' });
+  });
+});
+
+describe('source state', () => {
+  it('records the parallelism its reader runs at, the one a live rescale reopens it with after the barrier', async () => {
+    const { operator } = await sourceOperator([], WatermarkStrategy.noWatermarks(), 200, 1);
+    assert.deepEqual((await operator.snapshotState()).operatorState, { splits: [], parallelism: 1 });
+    const atBarrier = operator.snapshotState();
+    await operator.reassign(new Set(), 4);
+    assert.deepEqual((await atBarrier).operatorState, { splits: [], parallelism: 1 });
+    assert.deepEqual((await operator.snapshotState()).operatorState, { splits: [], parallelism: 4 });
+  });
+});
+
+describe('source status', () => {
+  it('names the splits its reader has not finished: what a running source subtask still waits for', async () => {
+    let finishAtNextPoll: number[] = [];
+    const source: Source<unknown> = {
+      name: 'held splits',
+      bounded: true,
+      discoverSplits: () => [],
+      createReader: () => {
+        const held: SplitState[] = [];
+        return {
+          addSplits: (splits) => void held.push(...splits),
+          poll(output: SourceOutput<unknown>): PollStatus {
+            for (const split of finishAtNextPoll.splice(0)) output.finishSplit(split);
+            return 'more';
+          },
+          snapshotSplits: () => held,
+          close() {},
+        };
+      },
+    };
+    const operator = new SourceOperator(source, WatermarkStrategy.noWatermarks(), 200, new InMemoryDeadLetterOutput());
+    operator.setup({ uid: 'src', name: 'Source: held', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, properties: {}, clock: new ManualClock(0), output: new RecordingOutput() });
+    await operator.initialize([{ id: 'a', position: 0 }, { id: 'b', position: 0 }, { id: 'c', position: 0 }]);
+    assert.deepEqual(operator.unfinishedSplitIds(), ['a', 'b', 'c']);
+    finishAtNextPoll = [0, 2];
+    operator.poll(100);
+    assert.deepEqual(operator.unfinishedSplitIds(), ['b']);
   });
 });

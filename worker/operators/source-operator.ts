@@ -2,7 +2,7 @@
 // watermark generator per split and emits their minimum (ignoring idle and finished splits),
 // after every record when the watermark interval is 0 or at the interval otherwise. A subtask
 // without a split is idle (as in Flink) until a live rescale hands it one. Unreadable records go
-// to the dead-letter output. Its operator state is the split positions.
+// to the dead-letter output. Its operator state is the split positions and its reader's parallelism.
 
 import type { PollStatus, Source, SourceOutput, SourceReader, SplitState } from '../../shared/api/connectors.ts';
 import { MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP } from '../../shared/api/time.ts';
@@ -13,11 +13,17 @@ import { AbstractStreamOperator, type OperatorSnapshot } from '../runtime/stream
 
 export interface SourceOperatorState {
   readonly splits: readonly SplitState[];
+  /**
+   * The parallelism its reader ran at: a restore checks that every subtask below it left state,
+   * else their splits would never be read again. Absent in checkpoints taken before it was kept.
+   */
+  readonly parallelism?: number;
 }
 
 export class SourceOperator extends AbstractStreamOperator implements SourceOutput<unknown> {
   private reader!: SourceReader<unknown>;
   private splits: readonly SplitState[] = [];
+  private readerParallelism = 0;
   private generators: WatermarkGenerator[] = [];
   private lastActivityMs: number[] = [];
   private finishedSplits: boolean[] = [];
@@ -43,6 +49,7 @@ export class SourceOperator extends AbstractStreamOperator implements SourceOutp
   /** Creates the reader and hands it its splits (fresh from discovery, or from a checkpoint). */
   async initialize(splits: readonly SplitState[], parallelism = this.setupInfo.parallelism): Promise<void> {
     this.splits = splits;
+    this.readerParallelism = parallelism;
     const clock = this.setupInfo.clock;
     this.reader = this.source.createReader({ subtaskIndex: this.setupInfo.subtaskIndex, parallelism, now: () => clock.now() });
     await this.reader.addSplits(splits);
@@ -80,6 +87,11 @@ export class SourceOperator extends AbstractStreamOperator implements SourceOutp
   /** The ids of the splits the reader has, found ones included. */
   currentSplitIds(): string[] {
     return this.reader.snapshotSplits().map((s) => s.id);
+  }
+
+  /** The ids of the splits the reader has not finished: what the subtask still reads (for the status). */
+  unfinishedSplitIds(): string[] {
+    return this.reader.snapshotSplits().flatMap((s, i) => (this.finishedSplits[i] ? [] : [s.id]));
   }
 
   /** Splits taken over in a live rescale, read from their checkpointed positions. */
@@ -200,7 +212,7 @@ export class SourceOperator extends AbstractStreamOperator implements SourceOutp
   }
 
   override async snapshotState(): Promise<OperatorSnapshot> {
-    const state: SourceOperatorState = { splits: this.reader.snapshotSplits() };
+    const state: SourceOperatorState = { splits: this.reader.snapshotSplits(), parallelism: this.readerParallelism };
     return { operatorState: state };
   }
 
