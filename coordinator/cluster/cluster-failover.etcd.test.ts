@@ -56,12 +56,13 @@ async function submitAndWaitForCheckpoint(cluster: ProcessCluster, output: strin
   return { jobId, running };
 }
 
-/** Waits, and on a timeout tells what the coordinators logged last. */
-async function waitWithLogs<T>(cluster: ProcessCluster, wait: Promise<T>): Promise<T> {
+/** Waits, and on a timeout tells what the coordinators logged last and, given a job, what it still waits for. */
+async function waitWithLogs<T>(cluster: ProcessCluster, wait: Promise<T>, jobId?: string): Promise<T> {
   try {
     return await wait;
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n${cluster.coordinatorLogTails()}`);
+    const progress = jobId === undefined ? '' : `\n${await cluster.jobProgress(jobId)}`;
+    throw new Error(`${(error as Error).message}${progress}\n${cluster.coordinatorLogTails()}`);
   }
 }
 
@@ -88,7 +89,7 @@ describe('a cluster on real etcd and processes', { timeout: 180_000 }, () => {
       return job.state === 'running' && job.attempt > running.attempt ? job : undefined;
     });
     assert.ok(restarted.subtasks.every((s: { workerId: string }) => s.workerId !== victimId) || restarted.subtasks.length === 0, 'nothing runs on the killed worker');
-    const finished = await waitWithLogs(cluster, waitForState(cluster, jobId, 'finished'));
+    const finished = await waitWithLogs(cluster, waitForState(cluster, jobId, 'finished'), jobId);
     assert.ok(finished.numRestarts >= 1, `restarts: ${finished.numRestarts}`);
     const comparison = compareCommittedOutput(output, expected);
     assert.deepEqual({ lost: comparison.lost, doubled: comparison.doubled }, { lost: 0, doubled: 0 }, JSON.stringify(comparison));
@@ -110,7 +111,7 @@ describe('a cluster on real etcd and processes', { timeout: 180_000 }, () => {
         return index !== undefined && index !== oldLeader ? index : undefined;
       }),
     );
-    const finished = await waitWithLogs(cluster, waitForState(cluster, jobId, 'finished'));
+    const finished = await waitWithLogs(cluster, waitForState(cluster, jobId, 'finished'), jobId);
     assert.equal(finished.attempt, running.attempt, 'the running attempt was adopted, not redeployed');
     assert.equal(finished.numRestarts, 0);
     const comparison = compareCommittedOutput(output, expected);
@@ -148,7 +149,7 @@ describe('a cluster on real etcd and processes', { timeout: 180_000 }, () => {
     await waitFor('the old leader to step down', 30_000, () =>
       cluster.logLines(old).find((l) => l.message === 'lost the leadership: stepped down' && l.timestamp >= resumedAt),
     );
-    const finished = await waitForState(cluster, jobId, 'finished');
+    const finished = await waitWithLogs(cluster, waitForState(cluster, jobId, 'finished'), jobId);
     const comparison = compareCommittedOutput(output, expected);
     assert.deepEqual({ lost: comparison.lost, doubled: comparison.doubled }, { lost: 0, doubled: 0 }, JSON.stringify(comparison));
     assert.equal(comparison.committedRecords, comparison.expectedRecords);

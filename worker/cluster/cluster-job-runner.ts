@@ -123,6 +123,8 @@ export interface SubtaskStatus {
   readonly busyTimeMs: number;
   readonly backPressuredTimeMs: number;
   readonly backPressured: boolean;
+  /** Source subtasks: the splits their reader has not finished (none once the subtask finished). */
+  readonly unfinishedSplits?: readonly string[];
 }
 
 const MAX_IDLE_SLEEP_MS = 50;
@@ -656,6 +658,7 @@ export class ClusterJobRunner {
         busyTimeMs: counters.busyTimeMs,
         backPressuredTimeMs: counters.backPressuredTimeMs,
         backPressured: counters.backPressured,
+        ...(task.source ? { unfinishedSplits: task.source.unfinishedSplitIds() } : {}),
       };
     });
   }

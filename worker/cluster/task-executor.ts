@@ -77,7 +77,10 @@ export class TaskExecutor {
       this.checkEpoch(context, 'AbortCheckpoint');
       // An attempt that is gone has nothing to abort.
       const runner = this.runners.get(request.jobId);
-      if (runner !== undefined && runner.attempt === request.attempt) runner.abortCheckpoint(Number(request.checkpointId));
+      if (runner !== undefined && runner.attempt === request.attempt) {
+        this.log.info('checkpoint aborted by the coordinator', { job: request.jobId, attempt: request.attempt, checkpointId: Number(request.checkpointId), epoch: context.epoch });
+        runner.abortCheckpoint(Number(request.checkpointId));
+      }
       return {};
     },
     prepareRescale: async (request, context) => {

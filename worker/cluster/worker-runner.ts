@@ -57,7 +57,7 @@ export class WorkerRunner {
         {
           name: 'WorkerGateway',
           handlers: Object.fromEntries(
-            ['deployTasks', 'triggerCheckpoint', 'notifyCheckpointComplete', 'cancelJob', 'prepareRescale', 'completeRescale'].map((m) => [m, (request: unknown, context: any) => executor!.handlers[m]!(request, context)]),
+            ['deployTasks', 'triggerCheckpoint', 'abortCheckpoint', 'notifyCheckpointComplete', 'cancelJob', 'prepareRescale', 'completeRescale'].map((m) => [m, (request: unknown, context: any) => executor!.handlers[m]!(request, context)]),
           ),
         },
       ],

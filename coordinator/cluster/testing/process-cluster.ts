@@ -181,6 +181,30 @@ export class ProcessCluster {
     return this.rest('GET', `/v1/jobs/${jobId}`);
   }
 
+  /**
+   * What a job that has not finished still waits for, for a timeout message: its checkpoints, and
+   * each subtask its workers report unfinished, with the splits a source subtask has not finished.
+   */
+  async jobProgress(jobId: string): Promise<string> {
+    let job;
+    try {
+      job = await this.job(jobId);
+    } catch (error) {
+      return `job ${jobId}: no status (${(error as Error).message})`;
+    }
+    const { completed, failed, inProgress } = job.checkpoints;
+    const open = (job.subtasks as Array<Record<string, any>>).filter((s) => s.state !== 'finished');
+    const lines = [
+      `job ${jobId}: ${job.state}, attempt ${job.attempt}; checkpoints ${completed} completed, ${failed} failed, in progress: ${inProgress ?? 'none'}; ` +
+        `${job.subtasks.length - open.length} of ${job.subtasks.length} reported subtasks finished`,
+    ];
+    for (const s of open) {
+      const splits = s.taskName.startsWith('Source') ? `, splits not finished: ${s.unfinishedSplits?.length ? s.unfinishedSplits.join(', ') : 'none'}` : '';
+      lines.push(`  ${s.taskName} on ${s.workerId}: ${s.state}, ${s.recordsIn} records in, ${s.recordsOut} out${s.backPressured ? ', backpressured' : ''}${splits}`);
+    }
+    return lines.join('\n');
+  }
+
   /** The last lines of every coordinator's log, for a failure message. */
   coordinatorLogTails(lines = 6): string {
     return this.coordinators
