@@ -162,6 +162,23 @@ describe('job master fault interleavings (issue 12)', () => {
     assert.ok(cluster.workers[1]!.callsOf('TriggerCheckpoint').some((c) => Number(c.request.checkpointId) === info.checkpointId), 'worker-2 was triggered again');
   });
 
+  it('a checkpoint that waits for a lost acknowledgement while every subtask finishes is declined: the final checkpoint ends the job', async () => {
+    const cluster = new TestingJobCluster({ checkpointing: { tolerableFailedCheckpoints: 5, checkpointTimeoutMs: 600_000 } });
+    const master = await cluster.jobMaster(await cluster.campaign('a'));
+    await cluster.settle(master, 'the job to start', master.start());
+    const lost = cluster.workers[1]!.hold('TriggerCheckpoint'); // its acknowledgements never come
+    await cluster.drive(master, 'a periodic checkpoint to wait for worker-2', () => master.getStatus().checkpoints.inProgress !== null);
+    await lost.arrived;
+    const waiting = master.getStatus().checkpoints.inProgress!;
+    const subtasks = cluster.workers.flatMap((w) => w.subtasks);
+    master.onSubtasksFinished(master.currentAttempt, subtasks);
+    await cluster.drive(master, 'the job to finish', () => master.currentState === 'finished');
+    const final = Number(cluster.workers[0]!.callsOf('NotifyCheckpointComplete').at(-1)!.request.checkpointId);
+    assert.ok(final > waiting, `the final checkpoint ${final} came after the declined ${waiting}`);
+    assert.ok(cluster.workers[0]!.callsOf('AbortCheckpoint').some((c) => Number(c.request.checkpointId) === waiting));
+    lost.release();
+  });
+
   describe('a leader lost in the middle of a live rescale from 2 to 4', () => {
     async function interruptedAt(step: 'prepared' | 'switched' | 'completed') {
       const cluster = new TestingJobCluster({ parallelism: 2 });

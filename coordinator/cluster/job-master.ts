@@ -393,6 +393,8 @@ export class JobMaster {
     this.placement = placement;
     this.attemptAddresses.clear();
     for (const p of placement) this.attemptAddresses.set(p.workerId, this.services.workers.get(p.workerId)!.rpcAddress);
+    // Read now: a worker an RPC error drops from the registry during the awaits below is still placed.
+    const placements = placement.map((p) => ({ ...p, dataAddress: this.services.workers.get(p.workerId)!.dataAddress }));
     this.finished.clear();
     this.finalCheckpointTriggered = false;
     this.restartAtMs = undefined;
@@ -407,12 +409,11 @@ export class JobMaster {
       if (!list) byWorker.set(p.workerId, (list = []));
       list.push(p);
     }
-    const placements = placement.map((p) => ({ ...p, dataAddress: this.services.workers.get(p.workerId)!.dataAddress }));
     this.log.info('deploying attempt', { attempt, restoreFrom: restore?.path ?? null, parallelism: this.slotsNeeded, workers: [...byWorker.keys()] });
     try {
       await Promise.all(
         [...byWorker].map(([workerId, mine]) =>
-          this.callWorker(this.services.workers.get(workerId)!, 'DeployTasks', {
+          this.callWorker({ workerId, rpcAddress: this.attemptAddresses.get(workerId)! }, 'DeployTasks', {
             ...this.deploymentRequest(attempt, placements),
             restorePath: restore?.path ?? '',
             allowNonRestoredState: restore?.allowNonRestoredState ?? false,
@@ -639,6 +640,9 @@ export class JobMaster {
     return done;
   }
 
+  /** When this leader first saw every subtask finished (undefined while some still run). */
+  private allFinishedAtMs: number | undefined;
+
   /** A checkpoint id is being reserved: no other trigger until it is triggered. */
   private reserving = false;
 
@@ -659,6 +663,13 @@ export class JobMaster {
     }
     checkpoints.expirePending(this.services.checkpointing.checkpointTimeoutMs);
     const allFinished = this.finished.size === this.placement.length;
+    // Every subtask finished while a checkpoint waited for acknowledgements that may never come
+    // (a lost report): it would hold the final checkpoint, and the end of the job, until it expired.
+    const waiting = checkpoints.pendingCheckpointId;
+    if (allFinished && waiting !== undefined && !this.finalCheckpointTriggered && now - (this.allFinishedAtMs ??= now) >= this.services.checkpointing.checkpointIntervalMs) {
+      checkpoints.decline(waiting, 'every subtask finished while it waited for acknowledgements; the final checkpoint replaces it');
+    }
+    if (!allFinished) this.allFinishedAtMs = undefined;
     if (allFinished && !this.finalCheckpointTriggered && !checkpoints.isBusy) {
       this.finalCheckpointTriggered = true;
       this.triggerCheckpoint()

@@ -11,7 +11,7 @@ import { AuthenticationError, InvalidRequestError, NotFoundError, SluiceError, S
 import { buildApplication } from '../../shared/load-application.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { CallContext, UnaryHandler } from '../../shared/rpc/rpc.ts';
-import { RpcClient } from '../../shared/rpc/rpc.ts';
+import { RpcClient, RpcUnavailableError } from '../../shared/rpc/rpc.ts';
 import { openCheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import type { CheckpointWriteLimiter } from '../../coordinator/checkpoint/operator-state-files.ts';
 import type { SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
@@ -22,6 +22,8 @@ import { join } from 'node:path';
 
 /** Reports kept while no leader is known; beyond this the oldest go (a leader that stays away fails the job anyway). */
 const MAX_UNSENT_REPORTS = 10_000;
+/** Waits before sending a report again whose call failed as unavailable. */
+const REPORT_RETRY_DELAYS_MS = [200, 1_000, 3_000];
 
 export interface TaskExecutorOptions {
   readonly workerId: string;
@@ -184,6 +186,16 @@ export class TaskExecutor {
       await runner.cancel(this.stopped ? 'worker stopping' : 'cancelled while it was deployed');
       return;
     }
+    // Builds of two attempts can overlap (a slow one, then its replacement): the newest runs.
+    const current = this.runners.get(deployment.jobId);
+    if (current !== undefined && current.attempt > deployment.attempt) {
+      await runner.cancel(`attempt ${current.attempt} replaced it while it was deployed`);
+      return;
+    }
+    if (current !== undefined) {
+      this.runners.delete(deployment.jobId);
+      await current.cancel(`replaced by attempt ${deployment.attempt}`);
+    }
     this.runners.set(deployment.jobId, runner);
     runner.start();
   }
@@ -198,7 +210,6 @@ export class TaskExecutor {
     this.report('ReportTaskFailure', { jobId, attempt, workerId: this.options.workerId, message: errorChainMessage(error) });
   }
 
-  /** Sends a report to the leader; a lost report is recovered by heartbeats and checkpoint timeouts. */
   /**
    * Sends a report (a checkpoint's acknowledgement, finished subtasks, a failure) to the leader.
    * Between losing the leader and registering with one again, reports wait and go out in order
@@ -214,7 +225,20 @@ export class TaskExecutor {
       this.unsentReports.push({ method, request });
       return;
     }
-    client.call(method, request, { deadlineMs: 10_000 }).catch((error: unknown) => this.log.warn('report to the coordinator failed', { method, error: errorChainMessage(error) }));
+    this.send(client, method, request, 0);
+  }
+
+  /**
+   * A report whose call fails as unavailable is sent again (a lost acknowledgement would hold its
+   * checkpoint, and the end of a bounded job, until the checkpoint timeout); the coordinator
+   * ignores one it has already counted.
+   */
+  private send(client: RpcClient, method: string, request: object, retry: number): void {
+    client.call(method, request, { deadlineMs: 10_000 }).catch((error: unknown) => {
+      const again = error instanceof RpcUnavailableError && retry < REPORT_RETRY_DELAYS_MS.length && !this.stopped && this.client === client;
+      this.log.warn('report to the coordinator failed', { method, error: errorChainMessage(error), ...(again ? { retryInMs: REPORT_RETRY_DELAYS_MS[retry] } : {}) });
+      if (again) this.options.clock.schedule(REPORT_RETRY_DELAYS_MS[retry]!, () => this.send(client, method, request, retry + 1));
+    });
   }
 
   private readonly unsentReports: Array<{ readonly method: string; readonly request: object }> = [];
