@@ -4,8 +4,9 @@
 // exactly n = 1..(bids of a): a lost record leaves a gap, a doubled one a repeat, and state lost
 // in a restore starts n again at 1. Properties: test.output, test.events, test.rate, and
 // test.statePaddingBytes (a string of that size kept per auction, so key groups hold more state).
+// postgres-count-app.ts runs the same pipeline into PostgreSQL.
 
-import type { Application, Collector, KeyedProcessContext, KeyedProcessFunction, RuntimeContext, ValueState } from 'sluice';
+import type { Application, ApplicationProperties, Collector, DataStream, KeyedProcessContext, KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment, ValueState } from 'sluice';
 import { ValueStateDescriptor, WatermarkStrategy } from 'sluice';
 import { JsonLinesFileSink, NexmarkSource, type NexmarkEvent } from 'sluice/connectors';
 
@@ -13,7 +14,12 @@ interface Bid {
   auction: number;
 }
 
-class CountPerAuction implements KeyedProcessFunction<number, Bid, { auction: number; n: number }> {
+export interface AuctionCount {
+  auction: number;
+  n: number;
+}
+
+class CountPerAuction implements KeyedProcessFunction<number, Bid, AuctionCount> {
   private count!: ValueState<number>;
   private padding!: ValueState<string>;
   constructor(private readonly paddingBytes: number) {}
@@ -21,7 +27,7 @@ class CountPerAuction implements KeyedProcessFunction<number, Bid, { auction: nu
     this.count = context.getState(new ValueStateDescriptor<number>('count'));
     this.padding = context.getState(new ValueStateDescriptor<string>('padding'));
   }
-  processElement(bid: Bid, _ctx: KeyedProcessContext<number>, out: Collector<{ auction: number; n: number }>): void {
+  processElement(bid: Bid, _ctx: KeyedProcessContext<number>, out: Collector<AuctionCount>): void {
     const n = (this.count.value() ?? 0) + 1;
     this.count.update(n);
     if (n === 1 && this.paddingBytes > 0) this.padding.update(`${bid.auction}:`.padEnd(this.paddingBytes, '.'));
@@ -29,22 +35,25 @@ class CountPerAuction implements KeyedProcessFunction<number, Bid, { auction: nu
   }
 }
 
-const app: Application = (env, properties) => {
-  const output = properties.test?.output;
-  if (!output) throw new Error('property test.output is required');
+/** The pipeline up to its sink: {auction, n} for every bid of the first test.events Nexmark events. */
+export function countBidsPerAuction(env: StreamExecutionEnvironment, properties: ApplicationProperties): DataStream<AuctionCount> {
   const events = Number(properties.test?.events ?? '20000');
   const rate = Number(properties.test?.rate ?? '2000');
   const paddingBytes = Number(properties.test?.statePaddingBytes ?? '0');
-  env
+  return env
     .fromSource(new NexmarkSource({ maxEvents: events, ratePerSecond: rate, splitCount: 4 }), WatermarkStrategy.forMonotonousTimestamps<NexmarkEvent>(), 'nexmark')
     .uid('nexmark')
     .filter((e) => e.kind === 'bid')
     .map((e) => ({ auction: (e as Extract<NexmarkEvent, { kind: 'bid' }>).auction }))
     .keyBy((b) => b.auction)
     .process(() => new CountPerAuction(paddingBytes))
-    .uid('count-per-auction')
-    .sinkTo(new JsonLinesFileSink({ directory: output }))
-    .uid('counts');
+    .uid('count-per-auction');
+}
+
+const app: Application = (env, properties) => {
+  const output = properties.test?.output;
+  if (!output) throw new Error('property test.output is required');
+  countBidsPerAuction(env, properties).sinkTo(new JsonLinesFileSink({ directory: output })).uid('counts');
 };
 
 export default app;

@@ -1,5 +1,6 @@
 // What keyed-count-app must commit, computed from the Nexmark generator, and a comparison of a
-// run's committed part files with it that counts what was lost and what was doubled.
+// run's committed output (part files, or any records: rows of postgres-count-app) with it that
+// counts what was lost and what was doubled.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,17 +28,24 @@ export interface OutputComparison {
 
 /** Compares the committed part files (`part-*.jsonl`; in-progress files are hidden) with the expectation. */
 export function compareCommittedOutput(directory: string, expected: ReadonlyMap<number, number>): OutputComparison {
-  const seen = new Map<string, number>();
-  let committedRecords = 0;
+  const records: Array<{ auction: number; n: number }> = [];
   for (const name of readdirSync(directory)) {
     if (!/^part-\d+-\d+\.jsonl$/.test(name)) continue;
     for (const line of readFileSync(join(directory, name), 'utf8').split('\n')) {
-      if (line === '') continue;
-      const { auction, n } = JSON.parse(line) as { auction: number; n: number };
-      committedRecords++;
-      const key = `${auction}/${n}`;
-      seen.set(key, (seen.get(key) ?? 0) + 1);
+      if (line !== '') records.push(JSON.parse(line) as { auction: number; n: number });
     }
+  }
+  return compareCommittedRecords(records, expected);
+}
+
+/** Compares committed {auction, n} records, each as often as it was committed, with the expectation. */
+export function compareCommittedRecords(records: Iterable<{ readonly auction: number; readonly n: number }>, expected: ReadonlyMap<number, number>): OutputComparison {
+  const seen = new Map<string, number>();
+  let committedRecords = 0;
+  for (const { auction, n } of records) {
+    committedRecords++;
+    const key = `${auction}/${n}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
   }
   let expectedRecords = 0;
   let lost = 0;

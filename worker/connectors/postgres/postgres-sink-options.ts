@@ -44,7 +44,7 @@ export interface PostgresSinkOptions<T> {
   readonly deliveryGuarantee?: PostgresDeliveryGuarantee;
   /** Exactly-once: this sink's id in `commitTable`; unique per sink. Default `<job name>/<sink name>`. */
   readonly sinkId?: string;
-  /** Exactly-once: the table of committed checkpoint ids, created if absent. Default `sluice_sink_commits`. */
+  /** Exactly-once: the table of each writer run's committed checkpoint id, created (or given its run column) if needed. Default `sluice_sink_commits`. */
   readonly commitTable?: string;
   readonly name?: string;
   /** How long to wait for a connection, in ms. Default 10000. */

@@ -1,5 +1,7 @@
 // The PostgreSQL sink against a real PostgreSQL server (scripts/services.sh start postgres):
-// batched, idempotent upserts; exactly-once commits that a replay does not repeat; a job that
+// batched, idempotent upserts; exactly-once commits that a replay does not repeat, and that a
+// later run numbering its checkpoints lower (a new job restored from the first one's snapshot)
+// does not mistake for replays; a commit table of the layout without runs, upgraded; a job that
 // crashes between a checkpoint's completion and its commit (before and after the transaction),
 // restored, with lost and doubled rows counted; and the errors of wrong settings.
 
@@ -240,6 +242,112 @@ describe('exactly-once: commits recorded with the checkpoint id', () => {
     await writer.commit([end]);
     await writer.close();
     assert.equal(await count(table), 1);
+  });
+});
+
+describe('exactly-once: runs whose checkpoint ids do not grow', () => {
+  // A job stopped with a snapshot at checkpoint 7, then a new job (same sink id, a new run)
+  // restored from it whose checkpoint ids start at 1 again, as restored cluster jobs' did.
+  it('a new run restored from the first run\'s state commits its own checkpoints 1, 2, … once, and skips the first run\'s replayed commit', async () => {
+    const table = await createTable('seq integer NOT NULL'); // no key: a second write would double rows
+    const id = sinkId('lower-ids');
+    const sink = new PostgresSink<{ seq: number }>({ connection: url, table, columns: ['seq'], deliveryGuarantee: 'exactly-once', sinkId: id });
+
+    const first = await sink.createWriter(context(), undefined);
+    const firstCommits: PostgresCommittable[] = [];
+    for (let checkpoint = 5; checkpoint <= 7; checkpoint++) {
+      first.write({ seq: checkpoint }, 0);
+      firstCommits.push((await first.prepareCommit(checkpoint)) as PostgresCommittable);
+    }
+    const snapshotState = JSON.parse(JSON.stringify(first.snapshotState!()));
+    const pendingInSnapshot = JSON.parse(JSON.stringify(firstCommits[2]));
+    await first.commit(firstCommits); // the stop: the snapshot's checkpoint completes and commits
+    await first.close();
+    assert.deepEqual((await admin.query(`SELECT seq FROM ${table} ORDER BY seq`)).rows.map((r) => r.seq), [5, 6, 7]);
+
+    const second = await sink.createWriter(context(), [snapshotState]);
+    await second.commit([pendingInSnapshot]); // a restore commits the snapshot's pending rows again
+    assert.equal(statusOf(second).commitsSkipped, 1, 'the first run\'s checkpoint 7 was committed already');
+    const secondCommits: PostgresCommittable[] = [];
+    for (let checkpoint = 1; checkpoint <= 2; checkpoint++) {
+      second.write({ seq: 100 + checkpoint }, 0);
+      const committable = (await second.prepareCommit(checkpoint)) as PostgresCommittable;
+      await second.commit([committable]);
+      secondCommits.push(committable);
+    }
+    second.write({ seq: 200 }, 0);
+    const end = (await second.prepareCommit(Number.MAX_SAFE_INTEGER)) as PostgresCommittable;
+    await second.commit([end]);
+    // A replay of the second run's commits (its own retry, or a restore of its checkpoints) writes nothing.
+    await second.commit([...secondCommits, end].map((c) => JSON.parse(JSON.stringify(c))));
+    assert.deepEqual((await admin.query(`SELECT seq FROM ${table} ORDER BY seq`)).rows.map((r) => r.seq), [5, 6, 7, 101, 102, 200]);
+    assert.equal(statusOf(second).commitsApplied, 3);
+    assert.equal(statusOf(second).commitsSkipped, 1 + 3);
+    await second.close();
+
+    const recorded = await admin.query('SELECT run_id, subtask, checkpoint_id::int AS id FROM sluice_sink_commits WHERE sink_id = $1 ORDER BY checkpoint_id', [id]);
+    assert.deepEqual(
+      recorded.rows,
+      [
+        { run_id: end.run, subtask: 0, id: end.checkpointId },
+        { run_id: pendingInSnapshot.run, subtask: 0, id: 7 },
+      ].sort((a, b) => a.id - b.id),
+      'one row per run and subtask',
+    );
+  });
+
+  it('restored at a lower parallelism, the new run skips both old subtasks\' replayed commits and commits its own lower ids', async () => {
+    const table = await createTable('seq integer NOT NULL');
+    const id = sinkId('lower-ids-rescaled');
+    const sink = new PostgresSink<{ seq: number }>({ connection: url, table, columns: ['seq'], deliveryGuarantee: 'exactly-once', sinkId: id });
+    const states: unknown[] = [];
+    const pending: unknown[] = [];
+    for (const subtask of [0, 1]) {
+      const writer = await sink.createWriter(context(subtask, 2), undefined);
+      writer.write({ seq: subtask }, 0);
+      const committable = await writer.prepareCommit(9);
+      states.push(JSON.parse(JSON.stringify(writer.snapshotState!())));
+      pending.push(JSON.parse(JSON.stringify(committable)));
+      await writer.commit([committable]);
+      await writer.close();
+    }
+
+    const restored = await sink.createWriter(context(0, 1), states);
+    await restored.commit(pending);
+    assert.equal(statusOf(restored).commitsSkipped, 2);
+    restored.write({ seq: 10 }, 0);
+    await restored.commit([await restored.prepareCommit(1)]);
+    assert.deepEqual((await admin.query(`SELECT seq FROM ${table} ORDER BY seq`)).rows.map((r) => r.seq), [0, 1, 10]);
+    assert.equal(statusOf(restored).commitsApplied, 1);
+    await restored.close();
+  });
+
+  it('upgrades a commit table without runs: a committable of an old checkpoint (no run) is still checked against its old row', async () => {
+    const table = await createTable('seq integer NOT NULL');
+    const commitTable = `sluice_test_commits_${process.pid}_${++tableCounter}`;
+    tables.push(commitTable);
+    await admin.query(`DROP TABLE IF EXISTS ${commitTable}`);
+    await admin.query(
+      `CREATE TABLE ${commitTable} (sink_id text NOT NULL, subtask integer NOT NULL, checkpoint_id bigint NOT NULL,
+         committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (sink_id, subtask))`,
+    );
+    const id = sinkId('legacy');
+    await admin.query(`INSERT INTO ${commitTable} (sink_id, subtask, checkpoint_id) VALUES ($1, 0, 3)`, [id]);
+    const sink = new PostgresSink<{ seq: number }>({ connection: url, table, columns: ['seq'], deliveryGuarantee: 'exactly-once', sinkId: id, commitTable });
+
+    const writer = await sink.createWriter(context(), [{ lastCheckpointId: 4 }]);
+    // Pending commits of a checkpoint taken before runs were recorded: 3 was committed, 4 was not.
+    await writer.commit([{ subtask: 0, checkpointId: 3, rows: [[3]] }, { subtask: 0, checkpointId: 4, rows: [[4]] }]);
+    writer.write({ seq: 11 }, 0);
+    await writer.commit([await writer.prepareCommit(1)]);
+    assert.deepEqual([statusOf(writer).commitsApplied, statusOf(writer).commitsSkipped], [2, 1]);
+    await writer.close();
+    assert.deepEqual((await admin.query(`SELECT seq FROM ${table} ORDER BY seq`)).rows.map((r) => r.seq), [4, 11]);
+
+    const key = await admin.query(`SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`, [commitTable]);
+    assert.deepEqual(key.rows, [{ definition: 'PRIMARY KEY (sink_id, run_id, subtask)' }]);
+    const rows = await admin.query(`SELECT run_id, checkpoint_id::int AS id FROM ${commitTable} ORDER BY checkpoint_id`);
+    assert.deepEqual(rows.rows.map((r) => [r.run_id === '' ? 'legacy' : 'run', r.id]), [['run', 1], ['legacy', 4]]);
   });
 });
 

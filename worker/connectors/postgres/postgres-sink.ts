@@ -8,24 +8,30 @@
 //
 // Exactly-once: rows wait in memory until the checkpoint barrier, where they become the
 // checkpoint's committable (kept in the checkpoint itself, so nothing is lost if the process
-// dies). When the checkpoint is complete, commit writes them in one transaction that also
-// advances this sink subtask's row in `sluice_sink_commits(sink_id, subtask, checkpoint_id)`. A
-// committable whose checkpoint id is not above the recorded one was committed before — a restored
-// job hands the pending committables of its checkpoint again — and is skipped. So a crash at any
-// point, including between "checkpoint complete" and "commit done", neither loses nor doubles rows,
-// even in a table without a key. The price: rows become visible one checkpoint later, and a
-// checkpoint interval's rows are held in memory and in the checkpoint.
+// dies), tagged with the writer's run (a random id). When the checkpoint is complete, commit
+// writes them in one transaction that also advances the row of that run and subtask in
+// `sluice_sink_commits(sink_id, run_id, subtask, checkpoint_id)`. A committable whose checkpoint
+// id is not above its run's recorded one was committed before — a restored job hands the pending
+// committables of its checkpoint again — and is skipped. So a crash at any point, including
+// between "checkpoint complete" and "commit done", neither loses nor doubles rows, even in a table
+// without a key; and a job that numbers its checkpoints lower than an earlier job with the same
+// sink id (started fresh, or restored from its snapshot) is a new run, not a replay. The price:
+// rows become visible one checkpoint later, and a checkpoint interval's rows are held in memory
+// and in the checkpoint.
 
+import { randomUUID } from 'node:crypto';
 import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
 import { RestoreError, SluiceError, UserFunctionError } from '../../../shared/errors.ts';
 import { PREPARED_AT_END } from '../../operators/sink-operator.ts';
-import { PostgresCommitLog } from './postgres-commit-log.ts';
+import { LEGACY_RUN_ID, PostgresCommitLog, type CommitIdentity } from './postgres-commit-log.ts';
 import { checkTable, connectPostgres, postgresError, sinkLabel, type PostgresSession } from './postgres-connection.ts';
 import { resolvePostgresSinkOptions, type PostgresSinkOptions, type ResolvedPostgresSinkOptions } from './postgres-sink-options.ts';
 import { RowStatementBuilder, type Statement } from './postgres-statements.ts';
 
 /** What an exactly-once writer hands to commit: one checkpoint's rows of one subtask. */
-export interface PostgresCommittable {
+export interface PostgresCommittable extends CommitIdentity {
+  /** The writer run that prepared the rows; absent in checkpoints taken before runs were recorded. */
+  readonly run: string;
   /** The subtask that wrote the rows (after rescaling, another subtask may commit them). */
   readonly subtask: number;
   readonly checkpointId: number;
@@ -65,17 +71,14 @@ export class PostgresSink<T = Record<string, unknown>> implements Sink<T> {
     const sinkId = options.sinkId ?? `${context.jobName}/${options.name}`;
     try {
       await checkTable(session, options as ResolvedPostgresSinkOptions<unknown>);
-      if (options.deliveryGuarantee === 'exactly-once') {
-        await commitLog.ensureTable(session.client);
-        if (restoredState === undefined) await commitLog.forgetForFreshStart(session.client, sinkId, context.subtaskIndex, context.parallelism);
-      }
+      if (options.deliveryGuarantee === 'exactly-once') await commitLog.ensureTable(session.client);
     } catch (error) {
       await session.client.end().catch(() => {});
       throw error instanceof SluiceError ? error : postgresError(label, session.where, session.user, 'preparing the table', error);
     }
     const builder = new RowStatementBuilder(options.table, options.columns, options.keyColumns, options.batchSize, `${context.subtaskIndex}`);
     if (options.deliveryGuarantee === 'at-least-once') return new AtLeastOncePostgresWriter<T>(options, session, builder);
-    return new ExactlyOncePostgresWriter<T>(options, session, builder, commitLog, sinkId, context.subtaskIndex, restoredLastCheckpointId(restoredState, label));
+    return new ExactlyOncePostgresWriter<T>(options, session, builder, commitLog, sinkId, randomUUID(), context.subtaskIndex, restoredLastCheckpointId(restoredState, label));
   }
 }
 
@@ -236,6 +239,8 @@ class ExactlyOncePostgresWriter<T> extends PostgresWriterBase<T> implements Sink
     builder: RowStatementBuilder,
     private readonly commitLog: PostgresCommitLog,
     private readonly sinkId: string,
+    /** This writer's run: its checkpoint ids grow, unlike those of runs before it. */
+    private readonly run: string,
     private readonly subtaskIndex: number,
     private lastCheckpointId: number,
   ) {
@@ -257,7 +262,7 @@ class ExactlyOncePostgresWriter<T> extends PostgresWriterBase<T> implements Sink
     if (this.buffer.length === 0) return undefined;
     const rows = this.buffer;
     this.buffer = [];
-    return { subtask: this.subtaskIndex, checkpointId: id, rows };
+    return { run: this.run, subtask: this.subtaskIndex, checkpointId: id, rows };
   }
 
   snapshotState(): PostgresSinkWriterState {
@@ -271,18 +276,18 @@ class ExactlyOncePostgresWriter<T> extends PostgresWriterBase<T> implements Sink
   }
 
   private async commitInOrder(committables: PostgresCommittable[]): Promise<void> {
-    committables.sort((a, b) => a.subtask - b.subtask || a.checkpointId - b.checkpointId);
+    committables.sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : 0) || a.subtask - b.subtask || a.checkpointId - b.checkpointId);
     for (const committable of committables) await this.commitOne(committable);
   }
 
-  /** One transaction: advance the recorded checkpoint, and only if it advanced, write the rows. */
+  /** One transaction: advance the run's recorded checkpoint, and only if it advanced, write the rows. */
   private async commitOne(committable: PostgresCommittable): Promise<void> {
     if (this.session.brokenBy) throw this.session.brokenBy;
     const client = this.session.client;
-    const doing = `committing checkpoint ${committable.checkpointId} of subtask ${committable.subtask} to ${this.options.tableText}`;
+    const doing = `committing checkpoint ${committable.checkpointId} of subtask ${committable.subtask} (run ${committable.run || 'before runs'}) to ${this.options.tableText}`;
     try {
       await client.query('BEGIN');
-      const advanced = await this.commitLog.advance(client, this.sinkId, committable.subtask, committable.checkpointId);
+      const advanced = await this.commitLog.advance(client, this.sinkId, committable);
       if (!advanced) {
         await client.query('ROLLBACK');
         this.commitsSkipped++;
@@ -306,12 +311,13 @@ class ExactlyOncePostgresWriter<T> extends PostgresWriterBase<T> implements Sink
     const c = value as Partial<PostgresCommittable> | null;
     if (
       typeof c !== 'object' || c === null ||
+      (c.run !== undefined && (typeof c.run !== 'string' || c.run === LEGACY_RUN_ID)) ||
       !Number.isSafeInteger(c.subtask) || !Number.isSafeInteger(c.checkpointId) || !Array.isArray(c.rows) ||
       c.rows.some((row) => !Array.isArray(row) || row.length !== this.options.columns.length)
     ) {
-      throw new RestoreError(`${this.label}: committable is not { subtask, checkpointId, rows } with ${this.options.columns.length} values a row (were the columns changed?): ${JSON.stringify(value).slice(0, 300)}`);
+      throw new RestoreError(`${this.label}: committable is not { run, subtask, checkpointId, rows } with ${this.options.columns.length} values a row (were the columns changed?): ${JSON.stringify(value).slice(0, 300)}`);
     }
-    return c as PostgresCommittable;
+    return { ...(c as PostgresCommittable), run: c.run ?? LEGACY_RUN_ID };
   }
 
   status(): PostgresSinkWriterStatus {
