@@ -99,11 +99,22 @@ export class ProcessCluster {
     const log = createWriteStream(logFile, { flags: 'a' });
     const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SLUICE_CLUSTER_TOKEN: TEST_TOKEN, SLUICE_LOG_LEVEL: 'info', ...extraEnv },
+      env: { ...this.inheritedEnv(), SLUICE_CLUSTER_TOKEN: TEST_TOKEN, SLUICE_LOG_LEVEL: 'info', ...extraEnv },
     });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     return { id, logFile, child };
+  }
+
+  /**
+   * The test process's environment, without the etcd endpoints `npm test` exports when this
+   * cluster was not given any: it runs with embedded HA, and must not campaign in a namespace a
+   * leftover coordinator of another run may still lead.
+   */
+  private inheritedEnv(): NodeJS.ProcessEnv {
+    const env = { ...process.env };
+    if (!this.options.etcdEndpoints) delete env.SLUICE_ETCD_ENDPOINTS;
+    return env;
   }
 
   private spawnCoordinator(id: string, rpcPort: number, restPort: number): ClusterProcess {
