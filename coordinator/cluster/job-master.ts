@@ -507,7 +507,7 @@ export class JobMaster {
             await this.callWorker(worker, 'NotifyCheckpointComplete', { jobId: this.jobId, attempt, checkpointId }, 30_000);
             return;
           } catch (error) {
-            if (!(error instanceof RpcUnavailableError) || i >= retries.length || this.disposed) throw error;
+            if (!(error instanceof RpcUnavailableError) || i >= retries.length || this.disposed || this.attempt !== attempt || this.state !== 'running') throw error;
             this.log.warn('telling a worker of a committed checkpoint failed; retrying', { worker: worker.workerId, checkpointId, retryInMs: retries[i], error: errorChainMessage(error) });
             await new Promise<void>((resolve) => this.services.clock.schedule(retries[i]!, resolve));
           }
