@@ -132,6 +132,9 @@ export class ProcessCluster {
       '--min-pause-between-checkpoints-ms', '0',
       '--heartbeat-interval-ms', String(o.heartbeatIntervalMs ?? 250),
       '--heartbeat-timeout-ms', String(o.heartbeatTimeoutMs ?? 2000),
+      // A new leader waits this long for the workers to re-register before it takes jobs over; at
+      // the heartbeat timeout (the default) a loaded machine restarted jobs it could have adopted.
+      '--worker-registration-grace-ms', String(Math.max(o.heartbeatTimeoutMs ?? 2000, 5_000)),
       '--restart-strategy', o.restartStrategy ?? '{"kind":"fixed-delay","attempts":5,"delayMs":200}',
     ];
     if (o.etcdEndpoints) args.push('--etcd-endpoints', o.etcdEndpoints.join(','), '--lease-ttl-seconds', String(o.leaseTtlSeconds ?? 2));
