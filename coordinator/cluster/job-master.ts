@@ -376,6 +376,17 @@ export class JobMaster {
   }
 
   private async deploy(): Promise<void> {
+    // What the attempt restores is the pointer as the store has it: a publish whose answer was lost left it unknown here.
+    if (this.pointerUncertain) {
+      try {
+        await this.readPointer();
+      } catch (error) {
+        if (this.disposed) return;
+        this.restartAtMs = this.services.clock.now() + this.services.heartbeatIntervalMs;
+        this.log.warn('reading the checkpoint pointer failed; deploying again later', { error: errorChainMessage(error) });
+        return;
+      }
+    }
     const placement = this.place();
     if (!placement) {
       if (this.state === 'created') {
@@ -400,7 +411,6 @@ export class JobMaster {
     this.restartAtMs = undefined;
     await this.persist();
     const attempt = this.attempt;
-    if (this.pointerUncertain) await this.readPointer();
     const restore = this.restoreSource();
     const splits = restore ? [] : await this.initialSplits();
     const byWorker = new Map<string, PlacementEntry[]>();
