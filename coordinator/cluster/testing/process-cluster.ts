@@ -131,10 +131,11 @@ export class ProcessCluster {
       '--checkpoint-interval-ms', String(o.checkpointIntervalMs ?? 500),
       '--min-pause-between-checkpoints-ms', '0',
       '--heartbeat-interval-ms', String(o.heartbeatIntervalMs ?? 250),
-      '--heartbeat-timeout-ms', String(o.heartbeatTimeoutMs ?? 2000),
-      // A new leader waits this long for the workers to re-register before it takes jobs over; at
-      // the heartbeat timeout (the default) a loaded machine restarted jobs it could have adopted.
-      '--worker-registration-grace-ms', String(Math.max(o.heartbeatTimeoutMs ?? 2000, 5_000)),
+      // A worker building an attempt from a fresh clone (tsx compiling the application cold) on a
+      // loaded machine missed a 2 s timeout, and the job restarted before the test's fault.
+      '--heartbeat-timeout-ms', String(o.heartbeatTimeoutMs ?? 5_000),
+      // A new leader waits this long for the workers to re-register before it takes jobs over.
+      '--worker-registration-grace-ms', String(Math.max(o.heartbeatTimeoutMs ?? 5_000, 5_000)),
       '--restart-strategy', o.restartStrategy ?? '{"kind":"fixed-delay","attempts":5,"delayMs":200}',
     ];
     if (o.etcdEndpoints) args.push('--etcd-endpoints', o.etcdEndpoints.join(','), '--lease-ttl-seconds', String(o.leaseTtlSeconds ?? 2));
