@@ -36,6 +36,12 @@ async function pointerOf(cluster: TestingJobCluster): Promise<number | undefined
   return value === undefined ? undefined : Number(value);
 }
 
+/** How many subtask indexes the workers were asked to deploy in `attempt`: its parallelism. */
+function subtaskIndexesDeployed(cluster: TestingJobCluster, attempt: number): number {
+  const deployed = cluster.workers.flatMap((w) => w.callsOf('DeployTasks').filter((c) => c.request.attempt === attempt).flatMap((c) => c.request.subtasks as Array<{ subtask: number }>));
+  return new Set(deployed.map((s) => s.subtask)).size;
+}
+
 function methods(worker: TestingWorker): string[] {
   return worker.calls.map((c) => `${c.method}${c.request.checkpointId === undefined ? '' : ` ${c.request.checkpointId}`}`);
 }
@@ -204,16 +210,14 @@ describe('job master fault interleavings (issue 12)', () => {
       const { next, outcome, cluster } = await interruptedAt('prepared');
       assert.equal(outcome, 'restarted');
       assert.equal(next.getStatus().parallelism, 2);
-      const deployed = cluster.workers.flatMap((w) => w.callsOf('DeployTasks').filter((c) => c.request.attempt === next.currentAttempt).flatMap((c) => c.request.subtasks));
-      assert.equal(new Set(deployed.map((s: { subtask: number }) => s.subtask)).size, 2);
+      assert.equal(subtaskIndexesDeployed(cluster, next.currentAttempt), 2);
     });
 
     it('after the switch (the rescale checkpoint is published): the new leader restarts the job at parallelism 4', async () => {
       const { next, outcome, cluster } = await interruptedAt('switched');
       assert.equal(outcome, 'restarted');
       assert.equal(next.getStatus().parallelism, 4);
-      const deployed = cluster.workers.flatMap((w) => w.callsOf('DeployTasks').filter((c) => c.request.attempt === next.currentAttempt).flatMap((c) => c.request.subtasks));
-      assert.equal(new Set(deployed.map((s: { subtask: number }) => s.subtask)).size, 4);
+      assert.equal(subtaskIndexesDeployed(cluster, next.currentAttempt), 4);
     });
 
     it('after completion: the new leader adopts the running attempt at parallelism 4, and its checkpoints count all four subtasks', async () => {

@@ -500,7 +500,14 @@ export class JobMaster {
    * still runs its subtasks, and a trigger or commit that skipped it would be lost.
    */
   private attemptGateways(): AttemptWorker[] {
-    return [...this.workerIds()].map((workerId) => ({ workerId, rpcAddress: this.services.workers.get(workerId)?.rpcAddress ?? this.attemptAddresses.get(workerId)! })).filter((w) => w.rpcAddress !== undefined);
+    return this.gatewaysOf(this.workerIds());
+  }
+
+  /** Where each of these workers is reached: its registration, else where the attempt was placed on it. */
+  private gatewaysOf(workerIds: Iterable<string>): AttemptWorker[] {
+    return [...workerIds]
+      .map((workerId) => ({ workerId, rpcAddress: this.services.workers.get(workerId)?.rpcAddress ?? this.attemptAddresses.get(workerId)! }))
+      .filter((w) => w.rpcAddress !== undefined);
   }
 
   /**
@@ -745,9 +752,7 @@ export class JobMaster {
 
   private async cancelAttempt(reason: string): Promise<void> {
     // Every worker the attempt ran on, also those a live rescale left without subtasks.
-    const workers = [...new Set([...this.workerIds(), ...this.rescaledAway])]
-      .map((workerId) => ({ workerId, rpcAddress: this.services.workers.get(workerId)?.rpcAddress ?? this.attemptAddresses.get(workerId)! }))
-      .filter((w) => w.rpcAddress !== undefined);
+    const workers = this.gatewaysOf(new Set([...this.workerIds(), ...this.rescaledAway]));
     this.rescaledAway.clear();
     await Promise.all(
       workers.map((worker) =>
