@@ -152,7 +152,8 @@ export interface RawMessage {
   readonly value: Buffer | null;
   readonly headers: Record<string, Buffer | Buffer[] | undefined>;
   readonly isControlRecord: boolean;
-  readonly batchContext?: { readonly firstOffset: string; readonly lastOffsetDelta: number };
+  /** The record batch the record came in (absent in old message-set formats). */
+  readonly batchContext?: { readonly firstOffset: string; readonly lastOffsetDelta: number; readonly producerId?: string; readonly inTransaction?: boolean };
 }
 
 export interface RawPartitionData {

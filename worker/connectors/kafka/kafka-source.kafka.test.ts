@@ -12,6 +12,8 @@ import type { SourceOutput, SourceReader, SplitState } from '../../../shared/api
 import { ConfigurationError, ExternalSystemError, RecordDeserializationError } from '../../../shared/errors.ts';
 import { KAFKA_TEST_SASL_USER, createTopics, kafkaSaslBrokers, requireKafka, testKafkaClient, uniqueTopicName } from '../../../shared/testing/kafka-service.ts';
 import { KafkaSource, type KafkaSourceOptions } from './kafka-source.ts';
+import { READ_COMMITTED, kafkaCluster } from './kafka-client.ts';
+import { PartitionFetcher } from './partition-fetcher.ts';
 import { StreamExecutionEnvironment, WatermarkStrategy } from '../../../shared/api/index.ts';
 import { SystemClock } from '../../../shared/clock.ts';
 import { InMemoryLogger } from '../../../shared/logging.ts';
@@ -202,6 +204,51 @@ describe('KafkaSource read_committed', () => {
     await Promise.all([rc.reader.close(), ru.reader.close(), producer.disconnect()]);
     assert.deepEqual(outRc.values.map((v) => v.n), ['committed', 'open']);
     assert.deepEqual(outRu.values.map((v) => v.n), ['aborted', 'committed', 'open']);
+  });
+
+  it('skips the transactions of two producers interleaved and aborted in the other order, whatever offset a fetch starts at', async () => {
+    // The broker lists a fetch's aborted transactions in the order they were aborted. Here the
+    // second producer begins first and aborts last, and a fetch may start where both are open:
+    // each record of either aborted transaction must stay hidden.
+    const topic = uniqueTopicName('src-txn2');
+    await createTopics(admin, [{ topic, partitions: 1 }]);
+    const producer = (name: string) => client.producer({ transactionalId: uniqueTopicName(name), idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+    const first = producer('txn-a');
+    const second = producer('txn-b');
+    await Promise.all([first.connect(), second.connect()]);
+    const send = (tx: Awaited<ReturnType<typeof first.transaction>>, n: string) => tx.send({ topic, messages: [{ partition: 0, value: JSON.stringify({ n }) }] });
+    const b = await second.transaction();
+    await send(b, 'b-aborted-1');
+    const a = await first.transaction();
+    await send(a, 'a-aborted-1');
+    await send(b, 'b-aborted-2');
+    await send(a, 'a-aborted-2');
+    await a.abort();
+    await b.abort();
+    const committed = await first.transaction();
+    await send(committed, 'a-committed');
+    await committed.commit();
+    await Promise.all([first.disconnect(), second.disconnect()]);
+
+    const cluster = kafkaCluster(client, { isolationLevel: READ_COMMITTED });
+    await cluster.connect();
+    try {
+      await cluster.addMultipleTargetTopics([topic]);
+      const fetcher = new PartitionFetcher(cluster, { isolationLevel: READ_COMMITTED, maxWaitMs: 50, maxBytesPerPartition: 1 << 20, maxBytes: 1 << 20 });
+      // Offsets 0-3 the aborted records, 4-5 the two abort markers, 6 the committed record, 7 its marker.
+      for (let start = 0; start <= 6; start++) {
+        const seen: string[] = [];
+        let offset = String(start);
+        for (let round = 0; round < 20 && Number(offset) < 8; round++) {
+          const [part] = await fetcher.fetchOnce([{ topic, partition: 0, offset }]);
+          for (const m of part!.records) seen.push((JSON.parse(m.value!.toString('utf8')) as { n: string }).n);
+          offset = part!.nextOffset;
+        }
+        assert.deepEqual(seen, ['a-committed'], `read_committed from offset ${start}`);
+      }
+    } finally {
+      await cluster.disconnect();
+    }
   });
 });
 

@@ -2,18 +2,10 @@
 // partition's leader (kafkajs's Cluster, see kafka-client.ts): no consumer group, no rebalancing,
 // the caller owns the offsets. One `fetchOnce` sends one Fetch per leader in parallel and returns,
 // per partition, the records a consumer of the isolation level may see (aborted transactions and
-// control records removed, as kafkajs's consumer does) and the offset to fetch next — past control
+// control records removed, as Kafka's Java consumer does) and the offset to fetch next — past control
 // markers and compacted gaps, so a partition whose tail is a transaction marker still advances.
 
-import { createRequire } from 'node:module';
 import type { KafkaCluster, RawMessage, RawPartitionData } from './kafka-client.ts';
-
-const require = createRequire(import.meta.url);
-/** kafkajs's own filter of aborted transactional records (read_committed). */
-const filterAbortedMessages = require('kafkajs/src/consumer/filterAbortedMessages.js') as (args: {
-  messages: RawMessage[];
-  abortedTransactions: RawPartitionData['abortedTransactions'];
-}) => RawMessage[];
 
 export interface PartitionOffset {
   readonly topic: string;
@@ -119,6 +111,43 @@ export function readPartitionData(topic: string, fetchedOffset: string, data: Ra
     const batchEnd = m.batchContext ? BigInt(m.batchContext.firstOffset) + BigInt(m.batchContext.lastOffsetDelta) + 1n : BigInt(m.offset) + 1n;
     if (batchEnd > next) next = batchEnd;
   }
-  const visible = filterAbortedMessages({ messages: inRange, abortedTransactions: data.abortedTransactions }).filter((m) => !m.isControlRecord);
+  const visible = withoutAbortedTransactions(inRange, data.abortedTransactions ?? []).filter((m) => !m.isControlRecord);
   return { topic, partition: data.partition, records: visible, nextOffset: next.toString(), highWatermark: data.highWatermark };
+}
+
+/** The control record that ends an aborted transaction: key version 0, type 0 (ABORT). */
+function isAbortMarker(message: RawMessage): boolean {
+  const key = message.key;
+  return message.isControlRecord && key !== null && key.length >= 4 && key.readInt16BE(2) === 0;
+}
+
+/**
+ * Drops the records of aborted transactions, as Kafka's Java consumer does (Fetcher's
+ * CompletedFetch): the response lists every aborted transaction overlapping the fetched range
+ * by producer and first offset, ordered by when each was aborted, not by where it began. So the
+ * list is taken in first-offset order, and before each record batch every aborted transaction
+ * that began at or before the batch's last offset is entered; a producer's records are dropped
+ * from there until its abort marker. (kafkajs's filter takes the list in the order given and
+ * enters one transaction per record, so two producers' interleaved transactions, aborted in the
+ * other order or both open where a fetch starts, let aborted records through: a read_committed
+ * reader saw the records of a sink transaction aborted by a crash, then the same records
+ * committed again.)
+ */
+export function withoutAbortedTransactions(messages: readonly RawMessage[], abortedTransactions: ReadonlyArray<{ producerId: string; firstOffset: string }>): RawMessage[] {
+  if (abortedTransactions.length === 0) return [...messages];
+  const pending = abortedTransactions.map((t) => ({ producerId: String(t.producerId), firstOffset: BigInt(t.firstOffset) })).sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+  const aborted = new Set<string>();
+  let next = 0;
+  return messages.filter((message) => {
+    const batch = message.batchContext;
+    const lastOffset = batch ? BigInt(batch.firstOffset) + BigInt(batch.lastOffsetDelta) : BigInt(message.offset);
+    while (next < pending.length && pending[next]!.firstOffset <= lastOffset) aborted.add(pending[next++]!.producerId);
+    if (!batch?.inTransaction || batch.producerId === undefined) return true;
+    const producerId = String(batch.producerId);
+    if (isAbortMarker(message)) {
+      aborted.delete(producerId);
+      return true; // a control record: dropped by the caller
+    }
+    return !aborted.has(producerId);
+  });
 }
