@@ -16,7 +16,7 @@ const bids = [
 ];
 
 function writerFor(sink: ResultFileSink, subtaskIndex: number, parallelism: number) {
-  const writer = sink.createWriter({ subtaskIndex, parallelism, jobName: 'test', now: () => 0 });
+  const writer = sink.createWriter({ subtaskIndex, parallelism, jobName: 'test', job: { id: 'test', submittedAtMs: 0 }, now: () => 0 });
   if (writer instanceof Promise) throw new Error('expected a synchronous writer');
   return writer;
 }

@@ -452,6 +452,7 @@ export class JobMaster {
       jobId: this.jobId,
       attempt,
       jobName: this.submission.jobName,
+      jobSubmittedAtMs: this.submittedAtMs,
       applicationPath: this.submission.applicationPath,
       propertiesJson: JSON.stringify(this.submission.properties),
       parallelism: this.plan.defaultParallelism,

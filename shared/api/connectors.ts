@@ -52,10 +52,22 @@ export interface Source<T> {
   createReader(context: SourceReaderContext): SourceReader<T>;
 }
 
+/**
+ * The job a writer runs in. A sink whose output no two jobs may share (a Kafka transactional-id
+ * prefix, an S3 path) claims it for the job: the attempts of one job share the claim, and a job
+ * submitted later takes it over (a restore from a snapshot of the owner, or its replacement).
+ */
+export interface JobIdentity {
+  readonly id: string;
+  /** When the job was submitted: the later of two jobs is the one that may write. */
+  readonly submittedAtMs: number;
+}
+
 export interface SinkWriterContext {
   readonly subtaskIndex: number;
   readonly parallelism: number;
   readonly jobName: string;
+  readonly job: JobIdentity;
   now(): number;
 }
 

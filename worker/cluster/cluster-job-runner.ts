@@ -38,6 +38,8 @@ export interface AttemptDeployment {
   readonly jobId: string;
   readonly attempt: number;
   readonly jobName: string;
+  /** When the job was submitted (its sinks' claims on their outputs compare it). */
+  readonly submittedAtMs: number;
   readonly properties: ApplicationProperties;
   readonly parallelism: number;
   readonly maxParallelism: number;
@@ -202,6 +204,7 @@ export class ClusterJobRunner {
     const key = (edgeIndex: number, producer: number, consumer: number) => channelKey(deployment.jobId, deployment.attempt, edgeIndex, producer, consumer, rescaleCheckpointId);
     return {
       plan,
+      job: { id: deployment.jobId, submittedAtMs: deployment.submittedAtMs },
       properties: deployment.properties,
       clock: services.clock,
       stateBackend: deployment.stateBackend ?? services.stateBackend,

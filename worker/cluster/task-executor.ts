@@ -352,6 +352,7 @@ export function decodeDeployment(request: any, options: { allowNoSubtasks?: bool
     jobId: request.jobId,
     attempt: request.attempt,
     jobName: request.jobName || request.jobId,
+    submittedAtMs: Number(request.jobSubmittedAtMs ?? 0),
     properties: properties as ApplicationProperties,
     parallelism: request.parallelism,
     maxParallelism: request.maxParallelism,

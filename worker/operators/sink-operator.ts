@@ -3,7 +3,7 @@
 // Its operator state holds the writer's state and every committable not yet known to be
 // committed, so a restored job finishes the commits of the checkpoint it restores from.
 
-import type { Sink, SinkWriter, SinkWriterContext } from '../../shared/api/connectors.ts';
+import type { JobIdentity, Sink, SinkWriter, SinkWriterContext } from '../../shared/api/connectors.ts';
 import { AbstractStreamOperator, type OperatorSnapshot } from '../runtime/stream-operator.ts';
 
 interface PendingCommit {
@@ -27,13 +27,13 @@ export class SinkOperator extends AbstractStreamOperator {
   private endCommitsCheckpointId: number | undefined;
   recordsIn = 0;
 
-  constructor(private readonly sink: Sink<unknown>, private readonly jobName: string) {
+  constructor(private readonly sink: Sink<unknown>, private readonly jobName: string, private readonly job: JobIdentity) {
     super();
   }
 
   private context(): SinkWriterContext {
     const clock = this.setupInfo.clock;
-    return { subtaskIndex: this.setupInfo.subtaskIndex, parallelism: this.setupInfo.parallelism, jobName: this.jobName, now: () => clock.now() };
+    return { subtaskIndex: this.setupInfo.subtaskIndex, parallelism: this.setupInfo.parallelism, jobName: this.jobName, job: this.job, now: () => clock.now() };
   }
 
   /** Creates the writer; on restore, first drops leftovers and finishes the restored commits. */

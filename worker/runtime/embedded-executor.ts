@@ -6,6 +6,7 @@
 // Checkpoints inject barriers at all sources between two batches; a bounded job ends with a
 // final checkpoint whose completion commits the sinks' last output.
 
+import { randomUUID } from 'node:crypto';
 import type { ApplicationProperties, StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { sleep, WakeableSleep } from '../../shared/clock.ts';
@@ -106,6 +107,8 @@ export class EmbeddedExecutor {
 
     const built = await buildSubtasks({
       plan,
+      // Each run is a job of its own: a later run (a restore, a replacement) takes its sinks' outputs over.
+      job: { id: randomUUID(), submittedAtMs: Date.now() },
       properties: options.properties,
       clock: options.clock,
       stateBackend: options.stateBackend,

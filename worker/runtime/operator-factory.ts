@@ -1,5 +1,6 @@
 // Makes the operator instance for one node of the plan: the runtime side of OperatorSpec.
 
+import type { JobIdentity } from '../../shared/api/connectors.ts';
 import type { StreamNode } from '../../shared/api/graph.ts';
 import {
   CoProcessOperator,
@@ -22,6 +23,7 @@ import type { AbstractStreamOperator } from './stream-operator.ts';
 
 export interface OperatorFactoryContext {
   readonly jobName: string;
+  readonly job: JobIdentity;
   readonly watermarkIntervalMs: number;
   readonly deadLetters: DeadLetterOutput;
 }
@@ -31,7 +33,7 @@ export function createOperator(node: StreamNode, context: OperatorFactoryContext
     case 'source':
       return new SourceOperator(node.source, node.watermarkStrategy, context.watermarkIntervalMs, context.deadLetters);
     case 'sink':
-      return new SinkOperator(node.sink, context.jobName);
+      return new SinkOperator(node.sink, context.jobName, context.job);
     case 'operator': {
       const spec = node.operator;
       switch (spec.kind) {

@@ -33,6 +33,7 @@ describe('buildSubtasks', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-builder-'));
     const built = await buildSubtasks({
       plan: planJob(env.graph, env.settings, { jobName: 'tuning', maxParallelism: 128 }),
+      job: { id: 'tuning', submittedAtMs: 0 },
       properties: {},
       clock: new ManualClock(),
       stateBackend: 'leveldb',
@@ -65,6 +66,7 @@ describe('buildSubtasks', () => {
       .sinkTo(new CollectSink<number>());
     const built = await buildSubtasks({
       plan: planJob(env.graph, env.settings, { jobName: 'one-split', maxParallelism: 128 }),
+      job: { id: 'one-split', submittedAtMs: 0 },
       properties: {},
       clock: new ManualClock(),
       stateBackend: 'memory',
@@ -192,6 +194,7 @@ async function refusal(storage: InMemoryCheckpointStorage, plan: JobPlan, isLoca
 async function restoreInto(plan: JobPlan, restored: RestoredState) {
   const built = await buildSubtasks({
     plan,
+    job: { id: 'test-job', submittedAtMs: 0 },
     properties: {},
     clock: new ManualClock(),
     stateBackend: 'memory',

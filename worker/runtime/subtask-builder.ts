@@ -5,7 +5,7 @@
 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SplitState } from '../../shared/api/connectors.ts';
+import type { JobIdentity, SplitState } from '../../shared/api/connectors.ts';
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { RestoreError } from '../../shared/errors.ts';
@@ -50,6 +50,8 @@ export interface RemoteChannels {
 
 export interface SubtaskBuildOptions {
   readonly plan: JobPlan;
+  /** The job the subtasks run in (its sinks claim their outputs for it). */
+  readonly job: JobIdentity;
   readonly properties: ApplicationProperties;
   readonly clock: Clock;
   readonly stateBackend: StateBackendKind;
@@ -119,7 +121,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
       if (!isLocal(vertex.id, i)) continue;
       const operators = vertex.nodeIds.map((id) => ({
         uid: plan.uidOf.get(id)!,
-        operator: createOperator(plan.graph.node(id), { jobName: plan.jobName, watermarkIntervalMs: options.watermarkIntervalMs, deadLetters: options.deadLetters }),
+        operator: createOperator(plan.graph.node(id), { jobName: plan.jobName, job: options.job, watermarkIntervalMs: options.watermarkIntervalMs, deadLetters: options.deadLetters }),
       }));
       operatorsOf.set(`${vertex.id}/${i}`, operators);
       const task = new StreamTask(vertex, i, operators, options.listener);

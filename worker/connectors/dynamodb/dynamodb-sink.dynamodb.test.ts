@@ -35,7 +35,7 @@ before(async () => {
 });
 after(() => client?.destroy());
 
-const context = { subtaskIndex: 0, parallelism: 1, jobName: 'dynamodb-sink-test', now: () => Date.now() };
+const context = { subtaskIndex: 0, parallelism: 1, jobName: 'dynamodb-sink-test', job: { id: 'dynamodb-sink-test', submittedAtMs: 0 }, now: () => Date.now() };
 
 /** A table keyed by sensor (hash) and day (range). */
 async function createTable(prefix: string): Promise<string> {

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const items: Item[] = Array.from({ length: totalLines }, (_, i) => ({ id: i, name: `item-${i}`, price: (i % 1000) / 10 }));
   for (const label of ['write (warm-up)', 'write']) {
     const outputDir = join(root, `out-${label.replace(/\W/g, '')}`);
-    const context = { subtaskIndex: 0, parallelism: 1, jobName: 'bench', now: () => Date.now() };
+    const context = { subtaskIndex: 0, parallelism: 1, jobName: 'bench', job: { id: 'bench', submittedAtMs: 0 }, now: () => Date.now() };
     const writer = await new JsonLinesFileSink<Item>({ directory: outputDir }).createWriter(context, undefined);
     const start = process.hrtime.bigint();
     for (let i = 0; i < items.length; i++) {

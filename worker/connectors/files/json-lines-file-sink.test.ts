@@ -10,7 +10,7 @@ import { runEmbedded } from '../../testing/embedded-harness.ts';
 import { JsonLinesFileSink, JsonLinesFileSource, type JsonLinesFileSinkOptions, type JsonLinesPendingPart } from './index.ts';
 
 function context(subtaskIndex = 0, parallelism = 1): SinkWriterContext {
-  return { subtaskIndex, parallelism, jobName: 'test-job', now: () => Date.now() };
+  return { subtaskIndex, parallelism, jobName: 'test-job', job: { id: 'test-job', submittedAtMs: 0 }, now: () => Date.now() };
 }
 
 /** Committed output: the lines of every `*.jsonl` file without a leading dot. */

@@ -28,7 +28,7 @@ after(async () => {
 });
 
 function context(jobName: string, subtaskIndex = 0, parallelism = 1): SinkWriterContext {
-  return { jobName, subtaskIndex, parallelism, now: () => Date.now() };
+  return { jobName, job: { id: jobName, submittedAtMs: 0 }, subtaskIndex, parallelism, now: () => Date.now() };
 }
 
 async function writer<T>(options: KafkaSinkOptions<T>, ctx: SinkWriterContext): Promise<SinkWriter<T>> {
@@ -161,5 +161,38 @@ describe('KafkaSink exactly-once', () => {
     // The owner's other subtasks and its restarts are welcome.
     const sibling = await writer(options, context('application-one', 1, 2));
     await Promise.all([owner.close(), sibling.close()]);
+  });
+
+  it('two jobs of one application: the later one writes, the earlier one fails at its next commit and is refused from then on', async () => {
+    const { topic, options } = await setup('eo-jobs');
+    const job = (id: string, submittedAtMs: number, subtaskIndex: number, parallelism: number): SinkWriterContext => ({ ...context('the-application', subtaskIndex, parallelism), job: { id, submittedAtMs } });
+    // The earlier job runs at parallelism 3; its later replacement (a restore from its snapshot) at 2.
+    const earlier = await Promise.all([0, 1, 2].map((i) => writer(options, job('job-1', 1_000, i, 3))));
+    for (const [i, w] of earlier.entries()) w.write(`early-${i}`, 0);
+    await Promise.all(earlier.map(async (w) => w.commit([await w.prepareCommit(1)])));
+    const later = await Promise.all([0, 1].map((i) => writer(options, job('job-2', 2_000, i, 2))));
+    for (const [i, w] of later.entries()) w.write(`late-${i}`, 0);
+    await Promise.all(later.map(async (w) => w.commit([await w.prepareCommit(1)])));
+
+    // Every writer of the earlier job was fenced, also subtask 2, which no writer of the later job runs.
+    for (const [i, w] of earlier.entries()) {
+      w.write(`early-after-${i}`, 0);
+      await assert.rejects(Promise.resolve(w.prepareCommit(2)).then((c) => w.commit([c])), /committing checkpoint 2/, `earlier job's subtask ${i} committed after the later job started`);
+      await w.close();
+    }
+    // A restart of the earlier job is refused, naming the setting and the later job, and fences nothing.
+    await assert.rejects(writer(options, job('job-1', 1_000, 0, 3)), (e: Error) => {
+      assert.ok(e instanceof ConfigurationError, `${e.name}: ${e.message}`);
+      assert.equal(e.field, 'transactionalIdPrefix');
+      assert.match(e.message, /written by job job-2 .*after this job job-1/);
+      return true;
+    });
+    // The later job commits on, and restarts of it are welcome.
+    for (const [i, w] of later.entries()) w.write(`late-again-${i}`, 0);
+    await Promise.all(later.map(async (w) => w.commit([await w.prepareCommit(2)])));
+    await Promise.all(later.map((w) => w.close()));
+    const restarted = await writer(options, job('job-2', 2_000, 0, 2));
+    await restarted.close();
+    assert.deepEqual((await values(topic)).sort(), ['early-0', 'early-1', 'early-2', 'late-0', 'late-1', 'late-again-0', 'late-again-1']);
   });
 });

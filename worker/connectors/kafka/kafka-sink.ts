@@ -26,6 +26,14 @@
 // `claim/<prefix>/<application>` in the marker topic; the claim with the lowest offset owns the
 // prefix (compaction keeps offsets, so that order never changes) and any other application is
 // refused at start with an error naming transactionalIdPrefix.
+//
+// Two jobs of one application (a replacement restored from a snapshot while the first still runs,
+// or the same application submitted twice) would fence each other in a loop the same way. Each
+// job records `job/<prefix>/<application>/<job id>` with its submission time; the later job owns
+// the prefix. A writer of an earlier job is refused at start; the later job's first writer fences
+// every transactional id of the prefix that its own subtasks do not use (an earlier job at a
+// higher parallelism), so an earlier job still running fails at its next commit and is then
+// refused. The attempts of one job share its record.
 
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
@@ -261,6 +269,22 @@ interface MarkerState {
   /** The application whose claim has the lowest offset, if any. */
   readonly owner: string | undefined;
   readonly claimedByMe: boolean;
+  /** The jobs of this application that wrote with the prefix, by job id. */
+  readonly jobs: Map<string, JobClaim>;
+  /** The subtask indexes that ever committed with the prefix (their markers). */
+  readonly subtasks: Set<number>;
+}
+
+interface JobClaim {
+  readonly jobId: string;
+  readonly jobName?: string;
+  readonly submittedAtMs: number;
+  readonly claimedAt?: string;
+}
+
+/** Whether job `a` was submitted after job `b` (the job id breaks a tie). */
+function isLater(a: JobClaim, b: JobClaim): boolean {
+  return a.submittedAtMs !== b.submittedAtMs ? a.submittedAtMs > b.submittedAtMs : a.jobId > b.jobId;
 }
 
 class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
@@ -268,6 +292,8 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
   private readonly transactionalId: string;
   private readonly application: string;
   private readonly markerKey: string;
+  private readonly job: JobClaim;
+  private readonly parallelism: number;
   private readonly producer: Producer;
   private pending: EncodedRecord[] = [];
   private committed = new Map<string, number>();
@@ -278,6 +304,8 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
     this.transactionalId = `${prefix}-${context.subtaskIndex}`;
     this.application = options.applicationId ?? context.jobName;
     this.markerKey = `commit/${prefix}/${context.subtaskIndex}`;
+    this.job = { jobId: context.job.id, jobName: context.jobName, submittedAtMs: context.job.submittedAtMs };
+    this.parallelism = context.parallelism;
     this.producer = kafkaClient(options.connection).producer({
       transactionalId: this.transactionalId,
       idempotent: true,
@@ -296,6 +324,10 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
     try {
       await this.ensureMarkerTopic();
       await this.producer.connect();
+      // A writer of an earlier job learns it is refused before it fences anything: fencing first
+      // would abort the later job's open transactions on every restart of the earlier one. Read
+      // uncommitted, so a later job's record counts even while its transaction is open.
+      this.refuseIfLaterJob(await this.readMarkers(READ_UNCOMMITTED));
       // kafkajs sends the transactional InitProducerId only with the first transaction, and that
       // is what fences an older producer of this id and aborts its open transaction; the marker
       // topic cannot be read to its end while that transaction is open, so fence first.
@@ -314,6 +346,7 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
             `application "${this.application}" must use another prefix, or the two would fence each other's transactions`,
         );
       }
+      state = await this.claimForJob(state);
       this.committed = state.committed;
       this.own = state.own;
     } catch (error) {
@@ -324,6 +357,61 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
 
   private claimKey(): string {
     return `claim/${this.options.transactionalIdPrefix}/${this.application}`;
+  }
+
+  private jobClaimPrefix(): string {
+    return `job/${this.options.transactionalIdPrefix}/${this.application}/`;
+  }
+
+  /**
+   * Refuses to start when a later job of this application has written with the prefix; records
+   * this job when it has not yet, and then fences the transactional ids an earlier job may still
+   * hold that no subtask of this job will fence by starting (indexes from this parallelism up).
+   */
+  private async claimForJob(state: MarkerState): Promise<MarkerState> {
+    this.refuseIfLaterJob(state);
+    if (state.jobs.has(this.job.jobId)) return state;
+    const earlier = [...state.jobs.values()];
+    await this.inTransaction(async (tx) => {
+      await tx.send({
+        topic: this.options.markerTopic,
+        messages: [
+          { key: `${this.jobClaimPrefix()}${this.job.jobId}`, value: JSON.stringify({ ...this.job, claimedAt: new Date().toISOString() }) },
+          // The earlier jobs' records are no longer needed: the later job decides alone.
+          ...earlier.map((j) => ({ key: `${this.jobClaimPrefix()}${j.jobId}`, value: null })),
+        ],
+      });
+    });
+    if (earlier.length > 0) await this.fenceBeyond(state.subtasks);
+    const after = await this.readMarkers();
+    this.refuseIfLaterJob(after); // a later job may have started meanwhile
+    return after;
+  }
+
+  private refuseIfLaterJob(state: MarkerState): void {
+    const { connector, transactionalIdPrefix } = this.options;
+    const later = [...state.jobs.values()].filter((j) => isLater(j, this.job)).sort((a, b) => (isLater(a, b) ? -1 : 1))[0];
+    if (!later) return;
+    throw new ConfigurationError(
+      'transactionalIdPrefix',
+      `${connector}: transactional id prefix "${transactionalIdPrefix}" is written by job ${later.jobId}${later.jobName ? ` (${later.jobName})` : ''}, ` +
+        `submitted at ${new Date(later.submittedAtMs).toISOString()}, after this job ${this.job.jobId} (submitted at ${new Date(this.job.submittedAtMs).toISOString()}); ` +
+        `the later job owns the prefix (recorded in topic ${this.options.markerTopic}). Stop one of them, or give each job its own prefix: two jobs with one prefix fence each other's transactions`,
+    );
+  }
+
+  /** Fences the transactional ids of the subtasks that committed with the prefix at indexes this job does not run. */
+  private async fenceBeyond(subtasks: ReadonlySet<number>): Promise<void> {
+    const beyond = [...subtasks].filter((i) => i >= this.parallelism);
+    for (const index of beyond) {
+      const producer = kafkaClient(this.options.connection).producer({ transactionalId: `${this.options.transactionalIdPrefix}-${index}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      try {
+        await producer.connect();
+        await (await producer.transaction()).abort();
+      } finally {
+        await producer.disconnect().catch(() => {});
+      }
+    }
   }
 
   private async ensureMarkerTopic(): Promise<void> {
@@ -352,7 +440,7 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
    * could miss a claim or commit just made. An open transaction in the topic (a writer that
    * crashed mid-commit and has not restarted) holds the read back until it is aborted.
    */
-  private async readMarkers(): Promise<MarkerState> {
+  private async readMarkers(isolationLevel: number = READ_COMMITTED): Promise<MarkerState> {
     const prefix = this.options.transactionalIdPrefix!;
     // Read-uncommitted offsets give the high watermark; the Fetch requests themselves are read_committed.
     const cluster = kafkaCluster(kafkaClient(this.options.connection), { isolationLevel: READ_UNCOMMITTED });
@@ -360,6 +448,9 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
     const own = new Map<string, number>();
     let owner: { application: string; offset: number } | undefined;
     let claimedByMe = false;
+    const jobs = new Map<string, JobClaim>();
+    const subtasks = new Set<number>();
+    const jobClaimPrefix = this.jobClaimPrefix();
     try {
       await cluster.connect();
       await cluster.addMultipleTargetTopics([this.options.markerTopic]);
@@ -367,7 +458,7 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
       const [starts] = await cluster.fetchTopicsOffset([{ topic: this.options.markerTopic, partitions: [{ partition: 0 }], fromBeginning: true }]);
       const end = Number(ends!.partitions[0]!.offset);
       let offset = Number(starts!.partitions[0]!.offset);
-      const fetcher = new PartitionFetcher(cluster, { isolationLevel: READ_COMMITTED, maxWaitMs: 100, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 4 * 1024 * 1024 });
+      const fetcher = new PartitionFetcher(cluster, { isolationLevel, maxWaitMs: 100, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 4 * 1024 * 1024 });
       const deadline = Date.now() + 60_000;
       while (offset < end) {
         if (Date.now() > deadline) {
@@ -389,7 +480,13 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
             if (m.value === null) continue;
             if (owner === undefined || Number(m.offset) < owner.offset) owner = { application, offset: Number(m.offset) };
             if (application === this.application) claimedByMe = true;
+          } else if (key.startsWith(jobClaimPrefix)) {
+            const jobId = key.slice(jobClaimPrefix.length);
+            if (m.value === null) jobs.delete(jobId);
+            else jobs.set(jobId, parseJobClaim(jobId, m.value.toString('utf8'), this.options.connector));
           } else if (key.startsWith(`commit/${prefix}/`) && m.value !== null) {
+            const subtask = Number(key.slice(`commit/${prefix}/`.length));
+            if (Number.isSafeInteger(subtask)) subtasks.add(subtask);
             const runs = parseMarker(m.value.toString('utf8'), this.options.connector);
             for (const [run, checkpoint] of runs) {
               committed.set(run, Math.max(committed.get(run) ?? 0, checkpoint));
@@ -402,7 +499,7 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
     } finally {
       await cluster.disconnect().catch(() => {});
     }
-    return { committed, own, owner: owner?.application, claimedByMe };
+    return { committed, own, owner: owner?.application, claimedByMe, jobs, subtasks };
   }
 
   write(value: T, timestamp: number): void {
@@ -479,4 +576,15 @@ function parseCommittable(c: unknown, connector: string): KafkaTransactionCommit
     throw new RestoreError(`${connector}: committable ${JSON.stringify(c)?.slice(0, 200)} is not { run, checkpointId, records }`);
   }
   return committable as KafkaTransactionCommittable;
+}
+
+function parseJobClaim(jobId: string, text: string, connector: string): JobClaim {
+  let claim: Partial<JobClaim>;
+  try {
+    claim = JSON.parse(text) as Partial<JobClaim>;
+  } catch (error) {
+    throw new SluiceError(`${connector}: the record of job ${jobId} is not JSON: ${text.slice(0, 200)}`, { cause: error });
+  }
+  if (!Number.isFinite(claim.submittedAtMs)) throw new SluiceError(`${connector}: the record of job ${jobId} has no submittedAtMs: ${text.slice(0, 200)}`);
+  return { jobId, submittedAtMs: claim.submittedAtMs!, ...(typeof claim.jobName === 'string' ? { jobName: claim.jobName } : {}) };
 }

@@ -26,7 +26,7 @@ before(async () => {
 });
 after(() => client?.destroy());
 
-const context = { subtaskIndex: 0, parallelism: 1, jobName: 'kinesis-sink-test', now: () => Date.now() };
+const context = { subtaskIndex: 0, parallelism: 1, jobName: 'kinesis-sink-test', job: { id: 'kinesis-sink-test', submittedAtMs: 0 }, now: () => Date.now() };
 
 function sink(streamName: string, extra: Partial<KinesisSinkOptions<Row>> = {}): KinesisSink<Row> {
   return new KinesisSink<Row>({ streamName, endpoint, credentials: TEST_AWS_CREDENTIALS, partitionKey: (r) => r.key, retryBaseMs: 5, maxRetryBackoffMs: 50, ...extra });

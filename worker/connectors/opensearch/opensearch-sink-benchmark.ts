@@ -75,7 +75,7 @@ export async function benchmarkOpenSearchSink(args: string[]): Promise<void> {
     await record('client loop', () => clientLoop(docs));
     await record('sink writer', async () => {
       const sink = new OpenSearchSink<Doc>({ node: url, index: INDEX, documentId: (d) => d.id, maxBatchDocuments: batch, maxBatchBytes: 100 * 1024 * 1024 });
-      const writer = await sink.createWriter({ subtaskIndex: 0, parallelism: 1, jobName: 'opensearch-sink-benchmark', now: () => Date.now() });
+      const writer = await sink.createWriter({ subtaskIndex: 0, parallelism: 1, jobName: 'opensearch-sink-benchmark', job: { id: 'opensearch-sink-benchmark', submittedAtMs: 0 }, now: () => Date.now() });
       for (const d of docs) writer.write(d, 0);
       await writer.prepareCommit(1);
       await writer.close();

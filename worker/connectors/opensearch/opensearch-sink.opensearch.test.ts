@@ -59,7 +59,7 @@ async function documents(index: string): Promise<Map<string, { source: any; vers
 }
 
 function context(): SinkWriterContext {
-  return { subtaskIndex: 0, parallelism: 1, jobName: 'opensearch-sink-test', now: () => Date.now() };
+  return { subtaskIndex: 0, parallelism: 1, jobName: 'opensearch-sink-test', job: { id: 'opensearch-sink-test', submittedAtMs: 0 }, now: () => Date.now() };
 }
 
 function statusOf(writer: SinkWriter<unknown>): OpenSearchSinkWriterStatus {

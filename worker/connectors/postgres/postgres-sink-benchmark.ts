@@ -60,7 +60,7 @@ export async function benchmarkPostgresSink(args: string[]): Promise<void> {
     figures.push(figure);
     console.log(`${phase.padEnd(14)} ${rowCount.toLocaleString('en-US')} rows in ${seconds.toFixed(2)} s = ${Math.round(figure.rowsPerSecond).toLocaleString('en-US')} rows/s`);
   };
-  const context = { subtaskIndex: 0, parallelism: 1, jobName: 'postgres-sink-benchmark', now: () => Date.now() };
+  const context = { subtaskIndex: 0, parallelism: 1, jobName: 'postgres-sink-benchmark', job: { id: 'postgres-sink-benchmark', submittedAtMs: 0 }, now: () => Date.now() };
 
   try {
     console.log(`postgres-sink: ${rowCount.toLocaleString('en-US')} rows, ${batchSize} rows a statement, exactly-once checkpoints of ${checkpointRows} rows`);

@@ -51,7 +51,7 @@ function sinkId(what: string): string {
 }
 
 function context(subtaskIndex = 0, parallelism = 1): SinkWriterContext {
-  return { subtaskIndex, parallelism, jobName: 'postgres-sink-test', now: () => Date.now() };
+  return { subtaskIndex, parallelism, jobName: 'postgres-sink-test', job: { id: 'postgres-sink-test', submittedAtMs: 0 }, now: () => Date.now() };
 }
 
 function statusOf(writer: SinkWriter<unknown>): PostgresSinkWriterStatus {
