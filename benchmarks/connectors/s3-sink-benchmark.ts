@@ -23,6 +23,7 @@ import { createObjectStore, MIN_MULTIPART_PART_BYTES, type ObjectStore, type Upl
 import { createTestBucket, requireS3, type S3TestService } from '../../shared/testing/s3-service.ts';
 import { InMemoryCheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
 import { S3FileSink, type ParquetSchema } from '../../worker/connectors/s3-files/index.ts';
+import { isSinkMetadataKey } from '../../worker/connectors/s3-files/path-claims.ts';
 import { NexmarkGenerator, type Bid, type NexmarkEvent } from '../../worker/connectors/nexmark/index.ts';
 import { NexmarkSource } from '../../worker/connectors/nexmark/nexmark-source.ts';
 import { InMemoryDeadLetterOutput } from '../../worker/runtime/dead-letter.ts';
@@ -74,7 +75,7 @@ function bidsOf(events: number): Bid[] {
 }
 
 async function totalBytes(store: ObjectStore): Promise<{ bytes: number; files: number }> {
-  const objects = await store.list('');
+  const objects = (await store.list('')).filter((o) => !isSinkMetadataKey(o.key));
   return { bytes: objects.reduce((sum, o) => sum + o.size, 0), files: objects.length };
 }
 
@@ -83,7 +84,7 @@ function sinkFor(store: ObjectStore, format: Figure['format']): S3FileSink<Bid> 
 }
 
 async function measureWriter(store: ObjectStore, format: Figure['format'], bids: readonly Bid[]): Promise<Figure> {
-  const writer = await sinkFor(store, format).createWriter({ subtaskIndex: 0, parallelism: 1, jobName: 'bench', now: () => Date.now() }, undefined);
+  const writer = await sinkFor(store, format).createWriter({ subtaskIndex: 0, parallelism: 1, jobName: 'bench', job: { id: 'bench', submittedAtMs: 0 }, now: () => Date.now() }, undefined);
   const started = performance.now();
   for (const bid of bids) writer.write(bid, bid.dateTime);
   const committable = await writer.prepareCommit(1);
@@ -96,7 +97,7 @@ async function measureWriter(store: ObjectStore, format: Figure['format'], bids:
 
 /** Uploads every object of `from` again under `to`, in 5 MiB parts, one file at a time. */
 async function measureStore(from: ObjectStore, to: ObjectStore, format: Figure['format']): Promise<Figure> {
-  const objects = await Promise.all((await from.list('')).map(async (o) => ({ key: o.key, bytes: await from.get(o.key) })));
+  const objects = await Promise.all((await from.list('')).filter((o) => !isSinkMetadataKey(o.key)).map(async (o) => ({ key: o.key, bytes: await from.get(o.key) })));
   const started = performance.now();
   let bytes = 0;
   for (const object of objects) {

@@ -248,6 +248,8 @@ const s3Cache = new Map<string, WindowResult[]>();
 async function s3Results(): Promise<{ sequences: WindowResult[][]; files: number }> {
   const files: Array<{ subtask: number; n: number; key: string }> = [];
   for (const { key } of await store.list('')) {
+    // The sink's own objects (the path's claims), not output.
+    if (key.startsWith('_sluice/') || key.includes('/_sluice/')) continue;
     const match = /\/part-(\d+)-(\d+)\.json$/.exec(key);
     if (!match) throw new Error(`unexpected object ${key} in the S3 output`);
     files.push({ subtask: Number(match[1]), n: Number(match[2]), key });

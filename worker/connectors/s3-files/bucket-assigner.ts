@@ -5,6 +5,7 @@
 
 import { ConfigurationError, UserFunctionError } from '../../../shared/errors.ts';
 import { NO_TIMESTAMP } from '../../../shared/api/time.ts';
+import { SINK_METADATA_FOLDER } from './path-claims.ts';
 
 /** `{ eventTime: 'dt=YYYY-MM-DD/hr=HH' }` (tokens YYYY MM DD HH mm, UTC) or `{ field: 'country' }`. */
 export type BucketBy = { readonly eventTime: string } | { readonly field: string };
@@ -51,6 +52,10 @@ class EventTimeBucketAssigner implements BucketAssigner {
       );
     }
     if (!/YYYY|MM|DD|HH|mm/.test(pattern)) throw new ConfigurationError('bucketBy.eventTime', `pattern ${JSON.stringify(pattern)} has no time token (YYYY MM DD HH mm)`);
+    if (pattern.split('/')[0] === SINK_METADATA_FOLDER) {
+      // The sink never takes what is under its own folder for part files, so it must not write them there.
+      throw new ConfigurationError('bucketBy.eventTime', `pattern ${JSON.stringify(pattern)} starts with ${SINK_METADATA_FOLDER}/, the folder of the sink's own objects`);
+    }
   }
 
   bucketFor(_value: unknown, timestamp: number): string {

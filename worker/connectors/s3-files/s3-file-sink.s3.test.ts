@@ -1,9 +1,9 @@
 // The S3 file sink against the real S3-compatible server (scripts/services.sh start s3): a file of
-// several 5 MiB parts, and jobs on the embedded executor with checkpoints that fail — in the
-// source after a checkpoint whose commit went through, in a commit that never reached S3, and in
-// a commit S3 did but whose answer was lost — and are restored from their last checkpoint. A
-// checker then reads every visible object and counts lost and doubled records: both must be 0,
-// and no multipart upload may be left open.
+// several 5 MiB parts, a later job taking the path over from an earlier one, and jobs on the
+// embedded executor with checkpoints that fail — in the source after a checkpoint whose commit
+// went through, in a commit that never reached S3, and in a commit S3 did but whose answer was
+// lost — and are restored from their last checkpoint. A checker then reads every visible object
+// and counts lost and doubled records: both must be 0, and no multipart upload may be left open.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,10 +28,15 @@ interface Row {
   readonly text: string;
 }
 
+/** The visible output: every object but the sink's own under `_sluice/` (the path's claims). */
+async function outputKeys(store: ObjectStore): Promise<string[]> {
+  return (await store.list('')).map((o) => o.key).filter((k) => !k.startsWith('_sluice/'));
+}
+
 /** The rows every visible object holds, by format. */
 async function visibleRows(store: ObjectStore, format: 'json' | 'parquet'): Promise<Array<{ key: string; id: number }>> {
   const rows: Array<{ key: string; id: number }> = [];
-  for (const { key } of await store.list('')) {
+  for (const key of await outputKeys(store)) {
     const bytes = await store.get(key);
     if (format === 'json') {
       for (const line of Buffer.from(bytes).toString('utf8').trimEnd().split('\n')) rows.push({ key, id: (JSON.parse(line) as Row).id });
@@ -105,13 +110,13 @@ describe('S3FileSink on S3', () => {
   it('writes a file of several 5 MiB parts that is visible only after commit, and a replayed commit changes nothing', async () => {
     const store = openStore(url());
     const sink = new S3FileSink<Row>({ path: store });
-    const writer = await sink.createWriter({ subtaskIndex: 3, parallelism: 4, jobName: 'big', now: () => Date.now() }, undefined);
+    const writer = await sink.createWriter({ subtaskIndex: 3, parallelism: 4, jobName: 'big', job: { id: 'big', submittedAtMs: 0 }, now: () => Date.now() }, undefined);
     const text = 'x'.repeat(1000);
     const count = 13_000; // ~13 MiB: parts of 5, 5 and ~3 MiB
     for (let id = 0; id < count; id++) writer.write({ id, at: T0, text }, T0);
     const files = (await writer.prepareCommit(1)) as S3FileCommittable[];
     assert.deepEqual(files.map((f) => [f.key, f.parts.length]), [['dt=2026-11-27/hr=06/part-3-0.json', 3]]);
-    assert.deepEqual(await store.list(''), [], 'nothing visible before commit');
+    assert.deepEqual(await outputKeys(store), [], 'nothing visible before commit');
     await writer.commit([files]);
     await writer.commit([files]);
     const rows = await visibleRows(store, 'json');
@@ -124,7 +129,7 @@ describe('S3FileSink on S3', () => {
     const at = url();
     const store = openStore(at);
     const sink = new S3FileSink<Row>({ path: at });
-    const context = { subtaskIndex: 0, parallelism: 1, jobName: 'crash', now: () => Date.now() };
+    const context = { subtaskIndex: 0, parallelism: 1, jobName: 'crash', job: { id: 'crash', submittedAtMs: 0 }, now: () => Date.now() };
     const crashed = await sink.createWriter(context, undefined);
     crashed.write({ id: 0, at: T0, text: 'kept' }, T0);
     const kept = (await crashed.prepareCommit(1)) as S3FileCommittable[];
@@ -142,6 +147,41 @@ describe('S3FileSink on S3', () => {
     assert.deepEqual((await visibleRows(store, 'json')).map((r) => [r.key, r.id]), [['dt=2026-11-27/hr=06/part-0-0.json', 0]]);
     assert.deepEqual(restored.snapshotState?.(), { nextPartIndex: 1 }, 'the aborted upload’s number may be taken again: nothing was visible under it');
     await restored.close();
+  });
+
+  it("a later job on the path takes it over: the earlier job's next commit is refused, and the later job's output and the earlier one's committed files stay", async () => {
+    const at = url();
+    const store = openStore(at);
+    const sink = new S3FileSink<Row>({ path: at });
+    const submittedAtMs = Date.now();
+    const jobA = { subtaskIndex: 0, parallelism: 1, jobName: 'export-v1', job: { id: 'job-a', submittedAtMs: submittedAtMs - 60_000 }, now: () => Date.now() };
+    const jobB = { ...jobA, jobName: 'export-v2', job: { id: 'job-b', submittedAtMs } };
+    const a = await sink.createWriter(jobA, undefined);
+    a.write({ id: 0, at: T0, text: 'a' }, T0);
+    await a.commit([await a.prepareCommit(1)]);
+    a.write({ id: 100, at: T0, text: 'a, never visible' }, T0);
+    const aPending = (await a.prepareCommit(2)) as S3FileCommittable[];
+
+    // B, restored from a snapshot A took at checkpoint 1, starts while A still runs.
+    await sink.abortLeftovers(jobB, []);
+    const b = await sink.createWriter(jobB, [{ nextPartIndex: 1 }]);
+    b.write({ id: 1, at: T0, text: 'b' }, T0);
+    b.write({ id: 2, at: T0, text: 'b' }, T0);
+    await b.commit([await b.prepareCommit(1)]);
+
+    await assert.rejects(a.commit([aPending]), {
+      name: 'ConfigurationError',
+      message: new RegExp(`^path: S3FileSink: ${at.replace(/[/.]/g, '\\$&')} is claimed by job job-b \\(export-v2\\), .* after this job job-a \\(export-v1\\), .*give each job its own path`),
+    });
+    assert.deepEqual((await visibleRows(store, 'json')).map((r) => [r.key, r.id]), [
+      ['dt=2026-11-27/hr=06/part-0-0.json', 0],
+      ['dt=2026-11-27/hr=06/part-0-1.json', 1],
+      ['dt=2026-11-27/hr=06/part-0-1.json', 2],
+    ]);
+    assert.deepEqual((await store.list('_sluice/')).map((o) => o.key), [`_sluice/claims/${String(submittedAtMs).padStart(15, '0')}-job-b.json`], "B removed A's claim");
+    assert.deepEqual(await store.listMultipartUploads(''), [], "B aborted A's pending upload on restore");
+    await a.close();
+    await b.close();
   });
 
   const scenarios = [
@@ -179,7 +219,7 @@ describe('S3FileSink on S3', () => {
         const completed = executor.getStatus().checkpoints.completed;
         await waitFor(() => executor.getStatus().checkpoints.completed >= completed + 2, `a checkpoint after round ${round}`);
       }
-      assert.ok((await faults.list('')).length > 0, 'the first rounds are visible');
+      assert.ok((await outputKeys(faults)).length > 0, 'the first rounds are visible');
       // Round 3 fails: in the source after its checkpoint committed, or in the commit of the checkpoint that holds it.
       if (fault) faults.failNext('completeMultipartUpload', 1, fault);
       else source.failAt = 2 * roundRecords + roundRecords / 2;

@@ -1,13 +1,14 @@
 // The S3 file sink on the in-memory ObjectStore (which checks S3's multipart rules: part order,
 // ETags, 5 MiB for every part but the last): partition paths, rolling, multipart parts, Parquet
 // read back with hyparquet, schema errors naming the field, idempotent commits, part numbers
-// after a restore, leftovers aborted, and a job that fails and is restored writing each record once.
+// after a restore, leftovers aborted, a job that fails and is restored writing each record once,
+// and two jobs on one path, of which the later owns it (path-claims.ts).
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
-import type { SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
+import type { JobIdentity, SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
 import { CollectionSource, StreamExecutionEnvironment, WatermarkStrategy } from '../../../shared/api/index.ts';
 import { createObjectStore, MemoryObjectStore } from '../../../shared/object-store/index.ts';
 import { InMemoryCheckpointStorage } from '../../../coordinator/checkpoint/checkpoint-storage.ts';
@@ -21,11 +22,29 @@ const T0 = Date.UTC(2026, 10, 27, 6, 30);
 const HOUR_MS = 3_600_000;
 
 function context(subtaskIndex = 0, parallelism = 1, now: () => number = () => Date.now()): SinkWriterContext {
-  return { subtaskIndex, parallelism, jobName: 'test-job', now };
+  return { subtaskIndex, parallelism, jobName: 'test-job', job: { id: 'test-job', submittedAtMs: 0 }, now };
 }
 
+/** A subtask of one job of several that write one path; `app <id>` is its name. */
+function jobContext(job: JobIdentity, subtaskIndex = 0, parallelism = 1): SinkWriterContext {
+  return { ...context(subtaskIndex, parallelism), jobName: `app ${job.id}`, job };
+}
+
+/** What a writer of an earlier job throws once `later` has claimed the path. */
+function refusedFor(later: JobIdentity) {
+  return {
+    name: 'ConfigurationError',
+    message: new RegExp(`^path: S3FileSink: memory://memory is claimed by job ${later.id} \\(app ${later.id}\\), submitted at ${new Date(later.submittedAtMs).toISOString()}, after this job .*Two jobs writing one path would abort each other's uploads: give each job its own path`),
+  };
+}
+
+function claimKeys(store: MemoryObjectStore): string[] {
+  return [...store.data.objects.keys()].filter((k) => k.startsWith('_sluice/claims/')).sort();
+}
+
+/** The visible output: every object but the sink's own under `_sluice/` (the path's claims). */
 function objectKeys(store: MemoryObjectStore): string[] {
-  return [...store.data.objects.keys()].sort();
+  return [...store.data.objects.keys()].filter((k) => !k.startsWith('_sluice/')).sort();
 }
 
 function text(store: MemoryObjectStore, key: string): string {
@@ -238,7 +257,7 @@ describe('S3FileSink', () => {
     const restored = await sink.createWriter(context(), [writer.snapshotState?.()]);
     await restored.commit([first, second]);
     assert.deepEqual(visibleLines(store), ['1', '2']);
-    assert.equal(store.data.objects.size, 2);
+    assert.equal(objectKeys(store).length, 2);
     await assert.rejects(restored.commit([{ key: 'dt=2026-11-27/hr=06/part-0-9.json', uploadId: 'gone', parts: [{ partNumber: 1, etag: '"e"' }] }]), /cannot complete the upload of dt=2026-11-27\/hr=06\/part-0-9\.json \(upload gone\) in memory:\/\/memory \(setting path\)/);
     await assert.rejects(restored.commit([{ key: 'k' }]), /is not \{ key, uploadId, parts/);
     await writer.close();
@@ -347,6 +366,7 @@ describe('S3FileSink', () => {
       [{ path: store, maxFileOpenMs: 1.5 }, /^maxFileOpenMs: /],
       [{ path: store, bucketBy: { eventTime: 'dt=YYYY/../x' } }, /^bucketBy\.eventTime: pattern/],
       [{ path: store, bucketBy: { eventTime: 'static' } }, /^bucketBy\.eventTime: pattern "static" has no time token/],
+      [{ path: store, bucketBy: { eventTime: '_sluice/dt=YYYY-MM-DD' } }, /^bucketBy\.eventTime: pattern "_sluice\/dt=YYYY-MM-DD" starts with _sluice\/, the folder of the sink's own objects/],
       [{ path: store, bucketBy: { field: 'a.b' } }, /^bucketBy\.field: must be a field name/],
       [{ path: store, bucketBy: { field: 'a', eventTime: 'HH' } }, /^bucketBy: must have exactly one of eventTime or field/],
       [{ path: store, partPrefix: 'a-b' }, /^partPrefix: /],
@@ -355,6 +375,112 @@ describe('S3FileSink', () => {
     for (const [options, message] of bad) {
       assert.throws(() => new S3FileSink(options as S3FileSinkOptions<unknown>), { name: 'ConfigurationError', message }, JSON.stringify(options));
     }
+  });
+
+  describe('two jobs on one path: the later job owns it', () => {
+    const earlierJob: JobIdentity = { id: 'job-a', submittedAtMs: 1000 };
+    const laterJob: JobIdentity = { id: 'job-b', submittedAtMs: 2000 };
+
+    it("a later job takes the path over: the earlier job's next commit is refused, naming path and the later job, and makes none of its files visible", async () => {
+      const store = new MemoryObjectStore();
+      const sink = new S3FileSink<number>({ path: store });
+      const earlier = await sink.createWriter(jobContext(earlierJob), undefined);
+      earlier.write(1, T0);
+      await earlier.commit([await prepare(earlier, 1)]);
+      earlier.write(2, T0);
+      const pending = await prepare(earlier, 2);
+
+      const later = await sink.createWriter(jobContext(laterJob), undefined);
+      later.write(3, T0);
+      await later.commit([await prepare(later, 1)]);
+      await assert.rejects(earlier.commit([pending]), refusedFor(laterJob));
+      await assert.rejects(earlier.commit([pending]), refusedFor(laterJob), 'refused again: nothing is cached');
+      assert.deepEqual(visibleLines(store), ['1', '3'], "the earlier job's committed file stays, its pending one stays invisible");
+      assert.deepEqual(objectKeys(store), ['dt=2026-11-27/hr=06/part-0-0.json', 'dt=2026-11-27/hr=06/part-0-2.json']);
+      assert.deepEqual((await store.listMultipartUploads('')).map((u) => u.key), [pending[0]!.key], 'left for the owner’s next abortLeftovers');
+      await earlier.close();
+      await later.close();
+    });
+
+    it('an earlier job started after a later one claimed the path is refused at createWriter and at abortLeftovers, and aborts none of its uploads', async () => {
+      const store = new MemoryObjectStore();
+      const sink = new S3FileSink<number>({ path: store });
+      const later = await sink.createWriter(jobContext(laterJob), undefined);
+      later.write(1, T0);
+      const inFlight = await prepare(later, 1);
+      // Submitted at the same time, with a smaller id: the id breaks the tie.
+      const tied: JobIdentity = { id: 'job-a', submittedAtMs: laterJob.submittedAtMs };
+      for (const job of [earlierJob, tied]) {
+        await assert.rejects(sink.abortLeftovers(jobContext(job), []), refusedFor(laterJob));
+        await assert.rejects(sink.createWriter(jobContext(job), undefined), refusedFor(laterJob));
+        await assert.rejects(sink.createWriter(jobContext(job, 1, 2), [{ nextPartIndex: 5 }]), refusedFor(laterJob));
+      }
+      assert.deepEqual((await store.listMultipartUploads('')).map((u) => u.uploadId), [inFlight[0]!.uploadId]);
+      assert.deepEqual(claimKeys(store), ['_sluice/claims/000000000002000-job-b.json'], 'a refused job claims nothing and removes nothing');
+      await later.commit([inFlight]);
+      assert.deepEqual(visibleLines(store), ['1']);
+      await later.close();
+    });
+
+    it('the subtasks and attempts of one job share one claim and are never refused', async () => {
+      const store = new MemoryObjectStore();
+      const sink = new S3FileSink<number>({ path: store });
+      // Both subtasks find no claim and race to write it: one put wins, the other's is refused as existing.
+      const [first, second] = await Promise.all([sink.createWriter(jobContext(laterJob, 0, 2), undefined), sink.createWriter(jobContext(laterJob, 1, 2), undefined)]);
+      assert.deepEqual(claimKeys(store), ['_sluice/claims/000000000002000-job-b.json']);
+      const claim = JSON.parse(text(store, '_sluice/claims/000000000002000-job-b.json')) as Record<string, unknown>;
+      assert.deepEqual({ ...claim, claimedAt: typeof claim.claimedAt }, { jobId: 'job-b', jobName: 'app job-b', submittedAtMs: 2000, claimedAt: 'string' });
+      first!.write(1, T0);
+      second!.write(2, T0);
+      const firstFiles = await prepare(first!, 1);
+      const secondFiles = await prepare(second!, 1);
+      // The next attempt of the same job, rescaled to 3, starts while the first attempt still commits.
+      await sink.abortLeftovers(jobContext(laterJob, 0, 3), [firstFiles]);
+      await sink.abortLeftovers(jobContext(laterJob, 1, 3), [secondFiles]);
+      const next = await sink.createWriter(jobContext(laterJob, 2, 3), undefined);
+      await first!.commit([firstFiles]);
+      await second!.commit([secondFiles]);
+      next.write(3, T0);
+      await next.commit([await prepare(next, 1)]);
+      assert.deepEqual(visibleLines(store).sort(), ['1', '2', '3']);
+      assert.deepEqual(claimKeys(store), ['_sluice/claims/000000000002000-job-b.json']);
+      for (const w of [first!, second!, next]) await w.close();
+    });
+
+    it('the owner removes the claims of earlier jobs it sees, never its own or a later one', async () => {
+      const store = new MemoryObjectStore();
+      const sink = new S3FileSink<number>({ path: store });
+      const latest: JobIdentity = { id: 'job-c', submittedAtMs: 3000 };
+      await (await sink.createWriter(jobContext(earlierJob), undefined)).close();
+      assert.deepEqual(claimKeys(store), ['_sluice/claims/000000000001000-job-a.json']);
+      const later = await sink.createWriter(jobContext(laterJob), undefined);
+      assert.deepEqual(claimKeys(store), ['_sluice/claims/000000000002000-job-b.json']);
+      await sink.abortLeftovers(jobContext(latest), []);
+      assert.deepEqual(claimKeys(store), ['_sluice/claims/000000000003000-job-c.json']);
+      // An earlier job's claim written after the owner looked (a race), and an object that is no claim.
+      await store.put('_sluice/claims/000000000001000-job-a.json', new Uint8Array([1]));
+      await store.put('_sluice/claims/README.txt', new Uint8Array([1]));
+      await assert.rejects(sink.createWriter(jobContext(laterJob), undefined), refusedFor(latest));
+      later.write(1, T0);
+      await assert.rejects(later.commit([await prepare(later, 1)]), refusedFor(latest));
+      assert.equal(claimKeys(store).length, 3, 'a superseded job removes no claim');
+      await (await sink.createWriter(jobContext(latest, 1, 2), undefined)).close();
+      assert.deepEqual(claimKeys(store), ['_sluice/claims/000000000003000-job-c.json', '_sluice/claims/README.txt']);
+      await later.close();
+    });
+
+    it("never takes the sink's own _sluice/ objects for part files", async () => {
+      const store = new MemoryObjectStore();
+      const sink = new S3FileSink<number>({ path: store });
+      await store.put('_sluice/claims/part-0-40.json', new Uint8Array([1]));
+      await store.put('_sluice/notes/part-0-41.json', new Uint8Array([1]));
+      const stray = await store.createMultipartUpload('_sluice/notes/part-0-42.json');
+      await sink.abortLeftovers(context(), []);
+      assert.deepEqual(await store.listMultipartUploads(''), [stray]);
+      const writer = await sink.createWriter(context(), undefined);
+      assert.deepEqual(writer.snapshotState?.(), { nextPartIndex: 0 });
+      await writer.close();
+    });
   });
 
   for (const format of ['json', 'parquet'] as const) {

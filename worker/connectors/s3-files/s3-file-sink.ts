@@ -16,16 +16,22 @@
 // upload. On restore, `abortLeftovers` aborts the uploads of this subtask's names (and, after a
 // scale-down, of the old subtasks whose state it receives) that the restored checkpoint does not
 // refer to; so no half-written object, and no second copy, is ever made visible.
+//
+// Because those names are the same in every job, one path has one writing job (path-claims.ts):
+// a writer claims the path before it aborts or writes anything, and checks before every commit
+// that no later job has claimed it since.
 
 import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
-import { ExternalSystemError, RestoreError } from '../../../shared/errors.ts';
+import { RestoreError } from '../../../shared/errors.ts';
 import { createObjectStore } from '../../../shared/object-store/index.ts';
 import type { MultipartUpload, ObjectStore, UploadedPart } from '../../../shared/object-store/object-store.ts';
 import type { BucketAssigner } from './bucket-assigner.ts';
 import { JsonLinesEncoderFactory } from './json-lines-encoder.ts';
 import { ParquetEncoderFactory } from './parquet-encoder.ts';
 import type { PartEncoder, PartEncoderFactory } from './part-encoder.ts';
+import { isSinkMetadataKey, PathClaims } from './path-claims.ts';
 import { resolveS3FileSinkOptions, type ResolvedS3FileSinkOptions, type S3FileSinkOptions } from './s3-file-sink-options.ts';
+import { storeError } from './store-error.ts';
 
 /** One file to make visible: its multipart upload and the parts it is made of. */
 export interface S3FileCommittable {
@@ -72,6 +78,8 @@ export class S3FileSink<T = unknown> implements Sink<T> {
     const lease = await this.leaseStore();
     try {
       let nextPartIndex = restoredNextPartIndex(restoredState, this.name);
+      const claims = new PathClaims(lease.store, this.name, context);
+      await claims.claim();
       const keys = [...(await this.listObjects(lease.store)).map((o) => o.key), ...(await this.listUploads(lease.store)).map((u) => u.key)];
       for (const key of keys) {
         const part = this.naming.parse(key);
@@ -81,7 +89,7 @@ export class S3FileSink<T = unknown> implements Sink<T> {
         this.options.format === 'parquet'
           ? new ParquetEncoderFactory<T>(this.name, this.options.parquetColumns, this.options.parquetRowGroupRows)
           : new JsonLinesEncoderFactory<T>(this.name, this.options.serialize);
-      return new S3FileSinkWriter<T>(this.options, lease, this.naming, encoders, this.options.createBucketAssigner(), context, nextPartIndex);
+      return new S3FileSinkWriter<T>(this.options, lease, this.naming, encoders, this.options.createBucketAssigner(), context, claims, nextPartIndex);
     } catch (error) {
       await lease.release().catch(() => {});
       throw error;
@@ -97,7 +105,11 @@ export class S3FileSink<T = unknown> implements Sink<T> {
     const kept = new Set(committedFiles(keep, this.name).map((c) => c.uploadId));
     const lease = await this.leaseStore();
     try {
-      for (const upload of await this.listUploads(lease.store)) {
+      const uploads = await this.listUploads(lease.store);
+      // Claimed after the uploads are listed: a later job's claim exists before its first upload,
+      // so if no later claim is seen here, none of the listed uploads is a later job's.
+      await new PathClaims(lease.store, this.name, context).claim();
+      for (const upload of uploads) {
         const part = this.naming.parse(upload.key);
         if (!part || part.subtask % context.parallelism !== context.subtaskIndex || kept.has(upload.uploadId)) continue;
         try {
@@ -128,7 +140,7 @@ export class S3FileSink<T = unknown> implements Sink<T> {
   }
 }
 
-/** The file names of one sink (`<prefix>-<subtask>-<n>.<ext>` in any folder) and their parsing. */
+/** The file names of one sink (`<prefix>-<subtask>-<n>.<ext>` in any folder but `_sluice/`) and their parsing. */
 class PartNaming {
   private readonly pattern: RegExp;
 
@@ -141,6 +153,7 @@ class PartNaming {
   }
 
   parse(key: string): { subtask: number; index: number } | undefined {
+    if (isSinkMetadataKey(key)) return undefined;
     const match = this.pattern.exec(key);
     return match ? { subtask: Number(match[1]), index: Number(match[2]) } : undefined;
   }
@@ -185,13 +198,6 @@ function committedFiles(committables: readonly unknown[], sinkName: string): S3F
   return files;
 }
 
-function storeError(sinkName: string, store: ObjectStore, what: string, error: unknown): ExternalSystemError {
-  return new ExternalSystemError(`${sinkName}: ${what} in ${store.location} (setting path): ${(error as Error)?.message ?? String(error)}`, {
-    cause: error,
-    retriable: true,
-  });
-}
-
 /** A file being written: its encoder and the parts of its upload sent so far. */
 interface OpenFile<T> {
   readonly key: string;
@@ -224,6 +230,7 @@ class S3FileSinkWriter<T> implements SinkWriter<T> {
     private readonly encoders: PartEncoderFactory<T>,
     private readonly buckets: BucketAssigner,
     private readonly context: SinkWriterContext,
+    private readonly claims: PathClaims,
     private nextPartIndex: number,
   ) {
     this.timedRolling = Number.isFinite(options.maxFileOpenMs);
@@ -314,9 +321,14 @@ class S3FileSinkWriter<T> implements SinkWriter<T> {
     return { nextPartIndex: this.nextPartIndex };
   }
 
-  /** Completes each file's upload. Idempotent: the store accepts completing an upload whose object exists. */
+  /**
+   * Completes each file's upload. Idempotent: the store accepts completing an upload whose object
+   * exists. A job that a later one has taken the path from stops here, before its files become
+   * visible among the later job's.
+   */
   async commit(committables: readonly unknown[]): Promise<void> {
     const files = committedFiles(committables, this.options.name);
+    await this.claims.checkStillOwner();
     for (let i = 0; i < files.length; i += COMMIT_CONCURRENCY) {
       await Promise.all(
         files.slice(i, i + COMMIT_CONCURRENCY).map(async (file) => {
