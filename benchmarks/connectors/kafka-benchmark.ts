@@ -23,7 +23,7 @@ import { StreamExecutionEnvironment, WatermarkStrategy } from '../../shared/api/
 import { SystemClock } from '../../shared/clock.ts';
 import { InMemoryLogger } from '../../shared/logging.ts';
 import { createTopics, requireKafka, testKafkaClient, uniqueTopicName } from '../../shared/testing/kafka-service.ts';
-import { InMemoryCheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { KafkaSink } from '../../worker/connectors/kafka/kafka-sink.ts';
 import { KafkaSource } from '../../worker/connectors/kafka/kafka-source.ts';
 import { InMemoryDeadLetterOutput } from '../../worker/runtime/dead-letter.ts';

@@ -21,7 +21,7 @@ import { StreamExecutionEnvironment, WatermarkStrategy } from '../../shared/api/
 import { SystemClock } from '../../shared/clock.ts';
 import { InMemoryLogger } from '../../shared/logging.ts';
 import { requireKinesis, testKinesisClient, TEST_AWS_CREDENTIALS } from '../../shared/testing/kinesis-service.ts';
-import { InMemoryCheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { DiscardingSink } from '../../worker/connectors/discarding-sink.ts';
 import { KinesisSource } from '../../worker/connectors/kinesis/kinesis-source.ts';
 import { createTestStream, putTestRecords } from '../../worker/connectors/kinesis/testing-kinesis.ts';

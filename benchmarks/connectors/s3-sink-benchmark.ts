@@ -21,7 +21,7 @@ import { SystemClock } from '../../shared/clock.ts';
 import { InMemoryLogger } from '../../shared/logging.ts';
 import { createObjectStore, MIN_MULTIPART_PART_BYTES, type ObjectStore, type UploadedPart } from '../../shared/object-store/index.ts';
 import { createTestBucket, requireS3, type S3TestService } from '../../shared/testing/s3-service.ts';
-import { InMemoryCheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { S3FileSink, type ParquetSchema } from '../../worker/connectors/s3-files/index.ts';
 import { isSinkMetadataKey } from '../../worker/connectors/s3-files/path-claims.ts';
 import { NexmarkGenerator, type Bid, type NexmarkEvent } from '../../worker/connectors/nexmark/index.ts';

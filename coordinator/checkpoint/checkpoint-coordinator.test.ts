@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { ManualClock } from '../../shared/clock.ts';
 import { InMemoryLogger } from '../../shared/logging.ts';
 import { CheckpointCoordinator, type CheckpointParticipants } from './checkpoint-coordinator.ts';
-import { openCheckpointStorage } from './checkpoint-storage.ts';
+import { openCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 
 function coordinatorOf(subtasks: Array<{ taskId: number; subtask: number }>) {
   const aborted: number[] = [];

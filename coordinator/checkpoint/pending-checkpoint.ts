@@ -2,7 +2,7 @@
 // every task, each carrying the (possibly still uploading) snapshots of that subtask's operators.
 
 import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
-import type { SubtaskStateHandle } from './checkpoint-metadata.ts';
+import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
 
 export interface SubtaskAcknowledgement {
   readonly taskId: number;

@@ -13,7 +13,7 @@ import { KeyGroupRange } from '../../shared/key-groups.ts';
 import { VOID_NAMESPACE } from '../../worker/state/keyed-state-backend.ts';
 import { LevelDbKeyedStateBackend } from '../../worker/state/leveldb-state-backend.ts';
 import { flattenSnapshot, keyGroupOf } from '../../worker/state/keyed-state-backend.contract.ts';
-import { InMemoryCheckpointStorage } from './checkpoint-storage.ts';
+import { InMemoryCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { readKeyGroupChunks, readOperatorSnapshot, writeOperatorSnapshot, SHARED_CHUNK_MIN_BYTES } from './operator-state-files.ts';
 
 const MAX_PARALLELISM = 128;

@@ -7,8 +7,8 @@
 
 import { serialize } from 'node:v8';
 import { InvalidRequestError, NotFoundError } from '../../shared/errors.ts';
-import type { CheckpointMetadata, SnapshotInfo } from './checkpoint-metadata.ts';
-import { childLocation, openCheckpointStorage, type CheckpointStorage } from './checkpoint-storage.ts';
+import type { CheckpointMetadata, SnapshotInfo } from '../../shared/checkpoint/checkpoint-metadata.ts';
+import { childLocation, openCheckpointStorage, type CheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { canonicalSnapshot, readOperatorSnapshot } from './operator-state-files.ts';
 
 export interface SnapshotSummary extends SnapshotInfo {

@@ -3,7 +3,7 @@
 // (lease expired, a fenced write refused, a worker rejecting its epoch) it drops the dispatcher
 // without touching any worker and campaigns again as a standby.
 
-import { normalizeLocation } from '../checkpoint/restore-path.ts';
+import { normalizeLocation } from '../../shared/checkpoint/restore-path.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { errorChainMessage, NotLeaderError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';

@@ -6,8 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sha256 } from '../checkpoint/checkpoint-storage.ts';
-import { METADATA_FORMAT_VERSION, type CheckpointMetadata } from '../checkpoint/checkpoint-metadata.ts';
+import { sha256 } from '../../shared/checkpoint/checkpoint-storage.ts';
+import { METADATA_FORMAT_VERSION, type CheckpointMetadata } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import { checkpointPointerKey } from './job-record.ts';
 import { TestingJobCluster, type TestingWorker } from './testing/testing-job-cluster.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { StreamExecutionEnvironment, WatermarkStrategy } from '../../shared/api/index.ts';
 import { NexmarkSource, type NexmarkEvent } from '../../worker/connectors/index.ts';
 import { CollectSink } from '../../worker/connectors/collect-sink.ts';
-import { liveRescaleRefusal, planJob, type JobPlan } from '../../worker/runtime/job-plan.ts';
+import { liveRescaleRefusal, planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
 import { assignSplits } from './job-master.ts';
 
 function keyedCount(): StreamExecutionEnvironment {

@@ -20,13 +20,13 @@ import type { Sink, SinkWriter } from '../../shared/api/connectors.ts';
 import { SystemClock } from '../../shared/clock.ts';
 import { CheckpointError, RestoreError } from '../../shared/errors.ts';
 import { InMemoryLogger } from '../../shared/logging.ts';
-import type { CheckpointMetadata, SubtaskStateHandle } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
-import { METADATA_FORMAT_VERSION } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
+import type { CheckpointMetadata, SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
+import { METADATA_FORMAT_VERSION } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import {
   InMemoryCheckpointStorage,
   LocalDirectoryCheckpointStorage,
   type CheckpointStorage,
-} from '../../coordinator/checkpoint/checkpoint-storage.ts';
+} from '../../shared/checkpoint/checkpoint-storage.ts';
 import { CollectSink } from '../connectors/collect-sink.ts';
 import { InMemoryDeadLetterOutput } from './dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions, type RestoreSource } from './embedded-executor.ts';

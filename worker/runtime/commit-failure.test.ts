@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Sink, SinkWriter } from '../../shared/api/connectors.ts';
-import { LocalDirectoryCheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import { LocalDirectoryCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { CollectSink } from '../connectors/collect-sink.ts';
 import { runEmbedded } from '../testing/embedded-harness.ts';
 import { deterministicEnv } from '../testing/pipeline-helpers.ts';

@@ -12,17 +12,18 @@ import type { Clock } from '../../shared/clock.ts';
 import { sleep, WakeableSleep } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { CheckpointCoordinator, type CheckpointParticipants, type CompletedCheckpointInfo } from '../../coordinator/checkpoint/checkpoint-coordinator.ts';
-import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import type { CheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
 import type { KeyedStateBackend, StateBackendKind } from '../state/keyed-state-backend.ts';
 import type { DeadLetterOutput } from './dead-letter.ts';
-import { planJob, type JobPlan } from './job-plan.ts';
+import { planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
 import type { OperatorSnapshot } from './stream-operator.ts';
 import type { StreamTask } from './stream-task.ts';
-import { buildSubtasks, loadRestoreState, type RestoreSource } from './subtask-builder.ts';
+import type { RestoreSource } from '../../shared/checkpoint/restore-path.ts';
+import { buildSubtasks, loadRestoreState } from './subtask-builder.ts';
 
-export type { RestoreSource } from './subtask-builder.ts';
+export type { RestoreSource } from '../../shared/checkpoint/restore-path.ts';
 
 export interface EmbeddedExecutorOptions {
   readonly jobName: string;

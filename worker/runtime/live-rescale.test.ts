@@ -9,7 +9,7 @@ import { ManualClock } from '../../shared/clock.ts';
 import { assignToKeyGroup, KeyGroupRange, keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
 import { InMemoryKeyedStateBackend } from '../state/memory-state-backend.ts';
 import { ExchangeOutput, InputChannel, type ChannelEvent, type ChannelTarget } from './exchange.ts';
-import type { TaskVertex } from './job-plan.ts';
+import type { TaskVertex } from '../../shared/plan/job-plan.ts';
 import { DiscardingOutput } from './output.ts';
 import { AbstractStreamOperator } from './stream-operator.ts';
 import { StreamTask } from './stream-task.ts';

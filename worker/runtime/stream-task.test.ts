@@ -11,7 +11,7 @@ import { ScriptedBoundedSource } from '../testing/scripted-bounded-source.ts';
 import { InMemoryDeadLetterOutput } from './dead-letter.ts';
 import { DiscardingOutput } from './output.ts';
 import { ExchangeOutput, InputChannel, type ChannelEvent } from './exchange.ts';
-import type { TaskVertex } from './job-plan.ts';
+import type { TaskVertex } from '../../shared/plan/job-plan.ts';
 import { AbstractStreamOperator, type OperatorSnapshot } from './stream-operator.ts';
 import { StreamTask } from './stream-task.ts';
 

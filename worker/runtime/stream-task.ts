@@ -9,7 +9,7 @@ import type { PollStatus, SplitState } from '../../shared/api/connectors.ts';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../../shared/api/time.ts';
 import { SluiceError, UserFunctionError } from '../../shared/errors.ts';
 import type { KeyGroupRange } from '../../shared/key-groups.ts';
-import type { TaskVertex } from './job-plan.ts';
+import type { TaskVertex } from '../../shared/plan/job-plan.ts';
 import type { ExchangeOutput, InputChannel } from './exchange.ts';
 import type { AbstractStreamOperator, OperatorSnapshot } from './stream-operator.ts';
 import { SinkOperator, PREPARED_AT_END } from '../operators/sink-operator.ts';

@@ -10,8 +10,8 @@ import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { RestoreError } from '../../shared/errors.ts';
 import { KeyGroupRange, keyGroupRangeForSubtask, UPPER_BOUND_MAX_PARALLELISM } from '../../shared/key-groups.ts';
-import type { CheckpointMetadata } from '../../coordinator/checkpoint/checkpoint-metadata.ts';
-import type { CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import type { CheckpointMetadata } from '../../shared/checkpoint/checkpoint-metadata.ts';
+import type { RestoreSource } from '../../shared/checkpoint/restore-path.ts';
 import { readSubtaskState } from '../../coordinator/checkpoint/operator-state-files.ts';
 import type { SinkOperatorState } from '../operators/sink-operator.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
@@ -21,18 +21,11 @@ import { createKeyedStateBackend } from '../state/index.ts';
 import type { KeyedStateBackend, StateBackendKind } from '../state/keyed-state-backend.ts';
 import type { DeadLetterOutput } from './dead-letter.ts';
 import { ExchangeOutput, InputChannel, type ChannelTarget } from './exchange.ts';
-import type { JobPlan } from './job-plan.ts';
+import type { JobPlan } from '../../shared/plan/job-plan.ts';
 import { createOperator, isKeyedNode } from './operator-factory.ts';
 import { BroadcastingOutput, ChainingOutput, DiscardingOutput, SideOutputAdapter, type Output } from './output.ts';
 import type { AbstractStreamOperator, OperatorSnapshot } from './stream-operator.ts';
 import { StreamTask, type TaskListener } from './stream-task.ts';
-
-export interface RestoreSource {
-  readonly storage: CheckpointStorage;
-  readonly checkpointId: number;
-  /** Skip state of operators (uids) the job no longer has, instead of failing. */
-  readonly allowNonRestoredState?: boolean;
-}
 
 export interface RestoredState {
   readonly metadata: CheckpointMetadata;

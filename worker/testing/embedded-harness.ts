@@ -4,7 +4,7 @@
 import type { StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import { SystemClock, type Clock } from '../../shared/clock.ts';
 import { InMemoryLogger } from '../../shared/logging.ts';
-import { InMemoryCheckpointStorage, type CheckpointStorage } from '../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage, type CheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { InMemoryDeadLetterOutput } from '../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions, type JobResult } from '../runtime/embedded-executor.ts';
 import type { StateBackendKind } from '../state/keyed-state-backend.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
 import { StreamExecutionEnvironment, WatermarkStrategy } from '../../../shared/api/index.ts';
-import { InMemoryCheckpointStorage } from '../../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
 import { runEmbedded } from '../../testing/embedded-harness.ts';
 import { JsonLinesFileSink, JsonLinesFileSource, type JsonLinesFileSinkOptions, type JsonLinesPendingPart } from './index.ts';
 

@@ -11,7 +11,7 @@ import type { Admin } from 'kafkajs';
 import { StreamExecutionEnvironment, ValueStateDescriptor, WatermarkStrategy, type KeyedProcessFunction, type ValueState } from '../../../shared/api/index.ts';
 import { SystemClock } from '../../../shared/clock.ts';
 import { InMemoryLogger } from '../../../shared/logging.ts';
-import { InMemoryCheckpointStorage } from '../../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
 import { createTopics, requireKafka, testKafkaClient, uniqueTopicName } from '../../../shared/testing/kafka-service.ts';
 import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../runtime/embedded-executor.ts';

@@ -17,7 +17,7 @@ import { PartitionFetcher } from './partition-fetcher.ts';
 import { StreamExecutionEnvironment, WatermarkStrategy } from '../../../shared/api/index.ts';
 import { SystemClock } from '../../../shared/clock.ts';
 import { InMemoryLogger } from '../../../shared/logging.ts';
-import { InMemoryCheckpointStorage } from '../../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
 import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor } from '../../runtime/embedded-executor.ts';
 import { CollectSink } from '../collect-sink.ts';

@@ -10,7 +10,7 @@ import { StreamExecutionEnvironment, WatermarkStrategy } from '../../../shared/a
 import { SystemClock } from '../../../shared/clock.ts';
 import { InMemoryLogger } from '../../../shared/logging.ts';
 import { requireKinesis, testKinesisClient, TEST_AWS_CREDENTIALS } from '../../../shared/testing/kinesis-service.ts';
-import { InMemoryCheckpointStorage } from '../../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
 import { CollectSink } from '../collect-sink.ts';
 import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../runtime/embedded-executor.ts';

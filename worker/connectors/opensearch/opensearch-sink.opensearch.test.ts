@@ -12,7 +12,7 @@ import type { SinkWriter, SinkWriterContext } from '../../../shared/api/connecto
 import { SystemClock } from '../../../shared/clock.ts';
 import { InMemoryLogger } from '../../../shared/logging.ts';
 import { requireOpenSearch } from '../../../shared/testing/opensearch-service.ts';
-import { InMemoryCheckpointStorage } from '../../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
 import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor } from '../../runtime/embedded-executor.ts';
 import { GatedSource } from '../../testing/gated-source.ts';

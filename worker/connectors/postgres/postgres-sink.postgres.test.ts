@@ -13,7 +13,7 @@ import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/co
 import { SystemClock } from '../../../shared/clock.ts';
 import { InMemoryLogger } from '../../../shared/logging.ts';
 import { requirePostgres } from '../../../shared/testing/postgres-service.ts';
-import { InMemoryCheckpointStorage, type CheckpointStorage } from '../../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage, type CheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
 import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../runtime/embedded-executor.ts';
 import { GatedSource } from '../../testing/gated-source.ts';

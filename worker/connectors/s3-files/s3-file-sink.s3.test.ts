@@ -13,7 +13,7 @@ import { createObjectStore, FaultInjectingObjectStore, type ObjectStore } from '
 import { createTestBucket, requireS3, type S3TestService, type TestBucket } from '../../../shared/testing/s3-service.ts';
 import { SystemClock } from '../../../shared/clock.ts';
 import { InMemoryLogger } from '../../../shared/logging.ts';
-import { InMemoryCheckpointStorage, type CheckpointStorage } from '../../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage, type CheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
 import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../runtime/embedded-executor.ts';
 import { GatedSource } from '../../testing/gated-source.ts';

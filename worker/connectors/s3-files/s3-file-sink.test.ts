@@ -11,7 +11,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import type { JobIdentity, SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
 import { CollectionSource, StreamExecutionEnvironment, WatermarkStrategy } from '../../../shared/api/index.ts';
 import { createObjectStore, MemoryObjectStore } from '../../../shared/object-store/index.ts';
-import { InMemoryCheckpointStorage } from '../../../coordinator/checkpoint/checkpoint-storage.ts';
+import { InMemoryCheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
 import { runEmbedded } from '../../testing/embedded-harness.ts';
 import { S3FileSink, type S3FileCommittable, type S3FileSinkOptions } from './index.ts';
 import { escapeHivePartitionValue } from './bucket-assigner.ts';

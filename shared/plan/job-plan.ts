@@ -3,10 +3,10 @@
 // tasks. An operator joins its upstream's task when the edge is forward at equal parallelism and
 // it has no other input — records then pass by a direct call, with no exchange.
 
-import type { JobSettings } from '../../shared/api/environment.ts';
-import type { StreamEdge, StreamGraph, StreamNode } from '../../shared/api/graph.ts';
-import { InvalidPipelineError } from '../../shared/errors.ts';
-import { defaultMaxParallelism } from '../../shared/key-groups.ts';
+import type { JobSettings } from '../api/environment.ts';
+import type { StreamEdge, StreamGraph, StreamNode } from '../api/graph.ts';
+import { InvalidPipelineError } from '../errors.ts';
+import { defaultMaxParallelism } from '../key-groups.ts';
 
 export interface PlannedEdge extends StreamEdge {
   readonly partitioning: StreamEdge['partitioning'];

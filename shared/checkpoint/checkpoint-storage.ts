@@ -10,9 +10,9 @@
 // self-contained (no shared files).
 
 import { createHash } from 'node:crypto';
-import { CheckpointError, RestoreError } from '../../shared/errors.ts';
-import { createObjectStore, MemoryObjectStore, ObjectExistsError, ObjectNotFoundError, type ObjectStore } from '../../shared/object-store/index.ts';
-import { PrefixedObjectStore } from '../../shared/object-store/prefixed-object-store.ts';
+import { CheckpointError, RestoreError } from '../errors.ts';
+import { createObjectStore, MemoryObjectStore, ObjectExistsError, ObjectNotFoundError, type ObjectStore } from '../object-store/index.ts';
+import { PrefixedObjectStore } from '../object-store/prefixed-object-store.ts';
 import { validateCheckpointMetadata, type CheckpointMetadata, type SubtaskStateHandle } from './checkpoint-metadata.ts';
 
 export interface CheckpointStorage {

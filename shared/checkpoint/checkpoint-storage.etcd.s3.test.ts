@@ -7,18 +7,18 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { StreamExecutionEnvironment, ValueStateDescriptor, WatermarkStrategy, type KeyedProcessFunction, type ValueState } from '../../shared/api/index.ts';
-import type { Sink, SinkWriter } from '../../shared/api/connectors.ts';
-import { SystemClock } from '../../shared/clock.ts';
-import { InMemoryLogger } from '../../shared/logging.ts';
-import { FaultInjectingObjectStore, S3ObjectStore, type ObjectStore, type PutOptions } from '../../shared/object-store/index.ts';
-import { requireEtcd } from '../../shared/testing/services.ts';
-import { createTestBucket, requireS3, type S3TestService, type TestBucket } from '../../shared/testing/s3-service.ts';
+import { StreamExecutionEnvironment, ValueStateDescriptor, WatermarkStrategy, type KeyedProcessFunction, type ValueState } from '../api/index.ts';
+import type { Sink, SinkWriter } from '../api/connectors.ts';
+import { SystemClock } from '../clock.ts';
+import { InMemoryLogger } from '../logging.ts';
+import { FaultInjectingObjectStore, S3ObjectStore, type ObjectStore, type PutOptions } from '../object-store/index.ts';
+import { requireEtcd } from '../testing/services.ts';
+import { createTestBucket, requireS3, type S3TestService, type TestBucket } from '../testing/s3-service.ts';
 import { InMemoryDeadLetterOutput } from '../../worker/runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../worker/runtime/embedded-executor.ts';
 import { GatedSource } from '../../worker/testing/gated-source.ts';
-import { EtcdHighAvailabilityServices } from '../ha/etcd-high-availability-services.ts';
-import { CheckpointCoordinator } from './checkpoint-coordinator.ts';
+import { EtcdHighAvailabilityServices } from '../../coordinator/ha/etcd-high-availability-services.ts';
+import { CheckpointCoordinator } from '../../coordinator/checkpoint/checkpoint-coordinator.ts';
 import { ObjectStoreCheckpointStorage } from './checkpoint-storage.ts';
 
 let s3: S3TestService;

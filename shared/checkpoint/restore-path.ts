@@ -5,9 +5,16 @@
 
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { RestoreError } from '../../shared/errors.ts';
-import type { RestoreSource } from '../../worker/runtime/subtask-builder.ts';
-import { openCheckpointStorage, type ObjectStoreCheckpointStorage } from './checkpoint-storage.ts';
+import { RestoreError } from '../errors.ts';
+import { openCheckpointStorage, type CheckpointStorage, type ObjectStoreCheckpointStorage } from './checkpoint-storage.ts';
+
+/** A completed checkpoint or snapshot to restore a job from. */
+export interface RestoreSource {
+  readonly storage: CheckpointStorage;
+  readonly checkpointId: number;
+  /** Skip state of operators (uids) the job no longer has, instead of failing. */
+  readonly allowNonRestoredState?: boolean;
+}
 
 /** A local path made absolute; a URL (s3://, file://, memory://) as it is. */
 export function normalizeLocation(location: string): string {

@@ -8,11 +8,11 @@ import {
   StreamExecutionEnvironment,
   TumblingEventTimeWindows,
   WatermarkStrategy,
-} from '../../shared/api/index.ts';
-import type { StreamGraph } from '../../shared/api/graph.ts';
-import { InvalidPipelineError } from '../../shared/errors.ts';
-import { CollectSink } from '../connectors/collect-sink.ts';
-import { runEmbedded } from '../testing/embedded-harness.ts';
+} from '../api/index.ts';
+import type { StreamGraph } from '../api/graph.ts';
+import { InvalidPipelineError } from '../errors.ts';
+import { CollectSink } from '../../worker/connectors/collect-sink.ts';
+import { runEmbedded } from '../../worker/testing/embedded-harness.ts';
 import { planJob, type JobPlan, type PlanOptions } from './job-plan.ts';
 
 function plan(env: StreamExecutionEnvironment, options: Partial<PlanOptions> = {}): JobPlan {

@@ -2,7 +2,7 @@
 // each subtask's state file is and its checksum. A checkpoint whose `_metadata` does not exist
 // is not a checkpoint. The same layout serves local directories now and S3 later.
 
-import { RestoreError } from '../../shared/errors.ts';
+import { RestoreError } from '../errors.ts';
 
 export const METADATA_FORMAT_VERSION = 1;
 
