@@ -5,6 +5,7 @@
 // --cluster-token-file / SLUICE_CLUSTER_TOKEN_FILE. A standby answers with the leader's address,
 // which the client follows.
 
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigurationError, SluiceError } from '../shared/errors.ts';
@@ -34,11 +35,22 @@ interface ClientOptions {
   readonly token: string | undefined;
   /** Follow a standby's pointer to the leader (default); off to ask exactly this coordinator. */
   readonly followLeader?: boolean;
+  /**
+   * How long a request that can safely be sent again is retried while no leader answers (an
+   * election, a leader that lost its lease mid-request); default 30 s, 0 for one try. A call
+   * that asks exactly one coordinator (`followLeader: false`) takes its answer: no retry.
+   */
+  readonly retryForMs?: number;
 }
 
 export class ClusterRequestError extends SluiceError {
   override readonly domain = 'user' as const;
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+    /** The error's type as the coordinator named it (NotLeaderError: a standby refused, nothing was done). */
+    readonly type?: string,
+  ) {
     super(message);
   }
 }
@@ -94,10 +106,34 @@ function clientOptions(flags: Map<string, string[]>, env: NodeJS.ProcessEnv): Cl
   return { coordinator: coordinator.includes('://') ? coordinator : `http://${coordinator}`, token };
 }
 
-/** One REST call; follows a standby's pointer to the leader once, unless told not to. */
+/**
+ * Whether sending a request again cannot do anything twice: reads, and a submission that carries
+ * an idempotency key (the leader answers a second submission of a key with the job of the first).
+ */
+function isIdempotent(method: string, path: string, body: unknown): boolean {
+  if (method === 'GET') return true;
+  return method === 'POST' && path === '/v1/jobs' && typeof (body as { idempotencyKey?: unknown } | undefined)?.idempotencyKey === 'string';
+}
+
+/**
+ * One REST call. A standby's answer names the leader: the call goes there. While no leader
+ * answers (an election, or a leader that lost its lease mid-request and answered 503), a call
+ * that can safely be sent again is retried until `retryForMs`; any other call is retried only
+ * when a standby refused it, which did nothing.
+ */
 export async function restCall(options: ClientOptions, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<any> {
+  const idempotent = isIdempotent(method, path, body);
+  const deadline = Date.now() + (options.retryForMs ?? (options.followLeader === false ? 0 : 30_000));
   let base = options.coordinator;
-  for (let hop = 0; hop < 2; hop++) {
+  let delayMs = 200;
+  let follows = 0;
+  const again = async (): Promise<boolean> => {
+    if (Date.now() + delayMs > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    delayMs = Math.min(delayMs * 2, 2_000);
+    return true;
+  };
+  for (;;) {
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {
@@ -107,6 +143,11 @@ export async function restCall(options: ClientOptions, method: 'GET' | 'POST' | 
         signal: AbortSignal.timeout(120_000),
       });
     } catch (error) {
+      // The request may have reached a leader that died before answering: only an idempotent one goes again.
+      if (idempotent && (await again())) {
+        base = options.coordinator;
+        continue;
+      }
       throw new ClusterRequestError(`cannot reach the coordinator at ${base}: ${(error as Error).message} (is it running? see sluice coordinator --help)`, 0);
     }
     const text = await response.text();
@@ -116,14 +157,21 @@ export async function restCall(options: ClientOptions, method: 'GET' | 'POST' | 
     } catch {
       json = { error: text };
     }
-    if (response.status === 503 && typeof json.leader === 'string' && hop === 0 && options.followLeader !== false) {
-      base = `http://${json.leader}`;
-      continue;
+    if (response.status === 503) {
+      const leader = typeof json.leader === 'string' ? `http://${json.leader}` : undefined;
+      if (leader !== undefined && leader !== base && options.followLeader !== false && follows++ < 4) {
+        base = leader;
+        continue;
+      }
+      const refusedByStandby = json.type === 'NotLeaderError';
+      if ((idempotent || refusedByStandby) && (await again())) {
+        base = options.coordinator;
+        continue;
+      }
     }
-    if (!response.ok) throw new ClusterRequestError(`${method} ${path}: ${response.status} ${json.error ?? response.statusText}`, response.status);
+    if (!response.ok) throw new ClusterRequestError(`${method} ${path}: ${response.status} ${json.error ?? response.statusText}`, response.status, typeof json.type === 'string' ? json.type : undefined);
     return json;
   }
-  throw new ClusterRequestError('no leader coordinator answered', 503);
 }
 
 function parseProperties(values: readonly string[]): Record<string, Record<string, string>> {
@@ -165,6 +213,8 @@ export async function clientCommand(command: string, args: readonly string[], en
       const parallelism = positiveInt('parallelism', flags.get('parallelism')?.[0]);
       const maxParallelism = positiveInt('max-parallelism', flags.get('max-parallelism')?.[0]);
       result = await restCall(options, 'POST', '/v1/jobs', {
+        // A retry after a leadership change must not submit the job twice.
+        idempotencyKey: randomUUID(),
         application: resolve(app),
         ...(parallelism ? { parallelism } : {}),
         ...(maxParallelism ? { maxParallelism } : {}),

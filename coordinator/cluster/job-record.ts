@@ -5,7 +5,7 @@
 // leaders, so two leaders never write the same checkpoint id).
 
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
-import type { StateBackendKind } from '../../worker/state/keyed-state-backend.ts';
+import type { StateBackendKind } from '../../shared/config/state-backend.ts';
 import type { LiveRescaleProgress } from './job-master.ts';
 import type { JobState } from './job-state.ts';
 
@@ -27,6 +27,8 @@ export interface JobSubmission {
   };
   /** The keyed state backend of every subtask; the workers' default when absent. */
   readonly stateBackend?: StateBackendKind;
+  /** The client's key for this submission: a second submission with it answers with this job. */
+  readonly idempotencyKey?: string;
 }
 
 export interface PlacementEntry {

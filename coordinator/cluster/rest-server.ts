@@ -2,7 +2,8 @@
 //   GET  /v1/overview               leader, workers, slots, jobs
 //   GET  /v1/jobs                   every job's status
 //   POST /v1/jobs                   submit {application, jobName?, parallelism?, maxParallelism?, properties?,
-//                                   restoreFrom? (snapshot name or path), allowNonRestoredState?, stateBackend?}
+//                                   restoreFrom? (snapshot name or path), allowNonRestoredState?, stateBackend?,
+//                                   idempotencyKey? (a second submission with the key answers with the first's job)}
 //   GET  /v1/jobs/:id               one job: state, attempt, subtasks, checkpoints, last rescale
 //   POST /v1/jobs/:id/cancel        cancel at once
 //   POST /v1/jobs/:id/stop          last checkpoint (sinks commit), then cancel; {snapshot: true, name?} keeps it as a snapshot
@@ -12,7 +13,8 @@
 //   GET  /v1/snapshots              every snapshot
 //   GET  /v1/snapshots/:name        one snapshot: job, checkpoint, operators, size
 //   DELETE /v1/snapshots/:name      delete it
-// A coordinator that is not the leader answers 503 with the leader's REST address.
+// A coordinator that is not the leader answers 503 with the leader's REST address; one that lost
+// its leadership during a request answers 503 too (retriable: the request did not complete).
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +31,7 @@ import {
 } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { bearerToken, tokenMatches } from '../../shared/rpc/rpc.ts';
+import { FencedError } from '../ha/errors.ts';
 import type { Dispatcher, SubmitRequest } from './dispatcher.ts';
 
 export interface RestServerOptions {
@@ -46,7 +49,8 @@ export interface RestServerOptions {
 export function httpStatusOf(error: unknown): number {
   if (error instanceof AuthenticationError) return 401;
   if (error instanceof NotFoundError) return 404;
-  if (error instanceof NotLeaderError) return 503;
+  // A leader that lost its leadership mid-request did not finish it: ask the new leader.
+  if (error instanceof NotLeaderError || error instanceof FencedError) return 503;
   if (error instanceof InvalidRequestError || error instanceof RestoreError || error instanceof ApplicationLoadError || error instanceof InvalidPipelineError || error instanceof ConfigurationError) return 400;
   return 500;
 }
@@ -82,6 +86,7 @@ function errorBody(error: unknown): Record<string, unknown> {
     error: errorChainMessage(error),
     type: error instanceof Error ? error.name : 'Error',
     ...(error instanceof NotLeaderError && error.leader ? { leader: error.leader } : {}),
+    ...(httpStatusOf(error) === 503 ? { retriable: true } : {}),
   };
 }
 

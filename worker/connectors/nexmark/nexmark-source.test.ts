@@ -83,6 +83,14 @@ describe('NexmarkSource', () => {
     reader.poll(output, 100);
     reader.poll(output, 10_000);
     assert.equal(events.length, 1_000);
+    // Held up for 10 s, it catches up one second's worth, not ten, and then keeps to its rate.
+    clock.advance(10_000);
+    reader.poll(output, 100_000);
+    assert.equal(events.length, 2_000);
+    assert.equal(reader.poll(output, 100_000), 'wait');
+    clock.advance(500);
+    reader.poll(output, 100_000);
+    assert.equal(events.length, 2_500);
   });
 
   it('refuses a rate that is not a positive number, naming it', () => {

@@ -46,7 +46,7 @@ export class NexmarkSource implements Source<NexmarkEvent> {
 class NexmarkReader implements SourceReader<NexmarkEvent> {
   private splits: Array<{ id: string; generator: NexmarkGenerator; finished: boolean }> = [];
   private next = 0;
-  private readonly startedAtMs: number;
+  private startedAtMs: number;
   private emitted = 0;
   private readonly ratePerSecond: number | undefined;
   /** Reused between polls: the generator fills it a batch at a time. */
@@ -72,7 +72,14 @@ class NexmarkReader implements SourceReader<NexmarkEvent> {
   poll(output: SourceOutput<NexmarkEvent>, maxRecords: number): PollStatus {
     let budget = maxRecords;
     if (this.ratePerSecond !== undefined) {
-      const allowed = Math.floor(((this.context.now() - this.startedAtMs) / 1000) * this.ratePerSecond) - this.emitted;
+      let allowed = Math.floor(((this.context.now() - this.startedAtMs) / 1000) * this.ratePerSecond) - this.emitted;
+      // A reader held up (a slow start, a busy machine) catches up at most one second's worth:
+      // the rate stays a rate instead of turning into a burst of everything it missed.
+      const burst = Math.ceil(this.ratePerSecond);
+      if (allowed > burst) {
+        this.startedAtMs += ((allowed - burst) / this.ratePerSecond) * 1000;
+        allowed = burst;
+      }
       if (allowed <= 0) return 'wait';
       budget = Math.min(budget, allowed);
     }
