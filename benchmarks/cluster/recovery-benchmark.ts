@@ -10,7 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProcessCluster, waitFor } from '../../coordinator/cluster/testing/process-cluster.ts';
+import { ProcessCluster } from '../../coordinator/cluster/testing/process-cluster.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const SLOW_APP = fileURLToPath(new URL('../../coordinator/cluster/testing/slow-sink-app.ts', import.meta.url));

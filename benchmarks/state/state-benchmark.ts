@@ -17,7 +17,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProcessCluster, waitFor } from '../../coordinator/cluster/testing/process-cluster.ts';
+import { ProcessCluster } from '../../coordinator/cluster/testing/process-cluster.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
 import { WORKER_DEFAULTS } from '../../shared/config/worker-config.ts';
 
 const root = new URL('../..', import.meta.url).pathname;

@@ -5,12 +5,12 @@
 
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { hasState, type OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
+import { hasState, type OperatorSnapshot } from '../../shared/checkpoint/operator-snapshot.ts';
 import type { CheckpointMetadata, OperatorStateMetadata, SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import { METADATA_FORMAT_VERSION } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import { CheckpointError } from '../../shared/errors.ts';
 import type { CheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
-import { writeOperatorSnapshot } from './operator-state-files.ts';
+import { writeOperatorSnapshot } from '../../shared/checkpoint/operator-state-files.ts';
 import { PendingCheckpoint, type SubtaskAcknowledgement } from './pending-checkpoint.ts';
 
 /** What the coordinator needs from the running job. */

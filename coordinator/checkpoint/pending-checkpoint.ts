@@ -1,7 +1,7 @@
 // A checkpoint that has been triggered and is collecting acknowledgements: one per subtask of
 // every task, each carrying the (possibly still uploading) snapshots of that subtask's operators.
 
-import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
+import type { OperatorSnapshot } from '../../shared/checkpoint/operator-snapshot.ts';
 import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
 
 export interface SubtaskAcknowledgement {

@@ -15,7 +15,8 @@ import { after, before, describe, it } from 'node:test';
 import { AuthenticationError, InvalidRequestError, NotFoundError, StaleEpochError } from '../../shared/errors.ts';
 import { RpcClient } from '../../shared/rpc/rpc.ts';
 import { restCall } from '../../cli/cluster-commands.ts';
-import { ProcessCluster, TEST_TOKEN, waitFor } from './testing/process-cluster.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
+import { ProcessCluster, TEST_TOKEN } from './testing/process-cluster.ts';
 
 const SLOW_APP = fileURLToPath(new URL('./testing/slow-sink-app.ts', import.meta.url));
 const BROKEN_APP = fileURLToPath(new URL('../../cli/testing/broken-module-app.ts', import.meta.url));
@@ -36,6 +37,9 @@ after(async () => {
 
 const rest = () => `http://127.0.0.1:${cluster.coordinators[0]!.restPort}`;
 const rpc = () => `127.0.0.1:${cluster.coordinators[0]!.rpcPort}`;
+
+/** Credits (8 batches per channel) and pending batches (8) of 1024 records bound what is in flight. */
+const IN_FLIGHT_BOUND = 2 * 2 * 16 * 1024 + 4 * 1024;
 
 function rssMegabytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -112,6 +116,18 @@ describe('cluster APIs refuse bad input clearly and never crash', { timeout: 120
     await assert.rejects(cluster.rest('POST', '/v1/jobs', { application: BROKEN_APP, parallelism: 0 }), /400 parallelism: must be an integer/);
   });
 
+  it('a submission sent again with its idempotency key (also while the first is in progress) answers with the one job it made', async () => {
+    const body = { application: SLOW_APP, parallelism: 1, properties: { test: { every: '10', pauseMs: '1' } }, idempotencyKey: `twice-${Date.now()}` };
+    const before = (await cluster.rest('GET', '/v1/jobs')).jobs.length as number;
+    const [first, second] = await Promise.all([cluster.rest('POST', '/v1/jobs', body), cluster.rest('POST', '/v1/jobs', body)]);
+    const third = await cluster.rest('POST', '/v1/jobs', body);
+    assert.equal(second.jobId, first.jobId);
+    assert.equal(third.jobId, first.jobId);
+    assert.equal((await cluster.rest('GET', '/v1/jobs')).jobs.length, before + 1, 'one job for three submissions');
+    await assert.rejects(cluster.rest('POST', '/v1/jobs', { ...body, idempotencyKey: 'has spaces' }), /400 idempotencyKey: 1 to 200 printable ASCII/);
+    await cluster.rest('POST', `/v1/jobs/${first.jobId}/cancel`);
+  });
+
   it('a worker rejects a call carrying an older leader epoch than it has seen', async () => {
     const overview = await cluster.rest('GET', '/v1/overview');
     const worker = new RpcClient('WorkerGateway', overview.workers[0].rpcAddress, { token: TEST_TOKEN });
@@ -137,14 +153,19 @@ describe('cluster APIs refuse bad input clearly and never crash', { timeout: 120
       return { atMs: Date.now(), source, slow, subtasks: job.subtasks.length };
     };
     await waitFor('the job to run on both workers', 20_000, async () => ((await sample()).subtasks >= 4 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 3000));
-    const first = await sample();
+    // Measured from once the slow operator has taken in as many records as can be in flight (the
+    // start is over; the buffers have had their chance to fill) until it has taken in twice as many
+    // more: a window counted in the slow operator's records, whatever the machine's speed.
+    const first = await waitFor(`the slow operator to take in ${IN_FLIGHT_BOUND} records`, 60_000, async () => {
+      const now = await sample();
+      return now.slow >= IN_FLIGHT_BOUND ? now : undefined;
+    }, 250);
     let maxRssMb = 0;
-    for (let i = 0; i < 8; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
+    const last = await waitFor(`the slow operator to take in ${2 * IN_FLIGHT_BOUND} more records`, 60_000, async () => {
       for (const w of cluster.workers) maxRssMb = Math.max(maxRssMb, rssMegabytes(w.child.pid!));
-    }
-    const last = await sample();
+      const now = await sample();
+      return now.slow - first.slow >= 2 * IN_FLIGHT_BOUND ? now : undefined;
+    }, 500);
     const seconds = (last.atMs - first.atMs) / 1000;
     const sourceRate = (last.source - first.source) / seconds;
     const slowRate = (last.slow - first.slow) / seconds;
@@ -164,8 +185,7 @@ describe('cluster APIs refuse bad input clearly and never crash', { timeout: 120
     assert.match(coordinatorMetrics, /^flink_jobmanager_numRegisteredTaskManagers 2$/m);
     // Without flow control the source would run at hundreds of thousands of records per second.
     assert.ok(sourceRate <= slowRate * 1.2 + 1000, `source ${sourceRate}/s follows the slow operator ${slowRate}/s`);
-    // Credits (8 batches per channel) and pending batches (8) of 1024 records bound what is in flight.
-    assert.ok(inFlight <= 2 * 2 * 16 * 1024 + 4 * 1024, `in flight ${inFlight} records`);
+    assert.ok(inFlight <= IN_FLIGHT_BOUND, `in flight ${inFlight} records`);
     assert.ok(maxRssMb < 400, `worker RSS ${maxRssMb} MB stays under 400 MB`);
     await cluster.rest('POST', `/v1/jobs/${jobId}/cancel`);
   });

@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { requireEtcd } from '../../shared/testing/services.ts';
 import { compareCommittedOutput, expectedBidCounts } from './testing/keyed-count-expectation.ts';
 import { restCall } from '../../cli/cluster-commands.ts';
-import { ProcessCluster, TEST_TOKEN, waitFor } from './testing/process-cluster.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
+import { ProcessCluster, TEST_TOKEN } from './testing/process-cluster.ts';
 
 const EVENTS = 30_000;
 const RATE = 3_000; // ten seconds of input

@@ -10,16 +10,17 @@ import { isAbsolute } from 'node:path';
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { errorChainMessage, InvalidRequestError, NotFoundError, RestoreError } from '../../shared/errors.ts';
-import type { StateBackendKind } from '../../worker/state/keyed-state-backend.ts';
-import { loadRestoreState } from '../../worker/runtime/subtask-builder.ts';
+import type { StateBackendKind } from '../../shared/config/state-backend.ts';
+import { loadRestoreState } from '../../shared/checkpoint/restore-state.ts';
 import { childLocation, type ObjectStoreCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { normalizeLocation, openRestorePath, type RestoreSource } from '../../shared/checkpoint/restore-path.ts';
-import { checkSnapshotName, SnapshotCatalog, type SnapshotSummary } from '../checkpoint/snapshots.ts';
+import { checkSnapshotName, SnapshotCatalog, type SnapshotSummary } from '../../shared/checkpoint/snapshots.ts';
 import { buildApplication } from '../../shared/load-application.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { RpcClient, type UnaryHandler } from '../../shared/rpc/rpc.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
-import { createRestartStrategy, type RestartStrategyConfig } from '../scheduler/restart-strategy.ts';
+import { createRestartStrategy } from '../scheduler/restart-strategy.ts';
+import type { RestartStrategyConfig } from '../../shared/config/restart-strategy-config.ts';
 import { checkpointPointerKey, JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from './job-record.ts';
 import type { CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
 import { JobMaster, type CheckpointingSettings, type JobStatusView, type RescaleResult, type StopResult } from './job-master.ts';
@@ -52,6 +53,8 @@ export interface SubmitRequest {
   /** Drop state of operators (uids) the application no longer has instead of refusing the restore. */
   readonly allowNonRestoredState?: boolean;
   readonly stateBackend?: StateBackendKind;
+  /** Sending the same submission again (after a lost answer or a leadership change) returns the job the first one made. */
+  readonly idempotencyKey?: string;
 }
 
 const TICK_MS = 100;
@@ -193,7 +196,28 @@ export class Dispatcher {
     return job;
   }
 
+  /** Submissions in progress, by idempotency key: a second one waits for the first's job. */
+  private readonly submitting = new Map<string, Promise<JobStatusView>>();
+
   async submit(request: SubmitRequest): Promise<JobStatusView> {
+    const key = request.idempotencyKey;
+    if (key === undefined) return this.submitNew(request);
+    if (typeof key !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(key)) {
+      throw new InvalidRequestError(`idempotencyKey: 1 to 200 printable ASCII characters without spaces, got ${JSON.stringify(key)}`);
+    }
+    const inFlight = this.submitting.get(key);
+    if (inFlight) return inFlight;
+    const existing = [...this.jobs.values()].find((job) => job.submission.idempotencyKey === key);
+    if (existing) {
+      this.log.info('submission repeated: answering with its job', { job: existing.jobId, idempotencyKey: key });
+      return existing.getStatus();
+    }
+    const submitted = this.submitNew(request).finally(() => this.submitting.delete(key));
+    this.submitting.set(key, submitted);
+    return submitted;
+  }
+
+  private async submitNew(request: SubmitRequest): Promise<JobStatusView> {
     if (typeof request.application !== 'string' || !isAbsolute(request.application)) {
       throw new InvalidRequestError('application: give the absolute path of the application module (readable by every worker)');
     }
@@ -228,6 +252,7 @@ export class Dispatcher {
       ...(request.maxParallelism ? { maxParallelism: request.maxParallelism } : {}),
       ...(request.stateBackend ? { stateBackend: request.stateBackend } : {}),
       ...(restore ? { restoreFrom: restore.pinned } : {}),
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
     };
     const master = this.newJobMaster(submission, env, this.options.clock.now());
     if (restore) await this.checkRestore(master, restore.source);

@@ -36,7 +36,8 @@ import { createTestBucket, requireS3, type TestBucket } from '../../shared/testi
 import { requireEtcd } from '../../shared/testing/services.ts';
 import { readTopic } from '../../worker/connectors/kafka/testing-topic-reader.ts';
 import type { WindowResult } from './testing/kafka-window-app.ts';
-import { ProcessCluster, waitFor, type ClusterProcess } from './testing/process-cluster.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
+import { ProcessCluster, type ClusterProcess } from './testing/process-cluster.ts';
 import {
   allExpectedVisible,
   checkWindowResults,

@@ -12,12 +12,13 @@ import { CheckpointError, errorChainMessage, InvalidRequestError, StaleEpochErro
 import type { Logger } from '../../shared/logging.ts';
 import { RpcUnavailableError } from '../../shared/rpc/rpc.ts';
 import { liveRescaleRefusal, planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
-import type { RescaleCompletion } from '../../worker/cluster/cluster-job-runner.ts';
-import { operatorInfoOf, roundRobin } from '../../worker/runtime/subtask-builder.ts';
+import type { RescaleCompletion } from '../../shared/rpc/worker-reports.ts';
+import { operatorInfoOf } from '../../shared/plan/operator-info.ts';
+import { roundRobin } from '../../shared/plan/split-assignment.ts';
 import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
 import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import { childLocation, openCheckpointStorage, type ObjectStoreCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
-import { defaultSnapshotName, type SnapshotCatalog, type SnapshotSummary } from '../checkpoint/snapshots.ts';
+import { defaultSnapshotName, type SnapshotCatalog, type SnapshotSummary } from '../../shared/checkpoint/snapshots.ts';
 import { FencedError } from '../ha/errors.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import type { RestartStrategy } from '../scheduler/restart-strategy.ts';
@@ -1039,6 +1040,7 @@ export class JobMaster {
   private async persistRescale(progress: LiveRescaleProgress): Promise<void> {
     this.liveRescale = progress;
     await this.persist();
+    this.log.info('live rescale step recorded', { ...progress });
   }
 
   /** Workers a live rescale took every subtask of this attempt from. */

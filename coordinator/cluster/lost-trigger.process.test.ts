@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compareCommittedOutput, expectedBidCounts } from './testing/keyed-count-expectation.ts';
-import { ProcessCluster, waitFor } from './testing/process-cluster.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
+import { ProcessCluster } from './testing/process-cluster.ts';
 
 const EVENTS = 40_000;
 const RATE = 2_000; // twenty seconds of input

@@ -21,7 +21,8 @@ import { requireEtcd } from '../../shared/testing/services.ts';
 import { requirePostgres } from '../../shared/testing/postgres-service.ts';
 import { createTestBucket, requireS3, type TestBucket } from '../../shared/testing/s3-service.ts';
 import { compareCommittedRecords, expectedBidCounts } from './testing/keyed-count-expectation.ts';
-import { ProcessCluster, waitFor } from './testing/process-cluster.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
+import { ProcessCluster } from './testing/process-cluster.ts';
 
 const APP = fileURLToPath(new URL('./testing/postgres-count-app.ts', import.meta.url));
 const EVENTS = 20_000;

@@ -16,7 +16,8 @@ import { S3ObjectStore } from '../../shared/object-store/index.ts';
 import { requireEtcd } from '../../shared/testing/services.ts';
 import { createTestBucket, requireS3, type TestBucket } from '../../shared/testing/s3-service.ts';
 import { compareCommittedOutput, expectedBidCounts } from './testing/keyed-count-expectation.ts';
-import { KEYED_COUNT_APP, ProcessCluster, waitFor } from './testing/process-cluster.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
+import { KEYED_COUNT_APP, ProcessCluster } from './testing/process-cluster.ts';
 
 const SLOW_APP = fileURLToPath(new URL('./testing/slow-sink-app.ts', import.meta.url));
 const EVENTS = 60_000;

@@ -3,7 +3,7 @@
 // reported running. A worker silent for longer than the heartbeat timeout is lost.
 
 import type { Clock } from '../../shared/clock.ts';
-import type { SubtaskStatus } from '../../worker/cluster/cluster-job-runner.ts';
+import type { SubtaskStatus } from '../../shared/rpc/worker-reports.ts';
 
 /** A subtask as its worker reports it in heartbeats. */
 export type RunningSubtask = SubtaskStatus;

@@ -140,12 +140,14 @@ describe('EtcdHighAvailabilityServices (real etcd)', () => {
         const elected = await output.waitFor((line) => line.event === 'elected', 30_000, 'the child to be elected');
         await output.waitFor((line) => line.event === 'write' && line.ok === true, 10_000, 'the child to write as leader');
         const standby = services.campaign({ id: 'standby', address: 'standby:1' }, AbortSignal.timeout(30_000));
+        const childLease = await leaseOfElectionKey(endpoints, namespace, elected.epoch as number);
 
         assert.ok(process.kill(child.pid!, 'SIGSTOP'));
-        const pausedAtMs = Date.now();
         const next = await within(standby, 20_000, 'the standby to be elected while the leader is paused');
-        const takeoverMs = Date.now() - pausedAtMs;
-        assert.ok(takeoverMs >= 1000, `took over ${takeoverMs} ms after the pause, before the lease could expire`);
+        // Elected only once etcd expired the paused leader's lease (nothing revoked it: its process
+        // is stopped). A lease never comes back, so one still alive now was alive at the election.
+        const remainingTtlSeconds = await leaseTtlSeconds(endpoints, childLease);
+        assert.equal(remainingTtlSeconds, -1, `the standby was elected while the paused leader's lease had ${remainingTtlSeconds} s to live`);
         assert.ok(next.epoch > (elected.epoch as number));
         await services.putFenced(next, key, 'new-leader');
 
@@ -174,6 +176,29 @@ describe('EtcdHighAvailabilityServices (real etcd)', () => {
     });
   });
 });
+
+/** The lease of the election key created at revision `epoch` (the leadership of that epoch). */
+async function leaseOfElectionKey(endpoints: string[], namespace: string, epoch: number): Promise<string> {
+  const raw = rawClient(endpoints);
+  try {
+    const { kvs } = await raw.namespace(namespace).getAll().prefix('leader/').exec();
+    const kv = kvs.find((candidate) => Number(candidate.create_revision) === epoch);
+    assert.ok(kv, `no election key with create revision ${epoch}`);
+    return kv.lease;
+  } finally {
+    raw.close();
+  }
+}
+
+/** What etcd says is left of a lease, in seconds: -1 once it has expired or been revoked. */
+async function leaseTtlSeconds(endpoints: string[], lease: string): Promise<number> {
+  const raw = rawClient(endpoints);
+  try {
+    return Number((await raw.leaseClient.leaseTimeToLive({ ID: lease })).TTL);
+  } finally {
+    raw.close();
+  }
+}
 
 /** Deletes `key` through etcd's JSON gateway from a child process, blocking this event loop until done. */
 function deleteKeyBlocking(endpoint: string, key: string): void {

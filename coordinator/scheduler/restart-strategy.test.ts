@@ -2,12 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../shared/clock.ts';
 import { ConfigurationError } from '../../shared/errors.ts';
-import {
-  DEFAULT_RESTART_STRATEGY,
-  createRestartStrategy,
-  parseRestartStrategy,
-  type ExponentialDelayRestartConfig,
-} from './restart-strategy.ts';
+import { createRestartStrategy } from './restart-strategy.ts';
+import { DEFAULT_RESTART_STRATEGY, parseRestartStrategy, type ExponentialDelayRestartConfig } from '../../shared/config/restart-strategy-config.ts';
 
 const failure = new Error('task failed');
 

@@ -20,6 +20,7 @@ import { GatedSource } from '../../worker/testing/gated-source.ts';
 import { EtcdHighAvailabilityServices } from '../../coordinator/ha/etcd-high-availability-services.ts';
 import { CheckpointCoordinator } from '../../coordinator/checkpoint/checkpoint-coordinator.ts';
 import { ObjectStoreCheckpointStorage } from './checkpoint-storage.ts';
+import { waitFor } from '../testing/wait-for.ts';
 
 let s3: S3TestService;
 let etcd: string[];
@@ -133,14 +134,6 @@ function options(storage: ObjectStoreCheckpointStorage, extra: Partial<EmbeddedE
   };
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** 5000 keys with 100-byte payloads: about 4–5 KiB of state per key group, so key groups go to shared files. */
 const records: Rec[] = Array.from({ length: 5000 }, (_, i) => ({ key: `k${i}`, payload: `${i}:`.padEnd(100, 'x') }));
 
@@ -155,7 +148,7 @@ describe('checkpoints on S3', { timeout: 180_000 }, () => {
     for (let released = 0; released < 2000; released += 500) {
       source.release(500);
       const before = executor.getStatus().checkpoints.completed;
-      await waitFor('a checkpoint after the release', () => executor.getStatus().checkpoints.completed >= before + 2);
+      await waitFor('a checkpoint after the release', 30_000, () => executor.getStatus().checkpoints.completed >= before + 2);
     }
     source.releaseAllAndEnd();
     assert.equal((await running).state, 'finished');
@@ -197,16 +190,16 @@ describe('checkpoints on S3', { timeout: 180_000 }, () => {
       const executor = await EmbeddedExecutor.create(countJob(source, sink, 1), options(storage, { stateBackend: backend }));
       const running = executor.run();
       source.release(records.length);
-      await waitFor('every record processed', () => executor.getStatus().recordsWritten === records.length);
+      await waitFor('every record processed', 30_000, () => executor.getStatus().recordsWritten === records.length);
       let before = executor.getStatus().checkpoints.completed;
-      await waitFor('a checkpoint of all of them', () => executor.getStatus().checkpoints.completed >= before + 2);
+      await waitFor('a checkpoint of all of them', 30_000, () => executor.getStatus().checkpoints.completed >= before + 2);
       const sharedAfterFull = store.puts.filter((k) => k.startsWith('shared/')).length;
       assert.ok(sharedAfterFull >= 100, `the first checkpoints upload most key groups (${sharedAfterFull})`);
 
       source.release(hot.length);
-      await waitFor('the hot records processed', () => executor.getStatus().recordsWritten === records.length + hot.length);
+      await waitFor('the hot records processed', 30_000, () => executor.getStatus().recordsWritten === records.length + hot.length);
       before = executor.getStatus().checkpoints.completed;
-      await waitFor('two more checkpoints', () => executor.getStatus().checkpoints.completed >= before + 2);
+      await waitFor('two more checkpoints', 30_000, () => executor.getStatus().checkpoints.completed >= before + 2);
       const uploadedSince = store.puts.filter((k) => k.startsWith('shared/')).length - sharedAfterFull;
       assert.equal(uploadedSince, 1, 'one key group changed: one shared file uploaded');
       executor.stop();
@@ -290,12 +283,12 @@ describe('checkpoints on S3', { timeout: 180_000 }, () => {
     const executor = await EmbeddedExecutor.create(countJob(source, sink, 2), options(storage));
     const running = executor.run();
     source.release(300);
-    await waitFor('a first checkpoint', () => executor.getStatus().checkpoints.completed >= 1);
+    await waitFor('a first checkpoint', 30_000, () => executor.getStatus().checkpoints.completed >= 1);
     store.failNext('put', 3);
     source.release(300);
-    await waitFor('a failed checkpoint', () => executor.getStatus().checkpoints.failed >= 1);
+    await waitFor('a failed checkpoint', 30_000, () => executor.getStatus().checkpoints.failed >= 1);
     const completedBefore = executor.getStatus().checkpoints.completed;
-    await waitFor('checkpoints completing again', () => executor.getStatus().checkpoints.completed >= completedBefore + 2);
+    await waitFor('checkpoints completing again', 30_000, () => executor.getStatus().checkpoints.completed >= completedBefore + 2);
     source.releaseAllAndEnd();
     const result = await running;
     assert.equal(result.state, 'finished');

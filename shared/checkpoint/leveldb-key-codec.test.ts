@@ -4,8 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StateKeyEncoder, decodeStateKey, keyGroupOfKeyText, keyGroupPrefix, stateNameSegment } from './leveldb-key-codec.ts';
-import type { Namespace, StateKey } from './keyed-state-backend.ts';
-import { describeKey } from './keyed-state-backend.contract.ts';
+import type { Namespace, StateKey } from './keyed-state-snapshot.ts';
+import { describeKey } from '../testing/describe-key.ts';
 
 const trickyKeys: StateKey[] = [
   '', 'a', 'a\u0000', '\u0000', 'é', '😀', '\uD800', '\uDFFF', 'x'.repeat(300),

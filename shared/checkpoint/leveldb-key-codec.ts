@@ -15,9 +15,8 @@
 // A namespace is a tagged string or number. The database is private to one backend instance and
 // wiped on start, so this layout may change between versions; snapshots are backend-independent.
 
-import { MAX_COMPOSITE_KEY_DEPTH } from './composite-key-map.ts';
-import type { Namespace, StateKey } from './keyed-state-backend.ts';
-import { hasLoneSurrogate } from './state-backend-checks.ts';
+import { MAX_COMPOSITE_KEY_DEPTH, type Namespace, type StateKey } from './keyed-state-snapshot.ts';
+import { hasLoneSurrogate } from '../lone-surrogate.ts';
 import { ScratchWriter, VARINT_MAX_BYTES } from './scratch-writer.ts';
 
 const TAG_STRING = 0x01;

@@ -11,12 +11,12 @@
 // (more, smaller key groups) for finer increments.
 
 import { deserialize, serialize } from 'node:v8';
-import { RestoreError } from '../../shared/errors.ts';
-import { mergeKeyGroups, type KeyGroupState } from '../../worker/state/keyed-state-backend.ts';
-import { rawPairsToEntries } from '../../worker/state/raw-pairs.ts';
-import type { OperatorSnapshot } from '../../worker/runtime/stream-operator.ts';
-import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
-import { sha256, type CheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
+import { RestoreError } from '../errors.ts';
+import { mergeKeyGroups, type KeyGroupState } from './keyed-state-snapshot.ts';
+import { rawPairsToEntries } from './raw-pairs.ts';
+import type { OperatorSnapshot } from './operator-snapshot.ts';
+import type { SubtaskStateHandle } from './checkpoint-metadata.ts';
+import { sha256, type CheckpointStorage } from './checkpoint-storage.ts';
 
 /** Key groups smaller than this stay inline in the subtask's state file. */
 export const SHARED_CHUNK_MIN_BYTES = 4096;

@@ -4,8 +4,8 @@
 // a LevelDB restore writes the pairs back as they are; anything else decodes them into entries
 // (rawPairsToEntries), which is what snapshots keep (the canonical format).
 
-import { RestoreError } from '../../shared/errors.ts';
-import type { StateEntry } from './keyed-state-backend.ts';
+import { RestoreError } from '../errors.ts';
+import type { StateEntry } from './keyed-state-snapshot.ts';
 import { decodeStateKey } from './leveldb-key-codec.ts';
 import { decodeStateValue } from './state-value-codec.ts';
 

@@ -6,9 +6,9 @@
 // Its `_metadata` is written last, refusing to overwrite, and names the job and checkpoint.
 
 import { serialize } from 'node:v8';
-import { InvalidRequestError, NotFoundError } from '../../shared/errors.ts';
-import type { CheckpointMetadata, SnapshotInfo } from '../../shared/checkpoint/checkpoint-metadata.ts';
-import { childLocation, openCheckpointStorage, type CheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
+import { InvalidRequestError, NotFoundError } from '../errors.ts';
+import type { CheckpointMetadata, SnapshotInfo } from './checkpoint-metadata.ts';
+import { childLocation, openCheckpointStorage, type CheckpointStorage } from './checkpoint-storage.ts';
 import { canonicalSnapshot, readOperatorSnapshot } from './operator-state-files.ts';
 
 export interface SnapshotSummary extends SnapshotInfo {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { deserialize, serialize } from 'node:v8';
 import { StateValueEncoder, decodeStateValue } from './state-value-codec.ts';
-import { seededRandom } from './keyed-state-backend.contract.ts';
+import { seededRandom } from '../testing/seeded-random.ts';
 
 const V8_SERIALIZED = 0xff;
 

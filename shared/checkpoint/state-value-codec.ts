@@ -19,7 +19,7 @@
 // indices on an array are dropped here, where v8 would keep them.
 
 import { deserialize, serialize } from 'node:v8';
-import { hasLoneSurrogate } from './state-backend-checks.ts';
+import { hasLoneSurrogate } from '../lone-surrogate.ts';
 import { ScratchWriter, VARINT_MAX_BYTES } from './scratch-writer.ts';
 
 const TAG_NUMBER = 0x01;

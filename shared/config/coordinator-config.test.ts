@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_RESTART_STRATEGY } from '../../coordinator/scheduler/restart-strategy.ts';
+import { DEFAULT_RESTART_STRATEGY } from './restart-strategy-config.ts';
 import { resolveCoordinatorConfig } from './coordinator-config.ts';
 import { describeConfig } from './describe-config.ts';
 import { TOKEN, assertConfigError, tempFiles } from './testing/config-test-support.ts';

@@ -2,7 +2,7 @@
 // resolved object out. Validated once, here; the rest of the coordinator reads only the result.
 
 import { ConfigurationError } from '../errors.ts';
-import { DEFAULT_RESTART_STRATEGY, parseRestartStrategy, type RestartStrategyConfig } from '../../coordinator/scheduler/restart-strategy.ts';
+import { DEFAULT_RESTART_STRATEGY, parseRestartStrategy, type RestartStrategyConfig } from './restart-strategy-config.ts';
 import { CLUSTER_TOKEN_FIELDS, resolveClusterToken } from './cluster-token.ts';
 import { OBJECT_STORE_FIELDS } from './object-store-fields.ts';
 import {

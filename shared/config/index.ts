@@ -16,10 +16,9 @@ export {
   WORKER_FLAGS,
   WORKER_FIELDS,
   WORKER_DEFAULTS,
-  STATE_BACKEND_KINDS,
   type WorkerConfig,
-  type StateBackendKind,
 } from './worker-config.ts';
+export { STATE_BACKEND_KINDS, DEFAULT_CACHE_CAPACITY_ENTRIES, type StateBackendKind } from './state-backend.ts';
 export { parseFlags, CLUSTER_FLAGS, type ParsedFlags } from './flags.ts';
 export { describeConfig, REDACTED } from './describe-config.ts';
 export {

@@ -6,10 +6,7 @@ import { OBJECT_STORE_FIELDS } from './object-store-fields.ts';
 import { deepFreeze, flagSpecsOf, formatUsage, resolveFields, type ConfigFieldSpec, type ConfigSources } from './config-sources.ts';
 import { defaultProcessId, durationMs, host, hostPort, integer, list, oneOf, port, processId, subdirectory, text } from './config-values.ts';
 import { ConfigurationError } from '../errors.ts';
-import { DEFAULT_CACHE_CAPACITY_ENTRIES } from '../../worker/state/leveldb-state-backend.ts';
-
-export type StateBackendKind = 'memory' | 'leveldb';
-export const STATE_BACKEND_KINDS: readonly StateBackendKind[] = ['memory', 'leveldb'];
+import { DEFAULT_CACHE_CAPACITY_ENTRIES, STATE_BACKEND_KINDS, type StateBackendKind } from './state-backend.ts';
 
 export interface WorkerConfig {
   readonly id: string;

@@ -6,7 +6,7 @@
 // checkpoint takes that and is not paced. Time comes from the clock.
 
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import type { CheckpointWriteLimiter } from '../../coordinator/checkpoint/operator-state-files.ts';
+import type { CheckpointWriteLimiter } from '../../shared/checkpoint/operator-state-files.ts';
 import { sleep, type Clock } from '../../shared/clock.ts';
 
 /** Event-loop utilization at or above which the loop counts as saturated. */

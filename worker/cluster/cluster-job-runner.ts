@@ -23,8 +23,10 @@ import type { ChannelTarget, InputChannel } from '../runtime/exchange.ts';
 import { liveRescaleRefusal, planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
 import { hasState, type OperatorSnapshot } from '../runtime/stream-operator.ts';
 import type { StreamTask } from '../runtime/stream-task.ts';
-import { buildSubtasks, loadRestoreState, type BuiltSubtasks } from '../runtime/subtask-builder.ts';
-import { readKeyGroupChunks, readOperatorSnapshot, writeOperatorSnapshot, type CheckpointWriteLimiter } from '../../coordinator/checkpoint/operator-state-files.ts';
+import { buildSubtasks, type BuiltSubtasks } from '../runtime/subtask-builder.ts';
+import { loadRestoreState } from '../../shared/checkpoint/restore-state.ts';
+import type { RescaleCompletion, SubtaskStatus } from '../../shared/rpc/worker-reports.ts';
+import { readKeyGroupChunks, readOperatorSnapshot, writeOperatorSnapshot, type CheckpointWriteLimiter } from '../../shared/checkpoint/operator-state-files.ts';
 import { assignToKeyGroup, KeyGroupRange, keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
 import { SluiceError } from '../../shared/errors.ts';
 
@@ -101,33 +103,6 @@ export interface RescalePreparation {
 
 /** "taskId/subtask" → the ids of the splits a source subtask reads after the rescale. */
 export type SplitAssignment = ReadonlyMap<string, readonly string[]>;
-
-export interface RescaleCompletion {
-  /** Records held back while their key groups' state was on its way. */
-  readonly stashedRecords: number;
-  readonly keyGroupsTakenOver: number;
-  /** Of those, the key groups staged ahead of the switch and unchanged since: nothing was read at the takeover. */
-  readonly keyGroupsStaged: number;
-  readonly splitsTakenOver: number;
-  readonly retiredSubtasks: number;
-  /** The longest a subtask here held back records of key groups it took over: from its rescale barrier to their state being in place, in ms. */
-  readonly keyGroupPauseMs: number;
-}
-
-export interface SubtaskStatus {
-  readonly taskId: number;
-  readonly subtask: number;
-  readonly taskName: string;
-  readonly state: 'running' | 'finished';
-  readonly recordsIn: number;
-  readonly recordsOut: number;
-  readonly watermark: number;
-  readonly busyTimeMs: number;
-  readonly backPressuredTimeMs: number;
-  readonly backPressured: boolean;
-  /** Source subtasks: the splits their reader has not finished (none once the subtask finished). */
-  readonly unfinishedSplits?: readonly string[];
-}
 
 const MAX_IDLE_SLEEP_MS = 50;
 /** Longest a processing step runs before the worker yields to its event loop. */

@@ -13,7 +13,7 @@ import type { Logger } from '../../shared/logging.ts';
 import type { CallContext, UnaryHandler } from '../../shared/rpc/rpc.ts';
 import { RpcClient, RpcUnavailableError } from '../../shared/rpc/rpc.ts';
 import { openCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
-import type { CheckpointWriteLimiter } from '../../coordinator/checkpoint/operator-state-files.ts';
+import type { CheckpointWriteLimiter } from '../../shared/checkpoint/operator-state-files.ts';
 import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import type { StateBackendKind } from '../state/keyed-state-backend.ts';
 import type { DeadLetterOutput } from '../runtime/dead-letter.ts';

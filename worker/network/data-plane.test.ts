@@ -7,16 +7,9 @@ import { InputChannel, type ChannelEvent } from '../runtime/exchange.ts';
 import { DataPlane, DataPlaneError, type DataPlaneOptions } from './data-plane.ts';
 import { encodeCreditFrame, encodeEventFrame, encodeHelloFrame, encodeOpenFrame } from './frame.ts';
 import { encodeChannelEvent } from './record-batch-codec.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
 
 const TOKEN = 'cluster-token-for-tests';
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 async function withPlanes(
   count: number,
@@ -78,7 +71,7 @@ test('events arrive in order across two workers: records, watermark, idle, barri
     send(batch(1000, 3));
     send({ kind: 'end' });
     const received: ChannelEvent[] = [];
-    await waitFor(() => takeAll(channel, received).at(-1)?.kind === 'end', 'the end event');
+    await waitFor('the end event', 5_000, () => takeAll(channel, received).at(-1)?.kind === 'end');
     assert.deepEqual(received, sent);
     assert.equal(producer!.getStatus().pendingBatches, 0);
     assert.ok(consumer!.getStatus().bytesIn > 0 && producer!.getStatus().bytesOut === consumer!.getStatus().bytesIn);
@@ -94,14 +87,14 @@ test('a producer that opens before the consumer registers gets no credit until i
     early.push({ kind: 'watermark', watermark: 7 });
     early.push({ kind: 'watermark', watermark: 8 }); // overtakes 7 in the queue: only the latest is sent
     // The consumer handles OPENs in order: once the probe has credit, it has seen the early OPEN.
-    await waitFor(() => probe.credits > 0, 'credit for the probe channel');
+    await waitFor('credit for the probe channel', 5_000, () => probe.credits > 0);
     assert.equal(early.credits, 0);
     assert.equal(early.pendingBatches, 1);
 
     const channel = inputChannel('early');
     consumer!.registerInput('job/1/early', channel);
     const received: ChannelEvent[] = [];
-    await waitFor(() => takeAll(channel, received).length === 2, 'the early events');
+    await waitFor('the early events', 5_000, () => takeAll(channel, received).length === 2);
     assert.deepEqual(received, [batch(0, 5), { kind: 'watermark', watermark: 8 }]);
     assert.equal(early.pendingBatches, 0);
   });
@@ -121,9 +114,9 @@ test('a consumer that does not take keeps its producer unwritable with bounded q
       };
       fill();
       assert.equal(output.pendingBatches, 3, 'no credit yet: the producer stops at maxPendingBatches');
-      await waitFor(() => writableCalls === 1, 'onWritable after the first credit');
+      await waitFor('onWritable after the first credit', 5_000, () => writableCalls === 1);
       fill();
-      await waitFor(() => channel.queuedRecords === 2 * 4 && output.credits === 0, 'the consumer queue to fill its credit');
+      await waitFor('the consumer queue to fill its credit', 5_000, () => channel.queuedRecords === 2 * 4 && output.credits === 0);
       assert.equal(output.writable, false);
       assert.equal(output.pendingBatches, 3);
       assert.equal(producer!.getStatus().pendingBatches, 3);
@@ -132,11 +125,11 @@ test('a consumer that does not take keeps its producer unwritable with bounded q
 
       const received: ChannelEvent[] = [];
       takeAll(channel, received);
-      await waitFor(() => writableCalls === 2, 'onWritable after credit came back');
+      await waitFor('onWritable after credit came back', 5_000, () => writableCalls === 2);
       assert.equal(output.writable, true);
       fill();
       output.push({ kind: 'end' });
-      await waitFor(() => takeAll(channel, received).at(-1)?.kind === 'end', 'everything to arrive');
+      await waitFor('everything to arrive', 5_000, () => takeAll(channel, received).at(-1)?.kind === 'end');
       const ids = received.flatMap((e) => (e.kind === 'records' ? e.values.map((v) => (v as { id: number }).id) : []));
       assert.deepEqual(ids, Array.from({ length: next * 2 }, (_, i) => i));
     },
@@ -155,12 +148,12 @@ test('a peer with a wrong token is refused: nothing opens, the error is logged, 
       intruder.onChannelFailure((error, keys) => failures.push({ error, keys }));
       const output = intruder.openOutput('job/1/0', consumer!.address);
       output.push(batch(0, 1));
-      await waitFor(() => failures.length === 1, 'the refusal');
+      await waitFor('the refusal', 5_000, () => failures.length === 1);
       assert.deepEqual(failures[0]!.keys, ['job/1/0']);
       assert.match(failures[0]!.error.message, /wrong cluster token/);
       assert.throws(() => output.push(batch(1, 1)), DataPlaneError);
       assert.ok(errors(consumerLog!).some((line) => /wrong cluster token/.test(line) && /intruder/.test(line)), errors(consumerLog!).join('\n'));
-      await waitFor(() => consumer!.getStatus().connections === 0, 'the refused connection to close');
+      await waitFor('the refused connection to close', 5_000, () => consumer!.getStatus().connections === 0);
       assert.equal(channel.isEmpty, true);
       assert.equal(consumerLog!.lines.some((line) => JSON.stringify(line).includes('not-the-token')), false, 'tokens are not logged');
     } finally {
@@ -188,7 +181,7 @@ test('a malformed frame closes only that connection, with an error naming the pe
     const output = producer!.openOutput('job/1/good', consumer!.address);
     output.push(batch(0, 2));
     const received: ChannelEvent[] = [];
-    await waitFor(() => takeAll(channel, received).length === 1, 'the first batch');
+    await waitFor('the first batch', 5_000, () => takeAll(channel, received).length === 1);
 
     const badFrames: Array<[string, Buffer[], RegExp]> = [
       ['unknown frame type', [Buffer.from([1, 0, 0, 0, 99])], /unknown frame type 99/],
@@ -213,7 +206,7 @@ test('a malformed frame closes only that connection, with an error naming the pe
     // The good connection is untouched.
     output.push(batch(2, 2));
     output.push({ kind: 'end' });
-    await waitFor(() => takeAll(channel, received).at(-1)?.kind === 'end', 'the rest of the good channel');
+    await waitFor('the rest of the good channel', 5_000, () => takeAll(channel, received).at(-1)?.kind === 'end');
     assert.deepEqual(received, [batch(0, 2), batch(2, 2), { kind: 'end' }]);
     assert.equal(producer!.getStatus().connections, 1);
   });
@@ -246,9 +239,9 @@ test('a producer that goes away mid-stream is reported on the consumer; one that
     done.push({ kind: 'end' });
     going.push(batch(0, 1));
     const finishedEvents: ChannelEvent[] = [];
-    await waitFor(() => takeAll(finished, finishedEvents).at(-1)?.kind === 'end' && live.queuedRecords === 1, 'both channels to deliver');
+    await waitFor('both channels to deliver', 5_000, () => takeAll(finished, finishedEvents).at(-1)?.kind === 'end' && live.queuedRecords === 1);
     await producer.close();
-    await waitFor(() => failures.length === 1, 'the failure report');
+    await waitFor('the failure report', 5_000, () => failures.length === 1);
     assert.deepEqual(failures[0]!.keys, ['job/1/live']);
     assert.match(failures[0]!.error.message, /"doomed"/);
   });
@@ -281,10 +274,10 @@ test('a consumer process killed mid-stream is reported on the producer, naming t
       producer!.onChannelFailure((error, keys) => failures.push({ error, keys }));
       const a = producer!.openOutput('job/1/a', address);
       const b = producer!.openOutput('job/1/b', address);
-      await waitFor(() => a.credits > 0 && b.credits > 0, 'credit from the consumer process', 15_000);
+      await waitFor('credit from the consumer process', 15_000, () => a.credits > 0 && b.credits > 0);
       a.push(batch(0, 1));
       child.kill('SIGKILL');
-      await waitFor(() => failures.length === 1, 'the failure report');
+      await waitFor('the failure report', 5_000, () => failures.length === 1);
       assert.deepEqual(failures[0]!.keys.sort(), ['job/1/a', 'job/1/b']);
       assert.match(failures[0]!.error.message, /"victim"/);
       assert.match(failures[0]!.error.message, new RegExp(address.replace(/\./g, '\\.')));
@@ -304,13 +297,13 @@ test('releaseChannels forgets a job attempt on both sides; late frames are dropp
     consumer!.registerInput('job/2/x', current);
     const oldOut = producer!.openOutput('job/1/x', consumer!.address);
     const currentOut = producer!.openOutput('job/2/x', consumer!.address);
-    await waitFor(() => oldOut.credits > 0 && currentOut.credits > 0, 'credit');
+    await waitFor('credit', 5_000, () => oldOut.credits > 0 && currentOut.credits > 0);
 
     consumer!.releaseChannels('job/1/');
     assert.equal(consumer!.getStatus().inputs, 1);
     oldOut.push(batch(0, 1)); // late: the producer does not know yet
     currentOut.push(batch(0, 1));
-    await waitFor(() => current.queuedRecords === 1, 'the current attempt');
+    await waitFor('the current attempt', 5_000, () => current.queuedRecords === 1);
     assert.equal(old.isEmpty, true);
 
     producer!.releaseChannels('job/1/');
@@ -319,7 +312,7 @@ test('releaseChannels forgets a job attempt on both sides; late frames are dropp
     assert.equal(oldOut.writable, true);
     currentOut.push({ kind: 'end' });
     const received: ChannelEvent[] = [];
-    await waitFor(() => takeAll(current, received).at(-1)?.kind === 'end', 'the end of the current attempt');
+    await waitFor('the end of the current attempt', 5_000, () => takeAll(current, received).at(-1)?.kind === 'end');
     assert.deepEqual(received, [batch(0, 1), { kind: 'end' }]);
     assert.equal(old.isEmpty, true);
     for (const log of logs) assert.deepEqual(errors(log), []);
@@ -330,7 +323,7 @@ test('releaseChannels forgets a job attempt on both sides; late frames are dropp
     consumer!.registerInput('job/1/x', again);
     const againOut = producer!.openOutput('job/1/x', consumer!.address);
     againOut.push(batch(5, 1));
-    await waitFor(() => again.queuedRecords === 1, 'the reused key');
+    await waitFor('the reused key', 5_000, () => again.queuedRecords === 1);
   });
 });
 
@@ -342,7 +335,7 @@ test('a peer that is not listening is reported as a channel failure', async () =
     producer!.onChannelFailure((error, keys) => failures.push({ error, keys }));
     const output = producer!.openOutput('job/1/nowhere', address);
     output.push(batch(0, 1));
-    await waitFor(() => failures.length === 1, 'the failure report');
+    await waitFor('the failure report', 5_000, () => failures.length === 1);
     assert.deepEqual(failures[0]!.keys, ['job/1/nowhere']);
     assert.match(failures[0]!.error.message, new RegExp(`${address.replace(/\./g, '\\.')}.*ECONNREFUSED`));
     assert.equal(producer!.getStatus().connections, 0);

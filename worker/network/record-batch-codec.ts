@@ -27,7 +27,7 @@
 import { deserialize, serialize } from 'node:v8';
 import type { ChannelEvent } from '../runtime/exchange.ts';
 import { SluiceError } from '../../shared/errors.ts';
-import { hasLoneSurrogate } from '../state/state-backend-checks.ts';
+import { hasLoneSurrogate } from '../../shared/lone-surrogate.ts';
 
 const EVENT_RECORDS_COLUMNAR = 1;
 const EVENT_RECORDS_V8 = 2;

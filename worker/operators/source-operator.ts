@@ -10,15 +10,9 @@ import type { WatermarkGenerator, WatermarkStrategy } from '../../shared/api/wat
 import { SluiceError } from '../../shared/errors.ts';
 import type { DeadLetterOutput } from '../runtime/dead-letter.ts';
 import { AbstractStreamOperator, type OperatorSnapshot } from '../runtime/stream-operator.ts';
+import type { SourceOperatorState } from '../../shared/checkpoint/operator-snapshot.ts';
 
-export interface SourceOperatorState {
-  readonly splits: readonly SplitState[];
-  /**
-   * The parallelism its reader ran at: a restore checks that every subtask below it left state,
-   * else their splits would never be read again. Absent in checkpoints taken before it was kept.
-   */
-  readonly parallelism?: number;
-}
+export type { SourceOperatorState } from '../../shared/checkpoint/operator-snapshot.ts';
 
 export class SourceOperator extends AbstractStreamOperator implements SourceOutput<unknown> {
   private reader!: SourceReader<unknown>;

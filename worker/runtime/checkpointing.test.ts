@@ -32,6 +32,7 @@ import { InMemoryDeadLetterOutput } from './dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions, type RestoreSource } from './embedded-executor.ts';
 import { multiset } from '../testing/pipeline-helpers.ts';
 import { GatedSource } from '../testing/gated-source.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
 
 // ---- helpers ---------------------------------------------------------------------------
 
@@ -48,22 +49,13 @@ function executorOptions(storage: CheckpointStorage, extra: Partial<EmbeddedExec
   };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
-
 /**
  * Wraps a storage: logs writes (`state:<id>:<uid>:<subtask>`, `metadata:<id>:final|periodic`),
- * tracks activity, and can hold state writes back until `open()` (a slow upload).
+ * counts the calls in flight, and can hold state writes back until `open()` (a slow upload).
  */
 class TrackingStorage implements CheckpointStorage {
   readonly log: string[] = [];
   private inFlight = 0;
-  private lastActivityMs = Date.now();
   private gate: Promise<void> | undefined;
   private openGate: (() => void) | undefined;
   blockedWrites = 0;
@@ -80,17 +72,15 @@ class TrackingStorage implements CheckpointStorage {
   }
   private async track<R>(work: () => Promise<R>): Promise<R> {
     this.inFlight++;
-    this.lastActivityMs = Date.now();
     try {
       return await work();
     } finally {
       this.inFlight--;
-      this.lastActivityMs = Date.now();
     }
   }
-  /** Resolves once nothing has been read or written for `quietMs`. */
-  async quiet(quietMs = 50): Promise<void> {
-    await waitFor(() => this.inFlight === 0 && Date.now() - this.lastActivityMs >= quietMs, 'the checkpoint storage to go quiet');
+  /** No read, write or discard is in flight. */
+  get idle(): boolean {
+    return this.inFlight === 0;
   }
   writeState(id: number, uid: string, subtask: number, bytes: Uint8Array): Promise<SubtaskStateHandle> {
     return this.track(async () => {
@@ -239,9 +229,9 @@ describe('periodic and final checkpoints', () => {
     const executor = await EmbeddedExecutor.create(env, executorOptions(storage, { checkpointIntervalMs: 5, retainedCheckpoints: 100 }));
     source.release(3); // a@0, b@2, c@4
     const running = executor.run();
-    await waitFor(() => executor.getStatus().recordsRead === 3, '3 records read');
+    await waitFor('3 records read', 5_000, () => executor.getStatus().recordsRead === 3);
     const before = executor.getStatus().checkpoints.completed;
-    await waitFor(() => executor.getStatus().checkpoints.completed >= before + 2, 'two checkpoints after the first records');
+    await waitFor('two checkpoints after the first records', 5_000, () => executor.getStatus().checkpoints.completed >= before + 2);
     // A periodic checkpoint committed the output of the first three records (no window fired yet).
     assert.deepEqual(multiset(sink.committed), multiset(expectedOutput.slice(0, 3)));
     const periodic = await storage.listCompleted();
@@ -267,9 +257,9 @@ describe('periodic and final checkpoints', () => {
     source.release(3);
     storage.close(); // the next checkpoint's state upload hangs
     const running = executor.run();
-    await waitFor(() => storage.blockedWrites > 0, 'a checkpoint uploading its state');
+    await waitFor('a checkpoint uploading its state', 5_000, () => storage.blockedWrites > 0);
     source.releaseAllAndEnd();
-    await waitFor(() => executor.getStatus().subtasks.every((t) => t.status === 'finished'), 'every task finished');
+    await waitFor('every task finished', 5_000, () => executor.getStatus().subtasks.every((t) => t.status === 'finished'));
     storage.open();
     const result = await running;
     assert.equal(result.state, 'finished');
@@ -307,17 +297,17 @@ describe('exactly-once across a failure and a restore', () => {
       const executor = await EmbeddedExecutor.create(buildJob(first, sink), executorOptions(storage, { checkpointIntervalMs: 10 }));
       first.release(5);
       const running = executor.run();
-      await waitFor(() => executor.getStatus().recordsRead === 5, '5 records read');
+      await waitFor('5 records read', 5_000, () => executor.getStatus().recordsRead === 5);
       const before = executor.getStatus().checkpoints.completed;
-      await waitFor(() => executor.getStatus().checkpoints.completed >= before + 2, 'a checkpoint after 5 records');
+      await waitFor('a checkpoint after 5 records', 5_000, () => executor.getStatus().checkpoints.completed >= before + 2);
       first.release(3);
-      await waitFor(() => executor.getStatus().recordsRead === 8, '8 records read');
+      await waitFor('8 records read', 5_000, () => executor.getStatus().recordsRead === 8);
       first.failAt = 8;
       first.release(4);
       await assert.rejects(running, /injected failure before record 8/);
-      // A checkpoint in flight at the failure may still complete after run() rejected (see the
-      // test below); wait for it so that "latest" is really the latest.
-      await storage.quiet();
+      // A checkpoint in flight at the failure must not complete after run() rejected (the test
+      // below); should one still be settling, wait for it so that "latest" is really the latest.
+      await waitFor('the checkpoint in flight at the failure to settle', 5_000, () => !executor.getStatus().checkpoints.inProgress && storage.idle);
       const committedBeforeRestore = sink.committed.length;
       assert.ok(committedBeforeRestore > 0, 'some output was committed before the failure');
       assert.ok(committedBeforeRestore < expectedOutput.length);
@@ -350,7 +340,7 @@ describe('exactly-once across a failure and a restore', () => {
     source.release(3);
     storage.close();
     const running = executor.run();
-    await waitFor(() => storage.blockedWrites > 0, 'a checkpoint uploading its state');
+    await waitFor('a checkpoint uploading its state', 5_000, () => storage.blockedWrites > 0);
     source.failAt = 3;
     source.release(1);
     let atRejection: { writes: number; committed: number } | undefined;
@@ -361,10 +351,13 @@ describe('exactly-once across a failure and a restore', () => {
         return error;
       },
     );
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    storage.open(); // the upload finishes (whether before or after run() settles)
+    // The job fails while the upload is held; only then does the upload finish.
+    await waitFor('the job to fail', 5_000, () => executor.getStatus().state === 'failed');
+    storage.open();
     assert.match((await failed).message, /injected failure/);
-    await storage.quiet();
+    // Whatever the failed job still had in flight has settled: what it wrote or committed since
+    // run() rejected is all it ever will.
+    await waitFor('the checkpoint uploading at the failure to settle', 5_000, () => !executor.getStatus().checkpoints.inProgress && storage.idle);
     assert.deepEqual({ writes: storage.log.length, committed: sink.committed.length }, atRejection, `writes after the failure: ${storage.log.join(' ')}`);
   });
 
@@ -422,7 +415,7 @@ describe('_metadata', () => {
     const executor = await EmbeddedExecutor.create(buildJob(source, loggingSink(collected, storage.log)), executorOptions(storage, { checkpointIntervalMs: 5 }));
     source.release(6);
     const running = executor.run();
-    await waitFor(() => executor.getStatus().checkpoints.completed >= 2, 'two periodic checkpoints');
+    await waitFor('two periodic checkpoints', 5_000, () => executor.getStatus().checkpoints.completed >= 2);
     source.releaseAllAndEnd();
     await running;
 
@@ -576,7 +569,7 @@ describe('refused restores', () => {
     first.release(5);
     const executor = await EmbeddedExecutor.create(buildJob(first, sink), executorOptions(storage));
     const running = executor.run();
-    await waitFor(() => executor.getStatus().recordsRead === 5, '5 records read');
+    await waitFor('5 records read', 5_000, () => executor.getStatus().recordsRead === 5);
     executor.stop();
     assert.equal((await running).state, 'stopped');
     const ids = await storage.listCompleted();
@@ -630,7 +623,7 @@ describe('uids on restore', () => {
     source.release(3);
     const executor = await EmbeddedExecutor.create(countJob(source, sink, true), executorOptions(storage));
     const running = executor.run();
-    await waitFor(() => executor.getStatus().recordsRead === 3, '3 records read');
+    await waitFor('3 records read', 5_000, () => executor.getStatus().recordsRead === 3);
     executor.stop();
     assert.equal((await running).state, 'stopped');
     const ids = await storage.listCompleted();
@@ -681,7 +674,7 @@ describe('uids on restore', () => {
     source.release(3);
     const executor = await EmbeddedExecutor.create(countJob(source, sink, false), executorOptions(storage));
     const running = executor.run();
-    await waitFor(() => executor.getStatus().recordsRead === 3, '3 records read');
+    await waitFor('3 records read', 5_000, () => executor.getStatus().recordsRead === 3);
     executor.stop();
     await running;
     const ids = await storage.listCompleted();

@@ -21,7 +21,8 @@ import { planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
 import type { OperatorSnapshot } from './stream-operator.ts';
 import type { StreamTask } from './stream-task.ts';
 import type { RestoreSource } from '../../shared/checkpoint/restore-path.ts';
-import { buildSubtasks, loadRestoreState } from './subtask-builder.ts';
+import { buildSubtasks } from './subtask-builder.ts';
+import { loadRestoreState } from '../../shared/checkpoint/restore-state.ts';
 
 export type { RestoreSource } from '../../shared/checkpoint/restore-path.ts';
 
@@ -58,7 +59,8 @@ export interface JobStatus {
   readonly deadLetters: number;
   /** The lowest watermark among the sink subtasks' inputs. */
   readonly watermark: number;
-  readonly checkpoints: { completed: number; failed: number; last: CompletedCheckpointInfo | undefined };
+  /** `inProgress`: a checkpoint is being taken, written or committed (a test waits for it to settle). */
+  readonly checkpoints: { completed: number; failed: number; inProgress: boolean; last: CompletedCheckpointInfo | undefined };
   readonly subtasks: ReadonlyArray<{ task: string; status: string; recordsIn: number; watermark: number }>;
 }
 
@@ -312,7 +314,12 @@ export class EmbeddedExecutor {
       lateRecordsDropped,
       deadLetters: this.options.deadLetters.count,
       watermark,
-      checkpoints: { completed: this.coordinator?.numberOfCompleted ?? 0, failed: this.coordinator?.numberOfFailed ?? 0, last: this.coordinator?.lastCompleted },
+      checkpoints: {
+        completed: this.coordinator?.numberOfCompleted ?? 0,
+        failed: this.coordinator?.numberOfFailed ?? 0,
+        inProgress: this.coordinator?.isBusy ?? false,
+        last: this.coordinator?.lastCompleted,
+      },
       subtasks: this.tasks.map((t) => ({ task: t.name, status: t.status, recordsIn: t.recordsIn, watermark: t.combinedWatermark })),
     };
   }

@@ -9,33 +9,17 @@ import { MIN_WATERMARK } from '../../shared/api/time.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { InvalidPipelineError, RestoreError, SluiceError } from '../../shared/errors.ts';
 import { assignToKeyGroup, type KeyGroupRange } from '../../shared/key-groups.ts';
-import { mergeKeyGroups, type KeyedStateBackend, type KeyedStateSnapshot, type KeyGroupSnapshotReader, type Namespace, type StateEntry, type StateKey } from '../state/keyed-state-backend.ts';
+import { mergeKeyGroups, type KeyedStateBackend, type KeyedStateSnapshot, type Namespace, type StateEntry, type StateKey } from '../state/keyed-state-backend.ts';
+import type { OperatorSnapshot } from '../../shared/checkpoint/operator-snapshot.ts';
 import { createStateHandle, type AnyStateHandle } from './keyed-state-handles.ts';
 import type { Output, OperatorInput } from './output.ts';
 import { TimerQueue, type Timer } from './timer-service.ts';
 
+// An operator's snapshot is the checkpoint format (shared/checkpoint/): re-exported for the runtime.
+export { hasState, type OperatorSnapshot } from '../../shared/checkpoint/operator-snapshot.ts';
+
 const EVENT_TIMERS = '__timers_event';
 const PROCESSING_TIMERS = '__timers_processing';
-
-export interface OperatorSnapshot {
-  /** Keyed state and timers, by key group. */
-  readonly keyed?: KeyedStateSnapshot;
-  /**
-   * The backend's state still to be read, key group by key group (large state); `keyed` then
-   * holds the timers only. Never serialized: the checkpoint writer reads it and closes it.
-   */
-  readonly keyedReader?: KeyGroupSnapshotReader;
-  /** Non-keyed state: source split positions, sink writer state and pending commits. JSON-serializable. */
-  readonly operatorState?: unknown;
-}
-
-/**
- * Whether a snapshot holds anything to restore. Stateless operators (maps, filters, often with
- * generated uids) leave nothing in checkpoints, so changing them never blocks a restore.
- */
-export function hasState(snapshot: OperatorSnapshot): boolean {
-  return snapshot.operatorState !== undefined || snapshot.keyedReader !== undefined || (snapshot.keyed !== undefined && snapshot.keyed.keyGroups.length > 0);
-}
 
 export interface OperatorMetrics {
   numLateRecordsDropped: number;

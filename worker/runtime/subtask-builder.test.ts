@@ -16,7 +16,7 @@ import { RestoreError } from '../../shared/errors.ts';
 import { KeyGroupRange, keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
 import { METADATA_FORMAT_VERSION, type OperatorStateMetadata } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import { InMemoryCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
-import { SHARED_CHUNK_MIN_BYTES, writeOperatorSnapshot } from '../../coordinator/checkpoint/operator-state-files.ts';
+import { SHARED_CHUNK_MIN_BYTES, writeOperatorSnapshot } from '../../shared/checkpoint/operator-state-files.ts';
 import { CollectSink } from '../connectors/collect-sink.ts';
 import type { SourceOperatorState } from '../operators/source-operator.ts';
 import { LevelDbKeyedStateBackend } from '../state/leveldb-state-backend.ts';
@@ -24,7 +24,8 @@ import { ScriptedBoundedSource } from '../testing/scripted-bounded-source.ts';
 import { InMemoryDeadLetterOutput } from './dead-letter.ts';
 import { planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
 import type { OperatorSnapshot } from './stream-operator.ts';
-import { buildSubtasks, loadRestoreState, type RestoredState } from './subtask-builder.ts';
+import { buildSubtasks } from './subtask-builder.ts';
+import { loadRestoreState, type RestoredState } from '../../shared/checkpoint/restore-state.ts';
 
 describe('buildSubtasks', () => {
   it('sizes each LevelDB backend\'s cache as asked, flushing at half of it', async () => {

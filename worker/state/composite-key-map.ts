@@ -6,8 +6,7 @@
 // changes nothing. Equality is SameValueZero per part, like Map keys: -0 equals 0, NaN equals NaN,
 // 1 differs from "1" and from 1n.
 
-/** How deep composite keys may nest; deeper (or cyclic) arrays are rejected instead of overflowing the stack. */
-export const MAX_COMPOSITE_KEY_DEPTH = 32;
+import { MAX_COMPOSITE_KEY_DEPTH } from '../../shared/checkpoint/keyed-state-snapshot.ts';
 
 const float64 = new Float64Array(1);
 const float64Words = new Int32Array(float64.buffer);

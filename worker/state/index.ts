@@ -9,8 +9,8 @@ import { LevelDbKeyedStateBackend, type LevelDbKeyedStateBackendOptions } from '
 
 export * from './keyed-state-backend.ts';
 export { InMemoryKeyedStateBackend } from './memory-state-backend.ts';
+export { DEFAULT_CACHE_CAPACITY_ENTRIES } from '../../shared/config/state-backend.ts';
 export {
-  DEFAULT_CACHE_CAPACITY_ENTRIES,
   defaultFlushThresholdEntries,
   LevelDbKeyedStateBackend,
   type LevelDbKeyedStateBackendOptions,

@@ -20,9 +20,11 @@ import {
   type StateKey,
 } from './keyed-state-backend.ts';
 import { InMemoryKeyedStateBackend } from './memory-state-backend.ts';
-import { StateKeyEncoder, stateNameSegment } from './leveldb-key-codec.ts';
-import { StateValueEncoder } from './state-value-codec.ts';
-import { encodeRawPairs, rawPairsToEntries } from './raw-pairs.ts';
+import { StateKeyEncoder, stateNameSegment } from '../../shared/checkpoint/leveldb-key-codec.ts';
+import { StateValueEncoder } from '../../shared/checkpoint/state-value-codec.ts';
+import { encodeRawPairs, rawPairsToEntries } from '../../shared/checkpoint/raw-pairs.ts';
+import { describeKey } from '../../shared/testing/describe-key.ts';
+import { seededRandom } from '../../shared/testing/seeded-random.ts';
 
 const MAX_PARALLELISM = 128;
 const FULL_RANGE = KeyGroupRange.of(0, MAX_PARALLELISM - 1);
@@ -35,26 +37,6 @@ export function keyGroupOf(key: StateKey): number {
 function at(backend: KeyedStateBackend, key: StateKey): KeyedStateBackend {
   backend.setCurrentKey(key, keyGroupOf(key));
   return backend;
-}
-
-/** A type-tagged description of a key, written independently of the backends' encodings. */
-export function describeKey(key: unknown): string {
-  switch (typeof key) {
-    case 'string':
-      return `s${JSON.stringify(key)}`;
-    case 'number':
-      return `n${key === 0 ? 0 : key}`;
-    case 'bigint':
-      return `b${key}`;
-    case 'boolean':
-      return key ? 'T' : 'F';
-    case 'undefined':
-      return 'U';
-    case 'object':
-      if (key === null) return 'N';
-      if (Array.isArray(key)) return `[${key.map(describeKey).join(',')}]`;
-  }
-  throw new TypeError(`not a key: ${String(key)}`);
 }
 
 type FlatEntry = [keyGroup: number, stateName: string, key: StateKey, namespace: Namespace, value: unknown];
@@ -75,18 +57,6 @@ export function flattenSnapshot(snapshot: KeyedStateSnapshot): FlatEntry[] {
     assert.notEqual(sortable[i]!.sortKey, sortable[i - 1]!.sortKey, `entry ${sortable[i]!.sortKey} appears twice`);
   }
   return sortable.map(({ entry }) => entry);
-}
-
-/** Mulberry32: a tiny seeded PRNG, so a failing random run can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A plain model of keyed state: (state, key group, key, namespace) → value. */

@@ -1,7 +1,8 @@
 // The LevelDB keyed state backend: state lives in a LevelDB database (classic-level) on local
 // disk, for state larger than memory. Keys follow the fixed layout of leveldb-key-codec.ts (key
 // group first); values are encoded by state-value-codec.ts (v8.serialize bytes, or a faster
-// encoding of the same plain data: Maps, Sets, bigints, Dates survive).
+// encoding of the same plain data: Maps, Sets, bigints, Dates survive). Both are in
+// shared/checkpoint/: a LevelDB checkpoint stores a key group's keys and values as they are.
 //
 // The hot path stays synchronous and mostly in memory. Three layers, newest first:
 //   1. a write-back cache of deserialized values, bounded by CLOCK eviction: reads and writes of
@@ -27,6 +28,7 @@ import { ClassicLevel } from 'classic-level';
 import { z } from 'zod';
 import { KeyGroupRange } from '../../shared/key-groups.ts';
 import { ConfigurationError, ExternalSystemError, RestoreError, SluiceError, UserFunctionError } from '../../shared/errors.ts';
+import { DEFAULT_CACHE_CAPACITY_ENTRIES } from '../../shared/config/state-backend.ts';
 import type {
   KeyedStateBackend,
   KeyedStateBackendOptions,
@@ -45,7 +47,7 @@ import {
   keyGroupOfKeyText,
   keyGroupPrefix,
   stateNameSegment,
-} from './leveldb-key-codec.ts';
+} from '../../shared/checkpoint/leveldb-key-codec.ts';
 import {
   checkKeyedStateBackendOptions,
   checkNamespace,
@@ -54,10 +56,9 @@ import {
   keyGroupHoldsStateError,
   keyGroupsToRestore,
 } from './state-backend-checks.ts';
-import { StateValueEncoder, decodeStateValue } from './state-value-codec.ts';
-import { encodeRawPairs, keyGroupOfRawKey, rawPairs } from './raw-pairs.ts';
+import { StateValueEncoder, decodeStateValue } from '../../shared/checkpoint/state-value-codec.ts';
+import { encodeRawPairs, keyGroupOfRawKey, rawPairs } from '../../shared/checkpoint/raw-pairs.ts';
 
-export const DEFAULT_CACHE_CAPACITY_ENTRIES = 100_000;
 /**
  * Dirty entries that trigger a background flush, unless given: half the cache. A hot set smaller
  * than this is never rewritten between snapshots, which is what makes the cache write-back; a

@@ -12,7 +12,7 @@ import { KeyGroupRange, assignToKeyGroup } from '../../shared/key-groups.ts';
 import type { KeyedStateBackend, KeyedStateSnapshot } from './keyed-state-backend.ts';
 import { LevelDbKeyedStateBackend } from './leveldb-state-backend.ts';
 import { InMemoryKeyedStateBackend } from './memory-state-backend.ts';
-import { encodeRawPairs, rawPairs } from './raw-pairs.ts';
+import { encodeRawPairs, rawPairs } from '../../shared/checkpoint/raw-pairs.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'sluice-raw-pairs-'));
 after(() => rm(root, { recursive: true, force: true }));

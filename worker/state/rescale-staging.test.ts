@@ -10,11 +10,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyGroupRange } from '../../shared/key-groups.ts';
-import { VOID_NAMESPACE } from '../../worker/state/keyed-state-backend.ts';
-import { LevelDbKeyedStateBackend } from '../../worker/state/leveldb-state-backend.ts';
-import { flattenSnapshot, keyGroupOf } from '../../worker/state/keyed-state-backend.contract.ts';
+import { VOID_NAMESPACE } from './keyed-state-backend.ts';
+import { LevelDbKeyedStateBackend } from './leveldb-state-backend.ts';
+import { flattenSnapshot, keyGroupOf } from './keyed-state-backend.contract.ts';
 import { InMemoryCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
-import { readKeyGroupChunks, readOperatorSnapshot, writeOperatorSnapshot, SHARED_CHUNK_MIN_BYTES } from './operator-state-files.ts';
+import { readKeyGroupChunks, readOperatorSnapshot, writeOperatorSnapshot, SHARED_CHUNK_MIN_BYTES } from '../../shared/checkpoint/operator-state-files.ts';
 
 const MAX_PARALLELISM = 128;
 const root = await mkdtemp(join(tmpdir(), 'sluice-rescale-staging-test-'));

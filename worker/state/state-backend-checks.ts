@@ -4,18 +4,12 @@
 
 import { KeyGroupRange, checkMaxParallelism } from '../../shared/key-groups.ts';
 import { ConfigurationError, RestoreError } from '../../shared/errors.ts';
+import { hasLoneSurrogate } from '../../shared/lone-surrogate.ts';
 import type { KeyedStateBackendOptions, KeyedStateSnapshot, Namespace, StateEntry } from './keyed-state-backend.ts';
-import { rawPairsToEntries } from './raw-pairs.ts';
+import { rawPairsToEntries } from '../../shared/checkpoint/raw-pairs.ts';
 
 /** State names become part of every LevelDB key, behind a 2-byte length. */
 export const MAX_STATE_NAME_BYTES = 0xffff;
-
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
-/** True if `text` holds an unpaired UTF-16 surrogate, which UTF-8 cannot represent losslessly. */
-export function hasLoneSurrogate(text: string): boolean {
-  return LONE_SURROGATE.test(text);
-}
 
 export function checkKeyedStateBackendOptions(options: KeyedStateBackendOptions): void {
   try {

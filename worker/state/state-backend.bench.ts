@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { KeyGroupRange, assignToKeyGroup } from '../../shared/key-groups.ts';
 import { VOID_NAMESPACE, type KeyedStateBackend, type StateKey } from './keyed-state-backend.ts';
 import { InMemoryKeyedStateBackend } from './memory-state-backend.ts';
-import { DEFAULT_CACHE_CAPACITY_ENTRIES, LevelDbKeyedStateBackend } from './leveldb-state-backend.ts';
+import { DEFAULT_CACHE_CAPACITY_ENTRIES } from '../../shared/config/state-backend.ts';
+import { LevelDbKeyedStateBackend } from './leveldb-state-backend.ts';
 
 const MAX_PARALLELISM = 128;
 const KEY_GROUP_RANGE = KeyGroupRange.of(0, MAX_PARALLELISM - 1);

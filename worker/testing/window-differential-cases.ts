@@ -4,6 +4,8 @@
 // the random event stream of a seed. Everything a case needs is derived from its seed and its
 // class labels, so `SLUICE_SEED=<seed>` plus the case name replays it exactly.
 
+import type { StateBackendKind } from '../../shared/config/state-backend.ts';
+
 /** mulberry32: a tiny, fast 32-bit PRNG; the same seed gives the same sequence everywhere. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -100,7 +102,7 @@ export interface CaseClass {
   readonly lateness: LatenessClass;
   readonly sideOutput: boolean;
   readonly parallelism: number;
-  readonly backend: 'memory' | 'leveldb';
+  readonly backend: StateBackendKind;
   /**
    * Absent: one source subtask replays the records. 'one-file': a JSON Lines file read at the
    * job's parallelism, so every source subtask but one has no split.

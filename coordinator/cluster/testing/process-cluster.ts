@@ -1,13 +1,15 @@
 // Test harness: a real cluster of OS processes (coordinators and workers started through
 // bin/sluice.mjs, as a user starts them), each logging JSON to its own file. Gives tests the REST
-// API of the current leader, the processes to kill or pause, and bounded waits on conditions.
+// API of the current leader and the processes to kill or pause (waits: shared/testing/wait-for.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { restCall } from '../../../cli/cluster-commands.ts';
+import { waitFor } from '../../../shared/testing/wait-for.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/sluice.mjs', import.meta.url));
 export const KEYED_COUNT_APP = fileURLToPath(new URL('./keyed-count-app.ts', import.meta.url));
@@ -54,21 +56,6 @@ export interface ProcessClusterOptions {
   readonly workerNodeArgs?: readonly string[];
   readonly snapshotDirectory?: string;
   readonly restartStrategy?: string;
-}
-
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined, pollMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
 }
 
 export class ProcessCluster {
@@ -156,18 +143,34 @@ export class ProcessCluster {
     ], {}, o.workerNodeArgs);
   }
 
-  /** A REST call to the leader (found by asking each live coordinator). */
+  /**
+   * A REST call to the leader (found by asking each live coordinator). A submission gets an
+   * idempotency key, as the CLI's does; reads and submissions are asked again, for up to 30 s,
+   * while no coordinator answers as leader (an election, a leader that lost its lease mid-request).
+   */
   async rest(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<any> {
+    if (method === 'POST' && path === '/v1/jobs' && typeof body === 'object' && body !== null && !('idempotencyKey' in body)) {
+      body = { ...body, idempotencyKey: randomUUID() };
+    }
+    const idempotent = method === 'GET' || (method === 'POST' && path === '/v1/jobs');
+    const deadline = Date.now() + 30_000;
     let lastError: unknown;
-    for (const c of this.coordinators) {
-      if (!this.isAlive(c)) continue;
-      try {
-        // Not following a standby's pointer: it may name a leader that is paused.
-        return await restCall({ coordinator: `http://127.0.0.1:${c.restPort}`, token: TEST_TOKEN, followLeader: false }, method, path, body);
-      } catch (error) {
-        lastError = error;
-        if ((error as { status?: number }).status !== 503 && (error as { status?: number }).status !== 0) throw error;
+    for (let delayMs = 200; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+      for (const c of this.coordinators) {
+        if (!this.isAlive(c)) continue;
+        try {
+          // Not following a standby's pointer: it may name a leader that is paused.
+          return await restCall({ coordinator: `http://127.0.0.1:${c.restPort}`, token: TEST_TOKEN, followLeader: false, retryForMs: 0 }, method, path, body);
+        } catch (error) {
+          lastError = error;
+          const status = (error as { status?: number }).status;
+          if (status !== 503 && status !== 0) throw error;
+          // A leader that lost its leadership mid-request: only a request that can be sent again goes on.
+          if (status === 503 && !idempotent && (error as { type?: string }).type !== 'NotLeaderError') throw error;
+        }
       }
+      if (!idempotent || Date.now() + delayMs > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
     throw lastError ?? new Error('no coordinator is running');
   }

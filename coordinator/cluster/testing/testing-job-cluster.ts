@@ -11,7 +11,7 @@ import { buildApplication } from '../../../shared/load-application.ts';
 import { InMemoryLogger } from '../../../shared/logging.ts';
 import { RpcUnavailableError } from '../../../shared/rpc/rpc.ts';
 import { openCheckpointStorage, childLocation, type ObjectStoreCheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
-import { SnapshotCatalog } from '../../checkpoint/snapshots.ts';
+import { SnapshotCatalog } from '../../../shared/checkpoint/snapshots.ts';
 import { EmbeddedHighAvailabilityServices } from '../../ha/embedded-high-availability-services.ts';
 import type { HighAvailabilityServices, Leadership } from '../../ha/high-availability-services.ts';
 import { createRestartStrategy } from '../../scheduler/restart-strategy.ts';

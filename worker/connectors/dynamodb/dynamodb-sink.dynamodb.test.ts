@@ -18,6 +18,7 @@ import { EmbeddedExecutor } from '../../runtime/embedded-executor.ts';
 import { GatedSource } from '../../testing/gated-source.ts';
 import { TestingAwsFaultProxy } from '../kinesis/testing-aws-fault-proxy.ts';
 import { DynamoDbSink, type DynamoDbSinkOptions } from './dynamodb-sink.ts';
+import { waitFor } from '../../../shared/testing/wait-for.ts';
 
 interface Reading {
   readonly sensor: string;
@@ -170,11 +171,11 @@ describe('DynamoDB sink in a job', () => {
     const executor = await EmbeddedExecutor.create(build(first), options);
     first.release(50);
     const running = executor.run();
-    await waitFor(() => executor.getStatus().recordsRead === 50, '50 records read');
+    await waitFor('50 records read', 30_000, () => executor.getStatus().recordsRead === 50);
     const before = executor.getStatus().checkpoints.completed;
-    await waitFor(() => executor.getStatus().checkpoints.completed >= before + 2, 'a checkpoint after 50 records');
+    await waitFor('a checkpoint after 50 records', 30_000, () => executor.getStatus().checkpoints.completed >= before + 2);
     first.release(30);
-    await waitFor(() => executor.getStatus().recordsRead === 80, '80 records read');
+    await waitFor('80 records read', 30_000, () => executor.getStatus().recordsRead === 80);
     first.failAt = 80;
     first.release(40);
     await assert.rejects(running, /injected failure before record 80/);
@@ -187,11 +188,3 @@ describe('DynamoDB sink in a job', () => {
     assert.deepEqual(await scan(table), lastValues(readings.map((r) => ({ ...r, value: r.value * 10 }))));
   });
 });
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}

@@ -18,6 +18,7 @@ import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../runtime/em
 import { KafkaSink } from './kafka-sink.ts';
 import { KafkaSource } from './kafka-source.ts';
 import { readTopic } from './testing-topic-reader.ts';
+import { waitFor } from '../../../shared/testing/wait-for.ts';
 
 interface Event {
   key: string;
@@ -92,14 +93,6 @@ function options(storage: InMemoryCheckpointStorage, extra: Partial<EmbeddedExec
   };
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 it('Kafka → keyed count → Kafka (exactly-once): a failure and a restore lose and double nothing, per key', { timeout: 240_000 }, async () => {
   const input = uniqueTopicName('job-in');
   const output = uniqueTopicName('job-out');
@@ -119,7 +112,7 @@ it('Kafka → keyed count → Kafka (exactly-once): a failure and a restore lose
   const storage = new InMemoryCheckpointStorage();
   const first = await EmbeddedExecutor.create(buildJob(input, output, prefix, markerTopic), options(storage));
   const failed = assert.rejects(first.run(), /injected failure/);
-  await waitFor(async () => first.getStatus().recordsRead >= half && first.getStatus().checkpoints.completed >= 2, 'the first half read and checkpointed', 60_000);
+  await waitFor('the first half read and checkpointed', 60_000, async () => first.getStatus().recordsRead >= half && first.getStatus().checkpoints.completed >= 2);
   failure.seen = 0;
   failure.failAtRecord = 500;
   failure.armed = true;
@@ -135,7 +128,7 @@ it('Kafka → keyed count → Kafka (exactly-once): a failure and a restore lose
   const second = await EmbeddedExecutor.create(buildJob(input, output, prefix, markerTopic), options(storage, { restore: { storage, checkpointId: latest } }));
   const running = second.run();
   // The job is unbounded: let it run until every record's count is committed, then stop it.
-  await waitFor(async () => (await readTopic(brokers, output)).length >= TOTAL, `${TOTAL} committed output records`, 180_000);
+  await waitFor(`${TOTAL} committed output records`, 180_000, async () => (await readTopic(brokers, output)).length >= TOTAL);
   second.stop();
   assert.equal((await running).state, 'stopped');
 

@@ -17,6 +17,7 @@ import { PartitionFetcher } from './partition-fetcher.ts';
 import { StreamExecutionEnvironment, WatermarkStrategy } from '../../../shared/api/index.ts';
 import { SystemClock } from '../../../shared/clock.ts';
 import { InMemoryLogger } from '../../../shared/logging.ts';
+import { waitFor } from '../../../shared/testing/wait-for.ts';
 import { InMemoryCheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
 import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor } from '../../runtime/embedded-executor.ts';
@@ -37,12 +38,13 @@ after(async () => {
   await admin?.disconnect();
 });
 
-/** Produces `count` JSON records {n} spread over partitions by n % partitions. */
-async function produce(topic: string, count: number, partitions: number, from = 0): Promise<void> {
+/** Produces `count` JSON records {n} spread over partitions by n % partitions, stamped `timestampMs` (default: when sent). */
+async function produce(topic: string, count: number, partitions: number, from = 0, timestampMs?: number): Promise<void> {
   // Idempotent: a retried send (a partition whose leader is not known yet) must not write twice.
   const producer = client.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const messages = Array.from({ length: count }, (_, i) => ({ partition: (from + i) % partitions, value: JSON.stringify({ n: from + i }) }));
+  const timestamp = timestampMs === undefined ? {} : { timestamp: String(timestampMs) };
+  const messages = Array.from({ length: count }, (_, i) => ({ partition: (from + i) % partitions, value: JSON.stringify({ n: from + i }), ...timestamp }));
   await producer.send({ topic, acks: -1, messages });
   await producer.disconnect();
 }
@@ -83,10 +85,27 @@ async function pollUntil<T>(reader: SourceReader<T>, output: Collected<T> & Sour
   }
 }
 
-async function openReader<T>(options: KafkaSourceOptions<T>, splits?: readonly SplitState[], subtaskIndex = 0, parallelism = 1): Promise<{ source: KafkaSource<T>; reader: SourceReader<T>; splits: readonly SplitState[] }> {
+/**
+ * Polls until the reader's position in each partition it reads has reached that partition's end
+ * offset (read with the admin client now): every record written so far has been handed out, and,
+ * with nothing more written, nothing more can arrive.
+ */
+async function pollToEndOffsets<T>(topic: string, reader: SourceReader<T>, output: Collected<T> & SourceOutput<T>): Promise<void> {
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+  const positions = () => reader.snapshotSplits().map((s) => s.position as { partition: number; offset: string });
+  await pollUntil(reader, output, () => positions().every((p) => Number(p.offset) >= ends.get(p.partition)!));
+}
+
+async function openReader<T>(
+  options: KafkaSourceOptions<T>,
+  splits?: readonly SplitState[],
+  subtaskIndex = 0,
+  parallelism = 1,
+  now: () => number = () => Date.now(),
+): Promise<{ source: KafkaSource<T>; reader: SourceReader<T>; splits: readonly SplitState[] }> {
   const source = new KafkaSource<T>(options);
   const assigned = splits ?? (await source.discoverSplits());
-  const reader = source.createReader({ subtaskIndex, parallelism, now: () => Date.now() });
+  const reader = source.createReader({ subtaskIndex, parallelism, now });
   await reader.addSplits(assigned);
   return { source, reader, splits: assigned };
 }
@@ -107,9 +126,8 @@ describe('KafkaSource reads and restores', () => {
     const second = await openReader<{ n: number }>({ brokers, topics: [topic] }, snapshot);
     const out2 = recorder<{ n: number }>();
     await pollUntil(second.reader, out2, () => readBefore + out2.values.length >= 300);
-    // Nothing more arrives: no record is delivered twice.
-    await new Promise((r) => setTimeout(r, 500));
-    await second.reader.poll(out2, 1000);
+    // Read on to the end offsets: whatever the restored reader would deliver twice has arrived.
+    await pollToEndOffsets(topic, second.reader, out2);
     await second.reader.close();
 
     const all = [...out1.values, ...out2.values].map((v) => v.n).sort((a, b) => a - b);
@@ -123,9 +141,9 @@ describe('KafkaSource reads and restores', () => {
   it('starts at latest, at a timestamp, at explicit offsets and at the committed offsets of a group', async () => {
     const topic = uniqueTopicName('src-start');
     await createTopics(admin, [{ topic, partitions: 2 }]);
-    await produce(topic, 10, 2);
+    // The first ten stamped before `middle`, the next ten when sent, after it: none at `middle` itself.
     const middle = Date.now();
-    await new Promise((r) => setTimeout(r, 20));
+    await produce(topic, 10, 2, 0, middle - 1);
     await produce(topic, 10, 2, 10);
 
     const latest = await openReader<{ n: number }>({ brokers, topics: [topic], startingOffsets: 'latest' });
@@ -166,15 +184,16 @@ describe('KafkaSource reads and restores', () => {
     const out = recorder<{ n: number }>();
     await pollUntil(reader, out, () => out.values.length >= 5);
     reader.snapshotSplits();
-    const deadline = Date.now() + 15_000;
     let offset = '-1';
-    while (offset !== '5' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      const [row] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      offset = row!.partitions[0]!.offset;
+    try {
+      await waitFor(() => `offset 5 committed to ${groupId} (last seen ${offset})`, 15_000, async () => {
+        const [row] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        offset = row!.partitions[0]!.offset;
+        return offset === '5';
+      });
+    } finally {
+      await reader.close();
     }
-    await reader.close();
-    assert.equal(offset, '5');
   });
 });
 
@@ -340,20 +359,24 @@ describe('KafkaSource partition discovery', () => {
     const options = { brokers, topics: [topic], partitionDiscoveryIntervalMs: 200 };
     const source = new KafkaSource<{ n: number }>(options);
     const splits = await source.discoverSplits();
-    const owner = await openReader<{ n: number }>(options, [splits[0]!], 0, 2);
-    const other = await openReader<{ n: number }>(options, [splits[1]!], 1, 2);
+    // The readers' clock moves one discovery interval each time it is read: every poll is a discovery round.
+    let nowMs = 0;
+    const everyPollADiscoveryRound = () => (nowMs += options.partitionDiscoveryIntervalMs);
+    const owner = await openReader<{ n: number }>(options, [splits[0]!], 0, 2, everyPollADiscoveryRound);
+    const other = await openReader<{ n: number }>(options, [splits[1]!], 1, 2, everyPollADiscoveryRound);
     await admin.createPartitions({ topicPartitions: [{ topic, count: 4 }] });
     await produce(topic, 8, 4);
     const outOwner = recorder<{ n: number }>();
     const outOther = recorder<{ n: number }>();
-    await pollUntil(owner.reader, outOwner, () => outOwner.values.length >= 6);
-    await pollUntil(other.reader, outOther, () => outOther.values.length >= 2);
-    await new Promise((r) => setTimeout(r, 500));
-    await other.reader.poll(outOther, 100);
-    await owner.reader.poll(outOwner, 100);
+    await pollUntil(owner.reader, outOwner, () => owner.reader.snapshotSplits().length === 3);
+    await pollToEndOffsets(topic, owner.reader, outOwner);
+    // Polled after the owner found the new partitions, each poll a discovery round: it adds none.
+    await pollToEndOffsets(topic, other.reader, outOther);
     const ownerSplits = owner.reader.snapshotSplits().map((s) => s.id);
+    const otherSplits = other.reader.snapshotSplits().map((s) => s.id);
     await Promise.all([owner.reader.close(), other.reader.close()]);
     assert.deepEqual(ownerSplits, [`${topic}-0`, `${topic}-2`, `${topic}-3`]);
+    assert.deepEqual(otherSplits, [`${topic}-1`]);
     assert.deepEqual(outOwner.values.map((v) => v.n).sort((a, b) => a - b), [0, 2, 3, 4, 6, 7]);
     assert.deepEqual(outOther.values.map((v) => v.n).sort((a, b) => a - b), [1, 5]);
     assert.deepEqual([...new Set(outOwner.splitIndices)].sort(), [0, 1, 2]);
@@ -383,11 +406,11 @@ describe('KafkaSource partition discovery', () => {
     });
     const running = executor.run();
     try {
-      await waitUntil(() => sink.values.length >= 5, 'the first partition\'s records');
+      await waitFor('the first partition\'s records', 30_000, () => sink.values.length >= 5);
       await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
       await produce(topic, 9, 3, 5); // n = 5..13 over partitions 2, 0, 1, …
       // Before the source took in splits it discovers, a record of a new partition failed the job.
-      await waitUntil(() => sink.values.length >= 14, 'the records of the new partitions');
+      await waitFor('the records of the new partitions', 30_000, () => sink.values.length >= 14);
     } finally {
       executor.stop();
       await running;
@@ -395,11 +418,3 @@ describe('KafkaSource partition discovery', () => {
     assert.deepEqual([...sink.values].sort((a, b) => a - b), Array.from({ length: 14 }, (_, n) => n));
   });
 });
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -16,6 +16,7 @@ import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../runtime/embedded-executor.ts';
 import { KinesisSource } from './kinesis-source.ts';
 import { createTestStream, putTestRecords, waitForActive } from './testing-kinesis.ts';
+import { waitFor } from '../../../shared/testing/wait-for.ts';
 
 interface Event {
   readonly key: string;
@@ -39,14 +40,6 @@ function events(count: number, keys: number, next: Map<string, number>): Array<{
     next.set(key, n + 1);
     return { key, data: JSON.stringify({ key, n }) };
   });
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('a Kinesis job across a failure and a restore', () => {
@@ -100,7 +93,7 @@ describe('a Kinesis job across a failure and a restore', () => {
     const ids = await storage.listCompleted();
     const restored = await EmbeddedExecutor.create(build(), { ...options, restore: { storage, checkpointId: ids[ids.length - 1]! } });
     const running = restored.run();
-    await waitFor(() => sink.committed.length >= 2100, '2100 records committed');
+    await waitFor('2100 records committed', 60_000, () => sink.committed.length >= 2100);
     const shards = (await client.send(new ListShardsCommand({ StreamName: stream }))).Shards!;
     const open = shards.find((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined)!;
     const middle = (BigInt(open.HashKeyRange!.StartingHashKey!) + BigInt(open.HashKeyRange!.EndingHashKey!)) / 2n;
@@ -108,7 +101,7 @@ describe('a Kinesis job across a failure and a restore', () => {
     await waitForActive(client, stream); // so that the records after it go to the children
     await putTestRecords(client, stream, events(500, 20, written));
     const total = [...written.values()].reduce((a, b) => a + b, 0);
-    await waitFor(() => sink.committed.length >= total, `${total} records committed`);
+    await waitFor(`${total} records committed`, 60_000, () => sink.committed.length >= total);
     restored.stop();
     assert.equal((await running).state, 'stopped');
 

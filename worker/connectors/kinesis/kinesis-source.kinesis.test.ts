@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, MergeShardsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { requireKinesis, testKinesisClient, TEST_AWS_CREDENTIALS } from '../../../shared/testing/kinesis-service.ts';
+import { waitFor } from '../../../shared/testing/wait-for.ts';
 import { KinesisSource, type KinesisSourceOptions } from './kinesis-source.ts';
 import { awsError, TestingAwsFaultProxy } from './testing-aws-fault-proxy.ts';
 import { createTestStream, putTestRecords, ReaderHarness, waitForActive } from './testing-kinesis.ts';
@@ -150,8 +151,8 @@ describe('Kinesis source: start positions', () => {
       for (const r of got.Records ?? []) lastOlderArrivalMs = Math.max(lastOlderArrivalMs, r.ApproximateArrivalTimestamp!.getTime());
     }
     const startTimestampMs = lastOlderArrivalMs + 1;
-    const deadline = Date.now() + 5000;
-    while (Date.now() <= startTimestampMs + 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    // The newer records must arrive after startTimestampMs: wait until this clock has passed it.
+    await waitFor('the clock to pass the start timestamp', 5_000, () => Date.now() > startTimestampMs + 1, 2);
     const newer = new Map<string, number>();
     const newerRecords = records(30, 3, newer).map((r) => ({ key: r.key, data: r.data.replace('"key":"', '"key":"new-') }));
     await putTestRecords(client, stream, newerRecords);

@@ -4,6 +4,7 @@
 
 import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Source, SourceOutput, SourceReader, SplitState } from '../../../shared/api/connectors.ts';
+import { waitFor } from '../../../shared/testing/wait-for.ts';
 
 let streamCounter = 0;
 
@@ -16,13 +17,10 @@ export async function createTestStream(client: KinesisClient, prefix: string, sh
 }
 
 export async function waitForActive(client: KinesisClient, streamName: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  await waitFor(`stream ${streamName} to be ACTIVE`, timeoutMs, async () => {
     const summary = await client.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
-    if (summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
-    if (Date.now() > deadline) throw new Error(`stream ${streamName} not ACTIVE after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+    return summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
+  }, 20);
 }
 
 /** Writes records in PutRecords calls of up to 500, in order; fails if any entry failed. */

@@ -17,6 +17,7 @@ import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor } from '../../runtime/embedded-executor.ts';
 import { GatedSource } from '../../testing/gated-source.ts';
 import { OpenSearchSink, type OpenSearchSinkWriterStatus } from './index.ts';
+import { waitFor } from '../../../shared/testing/wait-for.ts';
 
 let url: string;
 const indices: string[] = [];
@@ -64,14 +65,6 @@ function context(): SinkWriterContext {
 
 function statusOf(writer: SinkWriter<unknown>): OpenSearchSinkWriterStatus {
   return (writer as unknown as { status(): OpenSearchSinkWriterStatus }).status();
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 interface Item {
@@ -132,7 +125,7 @@ describe('documents refused with 429', () => {
     const writer = await sink.createWriter(context());
     for (let id = 0; id < 6; id++) writer.write({ id, value: id, index: id % 2 === 0 ? blocked : open }, 0);
     const prepared = writer.prepareCommit(1);
-    await waitFor(() => statusOf(writer).documentsRetried >= 6, 'two rounds of retries of the blocked documents');
+    await waitFor('two rounds of retries of the blocked documents', 30_000, () => statusOf(writer).documentsRetried >= 6);
     await block(blocked, false);
     await prepared;
     await writer.close();
@@ -223,7 +216,7 @@ describe('a job failing and restored', () => {
     const executor = await EmbeddedExecutor.create(build(first), options());
     first.release(5);
     const running = executor.run();
-    await waitFor(async () => (await documents(index)).size === 5 && (await storage.listCompleted()).length > 0, '5 documents indexed at a checkpoint');
+    await waitFor('5 documents indexed at a checkpoint', 30_000, async () => (await documents(index)).size === 5 && (await storage.listCompleted()).length > 0);
     first.failAt = 8;
     first.release(7);
     await assert.rejects(running, /injected failure before record 8/);

@@ -19,6 +19,7 @@ import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../runtime/em
 import { GatedSource } from '../../testing/gated-source.ts';
 import { PostgresSink, type PostgresCommittable, type PostgresSinkWriterStatus } from './index.ts';
 import type { PostgresSinkOptions } from './postgres-sink-options.ts';
+import { waitFor } from '../../../shared/testing/wait-for.ts';
 
 let url: string;
 let admin: pg.Client;
@@ -56,14 +57,6 @@ function context(subtaskIndex = 0, parallelism = 1): SinkWriterContext {
 
 function statusOf(writer: SinkWriter<unknown>): PostgresSinkWriterStatus {
   return (writer as unknown as { status(): PostgresSinkWriterStatus }).status();
-}
-
-async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 async function count(table: string): Promise<number> {
@@ -450,7 +443,7 @@ describe('exactly-once job: a crash between checkpoint completion and commit', (
       const executor = await EmbeddedExecutor.create(buildJob(first, sink), executorOptions(storage));
       first.release(5);
       const running = executor.run();
-      await waitFor(async () => (await count(table)) === 5, 'the first 5 rows committed');
+      await waitFor('the first 5 rows committed', 30_000, async () => (await count(table)) === 5);
       sink.crashAt = crashAt;
       first.release(3);
       await assert.rejects(running, new RegExp(`injected crash ${crashAt.replace('-', ' the ')}`));
@@ -496,7 +489,7 @@ describe('exactly-once job: restored with fewer sink subtasks', () => {
     const executor = await EmbeddedExecutor.create(buildJob(first, sink, 2), executorOptions(storage));
     first.release(4);
     const running = executor.run();
-    await waitFor(async () => (await count(table)) === 4, 'the first 4 rows committed');
+    await waitFor('the first 4 rows committed', 30_000, async () => (await count(table)) === 4);
     sink.crashAt = 'before-commit';
     first.release(4);
     await assert.rejects(running, /injected crash before the commit/);
@@ -522,7 +515,7 @@ describe('at-least-once job: a failure and a restore', () => {
     const executor = await EmbeddedExecutor.create(buildJob(first, new PostgresSink<Ev>(options)), executorOptions(storage));
     first.release(5);
     const running = executor.run();
-    await waitFor(async () => (await count(table)) === 5 && (await storage.listCompleted()).length > 0, '5 rows flushed by a checkpoint');
+    await waitFor('5 rows flushed by a checkpoint', 30_000, async () => (await count(table)) === 5 && (await storage.listCompleted()).length > 0);
     first.failAt = 8;
     first.release(7);
     await assert.rejects(running, /injected failure before record 8/);

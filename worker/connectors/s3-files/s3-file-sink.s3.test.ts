@@ -18,6 +18,7 @@ import { InMemoryDeadLetterOutput } from '../../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../runtime/embedded-executor.ts';
 import { GatedSource } from '../../testing/gated-source.ts';
 import { S3FileSink, type S3FileCommittable } from './index.ts';
+import { waitFor } from '../../../shared/testing/wait-for.ts';
 
 /** 2026-11-27T06:30:00Z */
 const T0 = Date.UTC(2026, 10, 27, 6, 30);
@@ -74,14 +75,6 @@ function executorOptions(storage: CheckpointStorage, extra: Partial<EmbeddedExec
   };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 describe('S3FileSink on S3', () => {
   let service: S3TestService;
   let bucket: TestBucket;
@@ -135,8 +128,7 @@ describe('S3FileSink on S3', () => {
     const kept = (await crashed.prepareCommit(1)) as S3FileCommittable[];
     const text = 'y'.repeat(1000);
     for (let id = 1; id <= 6000; id++) crashed.write({ id, at: T0, text }, T0); // > 5 MiB: a part goes out
-    const deadline = Date.now() + 60_000;
-    while ((await store.listMultipartUploads('')).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor('a part of the second file to go out', 60_000, async () => (await store.listMultipartUploads('')).length >= 2, 20);
     // The process dies here: no close, so the second upload stays open on S3 with a part in it.
     assert.deepEqual((await store.listMultipartUploads('')).map((u) => u.key), ['dt=2026-11-27/hr=06/part-0-0.json', 'dt=2026-11-27/hr=06/part-0-1.json']);
 
@@ -215,9 +207,9 @@ describe('S3FileSink on S3', () => {
       running.catch(() => {}); // awaited below
       for (let round = 1; round <= 2; round++) {
         source.release(roundRecords);
-        await waitFor(() => executor.getStatus().recordsWritten === round * roundRecords, `round ${round} written`);
+        await waitFor(`round ${round} written`, 60_000, () => executor.getStatus().recordsWritten === round * roundRecords);
         const completed = executor.getStatus().checkpoints.completed;
-        await waitFor(() => executor.getStatus().checkpoints.completed >= completed + 2, `a checkpoint after round ${round}`);
+        await waitFor(`a checkpoint after round ${round}`, 60_000, () => executor.getStatus().checkpoints.completed >= completed + 2);
       }
       assert.ok((await outputKeys(faults)).length > 0, 'the first rounds are visible');
       // Round 3 fails: in the source after its checkpoint committed, or in the commit of the checkpoint that holds it.
