@@ -213,6 +213,20 @@ describe('job master fault interleavings (issue 12)', () => {
       assert.equal(subtaskIndexesDeployed(cluster, next.currentAttempt), 2);
     });
 
+    it('every change of state is in the job record with from, to, reason and time, across the leader change', async () => {
+      const { cluster } = await interruptedAt('prepared');
+      const transitions = (await cluster.record()).transitions ?? [];
+      assert.deepEqual(
+        transitions.map((t) => `${t.from} → ${t.to}`),
+        ['created → deploying', 'deploying → running', 'running → restarting', 'restarting → deploying', 'deploying → running'],
+        JSON.stringify(transitions),
+      );
+      const restart = transitions[2]!;
+      assert.match(restart.reason, /leader change during a live rescale 2 → 4 \(switching\).*never became the pointer's, so back at 2/);
+      assert.match(transitions[4]!.reason, /every worker deployed attempt 2/);
+      for (let i = 1; i < transitions.length; i++) assert.ok(transitions[i]!.atMs >= transitions[i - 1]!.atMs, 'in the order they happened');
+    });
+
     it('after the switch (the rescale checkpoint is published): the new leader restarts the job at parallelism 4', async () => {
       const { next, outcome, cluster } = await interruptedAt('switched');
       assert.equal(outcome, 'restarted');

@@ -23,7 +23,7 @@ import { FencedError } from '../ha/errors.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import type { RestartStrategy } from '../scheduler/restart-strategy.ts';
 import { checkpointCounterKey, checkpointPointerKey, jobKey, type JobRecord, type JobSubmission, type PlacementEntry } from './job-record.ts';
-import { checkTransition, isTerminal, type JobState } from './job-state.ts';
+import { checkTransition, isTerminal, TRANSITIONS_KEPT, type JobState, type JobTransition } from '../job/job-states.ts';
 import type { RegisteredWorker, RunningAttemptReport, RunningSubtask } from './worker-registry.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
 
@@ -98,6 +98,8 @@ export interface JobStatusView {
   };
   readonly subtasks: ReadonlyArray<RunningSubtask & { readonly workerId: string }>;
   readonly lastRescale: RescaleResult | null;
+  /** How the job got to its state: the latest transitions, oldest first. */
+  readonly transitions: readonly JobTransition[];
 }
 
 export interface RescaleResult {
@@ -225,9 +227,15 @@ export class JobMaster {
     return slots.size;
   }
 
-  private transition(to: JobState): void {
+  /** The latest transitions, oldest first (kept in the job record). */
+  private transitions: JobTransition[] = [];
+
+  /** The one way the state changes: checked against the table, logged, and kept for the job record. */
+  private transition(to: JobState, reason: string): void {
     checkTransition(this.jobId, this.state, to);
-    this.log.info('job state changed', { from: this.state, to, attempt: this.attempt });
+    const change: JobTransition = { from: this.state, to, reason, atMs: this.services.clock.now() };
+    this.log.info('job state changed', { from: change.from, to, reason, attempt: this.attempt });
+    this.transitions = [...this.transitions, change].slice(-TRANSITIONS_KEPT);
     this.state = to;
     if (isTerminal(to)) {
       for (const action of this.actions.splice(0)) action.done.reject(new InvalidRequestError(`job ${this.jobId} became ${to} before the ${action.kind} ran`));
@@ -245,6 +253,7 @@ export class JobMaster {
       numRestarts: this.numRestarts,
       ...(this.failure ? { failure: this.failure } : {}),
       ...(this.liveRescale ? { liveRescale: this.liveRescale } : {}),
+      transitions: this.transitions,
     };
   }
 
@@ -283,7 +292,9 @@ export class JobMaster {
     this.placement = [...record.placement];
     this.numRestarts = record.numRestarts;
     this.failure = record.failure;
+    // Resumed, not changed: the state the previous leader recorded, and how it got there.
     this.state = record.state;
+    this.transitions = [...(record.transitions ?? [])];
     if (isTerminal(this.state)) return 'terminal';
     await this.loadPointers();
     for (const p of this.placement) {
@@ -299,7 +310,10 @@ export class JobMaster {
       return 'adopted';
     }
     this.log.info('restarting the job after the leader change', { attempt: this.attempt, state: this.state, missingSubtasks: missing.slice(0, 10) });
-    this.state = 'restarting';
+    this.transition(
+      'restarting',
+      this.state === 'running' ? `leader change: ${missing.length} subtask(s) of attempt ${this.attempt} no longer reported by any worker` : `leader change while the job was ${this.state}`,
+    );
     this.restartAtMs = this.services.clock.now();
     this.numRestarts++;
     return 'restarted';
@@ -318,7 +332,10 @@ export class JobMaster {
     this.parallelism = parallelism;
     this.plan = this.planFor(parallelism);
     this.slotsNeeded = slotsOf(this.plan);
-    this.state = 'restarting';
+    this.transition(
+      'restarting',
+      `leader change during a live rescale ${rescale.from} → ${rescale.to} (${rescale.phase}): ${switched ? `its checkpoint ${rescale.checkpointId} is the pointer's, so at ${rescale.to}` : `its checkpoint ${rescale.checkpointId} never became the pointer's, so back at ${rescale.from}`}`,
+    );
     this.restartAtMs = this.services.clock.now();
     this.numRestarts++;
     // The added subtasks may run on workers the recorded placement does not name.
@@ -390,17 +407,13 @@ export class JobMaster {
     }
     const placement = this.place();
     if (!placement) {
-      if (this.state === 'created') {
-        this.transition('deploying');
-        this.transition('restarting');
-      } else if (this.state === 'rescaling') {
-        this.transition('restarting');
-      }
+      const waiting = `not enough free slots (${this.slotsNeeded} needed, ${this.services.workers.totalSlots} in the cluster): waiting for workers`;
+      if (this.state === 'created' || this.state === 'rescaling') this.transition('restarting', waiting);
       this.restartAtMs = this.services.clock.now() + this.services.heartbeatIntervalMs;
       this.log.warn('not enough free slots; waiting for workers', { slotsNeeded: this.slotsNeeded, slotsTotal: this.services.workers.totalSlots });
       return;
     }
-    this.transition('deploying');
+    this.transition('deploying', `deploying attempt ${this.attempt + 1}`);
     this.attempt++;
     this.placement = placement;
     this.attemptAddresses.clear();
@@ -438,7 +451,7 @@ export class JobMaster {
       return;
     }
     if (this.attempt !== attempt || this.state !== 'deploying' || this.disposed) return;
-    this.transition('running');
+    this.transition('running', `every worker deployed attempt ${attempt}`);
     this.deployedAtMs = this.services.clock.now();
     // A leader deposed while the workers deployed goes no further: its checkpointing would clean
     // the storage with its stale view of the pointer.
@@ -723,7 +736,7 @@ export class JobMaster {
    */
   private async finish(): Promise<void> {
     if (this.state !== 'running') return;
-    this.transition('finished');
+    this.transition('finished', 'every subtask finished and the final checkpoint committed');
     await this.persist().catch(() => {});
     await this.cancelAttempt('finished');
   }
@@ -732,7 +745,7 @@ export class JobMaster {
   async failover(cause: Error): Promise<void> {
     if (this.disposed || isTerminal(this.state) || this.state === 'restarting') return;
     this.log.warn('job attempt failed', { attempt: this.attempt, error: errorChainMessage(cause) });
-    this.transition('restarting');
+    this.transition('restarting', `attempt ${this.attempt} failed: ${errorChainMessage(cause)}`);
     this.failure = errorChainMessage(cause);
     await this.checkpoints?.abort();
     this.checkpoints = undefined;
@@ -741,7 +754,7 @@ export class JobMaster {
     strategy.notifyFailure(cause);
     if (!strategy.canRestart()) {
       this.log.error('restart strategy exhausted: the job fails', { strategy: strategy.describe() });
-      this.transition('failed');
+      this.transition('failed', `restart strategy exhausted (${strategy.describe()}): ${errorChainMessage(cause)}`);
       await this.persist().catch(() => {});
       return;
     }
@@ -812,7 +825,7 @@ export class JobMaster {
     await this.checkpoints?.abort();
     this.checkpoints = undefined;
     if (isTerminal(this.state)) return;
-    this.transition(to);
+    this.transition(to, 'cancelled by the user');
     await this.cancelAttempt('cancelled by the user');
     await this.persist();
   }
@@ -884,7 +897,7 @@ export class JobMaster {
         action.done.resolve(await this.copyToSnapshot(info.checkpointId, action.name));
         return;
       case 'stop': {
-        this.transition('stopped');
+        this.transition('stopped', `stopped with checkpoint ${info.checkpointId}${action.snapshot ? ' (kept as a snapshot)' : ''}`);
         await this.persist();
         await this.cancelAttempt('stopped with a checkpoint');
         const snapshot = action.snapshot ? await this.copyToSnapshot(info.checkpointId, action.name) : null;
@@ -895,7 +908,7 @@ export class JobMaster {
         const from = this.slotsNeeded;
         const checkpointedAtMs = this.services.clock.now();
         this.log.info('rescaling', { from, to: action.parallelism, checkpointId: info.checkpointId });
-        this.transition('rescaling');
+        this.transition('rescaling', `rescaling by restart ${from} → ${action.parallelism} from checkpoint ${info.checkpointId}${liveRefused === undefined ? '' : ` (not live: ${liveRefused})`}`);
         await this.checkpoints?.abort();
         this.checkpoints = undefined;
         await this.cancelAttempt(`rescaling from ${from} to ${action.parallelism}`);
@@ -1100,6 +1113,7 @@ export class JobMaster {
       },
       subtasks,
       lastRescale: this.lastRescale ?? null,
+      transitions: this.transitions,
     };
   }
 }

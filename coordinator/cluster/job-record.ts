@@ -7,7 +7,7 @@
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { StateBackendKind } from '../../shared/config/state-backend.ts';
 import type { LiveRescaleProgress } from './job-master.ts';
-import type { JobState } from './job-state.ts';
+import type { JobState, JobTransition } from '../job/job-states.ts';
 
 export interface JobSubmission {
   readonly jobId: string;
@@ -46,6 +46,8 @@ export interface JobRecord extends JobSubmission {
   readonly failure?: string;
   /** A live rescale this leader was in the middle of (a new leader completes it by restarting). */
   readonly liveRescale?: LiveRescaleProgress;
+  /** The latest changes of state, oldest first, each with its reason (absent in records of older versions). */
+  readonly transitions?: readonly JobTransition[];
 }
 
 export const jobKey = (jobId: string) => `job/${jobId}`;
