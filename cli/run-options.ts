@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { ApplicationProperties } from '../shared/api/environment.ts';
 import { parseDurationMs } from '../shared/api/time.ts';
+import { configurationErrorFromZod } from '../shared/config/configuration-error-from-zod.ts';
 import { ConfigurationError } from '../shared/errors.ts';
 import { UPPER_BOUND_MAX_PARALLELISM } from '../shared/key-groups.ts';
 
@@ -64,22 +65,23 @@ export interface RunOptions {
   readonly s3Region: string | undefined;
 }
 
-const positiveInteger = (flag: string, max?: number) =>
+// Messages leave out the flag: the error names it (`--parallelism: must be …`).
+const positiveInteger = (max?: number) =>
   z.string().transform((text, ctx) => {
     const n = Number(text);
     if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1 || (max !== undefined && n > max)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${flag} must be an integer from 1${max ? ` to ${max}` : ''}, got "${text}"` });
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be an integer from 1${max ? ` to ${max}` : ''}, got "${text}"` });
       return z.NEVER;
     }
     return n;
   });
 
 const runFlagsSchema = z.object({
-  parallelism: positiveInteger('--parallelism', UPPER_BOUND_MAX_PARALLELISM).optional(),
-  'max-parallelism': positiveInteger('--max-parallelism', UPPER_BOUND_MAX_PARALLELISM).optional(),
+  parallelism: positiveInteger(UPPER_BOUND_MAX_PARALLELISM).optional(),
+  'max-parallelism': positiveInteger(UPPER_BOUND_MAX_PARALLELISM).optional(),
   'state-backend': z
     .string()
-    .refine((v) => v === 'memory' || v === 'leveldb', (v) => ({ message: `--state-backend must be "memory" or "leveldb", got "${v}"` }))
+    .refine((v) => v === 'memory' || v === 'leveldb', (v) => ({ message: `must be "memory" or "leveldb", got "${v}"` }))
     .optional(),
   'state-dir': z.string().min(1).optional(),
   'checkpoint-interval': z
@@ -88,22 +90,22 @@ const runFlagsSchema = z.object({
       if (text === 'off') return undefined;
       const ms = parseDurationMs(text);
       if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `--checkpoint-interval must be a duration like 500ms, 10s or 1m, or "off", got "${text}"` });
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a duration like 500ms, 10s or 1m, or "off", got "${text}"` });
         return z.NEVER;
       }
       return ms;
     })
     .optional(),
-  'checkpoint-dir': z.string().min(1, '--checkpoint-dir must not be empty').optional(),
-  'retained-checkpoints': positiveInteger('--retained-checkpoints').optional(),
-  's3-endpoint': z.string().regex(/^https?:\/\/[^/]+/, '--s3-endpoint must be an http:// or https:// URL').optional(),
-  's3-region': z.string().min(1, '--s3-region must not be empty').optional(),
-  restore: z.string().min(1, '--restore must be "latest" or the location of a checkpoint or snapshot').optional(),
+  'checkpoint-dir': z.string().min(1, 'must not be empty').optional(),
+  'retained-checkpoints': positiveInteger().optional(),
+  's3-endpoint': z.string().regex(/^https?:\/\/[^/]+/, 'must be an http:// or https:// URL').optional(),
+  's3-region': z.string().min(1, 'must not be empty').optional(),
+  restore: z.string().min(1, 'must be "latest" or the location of a checkpoint or snapshot').optional(),
   'allow-non-restored-state': z.boolean().optional(),
   property: z.array(z.string()).optional(),
   'job-name': z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, '--job-name may contain letters, digits, ".", "_" and "-" and must start with a letter or digit')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'may contain letters, digits, ".", "_" and "-" and must start with a letter or digit')
     .optional(),
   'dead-letter-path': z.string().min(1).optional(),
 });
@@ -156,11 +158,7 @@ export function parseRunOptions(args: readonly string[]): RunOptions | 'help' {
   }
   const { help: _help, ...flags } = parsed.values;
   const result = runFlagsSchema.safeParse(flags);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const flag = `--${String(issue.path[0] ?? 'arguments')}`;
-    throw new ConfigurationError(flag, issue.message.replace(`${flag} `, ''));
-  }
+  if (!result.success) throw configurationErrorFromZod(result.error, (path) => `--${String(path[0] ?? 'arguments')}`);
   const f = result.data;
   const application = parsed.positionals[0]!;
   const jobName = f['job-name'] ?? basename(application, extname(application)).replace(/[^A-Za-z0-9._-]/g, '-');

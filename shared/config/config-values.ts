@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { parseDurationMs } from '../api/time.ts';
 import { ConfigurationError } from '../errors.ts';
+import { configurationErrorFromZod } from './configuration-error-from-zod.ts';
 
 export type ValueParser<T> = (raw: unknown, label: string) => T;
 
@@ -20,7 +21,7 @@ export function showValue(value: unknown): string {
 function fromSchema<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>): ValueParser<T> {
   return (raw, label) => {
     const result = schema.safeParse(raw);
-    if (!result.success) throw new ConfigurationError(label, result.error.issues[0]!.message);
+    if (!result.success) throw configurationErrorFromZod(result.error, label);
     return result.data;
   };
 }

@@ -31,3 +31,4 @@ export {
   type ConfigValueSource,
 } from './config-sources.ts';
 export { MIN_CLUSTER_TOKEN_LENGTH } from './config-values.ts';
+export { configurationErrorFromZod, type ZodFieldNaming } from './configuration-error-from-zod.ts';

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.ts';
 import { parseDurationMs } from '../api/time.ts';
+import { configurationErrorFromZod } from './configuration-error-from-zod.ts';
 
 export interface NoRestartConfig {
   readonly kind: 'none';
@@ -211,7 +212,7 @@ export function parseRestartStrategy(input: unknown, field = 'restartStrategy'):
       const known = Object.keys(options.shape).filter((k) => k !== 'kind');
       throw new ConfigurationError(`${field}.${issue.keys[0]}`, `is not an option of ${kind}; its options are ${known.join(', ') || 'none'}`);
     }
-    throw new ConfigurationError([field, ...issue.path].join('.'), issue.message);
+    throw configurationErrorFromZod(result.error, field);
   }
   return Object.freeze(result.data);
 }

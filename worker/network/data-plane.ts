@@ -14,6 +14,7 @@
 import { createServer, Socket, type Server, type SocketConstructorOpts } from 'node:net';
 import { z } from 'zod';
 import { SystemClock, type Clock } from '../../shared/clock.ts';
+import { configurationErrorFromZod } from '../../shared/config/configuration-error-from-zod.ts';
 import { ConfigurationError, errorChainMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { InputChannel } from '../runtime/exchange.ts';
@@ -68,10 +69,7 @@ function resolveDataPlaneOptions(options: DataPlaneOptions): ResolvedDataPlaneOp
     maxFrameBytes: options.maxFrameBytes,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
   });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigurationError(issue.path.join('.') || 'options', issue.message);
-  }
+  if (!parsed.success) throw configurationErrorFromZod(parsed.error);
   return { ...parsed.data, logger: options.logger, clock: options.clock ?? SystemClock.INSTANCE };
 }
 

@@ -28,6 +28,7 @@ import { ClassicLevel } from 'classic-level';
 import { z } from 'zod';
 import { KeyGroupRange } from '../../shared/key-groups.ts';
 import { ConfigurationError, ExternalSystemError, RestoreError, SluiceError, UserFunctionError } from '../../shared/errors.ts';
+import { configurationErrorFromZod } from '../../shared/config/configuration-error-from-zod.ts';
 import { DEFAULT_CACHE_CAPACITY_ENTRIES } from '../../shared/config/state-backend.ts';
 import type {
   KeyedStateBackend,
@@ -112,10 +113,7 @@ function resolveTuning(options: LevelDbKeyedStateBackendOptions): ResolvedTuning
     flushThresholdEntries: options.flushThresholdEntries,
     blockCacheBytes: options.blockCacheBytes,
   });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigurationError(issue.path.join('.') || 'options', issue.message);
-  }
+  if (!parsed.success) throw configurationErrorFromZod(parsed.error);
   const { cacheCapacityEntries, flushThresholdEntries } = parsed.data;
   return {
     ...parsed.data,
