@@ -22,6 +22,7 @@ import {
 } from '../common/aws-connection.ts';
 import { backoffDelayMs } from '../common/backoff.ts';
 import { checkKnownFields, positiveIntegerOption } from '../common/connector-options.ts';
+import { SerialBatchSender } from '../common/serial-batch-sender.ts';
 
 export interface DynamoDbSinkOptions<T> extends AwsConnectionOptions {
   readonly tableName: string;
@@ -132,8 +133,7 @@ class DynamoDbSinkWriter<T> implements SinkWriter<T> {
   readonly counters: DynamoDbSinkCounters = { batchWriteCalls: 0, itemsWritten: 0, itemsMerged: 0, itemsRetried: 0 };
   /** Items not sent yet, by their key (JSON of the key attributes): the last write of a key wins. */
   private pending = new Map<string, WriteRequest>();
-  private sending: Promise<void> = Promise.resolve();
-  private failure: Error | undefined;
+  private readonly sender = new SerialBatchSender<WriteRequest[]>((requests) => this.writeRequests(requests));
 
   constructor(
     private readonly options: ResolvedDynamoDbSinkOptions<T>,
@@ -142,7 +142,7 @@ class DynamoDbSinkWriter<T> implements SinkWriter<T> {
   ) {}
 
   write(value: T): void {
-    if (this.failure) throw this.failure;
+    this.sender.throwIfFailed();
     const { options } = this;
     const item = options.toItem ? options.toItem(value) : (value as Record<string, unknown>);
     if (typeof item !== 'object' || item === null) throw new UserFunctionError(`${options.label}: a record became ${JSON.stringify(item)}, not an item object (setting toItem)`);
@@ -160,10 +160,9 @@ class DynamoDbSinkWriter<T> implements SinkWriter<T> {
   }
 
   async prepareCommit(): Promise<undefined> {
-    if (this.failure) throw this.failure;
+    this.sender.throwIfFailed();
     if (this.pending.size > 0) this.flush();
-    await this.sending;
-    if (this.failure) throw this.failure;
+    await this.sender.drain();
     return undefined;
   }
 
@@ -172,15 +171,13 @@ class DynamoDbSinkWriter<T> implements SinkWriter<T> {
   }
 
   private flush(): void {
-    const requests = [...this.pending.values()];
+    this.sender.enqueue([...this.pending.values()]);
     this.pending = new Map();
-    this.sending = this.sending
-      .then(async () => {
-        for (let i = 0; i < requests.length && !this.failure; i += BATCH_WRITE_MAX_ITEMS) await this.writeBatch(requests.slice(i, i + BATCH_WRITE_MAX_ITEMS));
-      })
-      .catch((error: unknown) => {
-        this.failure ??= error instanceof Error ? error : new Error(String(error));
-      });
+  }
+
+  /** The requests in BatchWriteItem calls of DynamoDB's size, one after the other. */
+  private async writeRequests(requests: WriteRequest[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX_ITEMS) await this.writeBatch(requests.slice(i, i + BATCH_WRITE_MAX_ITEMS));
   }
 
   /** One BatchWriteItem, then its unprocessed items again until none is left. */

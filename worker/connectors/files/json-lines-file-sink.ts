@@ -3,12 +3,8 @@
 // `.<prefix>-<subtask>-<n>.inprogress`; a checkpoint barrier closes it (pre-commit) and, once the
 // checkpoint is complete, commit renames it to `<prefix>-<subtask>-<n>.jsonl`. Readers take only
 // `*.jsonl` files without a leading dot, so they see committed output and nothing else.
-//
-// Part numbers never repeat within a subtask: a writer starts after both the highest number in
-// its restored state and the highest number of its subtask already in the directory (committed or
-// in progress). The scan is what keeps a restored job off the names of parts committed after the
-// checkpoint it restores from, a new subtask off the names of an earlier run, and a rescaled job
-// off the names of the old subtask with the same index.
+// Part numbers never repeat within a subtask (part-file-naming.ts): the directory scan counts
+// committed and in-progress parts alike.
 
 import { close as closeCallback, closeSync, fsync as fsyncCallback, openSync, promises as fs, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +12,7 @@ import { promisify } from 'node:util';
 import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
 import { ConfigurationError, ExternalSystemError, RestoreError, UserFunctionError } from '../../../shared/errors.ts';
 import { checkKnownFields } from '../common/connector-options.ts';
+import { nextFreePartIndex, ownsLeftoverPart, PartFileNaming, restoredNextPartIndex, type PartId, type PartIndexState } from '../common/part-file-naming.ts';
 
 export interface JsonLinesFileSinkOptions<T> {
   /** Where part files go; created if missing. */
@@ -46,10 +43,8 @@ export interface JsonLinesPendingPart {
 /** What prepareCommit returns: one part, or several when `maxPartBytes` rolled parts during the checkpoint. */
 export type JsonLinesCommittable = JsonLinesPendingPart | readonly JsonLinesPendingPart[];
 
-export interface JsonLinesFileSinkWriterState {
-  /** The part number the writer opens next. */
-  readonly nextPartIndex: number;
-}
+/** The part number the writer opens next. */
+export type JsonLinesFileSinkWriterState = PartIndexState;
 
 /** Text buffered before one write to the part file. */
 const FLUSH_THRESHOLD_CHARS = 256 * 1024;
@@ -83,33 +78,33 @@ function resolveOptions<T>(options: JsonLinesFileSinkOptions<T>): ResolvedJsonLi
   };
 }
 
-/** The names of one sink's part files, and their parsing. */
-class PartNaming {
-  private readonly pattern: RegExp;
+/** One sink's part files in its directory: `<prefix>-<subtask>-<n>.jsonl`, hidden as `.<prefix>-<subtask>-<n>.inprogress` while written. */
+class PartFiles {
+  private readonly committed: PartFileNaming;
+  private readonly inProgress: PartFileNaming;
 
-  constructor(readonly directory: string, private readonly prefix: string) {
-    const escaped = prefix.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
-    this.pattern = new RegExp(`^(\\.)?${escaped}-(\\d+)-(\\d+)\\.(inprogress|jsonl)$`);
+  constructor(readonly directory: string, prefix: string) {
+    this.committed = new PartFileNaming(prefix, 'jsonl');
+    this.inProgress = new PartFileNaming(`.${prefix}`, 'inprogress');
   }
 
   inProgressPath(subtask: number, index: number): string {
-    return join(this.directory, `.${this.prefix}-${subtask}-${index}.inprogress`);
+    return join(this.directory, this.inProgress.fileName(subtask, index));
   }
 
   finalPath(subtask: number, index: number): string {
-    return join(this.directory, `${this.prefix}-${subtask}-${index}.jsonl`);
+    return join(this.directory, this.committed.fileName(subtask, index));
   }
 
   /** A part file's subtask and number; undefined for any other file. */
-  parse(name: string): { inProgress: boolean; subtask: number; index: number } | undefined {
-    const match = this.pattern.exec(name);
-    if (!match) return undefined;
-    const inProgress = match[4] === 'inprogress';
-    if (inProgress !== (match[1] === '.')) return undefined;
-    return { inProgress, subtask: Number(match[2]), index: Number(match[3]) };
+  parse(name: string): (PartId & { inProgress: boolean }) | undefined {
+    const inProgress = this.inProgress.parse(name);
+    if (inProgress) return { inProgress: true, ...inProgress };
+    const committed = this.committed.parse(name);
+    return committed && { inProgress: false, ...committed };
   }
 
-  async list(): Promise<Array<{ name: string; inProgress: boolean; subtask: number; index: number }>> {
+  async list(): Promise<Array<PartId & { name: string; inProgress: boolean }>> {
     let names: string[];
     try {
       names = await fs.readdir(this.directory);
@@ -129,12 +124,12 @@ class PartNaming {
 export class JsonLinesFileSink<T = unknown> implements Sink<T> {
   readonly name: string;
   private readonly options: ResolvedJsonLinesFileSinkOptions<T>;
-  private readonly naming: PartNaming;
+  private readonly partFiles: PartFiles;
 
   constructor(options: JsonLinesFileSinkOptions<T>) {
     this.options = resolveOptions(options);
     this.name = this.options.name;
-    this.naming = new PartNaming(this.options.directory, this.options.partPrefix);
+    this.partFiles = new PartFiles(this.options.directory, this.options.partPrefix);
   }
 
   get directory(): string {
@@ -147,42 +142,23 @@ export class JsonLinesFileSink<T = unknown> implements Sink<T> {
     } catch (error) {
       throw new ExternalSystemError(`JsonLinesFileSink: cannot create directory ${this.options.directory}: ${(error as Error).message}`, { cause: error });
     }
-    let nextPartIndex = restoredNextPartIndex(restoredState);
-    for (const part of await this.naming.list()) {
-      if (part.subtask === context.subtaskIndex && part.index >= nextPartIndex) nextPartIndex = part.index + 1;
-    }
-    return new JsonLinesFileSinkWriter<T>(this.options, this.naming, context.subtaskIndex, nextPartIndex);
+    const nextPartIndex = nextFreePartIndex(context.subtaskIndex, restoredNextPartIndex(restoredState, 'JsonLinesFileSink'), await this.partFiles.list());
+    return new JsonLinesFileSinkWriter<T>(this.options, this.partFiles, context.subtaskIndex, nextPartIndex);
   }
 
   /**
-   * Deletes the in-progress files a failed attempt left that no restored committable refers to.
-   * This subtask owns the files of its own index and, after a scale-down, those of the old
-   * subtasks whose state it receives (old index j with j % parallelism == its index).
+   * Deletes the in-progress files a failed attempt left, of the subtasks this one cleans up
+   * after, that no restored committable refers to.
    */
   async abortLeftovers(context: SinkWriterContext, keep: readonly unknown[]): Promise<void> {
     const kept = new Set(pendingParts(keep).map((p) => resolve(p.pending)));
-    for (const part of await this.naming.list()) {
-      if (!part.inProgress || part.subtask % context.parallelism !== context.subtaskIndex) continue;
+    for (const part of await this.partFiles.list()) {
+      if (!part.inProgress || !ownsLeftoverPart(context, part)) continue;
       const path = join(this.options.directory, part.name);
       if (kept.has(path)) continue;
       await fs.rm(path, { force: true });
     }
   }
-}
-
-function restoredNextPartIndex(restoredState: unknown): number {
-  if (restoredState === undefined) return 0;
-  const states = Array.isArray(restoredState) ? restoredState : [restoredState];
-  let next = 0;
-  for (const state of states) {
-    if (state === undefined || state === null) continue;
-    const index = (state as Partial<JsonLinesFileSinkWriterState>).nextPartIndex;
-    if (!Number.isSafeInteger(index) || index! < 0) {
-      throw new RestoreError(`JsonLinesFileSink: restored writer state ${JSON.stringify(state)} has no valid nextPartIndex (a non-negative integer)`);
-    }
-    next = Math.max(next, index!);
-  }
-  return next;
 }
 
 /** Flattens committables (single parts or arrays of parts) and checks their shape. */
@@ -227,7 +203,7 @@ class JsonLinesFileSinkWriter<T> implements SinkWriter<T> {
 
   constructor(
     private readonly options: ResolvedJsonLinesFileSinkOptions<T>,
-    private readonly naming: PartNaming,
+    private readonly partFiles: PartFiles,
     private readonly subtaskIndex: number,
     private nextPartIndex: number,
   ) {
@@ -282,7 +258,7 @@ class JsonLinesFileSinkWriter<T> implements SinkWriter<T> {
 
   private openPart(): OpenPart {
     const index = this.nextPartIndex++;
-    const pending = this.naming.inProgressPath(this.subtaskIndex, index);
+    const pending = this.partFiles.inProgressPath(this.subtaskIndex, index);
     let fd: number;
     try {
       // 'ax': append, and refuse a file that exists — a part name is never reused.
@@ -290,7 +266,7 @@ class JsonLinesFileSinkWriter<T> implements SinkWriter<T> {
     } catch (error) {
       throw new ExternalSystemError(`JsonLinesFileSink: cannot create part file ${pending}: ${(error as Error).message}`, { cause: error });
     }
-    return { fd, pending, final: this.naming.finalPath(this.subtaskIndex, index), bytes: 0 };
+    return { fd, pending, final: this.partFiles.finalPath(this.subtaskIndex, index), bytes: 0 };
   }
 
   /**
@@ -308,7 +284,7 @@ class JsonLinesFileSinkWriter<T> implements SinkWriter<T> {
     if (parts.length === 0) return Promise.resolve(undefined);
     const done = (async () => {
       await Promise.all(parts.map((p) => p.closed));
-      await syncDirectory(this.naming.directory);
+      await syncDirectory(this.partFiles.directory);
       return parts.length === 1 ? parts[0]!.part : parts.map((p) => p.part);
     })();
     const tracked = done.then(

@@ -25,6 +25,7 @@ import {
 } from '../common/aws-connection.ts';
 import { backoffDelayMs } from '../common/backoff.ts';
 import { checkKnownFields, positiveIntegerOption } from '../common/connector-options.ts';
+import { SerialBatchSender } from '../common/serial-batch-sender.ts';
 
 export interface KinesisSinkOptions<T> extends AwsConnectionOptions {
   readonly streamName: string;
@@ -148,16 +149,15 @@ class KinesisSinkWriter<T> implements SinkWriter<T> {
   private readonly client: KinesisClient;
   private batch: Entry[] = [];
   private batchBytes = 0;
-  /** The calls sent so far, chained: one in flight at a time. */
-  private sending: Promise<void> = Promise.resolve();
-  private failure: Error | undefined;
+  /** One PutRecords call in flight at a time. */
+  private readonly sender = new SerialBatchSender<Entry[]>((entries) => this.put(entries));
 
   constructor(private readonly options: ResolvedKinesisSinkOptions<T>) {
     this.client = new KinesisClient(awsClientConfig(options.connection));
   }
 
   write(value: T): void {
-    if (this.failure) throw this.failure;
+    this.sender.throwIfFailed();
     const { options } = this;
     const partitionKey = options.partitionKey(value);
     if (typeof partitionKey !== 'string' || partitionKey.length === 0 || partitionKey.length > 256) {
@@ -179,10 +179,9 @@ class KinesisSinkWriter<T> implements SinkWriter<T> {
 
   /** Sends what is batched and waits for every record written so far to be acknowledged. */
   async prepareCommit(): Promise<undefined> {
-    if (this.failure) throw this.failure;
+    this.sender.throwIfFailed();
     if (this.batch.length > 0) this.sendBatch();
-    await this.sending;
-    if (this.failure) throw this.failure;
+    await this.sender.drain();
     return undefined;
   }
 
@@ -194,9 +193,7 @@ class KinesisSinkWriter<T> implements SinkWriter<T> {
     const batch = this.batch;
     this.batch = [];
     this.batchBytes = 0;
-    this.sending = this.sending.then(() => (this.failure ? undefined : this.put(batch))).catch((error: unknown) => {
-      this.failure ??= error instanceof Error ? error : new Error(String(error));
-    });
+    this.sender.enqueue(batch);
   }
 
   /** PutRecords until every entry is acknowledged, resending only the failed ones. */

@@ -15,6 +15,7 @@ import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/co
 import { sleep } from '../../../shared/clock.ts';
 import { ConfigurationError, ExternalSystemError, UserFunctionError } from '../../../shared/errors.ts';
 import { backoffDelayMs } from '../common/backoff.ts';
+import { SerialBatchSender } from '../common/serial-batch-sender.ts';
 import { BulkBatch, bulkBody, bulkEntry, readBulkResponse, type BulkEntry, type BulkItemFailure } from './bulk-batch.ts';
 import { resolveOpenSearchSinkOptions, type OpenSearchSinkOptions, type ResolvedOpenSearchSinkOptions } from './opensearch-sink-options.ts';
 
@@ -65,9 +66,8 @@ class OpenSearchSinkWriter<T> implements SinkWriter<T> {
   private readonly label: string;
   private readonly where: string;
   private batch = new BulkBatch();
-  /** Bulk requests being sent, one after the other, so a later write of a document lands last. */
-  private flushing: Promise<void> = Promise.resolve();
-  private failure: Error | undefined;
+  /** Bulk requests, one after the other, so a later write of a document lands last. */
+  private readonly sender = new SerialBatchSender<readonly BulkEntry[]>((entries) => this.send(entries));
   private documentsWritten = 0;
   private bulkRequests = 0;
   private documentsRetried = 0;
@@ -95,7 +95,7 @@ class OpenSearchSinkWriter<T> implements SinkWriter<T> {
   }
 
   write(value: T): void {
-    if (this.failure) throw this.failure;
+    this.sender.throwIfFailed();
     this.batch.add(this.toEntry(value));
     if (this.batch.size >= this.options.maxBatchDocuments || this.batch.bytes >= this.options.maxBatchBytes) this.startFlush();
   }
@@ -123,16 +123,7 @@ class OpenSearchSinkWriter<T> implements SinkWriter<T> {
   }
 
   private startFlush(): void {
-    if (this.batch.size === 0) return;
-    const entries = this.batch.take();
-    this.flushing = this.flushing.then(async () => {
-      if (this.failure) return;
-      try {
-        await this.send(entries);
-      } catch (error) {
-        this.failure ??= error as Error;
-      }
-    });
+    if (this.batch.size > 0) this.sender.enqueue(this.batch.take());
   }
 
   /** Sends the entries; resends the ones refused for now, after a backoff, until all are written or retries run out. */
@@ -196,8 +187,7 @@ class OpenSearchSinkWriter<T> implements SinkWriter<T> {
   /** Sends what is buffered and waits for every request before the barrier to be written. */
   async prepareCommit(): Promise<undefined> {
     this.startFlush();
-    await this.flushing;
-    if (this.failure) throw this.failure;
+    await this.sender.drain();
     return undefined;
   }
 
@@ -217,7 +207,7 @@ class OpenSearchSinkWriter<T> implements SinkWriter<T> {
 
   async close(): Promise<void> {
     this.batch = new BulkBatch();
-    await this.flushing;
+    await this.sender.settled();
     await this.client.close().catch(() => {});
   }
 }

@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
 import { RestoreError, SluiceError, UserFunctionError } from '../../../shared/errors.ts';
 import { PREPARED_AT_END } from '../../operators/sink-operator.ts';
+import { SerialBatchSender } from '../common/serial-batch-sender.ts';
 import { LEGACY_RUN_ID, PostgresCommitLog, type CommitIdentity } from './postgres-commit-log.ts';
 import { checkTable, connectPostgres, postgresError, sinkLabel, type PostgresSession } from './postgres-connection.ts';
 import { resolvePostgresSinkOptions, type PostgresSinkOptions, type ResolvedPostgresSinkOptions } from './postgres-sink-options.ts';
@@ -172,12 +173,11 @@ abstract class PostgresWriterBase<T> {
 
 class AtLeastOncePostgresWriter<T> extends PostgresWriterBase<T> implements SinkWriter<T> {
   private buffer: unknown[][] = [];
-  /** Batches being written, one after the other on the one connection. */
-  private flushing: Promise<void> = Promise.resolve();
-  private failure: Error | undefined;
+  /** Batches written one after the other on the one connection. */
+  private readonly sender = new SerialBatchSender<unknown[][]>((rows) => this.writeRows(rows));
 
   write(value: T): void {
-    if (this.failure) throw this.failure;
+    this.sender.throwIfFailed();
     this.buffer.push(this.toValues(value));
     if (this.buffer.length >= this.builder.maxRowsPerStatement) this.startFlush();
   }
@@ -186,21 +186,13 @@ class AtLeastOncePostgresWriter<T> extends PostgresWriterBase<T> implements Sink
     if (this.buffer.length === 0) return;
     const rows = this.buffer;
     this.buffer = [];
-    this.flushing = this.flushing.then(async () => {
-      if (this.failure) return;
-      try {
-        await this.writeRows(rows);
-      } catch (error) {
-        this.failure ??= error as Error;
-      }
-    });
+    this.sender.enqueue(rows);
   }
 
   /** Writes every row received before the barrier; the checkpoint waits for it. */
   async prepareCommit(): Promise<undefined> {
     this.startFlush();
-    await this.flushing;
-    if (this.failure) throw this.failure;
+    await this.sender.drain();
     return undefined;
   }
 
@@ -221,7 +213,7 @@ class AtLeastOncePostgresWriter<T> extends PostgresWriterBase<T> implements Sink
 
   async close(): Promise<void> {
     this.buffer = [];
-    await this.flushing;
+    await this.sender.settled();
     await this.session.client.end().catch(() => {});
   }
 }

@@ -11,11 +11,11 @@
 // need nothing of an open file: a file's bytes are either in a checkpoint's committable or
 // replayed from the sources.
 //
-// Part numbers never repeat within a subtask: a writer starts after the highest number in its
-// restored state and after every `part-<subtask>-<n>` key under the root, completed or still an
-// upload. On restore, `abortLeftovers` aborts the uploads of this subtask's names (and, after a
-// scale-down, of the old subtasks whose state it receives) that the restored checkpoint does not
-// refer to; so no half-written object, and no second copy, is ever made visible.
+// Part numbers never repeat within a subtask (part-file-naming.ts): the scan counts every
+// `part-<subtask>-<n>` key under the root, completed or still an upload. On restore,
+// `abortLeftovers` aborts the uploads of this subtask's names (and, after a scale-down, of the old
+// subtasks whose state it receives) that the restored checkpoint does not refer to; so no
+// half-written object, and no second copy, is ever made visible.
 //
 // Because those names are the same in every job, one path has one writing job (path-claims.ts):
 // a writer claims the path before it aborts or writes anything, and checks before every commit
@@ -25,6 +25,7 @@ import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/co
 import { RestoreError } from '../../../shared/errors.ts';
 import { createObjectStore } from '../../../shared/object-store/index.ts';
 import type { MultipartUpload, ObjectStore, UploadedPart } from '../../../shared/object-store/object-store.ts';
+import { nextFreePartIndex, ownsLeftoverPart, PartFileNaming, restoredNextPartIndex, type PartId, type PartIndexState } from '../common/part-file-naming.ts';
 import type { BucketAssigner } from './bucket-assigner.ts';
 import { JsonLinesEncoderFactory } from './json-lines-encoder.ts';
 import { ParquetEncoderFactory } from './parquet-encoder.ts';
@@ -40,10 +41,8 @@ export interface S3FileCommittable {
   readonly parts: readonly UploadedPart[];
 }
 
-export interface S3FileSinkWriterState {
-  /** The file number the writer opens next. */
-  readonly nextPartIndex: number;
-}
+/** The file number the writer opens next. */
+export type S3FileSinkWriterState = PartIndexState;
 
 /** Uploads completed at once by one commit. */
 const COMMIT_CONCURRENCY = 8;
@@ -57,12 +56,12 @@ interface StoreLease {
 export class S3FileSink<T = unknown> implements Sink<T> {
   readonly name: string;
   private readonly options: ResolvedS3FileSinkOptions<T>;
-  private readonly naming: PartNaming;
+  private readonly partKeys: PartKeys;
 
   constructor(options: S3FileSinkOptions<T>) {
     this.options = resolveS3FileSinkOptions(options);
     this.name = this.options.name;
-    this.naming = new PartNaming(this.options.partPrefix, this.options.format === 'parquet' ? 'parquet' : 'json');
+    this.partKeys = new PartKeys(this.options.partPrefix, this.options.format === 'parquet' ? 'parquet' : 'json');
     // A URL that names no store fails when the pipeline is built, not when it first runs.
     if (typeof this.options.path === 'string') void createObjectStore(this.options.path, { field: 'path' }).close();
   }
@@ -77,19 +76,16 @@ export class S3FileSink<T = unknown> implements Sink<T> {
   async createWriter(context: SinkWriterContext, restoredState: unknown): Promise<SinkWriter<T>> {
     const lease = await this.leaseStore();
     try {
-      let nextPartIndex = restoredNextPartIndex(restoredState, this.name);
+      const restoredNextIndex = restoredNextPartIndex(restoredState, this.name);
       const claims = new PathClaims(lease.store, this.name, context);
       await claims.claim();
       const keys = [...(await this.listObjects(lease.store)).map((o) => o.key), ...(await this.listUploads(lease.store)).map((u) => u.key)];
-      for (const key of keys) {
-        const part = this.naming.parse(key);
-        if (part && part.subtask === context.subtaskIndex && part.index >= nextPartIndex) nextPartIndex = part.index + 1;
-      }
+      const nextPartIndex = nextFreePartIndex(context.subtaskIndex, restoredNextIndex, keys.map((key) => this.partKeys.parse(key)));
       const encoders: PartEncoderFactory<T> =
         this.options.format === 'parquet'
           ? new ParquetEncoderFactory<T>(this.name, this.options.parquetColumns, this.options.parquetRowGroupRows)
           : new JsonLinesEncoderFactory<T>(this.name, this.options.serialize);
-      return new S3FileSinkWriter<T>(this.options, lease, this.naming, encoders, this.options.createBucketAssigner(), context, claims, nextPartIndex);
+      return new S3FileSinkWriter<T>(this.options, lease, this.partKeys, encoders, this.options.createBucketAssigner(), context, claims, nextPartIndex);
     } catch (error) {
       await lease.release().catch(() => {});
       throw error;
@@ -97,9 +93,8 @@ export class S3FileSink<T = unknown> implements Sink<T> {
   }
 
   /**
-   * Aborts the uploads a failed attempt left that the restored checkpoint does not refer to.
-   * This subtask owns the names of its own index and, after a scale-down, those of the old
-   * subtasks whose state it receives (old index j with j % parallelism == its index).
+   * Aborts the uploads a failed attempt left, of the subtasks this one cleans up after, that the
+   * restored checkpoint does not refer to.
    */
   async abortLeftovers(context: SinkWriterContext, keep: readonly unknown[]): Promise<void> {
     const kept = new Set(committedFiles(keep, this.name).map((c) => c.uploadId));
@@ -110,8 +105,8 @@ export class S3FileSink<T = unknown> implements Sink<T> {
       // so if no later claim is seen here, none of the listed uploads is a later job's.
       await new PathClaims(lease.store, this.name, context).claim();
       for (const upload of uploads) {
-        const part = this.naming.parse(upload.key);
-        if (!part || part.subtask % context.parallelism !== context.subtaskIndex || kept.has(upload.uploadId)) continue;
+        const part = this.partKeys.parse(upload.key);
+        if (!part || !ownsLeftoverPart(context, part) || kept.has(upload.uploadId)) continue;
         try {
           await lease.store.abortMultipartUpload(upload);
         } catch (error) {
@@ -140,38 +135,22 @@ export class S3FileSink<T = unknown> implements Sink<T> {
   }
 }
 
-/** The file names of one sink (`<prefix>-<subtask>-<n>.<ext>` in any folder but `_sluice/`) and their parsing. */
-class PartNaming {
-  private readonly pattern: RegExp;
+/** The keys of one sink's files: `<bucket>/<prefix>-<subtask>-<n>.<ext>`, in any folder but the sink's own `_sluice/`. */
+class PartKeys {
+  private readonly files: PartFileNaming;
 
-  constructor(private readonly prefix: string, readonly extension: string) {
-    this.pattern = new RegExp(`(?:^|/)${prefix}-(\\d+)-(\\d+)\\.${extension}$`);
+  constructor(prefix: string, extension: string) {
+    this.files = new PartFileNaming(prefix, extension);
   }
 
   key(bucket: string, subtask: number, index: number): string {
-    return `${bucket}/${this.prefix}-${subtask}-${index}.${this.extension}`;
+    return `${bucket}/${this.files.fileName(subtask, index)}`;
   }
 
-  parse(key: string): { subtask: number; index: number } | undefined {
-    if (isSinkMetadataKey(key)) return undefined;
-    const match = this.pattern.exec(key);
-    return match ? { subtask: Number(match[1]), index: Number(match[2]) } : undefined;
+  /** The part a key names; undefined for other keys and for the claims under `_sluice/`. */
+  parse(key: string): PartId | undefined {
+    return isSinkMetadataKey(key) ? undefined : this.files.parse(key);
   }
-}
-
-function restoredNextPartIndex(restoredState: unknown, sinkName: string): number {
-  if (restoredState === undefined) return 0;
-  const states = Array.isArray(restoredState) ? restoredState : [restoredState];
-  let next = 0;
-  for (const state of states) {
-    if (state === undefined || state === null) continue;
-    const index = (state as Partial<S3FileSinkWriterState>).nextPartIndex;
-    if (!Number.isSafeInteger(index) || index! < 0) {
-      throw new RestoreError(`${sinkName}: restored writer state ${JSON.stringify(state)} has no valid nextPartIndex (a non-negative integer)`);
-    }
-    next = Math.max(next, index!);
-  }
-  return next;
 }
 
 /** Flattens committables (one file or an array of files each) and checks their shape. */
@@ -226,7 +205,7 @@ class S3FileSinkWriter<T> implements SinkWriter<T> {
   constructor(
     private readonly options: ResolvedS3FileSinkOptions<T>,
     private readonly lease: StoreLease,
-    private readonly naming: PartNaming,
+    private readonly partKeys: PartKeys,
     private readonly encoders: PartEncoderFactory<T>,
     private readonly buckets: BucketAssigner,
     private readonly context: SinkWriterContext,
@@ -265,7 +244,7 @@ class S3FileSinkWriter<T> implements SinkWriter<T> {
   }
 
   private openFile(bucket: string): OpenFile<T> {
-    const key = this.naming.key(bucket, this.context.subtaskIndex, this.nextPartIndex++);
+    const key = this.partKeys.key(bucket, this.context.subtaskIndex, this.nextPartIndex++);
     const file: OpenFile<T> = { key, encoder: this.encoders.create(), openedAtMs: this.timedRolling ? this.context.now() : 0, upload: undefined, parts: [] };
     this.open.set(bucket, file);
     return file;
