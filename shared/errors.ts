@@ -134,3 +134,77 @@ export class NotLeaderError extends SluiceError {
     super(message, { retriable: true });
   }
 }
+
+// The two ways a fenced write to the high-availability store is refused. Both are final for the
+// write that got them: a FencedError means the writer is an old leader and must step down; a
+// ConflictError means someone changed the value since the writer read it.
+
+/** A fenced write or delete by a leadership that no longer holds (an old leader). */
+export class FencedError extends SluiceError {
+  override readonly domain = 'internal' as const;
+  constructor(
+    readonly key: string,
+    /** The epoch of the leadership that tried to write. */
+    readonly epoch: number,
+    /** The epoch of the leader at the time of the refusal, if there was one. */
+    readonly currentEpoch: number | undefined,
+    detail: string,
+    options?: SluiceErrorOptions,
+  ) {
+    super(
+      `write to '${key}' refused: leadership epoch ${epoch} no longer holds ` +
+        `(current leader epoch: ${currentEpoch ?? 'none'}): ${detail}`,
+      options,
+    );
+  }
+}
+
+/** A fenced write whose expected current value did not match. */
+export class ConflictError extends SluiceError {
+  override readonly domain = 'internal' as const;
+  constructor(
+    readonly key: string,
+    readonly epoch: number,
+    /** What the writer expected: a value, or null for "absent". */
+    readonly expected: string | null,
+    /** What was there; undefined when absent. */
+    readonly actual: string | undefined,
+    options?: SluiceErrorOptions,
+  ) {
+    super(
+      `write to '${key}' at epoch ${epoch} conflicts: expected ${describeValue(expected ?? undefined)}, ` +
+        `found ${describeValue(actual)}`,
+      options,
+    );
+  }
+}
+
+function describeValue(value: string | undefined): string {
+  if (value === undefined) return 'no value';
+  return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}… (${value.length} chars)` : JSON.stringify(value);
+}
+
+/**
+ * What an error means to a caller, whatever carries the answer: REST maps it to an HTTP status,
+ * gRPC to a status code (rest-server.ts, rpc.ts). One table, so the two never disagree.
+ */
+export type ErrorStatus = 'unauthenticated' | 'not-found' | 'not-leader' | 'stale-epoch' | 'invalid-argument' | 'unavailable' | 'internal';
+
+export function errorStatusOf(error: unknown): ErrorStatus {
+  if (error instanceof AuthenticationError) return 'unauthenticated';
+  if (error instanceof NotFoundError) return 'not-found';
+  // A standby, or a leader that lost its leadership mid-request: nothing was completed, ask the leader.
+  if (error instanceof NotLeaderError || error instanceof FencedError) return 'not-leader';
+  if (error instanceof StaleEpochError) return 'stale-epoch';
+  if (
+    error instanceof InvalidRequestError ||
+    error instanceof ConfigurationError ||
+    error instanceof InvalidPipelineError ||
+    error instanceof ApplicationLoadError ||
+    error instanceof RestoreError
+  ) {
+    return 'invalid-argument';
+  }
+  if (error instanceof SluiceError && error.retriable) return 'unavailable';
+  return 'internal';
+}

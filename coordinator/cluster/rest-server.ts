@@ -18,20 +18,9 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  ApplicationLoadError,
-  AuthenticationError,
-  ConfigurationError,
-  errorChainMessage,
-  InvalidPipelineError,
-  InvalidRequestError,
-  NotFoundError,
-  NotLeaderError,
-  RestoreError,
-} from '../../shared/errors.ts';
+import { AuthenticationError, errorChainMessage, errorStatusOf, InvalidRequestError, NotFoundError, NotLeaderError, type ErrorStatus } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { bearerToken, tokenMatches } from '../../shared/rpc/rpc.ts';
-import { FencedError } from '../ha/errors.ts';
 import type { Dispatcher, SubmitRequest } from './dispatcher.ts';
 
 export interface RestServerOptions {
@@ -45,14 +34,20 @@ export interface RestServerOptions {
   readonly describe: () => Record<string, unknown>;
 }
 
-/** One place that maps errors to HTTP status codes. */
+const HTTP_STATUS: Readonly<Record<ErrorStatus, number>> = {
+  unauthenticated: 401,
+  'not-found': 404,
+  // A standby, or a leader that lost its leadership during the request: ask the leader.
+  'not-leader': 503,
+  'stale-epoch': 409,
+  'invalid-argument': 400,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** The HTTP status of an error: shared/errors.ts's table, as gRPC's statusOf reads it too. */
 export function httpStatusOf(error: unknown): number {
-  if (error instanceof AuthenticationError) return 401;
-  if (error instanceof NotFoundError) return 404;
-  // A leader that lost its leadership mid-request did not finish it: ask the new leader.
-  if (error instanceof NotLeaderError || error instanceof FencedError) return 503;
-  if (error instanceof InvalidRequestError || error instanceof RestoreError || error instanceof ApplicationLoadError || error instanceof InvalidPipelineError || error instanceof ConfigurationError) return 400;
-  return 500;
+  return HTTP_STATUS[errorStatusOf(error)];
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -10,14 +10,15 @@ import { fileURLToPath } from 'node:url';
 import {
   ApplicationLoadError,
   AuthenticationError,
-  ConfigurationError,
-  InvalidPipelineError,
   InvalidRequestError,
   NotFoundError,
   NotLeaderError,
+  RestoreError,
   SluiceError,
   StaleEpochError,
   errorChainMessage,
+  errorStatusOf,
+  type ErrorStatus,
 } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 
@@ -50,21 +51,19 @@ export interface CallContext {
 
 export type UnaryHandler = (request: any, context: CallContext) => Promise<unknown>;
 
-/** One place that maps errors to gRPC status codes. */
+const GRPC_STATUS: Readonly<Record<ErrorStatus, grpc.status>> = {
+  unauthenticated: grpc.status.UNAUTHENTICATED,
+  'not-found': grpc.status.NOT_FOUND,
+  'not-leader': grpc.status.FAILED_PRECONDITION,
+  'stale-epoch': grpc.status.FAILED_PRECONDITION,
+  'invalid-argument': grpc.status.INVALID_ARGUMENT,
+  unavailable: grpc.status.UNAVAILABLE,
+  internal: grpc.status.INTERNAL,
+};
+
+/** The gRPC status of an error: shared/errors.ts's table, as the REST API's httpStatusOf reads it too. */
 export function statusOf(error: unknown): grpc.status {
-  if (error instanceof AuthenticationError) return grpc.status.UNAUTHENTICATED;
-  if (error instanceof NotFoundError) return grpc.status.NOT_FOUND;
-  if (error instanceof StaleEpochError || error instanceof NotLeaderError) return grpc.status.FAILED_PRECONDITION;
-  if (
-    error instanceof InvalidRequestError ||
-    error instanceof ConfigurationError ||
-    error instanceof InvalidPipelineError ||
-    error instanceof ApplicationLoadError
-  ) {
-    return grpc.status.INVALID_ARGUMENT;
-  }
-  if (error instanceof SluiceError && error.retriable) return grpc.status.UNAVAILABLE;
-  return grpc.status.INTERNAL;
+  return GRPC_STATUS[errorStatusOf(error)];
 }
 
 /** The error class a status code (and the server's error name) stands for, on the client side. */
@@ -77,9 +76,10 @@ function errorOf(method: string, serviceError: grpc.ServiceError): SluiceError {
     case grpc.status.NOT_FOUND:
       return new NotFoundError(message);
     case grpc.status.FAILED_PRECONDITION:
-      return name === 'NotLeaderError' ? new NotLeaderError(message) : new StaleEpochError(message);
+      return name === 'NotLeaderError' || name === 'FencedError' ? new NotLeaderError(message) : new StaleEpochError(message);
     case grpc.status.INVALID_ARGUMENT:
-      return name === 'ApplicationLoadError' ? new ApplicationLoadError(message) : new InvalidRequestError(message);
+      if (name === 'ApplicationLoadError') return new ApplicationLoadError(message);
+      return name === 'RestoreError' ? new RestoreError(message) : new InvalidRequestError(message);
     case grpc.status.UNAVAILABLE:
     case grpc.status.DEADLINE_EXCEEDED:
     case grpc.status.CANCELLED:
