@@ -35,6 +35,7 @@ import { createTopics, requireKafka, testKafkaClient, uniqueTopicName } from '..
 import { createTestBucket, requireS3, type TestBucket } from '../../shared/testing/s3-service.ts';
 import { requireEtcd } from '../../shared/testing/services.ts';
 import { readTopic } from '../../worker/connectors/kafka/testing-topic-reader.ts';
+import { seededRandom } from '../../shared/testing/seeded-random.ts';
 import type { WindowResult } from './testing/kafka-window-app.ts';
 import { waitFor } from '../../shared/testing/wait-for.ts';
 import { ProcessCluster, type ClusterProcess } from './testing/process-cluster.ts';
@@ -101,18 +102,6 @@ after(async () => {
   if (!keep) await bucket?.remove().catch(() => {});
   if (!keep) rmSync(dir, { recursive: true, force: true });
 });
-
-/** mulberry32: a small seeded generator, so a failing schedule can be run again. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface PlannedKill {
   /** How long after the job ran again (with a checkpoint of its own) the kill comes. */

@@ -5,23 +5,12 @@
 // class labels, so `SLUICE_SEED=<seed>` plus the case name replays it exactly.
 
 import type { StateBackendKind } from '../../shared/config/state-backend.ts';
-
-/** mulberry32: a tiny, fast 32-bit PRNG; the same seed gives the same sequence everywhere. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../shared/testing/seeded-random.ts';
 
 export class SeededRandom {
   private readonly next: () => number;
   constructor(readonly seed: number) {
-    this.next = mulberry32(seed);
+    this.next = seededRandom(seed);
   }
   /** In [0, 1). */
   float(): number {
