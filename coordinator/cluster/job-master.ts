@@ -8,7 +8,7 @@
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { CheckpointError, errorChainMessage, InvalidRequestError, StaleEpochError } from '../../shared/errors.ts';
+import { errorChainMessage, InvalidRequestError, StaleEpochError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { RpcUnavailableError } from '../../shared/rpc/rpc.ts';
 import { liveRescaleRefusal, planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
@@ -16,6 +16,8 @@ import type { RescaleCompletion } from '../../shared/rpc/worker-reports.ts';
 import { operatorInfoOf } from '../../shared/plan/operator-info.ts';
 import { roundRobin } from '../../shared/plan/split-assignment.ts';
 import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
+import { CheckpointFailureManager } from '../checkpoint/checkpoint-failure-manager.ts';
+import { CheckpointIdCounter } from '../checkpoint/checkpoint-id-counter.ts';
 import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import { childLocation, openCheckpointStorage, type ObjectStoreCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { defaultSnapshotName, type SnapshotCatalog, type SnapshotSummary } from '../../shared/checkpoint/snapshots.ts';
@@ -157,12 +159,10 @@ export class JobMaster {
   private numRestarts = 0;
   private failure: string | undefined;
   private checkpoints: CheckpointCoordinator | undefined;
-  private completedTotal = 0;
-  private consecutiveFailedCheckpoints = 0;
-  private failedTotal = 0;
+  private readonly checkpointFailures: CheckpointFailureManager;
+  private readonly checkpointIds: CheckpointIdCounter;
   private latest: CompletedCheckpointInfo | undefined;
   private pointer: number | undefined;
-  private counter = 0;
   private nextCheckpointAtMs = Number.POSITIVE_INFINITY;
   private restartAtMs: number | undefined;
   private deployedAtMs = 0;
@@ -193,6 +193,8 @@ export class JobMaster {
     this.plan = this.planFor(submission.parallelism);
     this.slotsNeeded = slotsOf(this.plan);
     this.log = services.logger.child({ application: submission.jobName, job: submission.jobId, epoch: services.leadership.epoch });
+    this.checkpointFailures = new CheckpointFailureManager(services.checkpointing.tolerableFailedCheckpoints);
+    this.checkpointIds = new CheckpointIdCounter(services.ha, services.leadership, checkpointCounterKey(submission.jobId));
   }
 
   /** The plan at a parallelism (the application's own when undefined). */
@@ -362,9 +364,8 @@ export class JobMaster {
 
   private async loadPointers(): Promise<void> {
     const pointer = await this.services.ha.get(checkpointPointerKey(this.jobId));
-    const counter = await this.services.ha.get(checkpointCounterKey(this.jobId));
     this.pointer = pointer === undefined ? undefined : Number(pointer);
-    this.counter = Math.max(counter === undefined ? 0 : Number(counter), this.pointer ?? 0, this.submission.restoreFrom?.checkpointId ?? 0);
+    await this.checkpointIds.load(Math.max(this.pointer ?? 0, this.submission.restoreFrom?.checkpointId ?? 0));
   }
 
   private checkpointStorage: ObjectStoreCheckpointStorage | undefined;
@@ -585,7 +586,7 @@ export class JobMaster {
         logger: this.log.child({ attempt }),
         retainedCheckpoints: this.services.checkpointing.retainedCheckpoints,
         minPauseBetweenCheckpointsMs: this.services.checkpointing.minPauseBetweenCheckpointsMs,
-        lastCheckpointId: this.counter,
+        lastCheckpointId: this.checkpointIds.current,
         publishCompleted: (metadata) => this.publish(metadata.checkpointId),
         readPublished: () => this.readPointer(),
       },
@@ -634,15 +635,8 @@ export class JobMaster {
 
   /** Reserves the next checkpoint id in the HA store (fenced). */
   private async reserveCheckpointId(): Promise<number> {
-    const id = Math.max(this.checkpoints!.nextId, this.counter + 1);
-    this.reserving = true;
-    try {
-      await this.fenced(() => this.services.ha.putFenced(this.services.leadership, checkpointCounterKey(this.jobId), String(id)));
-    } finally {
-      this.reserving = false;
-    }
-    this.counter = id;
-    return id;
+    const atLeast = this.checkpoints!.nextId;
+    return this.fenced(() => this.checkpointIds.reserve(atLeast));
   }
 
   /** Triggers a checkpoint: the next id, reserved now, or one reserved before. */
@@ -653,20 +647,16 @@ export class JobMaster {
     const done = checkpoints.trigger(id);
     done.then(
       (info) => {
-        this.completedTotal++;
-        this.consecutiveFailedCheckpoints = 0;
+        this.checkpointFailures.onCompleted();
         this.latest = info;
       },
       (error: unknown) => {
-        this.failedTotal++;
-        if (this.checkpoints !== checkpoints) return; // aborted with its attempt
-        this.consecutiveFailedCheckpoints++;
-        const tolerable = this.services.checkpointing.tolerableFailedCheckpoints;
-        if (this.consecutiveFailedCheckpoints > tolerable) {
-          this.consecutiveFailedCheckpoints = 0;
-          const cause = new CheckpointError(`${tolerable + 1} checkpoints in a row failed (tolerable: ${tolerable}); the last: ${errorChainMessage(error)}`);
-          this.failover(cause).catch((e: unknown) => this.log.error('failover after failed checkpoints failed', { error: errorChainMessage(e) }));
+        if (this.checkpoints !== checkpoints) {
+          this.checkpointFailures.onAbortedWithAttempt();
+          return;
         }
+        const cause = this.checkpointFailures.onFailed(error);
+        if (cause) this.failover(cause).catch((e: unknown) => this.log.error('failover after failed checkpoints failed', { error: errorChainMessage(e) }));
       },
     );
     return done;
@@ -674,9 +664,6 @@ export class JobMaster {
 
   /** When this leader first saw every subtask finished (undefined while some still run). */
   private allFinishedAtMs: number | undefined;
-
-  /** A checkpoint id is being reserved: no other trigger until it is triggered. */
-  private reserving = false;
 
   /** Called often by the dispatcher: checkpoints, expiry, restarts, the end of a bounded job. */
   async tick(): Promise<void> {
@@ -687,7 +674,7 @@ export class JobMaster {
       await this.deploy();
       return;
     }
-    if (this.state !== 'running' || !this.checkpoints || this.reserving || this.preparing) return;
+    if (this.state !== 'running' || !this.checkpoints || this.checkpointIds.isReserving || this.preparing) return;
     const checkpoints = this.checkpoints;
     if (checkpoints.fatalError) {
       await this.failover(checkpoints.fatalError);
@@ -1105,8 +1092,8 @@ export class JobMaster {
       failure: this.failure ?? null,
       submittedAtMs: this.submittedAtMs,
       checkpoints: {
-        completed: this.completedTotal,
-        failed: this.failedTotal,
+        completed: this.checkpointFailures.counts.completed,
+        failed: this.checkpointFailures.counts.failed,
         inProgress: this.checkpoints?.pendingCheckpointId ?? null,
         latest: this.latest ?? null,
         pointer: this.pointer ?? null,
