@@ -70,3 +70,15 @@ describe('restCall', () => {
     assert.equal(c.requests.length, 1);
   });
 });
+
+describe('restCall to a coordinator that is not running', () => {
+  // Without the short retry for refused connections this call would retry for ten minutes, far
+  // past the test's timeout.
+  it('says so after a short retry, not after the whole retry time', { timeout: 20_000 }, async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve)); // nothing listens on the port now
+    await assert.rejects(restCall({ coordinator: `http://127.0.0.1:${port}`, token: undefined, retryForMs: 600_000 }, 'GET', '/v1/jobs'), /cannot reach the coordinator .*is it running\?/);
+  });
+});

@@ -106,6 +106,9 @@ function clientOptions(flags: Map<string, string[]>, env: NodeJS.ProcessEnv): Cl
   return { coordinator: coordinator.includes('://') ? coordinator : `http://${coordinator}`, token };
 }
 
+/** How long a coordinator that refuses connections (not listening) is asked again. */
+const REFUSED_RETRY_MS = 2_000;
+
 /**
  * Whether sending a request again cannot do anything twice: reads, and a submission that carries
  * an idempotency key (the leader answers a second submission of a key with the job of the first).
@@ -123,6 +126,7 @@ function isIdempotent(method: string, path: string, body: unknown): boolean {
  */
 export async function restCall(options: ClientOptions, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<any> {
   const idempotent = isIdempotent(method, path, body);
+  const startedAt = Date.now();
   const deadline = Date.now() + (options.retryForMs ?? (options.followLeader === false ? 0 : 30_000));
   let base = options.coordinator;
   let delayMs = 200;
@@ -143,8 +147,11 @@ export async function restCall(options: ClientOptions, method: 'GET' | 'POST' | 
         signal: AbortSignal.timeout(120_000),
       });
     } catch (error) {
-      // The request may have reached a leader that died before answering: only an idempotent one goes again.
-      if (idempotent && (await again())) {
+      // The request may have reached a leader that died before answering: only an idempotent one
+      // goes again. Nothing listening (refused) is asked again only briefly: a coordinator that
+      // restarts is back within a second or two, one that is not running should be said at once.
+      const refused = (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+      if (idempotent && !(refused && Date.now() - startedAt > REFUSED_RETRY_MS) && (await again())) {
         base = options.coordinator;
         continue;
       }
