@@ -14,15 +14,10 @@ const checkedFolders = ['worker', 'coordinator', 'shared'];
 const forbidden = { worker: ['coordinator'], coordinator: ['worker'], shared: ['worker', 'coordinator'] };
 
 /**
- * The crossings allowed for now: production code has one; the others are tests and the test
+ * The crossings allowed for now: no production code; tests and the test
  * applications they submit, which put both sides together to run a job end to end.
  */
 const ALLOWED = [
-  {
-    file: 'worker/runtime/embedded-executor.ts',
-    imports: ['coordinator/checkpoint/checkpoint-coordinator.ts'],
-    reason: 'embedded mode runs the checkpoint coordinator in-process, until it runs the job controller through an in-process gateway',
-  },
   {
     file: 'shared/checkpoint/checkpoint-storage.etcd.s3.test.ts',
     imports: [
@@ -30,9 +25,8 @@ const ALLOWED = [
       'worker/runtime/embedded-executor.ts',
       'worker/testing/gated-source.ts',
       'coordinator/ha/etcd-high-availability-services.ts',
-      'coordinator/checkpoint/checkpoint-coordinator.ts',
     ],
-    reason: 'checkpoints a running job to S3 with its pointer in etcd: the runtime, the checkpoint coordinator and the HA services together',
+    reason: 'checkpoints a running job to S3 with its pointer in etcd: the runtime and the HA services together',
   },
   {
     file: 'shared/plan/job-plan.test.ts',
@@ -54,11 +48,6 @@ const ALLOWED = [
     imports: ['worker/connectors/index.ts'],
     reason: "an application the cluster tests submit: it imports the connectors as users do ('sluice/connectors')",
   })),
-  {
-    file: 'coordinator/cluster/testing/keyed-count-expectation.ts',
-    imports: ['worker/connectors/nexmark/generator.ts'],
-    reason: 'computes the keyed-count application\'s expected output from the events its Nexmark source generates',
-  },
 ];
 
 const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

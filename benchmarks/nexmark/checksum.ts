@@ -16,7 +16,7 @@
 // the number of lines.
 
 import { createHash } from 'node:crypto';
-import type { NexmarkEvent } from '../../worker/connectors/nexmark/model.ts';
+import type { NexmarkEvent } from '../../shared/nexmark/model.ts';
 import type { QueryName } from './queries.ts';
 
 export function canonicalNumber(x: number): string {

@@ -8,7 +8,7 @@
 // directory every worker can write), checksum ("true" for checksum mode).
 
 import { WatermarkStrategy, type Application } from '../../shared/api/index.ts';
-import type { NexmarkEvent } from '../../worker/connectors/nexmark/model.ts';
+import type { NexmarkEvent } from '../../shared/nexmark/model.ts';
 import { NexmarkSource } from '../../worker/connectors/nexmark/nexmark-source.ts';
 import { buildQuery, QUERIES, type QueryName } from './queries.ts';
 import { ResultFileSink } from './result-file-sink.ts';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SourceOutput, SourceReaderContext } from '../../shared/api/connectors.ts';
-import type { NexmarkEvent } from '../../worker/connectors/nexmark/model.ts';
+import type { NexmarkEvent } from '../../shared/nexmark/model.ts';
 import { HISTOGRAM_MS, LatencyHistogram, LatencySink, latencyFigures, PacedNexmarkSource } from './latency.ts';
 
 describe('latency mode', () => {

@@ -32,7 +32,7 @@
 //   schedule: 0.3 s over 15 s). Otherwise the latency figures are not reported (null), with a note.
 
 import type { PollStatus, Source, SourceOutput, SourceReader, SourceReaderContext, Sink, SinkWriter, SplitState } from '../../shared/api/connectors.ts';
-import type { NexmarkEvent } from '../../worker/connectors/nexmark/model.ts';
+import type { NexmarkEvent } from '../../shared/nexmark/model.ts';
 import { NexmarkSource } from '../../worker/connectors/nexmark/nexmark-source.ts';
 
 export const LATENCY_WARMUP_MS = 3_000;

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamExecutionEnvironment, WatermarkStrategy } from '../../shared/api/index.ts';
 import { CollectSink } from '../../worker/connectors/collect-sink.ts';
-import type { Auction, Bid, NexmarkEvent, Person } from '../../worker/connectors/nexmark/model.ts';
+import type { Auction, Bid, NexmarkEvent, Person } from '../../shared/nexmark/model.ts';
 import { runEmbedded } from '../../worker/testing/embedded-harness.ts';
 import { buildQuery, QUERIES, type QueryName } from './queries.ts';
 

@@ -31,7 +31,7 @@ import {
   type ValueState,
 } from '../../shared/api/index.ts';
 import type { Sink } from '../../shared/api/connectors.ts';
-import type { Auction, Bid, NexmarkEvent, Person } from '../../worker/connectors/nexmark/model.ts';
+import type { Auction, Bid, NexmarkEvent, Person } from '../../shared/nexmark/model.ts';
 
 export type QueryName = 'q0' | 'q1' | 'q2' | 'q3' | 'q4' | 'q5' | 'q7' | 'q8' | 'q11';
 export const QUERIES: readonly QueryName[] = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q7', 'q8', 'q11'];

@@ -17,7 +17,7 @@ import { StreamExecutionEnvironment, WatermarkStrategy } from '../../shared/api/
 import type { Source } from '../../shared/api/connectors.ts';
 import { DiscardingSink } from '../../worker/connectors/discarding-sink.ts';
 import { NexmarkSource } from '../../worker/connectors/nexmark/nexmark-source.ts';
-import type { NexmarkEvent } from '../../worker/connectors/nexmark/model.ts';
+import type { NexmarkEvent } from '../../shared/nexmark/model.ts';
 import { runEmbedded } from '../../worker/testing/embedded-harness.ts';
 import { DEFAULT_LATENCY_SECONDS, LatencySink, latencyFigures, PacedNexmarkSource } from './latency.ts';
 import { buildQuery, QUERIES, type QueryName } from './queries.ts';

@@ -22,7 +22,7 @@ import type { HighAvailabilityServices, Leadership } from '../ha/high-availabili
 import { createRestartStrategy } from '../scheduler/restart-strategy.ts';
 import type { RestartStrategyConfig } from '../../shared/config/restart-strategy-config.ts';
 import { checkpointPointerKey, JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from './job-record.ts';
-import type { CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
+import type { CompletedCheckpointInfo } from '../../shared/checkpoint/checkpoint-coordinator.ts';
 import { JobMaster, type CheckpointingSettings, type JobStatusView, type RescaleResult, type StopResult } from './job-master.ts';
 import { WorkerRegistry, type RunningAttemptReport } from './worker-registry.ts';
 

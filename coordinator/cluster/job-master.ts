@@ -15,7 +15,7 @@ import { liveRescaleRefusal, planJob, type JobPlan } from '../../shared/plan/job
 import type { RescaleCompletion } from '../../shared/rpc/worker-reports.ts';
 import { operatorInfoOf } from '../../shared/plan/operator-info.ts';
 import { roundRobin } from '../../shared/plan/split-assignment.ts';
-import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../checkpoint/checkpoint-coordinator.ts';
+import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../../shared/checkpoint/checkpoint-coordinator.ts';
 import { CheckpointFailureManager } from '../checkpoint/checkpoint-failure-manager.ts';
 import { CheckpointIdCounter } from '../checkpoint/checkpoint-id-counter.ts';
 import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';

@@ -18,7 +18,7 @@ import { InMemoryDeadLetterOutput } from '../../worker/runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../../worker/runtime/embedded-executor.ts';
 import { GatedSource } from '../../worker/testing/gated-source.ts';
 import { EtcdHighAvailabilityServices } from '../../coordinator/ha/etcd-high-availability-services.ts';
-import { CheckpointCoordinator } from '../../coordinator/checkpoint/checkpoint-coordinator.ts';
+import { CheckpointCoordinator } from './checkpoint-coordinator.ts';
 import { ObjectStoreCheckpointStorage } from './checkpoint-storage.ts';
 import { waitFor } from '../testing/wait-for.ts';
 

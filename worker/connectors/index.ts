@@ -4,7 +4,7 @@ export { JsonLinesFileSource, JsonLinesFileSink } from './files/index.ts';
 export type { JsonLinesFileSourceOptions, JsonLinesFileSinkOptions } from './files/index.ts';
 export { NexmarkSource } from './nexmark/nexmark-source.ts';
 export type { NexmarkSourceOptions } from './nexmark/nexmark-source.ts';
-export type { Auction, Bid, NexmarkEvent, Person } from './nexmark/model.ts';
+export type { Auction, Bid, NexmarkEvent, Person } from '../../shared/nexmark/model.ts';
 export { CollectSink } from './collect-sink.ts';
 export { DiscardingSink } from './discarding-sink.ts';
 export { ConsoleSink, CollectionSource } from '../../shared/api/builtin-connectors.ts';

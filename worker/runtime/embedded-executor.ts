@@ -11,7 +11,7 @@ import type { ApplicationProperties, StreamExecutionEnvironment } from '../../sh
 import type { Clock } from '../../shared/clock.ts';
 import { sleep, WakeableSleep } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { CheckpointCoordinator, type CheckpointParticipants, type CompletedCheckpointInfo } from '../../coordinator/checkpoint/checkpoint-coordinator.ts';
+import { CheckpointCoordinator, type CheckpointParticipants, type CompletedCheckpointInfo } from '../../shared/checkpoint/checkpoint-coordinator.ts';
 import type { CheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';

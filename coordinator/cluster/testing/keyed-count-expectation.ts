@@ -4,7 +4,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NexmarkGenerator } from '../../../worker/connectors/nexmark/generator.ts';
+import { NexmarkGenerator } from '../../../shared/nexmark/generator.ts';
 
 /** Bids per auction among the first `events` Nexmark events. */
 export function expectedBidCounts(events: number): Map<number, number> {

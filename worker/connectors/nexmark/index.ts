@@ -1,6 +1,6 @@
 // The Nexmark benchmark's event generator: deterministic, seeded, splittable and resumable.
 
-export type { Auction, Bid, NexmarkEvent, NexmarkEventKind, Person } from './model.ts';
+export type { Auction, Bid, NexmarkEvent, NexmarkEventKind, Person } from '../../../shared/nexmark/model.ts';
 export {
   FIRST_AUCTION_ID,
   FIRST_CATEGORY_ID,
@@ -9,6 +9,6 @@ export {
   REFERENCE_BASE_TIME_MS,
   resolveNexmarkConfig,
   splitNexmarkRange,
-} from './generator.ts';
-export type { NexmarkGeneratorConfig, NexmarkGeneratorRange, ResolvedNexmarkConfig } from './generator.ts';
-export { JavaRandom } from './java-random.ts';
+} from '../../../shared/nexmark/generator.ts';
+export type { NexmarkGeneratorConfig, NexmarkGeneratorRange, ResolvedNexmarkConfig } from '../../../shared/nexmark/generator.ts';
+export { JavaRandom } from '../../../shared/nexmark/java-random.ts';

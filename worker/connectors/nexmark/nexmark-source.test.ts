@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SourceOutput, SplitState } from '../../../shared/api/connectors.ts';
 import { ManualClock } from '../../../shared/clock.ts';
-import { NexmarkGenerator } from './generator.ts';
-import type { NexmarkEvent } from './model.ts';
+import { NexmarkGenerator } from '../../../shared/nexmark/generator.ts';
+import type { NexmarkEvent } from '../../../shared/nexmark/model.ts';
 import { NexmarkSource } from './nexmark-source.ts';
 
 function collector() {

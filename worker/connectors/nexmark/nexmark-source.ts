@@ -6,8 +6,8 @@
 
 import type { PollStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SplitState } from '../../../shared/api/connectors.ts';
 import { ConfigurationError } from '../../../shared/errors.ts';
-import { NexmarkGenerator, resolveNexmarkConfig, splitNexmarkRange, type NexmarkGeneratorConfig, type NexmarkGeneratorRange, type ResolvedNexmarkConfig } from './generator.ts';
-import type { NexmarkEvent } from './model.ts';
+import { NexmarkGenerator, resolveNexmarkConfig, splitNexmarkRange, type NexmarkGeneratorConfig, type NexmarkGeneratorRange, type ResolvedNexmarkConfig } from '../../../shared/nexmark/generator.ts';
+import type { NexmarkEvent } from '../../../shared/nexmark/model.ts';
 
 export interface NexmarkSourceOptions extends NexmarkGeneratorConfig {
   /** Wall-clock rate limit for the whole source, events per second; absent: as fast as possible. */

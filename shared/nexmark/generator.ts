@@ -56,7 +56,7 @@
 // from a table instead of Math.pow (exact, see priceCents), and the ids a bid chooses from are
 // worked out once per block of 50 events.
 
-import { ConfigurationError } from '../../../shared/errors.ts';
+import { ConfigurationError } from '../errors.ts';
 import {
   JAVA_LCG,
   JavaRandom,

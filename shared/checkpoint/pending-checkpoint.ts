@@ -1,8 +1,8 @@
 // A checkpoint that has been triggered and is collecting acknowledgements: one per subtask of
 // every task, each carrying the (possibly still uploading) snapshots of that subtask's operators.
 
-import type { OperatorSnapshot } from '../../shared/checkpoint/operator-snapshot.ts';
-import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
+import type { OperatorSnapshot } from './operator-snapshot.ts';
+import type { SubtaskStateHandle } from './checkpoint-metadata.ts';
 
 export interface SubtaskAcknowledgement {
   readonly taskId: number;

@@ -3,14 +3,14 @@
 // then tells the tasks (and so the sinks) to commit. One checkpoint at a time; a minimum pause
 // between the end of one and the start of the next; the last `retainedCheckpoints` are kept.
 
-import type { Clock } from '../../shared/clock.ts';
-import type { Logger } from '../../shared/logging.ts';
-import { hasState, type OperatorSnapshot } from '../../shared/checkpoint/operator-snapshot.ts';
-import type { CheckpointMetadata, OperatorStateMetadata, SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
-import { METADATA_FORMAT_VERSION } from '../../shared/checkpoint/checkpoint-metadata.ts';
-import { CheckpointError } from '../../shared/errors.ts';
-import type { CheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
-import { writeOperatorSnapshot } from '../../shared/checkpoint/operator-state-files.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logging.ts';
+import { hasState, type OperatorSnapshot } from './operator-snapshot.ts';
+import type { CheckpointMetadata, OperatorStateMetadata, SubtaskStateHandle } from './checkpoint-metadata.ts';
+import { METADATA_FORMAT_VERSION } from './checkpoint-metadata.ts';
+import { CheckpointError } from '../errors.ts';
+import type { CheckpointStorage } from './checkpoint-storage.ts';
+import { writeOperatorSnapshot } from './operator-state-files.ts';
 import { PendingCheckpoint, type SubtaskAcknowledgement } from './pending-checkpoint.ts';
 
 /** What the coordinator needs from the running job. */

@@ -3,21 +3,18 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigurationError } from '../../../shared/errors.ts';
+import { ConfigurationError } from '../errors.ts';
 import {
-  JavaRandom,
   NexmarkGenerator,
   REFERENCE_BASE_TIME_MS,
   resolveNexmarkConfig,
   splitNexmarkRange,
-  type Auction,
-  type Bid,
-  type NexmarkEvent,
   type NexmarkGeneratorConfig,
   type NexmarkGeneratorRange,
-  type Person,
-} from './index.ts';
-import { priceCents } from './generator.ts';
+  priceCents,
+} from './generator.ts';
+import { JavaRandom } from './java-random.ts';
+import type { Auction, Bid, NexmarkEvent, Person } from './model.ts';
 
 function take(generator: NexmarkGenerator, count: number): NexmarkEvent[] {
   const events: NexmarkEvent[] = [];

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../../shared/clock.ts';
-import { InMemoryLogger } from '../../shared/logging.ts';
+import { ManualClock } from '../clock.ts';
+import { InMemoryLogger } from '../logging.ts';
 import { CheckpointCoordinator, type CheckpointParticipants } from './checkpoint-coordinator.ts';
-import { openCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
+import { openCheckpointStorage } from './checkpoint-storage.ts';
 
 function coordinatorOf(subtasks: Array<{ taskId: number; subtask: number }>) {
   const aborted: number[] = [];

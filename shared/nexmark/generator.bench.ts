@@ -1,11 +1,12 @@
 // Measures how fast NexmarkGenerator.fill produces events on one core: the ceiling for the
 // Nexmark source (the q1 target needs well over 3 M events/s from it).
-// Run: node --import tsx worker/connectors/nexmark/generator.bench.ts [events] [--pad]
+// Run: node --import tsx shared/nexmark/generator.bench.ts [events] [--pad]
 // Prints the reference mix (1 : 3 : 46) and, since bids are what q1 reads, a stream of almost
 // only bids. Rates are per second of this process's CPU time, so other load on the machine
 // skews them less than wall time would.
 
-import { NexmarkGenerator, type NexmarkEvent, type NexmarkGeneratorConfig } from './index.ts';
+import { NexmarkGenerator, type NexmarkGeneratorConfig } from './generator.ts';
+import type { NexmarkEvent } from './model.ts';
 
 const totalEvents = Number(process.argv.slice(2).find((arg) => !arg.startsWith('--')) ?? 20_000_000);
 const padExtraToAverageSize = process.argv.includes('--pad');
