@@ -113,7 +113,7 @@ const REFUSED_RETRY_MS = 2_000;
  * Whether sending a request again cannot do anything twice: reads, and a submission that carries
  * an idempotency key (the leader answers a second submission of a key with the job of the first).
  */
-function isIdempotent(method: string, path: string, body: unknown): boolean {
+export function isIdempotent(method: string, path: string, body: unknown): boolean {
   if (method === 'GET') return true;
   return method === 'POST' && path === '/v1/jobs' && typeof (body as { idempotencyKey?: unknown } | undefined)?.idempotencyKey === 'string';
 }

@@ -2,7 +2,7 @@
 // reserved by a fenced write to the HA store before it is used, so a new leader continues above
 // every id an old one may have handed out, and a deposed leader can reserve nothing.
 
-import { FencedError } from '../ha/errors.ts';
+import { FencedError } from '../../shared/errors.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 
 export class CheckpointIdCounter {

@@ -156,31 +156,11 @@ async function runningWithCheckpoint(jobId: string, afterAttempt: number): Promi
  * stderr pipe, where it logs, not from the log file): the checkpoint is durable and its sinks are
  * committing — a Kafka transaction and S3 completions that take some tens of milliseconds.
  */
-function killAtNextCommit(victim: ClusterProcess, intoCommitMs: number, timeoutMs: number): Promise<{ checkpointId: number; loggedAt: string; killedAt: string }> {
-  const stderr = victim.child.stderr!;
-  return new Promise((resolve, reject) => {
-    let partial = '';
-    const onData = (chunk: Buffer) => {
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop()!;
-      const line = lines.find((l) => l.includes('"committing checkpoint"'));
-      if (!line) return;
-      stderr.off('data', onData);
-      clearTimeout(timer);
-      const kill = () => {
-        cluster.kill(victim, 'SIGKILL');
-        const logged = JSON.parse(line) as { checkpointId: number; timestamp: string };
-        resolve({ checkpointId: logged.checkpointId, loggedAt: logged.timestamp, killedAt: new Date().toISOString() });
-      };
-      if (intoCommitMs === 0) kill();
-      else setTimeout(kill, intoCommitMs);
-    };
-    const timer = setTimeout(() => {
-      stderr.off('data', onData);
-      reject(new Error(`${victim.id} logged no 'committing checkpoint' within ${timeoutMs} ms`));
-    }, timeoutMs);
-    stderr.on('data', onData);
-  });
+async function killAtNextCommit(victim: ClusterProcess, intoCommitMs: number, timeoutMs: number): Promise<{ checkpointId: number; loggedAt: string; killedAt: string }> {
+  const line = await cluster.nextLogLine(victim, (l) => l.message === 'committing checkpoint', timeoutMs);
+  if (intoCommitMs > 0) await new Promise((resolve) => setTimeout(resolve, intoCommitMs));
+  cluster.kill(victim, 'SIGKILL');
+  return { checkpointId: line.checkpointId as number, loggedAt: line.timestamp as string, killedAt: new Date().toISOString() };
 }
 
 async function produceInput(input: readonly InputRecord[], topic: string): Promise<void> {

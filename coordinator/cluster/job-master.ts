@@ -8,7 +8,7 @@
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { errorChainMessage, InvalidRequestError, StaleEpochError } from '../../shared/errors.ts';
+import { errorChainMessage, FencedError, InvalidRequestError, StaleEpochError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { RpcUnavailableError } from '../../shared/rpc/rpc.ts';
 import { liveRescaleRefusal, planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
@@ -21,7 +21,6 @@ import { CheckpointIdCounter } from '../checkpoint/checkpoint-id-counter.ts';
 import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import { childLocation, openCheckpointStorage, type ObjectStoreCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { defaultSnapshotName, type SnapshotCatalog, type SnapshotSummary } from '../../shared/checkpoint/snapshots.ts';
-import { FencedError } from '../ha/errors.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import type { RestartStrategy } from '../scheduler/restart-strategy.ts';
 import { checkpointCounterKey, checkpointPointerKey, jobKey, type JobRecord, type JobSubmission, type PlacementEntry } from './job-record.ts';

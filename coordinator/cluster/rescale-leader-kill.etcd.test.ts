@@ -35,22 +35,11 @@ after(async () => {
   for (const dir of dirs) if (!process.env.SLUICE_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Resolves once `leader` logs that it recorded step `phase` of a live rescale, after killing it with SIGKILL right there. */
-function killWhenRecorded(cluster: ProcessCluster, leader: ClusterProcess, phase: string): Promise<Record<string, unknown>> {
-  const stderr = leader.child.stderr!;
-  return new Promise((resolve) => {
-    let partial = '';
-    const onData = (chunk: Buffer) => {
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop()!;
-      const line = lines.find((l) => l.includes('"live rescale step recorded"') && l.includes(`"phase":"${phase}"`));
-      if (!line) return;
-      stderr.off('data', onData);
-      cluster.kill(leader, 'SIGKILL');
-      resolve(JSON.parse(line) as Record<string, unknown>);
-    };
-    stderr.on('data', onData);
-  });
+/** Kills `leader` with SIGKILL the instant it logs that it recorded step `phase` of a live rescale; resolves with that line. */
+async function killWhenRecorded(cluster: ProcessCluster, leader: ClusterProcess, phase: string): Promise<Record<string, unknown>> {
+  const line = await cluster.nextLogLine(leader, (l) => l.message === 'live rescale step recorded' && l.phase === phase, 120_000);
+  cluster.kill(leader, 'SIGKILL');
+  return line;
 }
 
 async function runCase(phase: 'preparing' | 'switching' | 'completing'): Promise<void> {

@@ -2,9 +2,8 @@
 // and unit tests. Candidates are elected in the order they campaigned; epochs count up; fenced
 // writes behave as they do against etcd, so code that passes here passes there.
 
-import { SluiceError } from '../../shared/errors.ts';
+import { ConflictError, FencedError, SluiceError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { ConflictError, FencedError } from './errors.ts';
 import {
   checkStoreKey,
   type HighAvailabilityServices,

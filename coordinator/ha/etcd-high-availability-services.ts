@@ -18,9 +18,8 @@
 
 import { Etcd3, type IKeyValue, type IOperation, type Lease, type MultiRangeBuilder, type Namespace, type Watcher } from 'etcd3';
 import { type Cancellable, type Clock, SystemClock } from '../../shared/clock.ts';
-import { ConfigurationError, ExternalSystemError, SluiceError, errorChainMessage } from '../../shared/errors.ts';
+import { ConfigurationError, ConflictError, errorChainMessage, ExternalSystemError, FencedError, SluiceError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { ConflictError, FencedError } from './errors.ts';
 import {
   ELECTION_KEY_PREFIX,
   checkStoreKey,

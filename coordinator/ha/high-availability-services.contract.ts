@@ -4,8 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigurationError } from '../../shared/errors.ts';
-import { ConflictError, FencedError } from './errors.ts';
+import { ConfigurationError, ConflictError, FencedError } from '../../shared/errors.ts';
 import type { HighAvailabilityServices, LeaderCandidate, Leadership } from './high-availability-services.ts';
 
 /** One backend (an etcd namespace, an in-memory store) that several coordinators share. */

@@ -7,7 +7,7 @@ import { EtcdHighAvailabilityServices } from './etcd-high-availability-services.
 import type { HighAvailabilityServices } from './high-availability-services.ts';
 
 export * from './high-availability-services.ts';
-export { ConflictError, FencedError } from './errors.ts';
+export { ConflictError, FencedError } from '../../shared/errors.ts';
 export { EmbeddedHighAvailabilityServices, type EmbeddedHighAvailabilityServicesOptions } from './embedded-high-availability-services.ts';
 export { EtcdHighAvailabilityServices, type EtcdHighAvailabilityServicesOptions } from './etcd-high-availability-services.ts';
 

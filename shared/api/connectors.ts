@@ -63,6 +63,11 @@ export interface JobIdentity {
   readonly submittedAtMs: number;
 }
 
+/** Whether job `a` was submitted after job `b` (the id breaks a tie): the later one owns a claimed output. */
+export function isLaterJob(a: JobIdentity, b: JobIdentity): boolean {
+  return a.submittedAtMs !== b.submittedAtMs ? a.submittedAtMs > b.submittedAtMs : a.id > b.id;
+}
+
 export interface SinkWriterContext {
   readonly subtaskIndex: number;
   readonly parallelism: number;

@@ -8,7 +8,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { restCall } from '../../../cli/cluster-commands.ts';
+import { isIdempotent, restCall } from '../../../cli/cluster-commands.ts';
 import { waitFor } from '../../../shared/testing/wait-for.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/sluice.mjs', import.meta.url));
@@ -152,7 +152,7 @@ export class ProcessCluster {
     if (method === 'POST' && path === '/v1/jobs' && typeof body === 'object' && body !== null && !('idempotencyKey' in body)) {
       body = { ...body, idempotencyKey: randomUUID() };
     }
-    const idempotent = method === 'GET' || (method === 'POST' && path === '/v1/jobs');
+    const idempotent = isIdempotent(method, path, body);
     const deadline = Date.now() + 30_000;
     let lastError: unknown;
     for (let delayMs = 200; ; delayMs = Math.min(delayMs * 2, 2_000)) {
@@ -236,6 +236,35 @@ export class ProcessCluster {
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, any>);
+  }
+
+  /**
+   * The next JSON log line of a process that `matches`, read straight from its stderr pipe as it
+   * is written (not from the log file), so a test can act the instant the process logs it.
+   */
+  nextLogLine(process: ClusterProcess, matches: (line: Record<string, any>) => boolean, timeoutMs: number): Promise<Record<string, any>> {
+    const stderr = process.child.stderr!;
+    return new Promise((resolve, reject) => {
+      let partial = '';
+      const onData = (chunk: Buffer) => {
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop()!;
+        for (const text of lines) {
+          if (!text.startsWith('{')) continue;
+          const line = JSON.parse(text) as Record<string, any>;
+          if (!matches(line)) continue;
+          stderr.off('data', onData);
+          clearTimeout(timer);
+          resolve(line);
+          return;
+        }
+      };
+      const timer = setTimeout(() => {
+        stderr.off('data', onData);
+        reject(new Error(`${process.id} logged no matching line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      stderr.on('data', onData);
+    });
   }
 
   kill(process: ClusterProcess, signal: NodeJS.Signals = 'SIGKILL'): void {

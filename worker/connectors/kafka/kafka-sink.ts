@@ -38,7 +38,7 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Producer } from 'kafkajs';
-import type { Sink, SinkWriter, SinkWriterContext } from '../../../shared/api/connectors.ts';
+import { isLaterJob, type JobIdentity, type Sink, type SinkWriter, type SinkWriterContext } from '../../../shared/api/connectors.ts';
 import { ConfigurationError, ExternalSystemError, RestoreError, SluiceError, UserFunctionError } from '../../../shared/errors.ts';
 import {
   CONNECTION_FIELDS,
@@ -275,16 +275,9 @@ interface MarkerState {
   readonly subtasks: Set<number>;
 }
 
-interface JobClaim {
-  readonly jobId: string;
+/** A job that wrote with the prefix, as its record in the marker topic says. */
+interface JobClaim extends JobIdentity {
   readonly jobName?: string;
-  readonly submittedAtMs: number;
-  readonly claimedAt?: string;
-}
-
-/** Whether job `a` was submitted after job `b` (the job id breaks a tie). */
-function isLater(a: JobClaim, b: JobClaim): boolean {
-  return a.submittedAtMs !== b.submittedAtMs ? a.submittedAtMs > b.submittedAtMs : a.jobId > b.jobId;
 }
 
 class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
@@ -304,7 +297,7 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
     this.transactionalId = `${prefix}-${context.subtaskIndex}`;
     this.application = options.applicationId ?? context.jobName;
     this.markerKey = `commit/${prefix}/${context.subtaskIndex}`;
-    this.job = { jobId: context.job.id, jobName: context.jobName, submittedAtMs: context.job.submittedAtMs };
+    this.job = { ...context.job, jobName: context.jobName };
     this.parallelism = context.parallelism;
     this.producer = kafkaClient(options.connection).producer({
       transactionalId: this.transactionalId,
@@ -370,15 +363,18 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
    */
   private async claimForJob(state: MarkerState): Promise<MarkerState> {
     this.refuseIfLaterJob(state);
-    if (state.jobs.has(this.job.jobId)) return state;
+    if (state.jobs.has(this.job.id)) return state;
     const earlier = [...state.jobs.values()];
     await this.inTransaction(async (tx) => {
       await tx.send({
         topic: this.options.markerTopic,
         messages: [
-          { key: `${this.jobClaimPrefix()}${this.job.jobId}`, value: JSON.stringify({ ...this.job, claimedAt: new Date().toISOString() }) },
+          {
+            key: `${this.jobClaimPrefix()}${this.job.id}`,
+            value: JSON.stringify({ jobId: this.job.id, jobName: this.job.jobName, submittedAtMs: this.job.submittedAtMs, claimedAt: new Date().toISOString() }),
+          },
           // The earlier jobs' records are no longer needed: the later job decides alone.
-          ...earlier.map((j) => ({ key: `${this.jobClaimPrefix()}${j.jobId}`, value: null })),
+          ...earlier.map((j) => ({ key: `${this.jobClaimPrefix()}${j.id}`, value: null })),
         ],
       });
     });
@@ -390,12 +386,12 @@ class ExactlyOnceKafkaWriter<T> implements SinkWriter<T> {
 
   private refuseIfLaterJob(state: MarkerState): void {
     const { connector, transactionalIdPrefix } = this.options;
-    const later = [...state.jobs.values()].filter((j) => isLater(j, this.job)).sort((a, b) => (isLater(a, b) ? -1 : 1))[0];
+    const later = [...state.jobs.values()].filter((j) => isLaterJob(j, this.job)).sort((a, b) => (isLaterJob(a, b) ? -1 : 1))[0];
     if (!later) return;
     throw new ConfigurationError(
       'transactionalIdPrefix',
-      `${connector}: transactional id prefix "${transactionalIdPrefix}" is written by job ${later.jobId}${later.jobName ? ` (${later.jobName})` : ''}, ` +
-        `submitted at ${new Date(later.submittedAtMs).toISOString()}, after this job ${this.job.jobId} (submitted at ${new Date(this.job.submittedAtMs).toISOString()}); ` +
+      `${connector}: transactional id prefix "${transactionalIdPrefix}" is written by job ${later.id}${later.jobName ? ` (${later.jobName})` : ''}, ` +
+        `submitted at ${new Date(later.submittedAtMs).toISOString()}, after this job ${this.job.id} (submitted at ${new Date(this.job.submittedAtMs).toISOString()}); ` +
         `the later job owns the prefix (recorded in topic ${this.options.markerTopic}). Stop one of them, or give each job its own prefix: two jobs with one prefix fence each other's transactions`,
     );
   }
@@ -586,5 +582,5 @@ function parseJobClaim(jobId: string, text: string, connector: string): JobClaim
     throw new SluiceError(`${connector}: the record of job ${jobId} is not JSON: ${text.slice(0, 200)}`, { cause: error });
   }
   if (!Number.isFinite(claim.submittedAtMs)) throw new SluiceError(`${connector}: the record of job ${jobId} has no submittedAtMs: ${text.slice(0, 200)}`);
-  return { jobId, submittedAtMs: claim.submittedAtMs!, ...(typeof claim.jobName === 'string' ? { jobName: claim.jobName } : {}) };
+  return { id: jobId, submittedAtMs: claim.submittedAtMs!, ...(typeof claim.jobName === 'string' ? { jobName: claim.jobName } : {}) };
 }

@@ -6,7 +6,7 @@
 // last owns it: an earlier job refuses to start, and stops at its next commit, once a later one
 // has claimed. The subtasks and attempts of one job share one claim.
 
-import type { SinkWriterContext } from '../../../shared/api/connectors.ts';
+import { isLaterJob, type JobIdentity, type SinkWriterContext } from '../../../shared/api/connectors.ts';
 import { ConfigurationError, SluiceError } from '../../../shared/errors.ts';
 import { ObjectExistsError } from '../../../shared/object-store/errors.ts';
 import type { ObjectStore } from '../../../shared/object-store/object-store.ts';
@@ -19,13 +19,13 @@ const CLAIMS_PREFIX = `${SINK_METADATA_FOLDER}/claims/`;
 const SUBMITTED_AT_DIGITS = 15;
 const CLAIM_KEY = new RegExp(`^${SINK_METADATA_FOLDER}/claims/(\\d{${SUBMITTED_AT_DIGITS}})-([^/]+)\\.json$`);
 
-export interface PathClaim {
-  readonly jobId: string;
-  readonly submittedAtMs: number;
-}
+/** The job a claim names (its key holds the submission time and the job id). */
+export type PathClaim = JobIdentity;
 
 /** What a claim object holds: enough for a person looking at the bucket, and for the refusal message. */
-interface PathClaimRecord extends PathClaim {
+interface PathClaimRecord {
+  readonly jobId: string;
+  readonly submittedAtMs: number;
   readonly jobName: string;
   readonly claimedAt: string;
 }
@@ -37,7 +37,7 @@ export function isSinkMetadataKey(key: string): boolean {
 
 export function pathClaimKey(claim: PathClaim): string {
   // Encoded so that a job id with a `/` stays one key segment.
-  return `${CLAIMS_PREFIX}${String(claim.submittedAtMs).padStart(SUBMITTED_AT_DIGITS, '0')}-${encodeURIComponent(claim.jobId)}.json`;
+  return `${CLAIMS_PREFIX}${String(claim.submittedAtMs).padStart(SUBMITTED_AT_DIGITS, '0')}-${encodeURIComponent(claim.id)}.json`;
 }
 
 /** The job a claim's key names; undefined for an object under `_sluice/claims/` that is no claim. */
@@ -45,15 +45,10 @@ export function parsePathClaimKey(key: string): PathClaim | undefined {
   const match = CLAIM_KEY.exec(key);
   if (!match) return undefined;
   try {
-    return { jobId: decodeURIComponent(match[2]!), submittedAtMs: Number(match[1]) };
+    return { id: decodeURIComponent(match[2]!), submittedAtMs: Number(match[1]) };
   } catch {
     return undefined;
   }
-}
-
-/** Whether job `a` was submitted after job `b` (the job id breaks a tie). */
-export function isLaterJob(a: PathClaim, b: PathClaim): boolean {
-  return a.submittedAtMs !== b.submittedAtMs ? a.submittedAtMs > b.submittedAtMs : a.jobId > b.jobId;
 }
 
 /** The claims on one path as one job sees them: claim once before writing, check before every commit. */
@@ -65,7 +60,7 @@ export class PathClaims {
     if (typeof id !== 'string' || id === '' || !Number.isSafeInteger(submittedAtMs) || submittedAtMs < 0 || submittedAtMs >= 10 ** SUBMITTED_AT_DIGITS) {
       throw new SluiceError(`${sinkName}: the job identity ${JSON.stringify(context.job)} has no id or no valid submission time (ms since the epoch)`);
     }
-    this.own = { jobId: id, submittedAtMs };
+    this.own = { id, submittedAtMs };
   }
 
   /**
@@ -78,15 +73,15 @@ export class PathClaims {
     await this.refuseIfSuperseded(claims);
     const ownKey = pathClaimKey(this.own);
     if (!claims.some((c) => c.key === ownKey)) {
-      const record: PathClaimRecord = { jobId: this.own.jobId, jobName: this.context.jobName, submittedAtMs: this.own.submittedAtMs, claimedAt: new Date().toISOString() };
+      const record: PathClaimRecord = { jobId: this.own.id, jobName: this.context.jobName, submittedAtMs: this.own.submittedAtMs, claimedAt: new Date().toISOString() };
       try {
         await this.store.put(ownKey, Buffer.from(`${JSON.stringify(record)}\n`), { ifNoneMatch: true });
       } catch (error) {
         // Another subtask of this job came first: the claim is the same.
-        if (!(error instanceof ObjectExistsError)) throw storeError(this.sinkName, this.store, `cannot write the claim ${ownKey} of job ${this.own.jobId}`, error);
+        if (!(error instanceof ObjectExistsError)) throw storeError(this.sinkName, this.store, `cannot write the claim ${ownKey} of job ${this.own.id}`, error);
       }
     }
-    const earlier = claims.filter((c) => c.jobId !== this.own.jobId && isLaterJob(this.own, c)).map((c) => c.key);
+    const earlier = claims.filter((c) => c.id !== this.own.id && isLaterJob(this.own, c)).map((c) => c.key);
     // Best effort: a claim left behind costs one list entry, and the next claim removes it.
     if (earlier.length > 0) await this.store.delete(earlier).catch(() => {});
   }
@@ -112,14 +107,14 @@ export class PathClaims {
   private async refuseIfSuperseded(claims: ReadonlyArray<PathClaim & { readonly key: string }>): Promise<void> {
     let latest: (PathClaim & { readonly key: string }) | undefined;
     for (const c of claims) {
-      if (c.jobId !== this.own.jobId && isLaterJob(c, this.own) && (!latest || isLaterJob(c, latest))) latest = c;
+      if (c.id !== this.own.id && isLaterJob(c, this.own) && (!latest || isLaterJob(c, latest))) latest = c;
     }
     if (!latest) return;
     const jobName = await this.jobNameOf(latest.key);
     throw new ConfigurationError(
       'path',
-      `${this.sinkName}: ${this.store.location} is claimed by job ${latest.jobId}${jobName === undefined ? '' : ` (${jobName})`}, ` +
-        `submitted at ${new Date(latest.submittedAtMs).toISOString()}, after this job ${this.own.jobId} (${this.context.jobName}), ` +
+      `${this.sinkName}: ${this.store.location} is claimed by job ${latest.id}${jobName === undefined ? '' : ` (${jobName})`}, ` +
+        `submitted at ${new Date(latest.submittedAtMs).toISOString()}, after this job ${this.own.id} (${this.context.jobName}), ` +
         `submitted at ${new Date(this.own.submittedAtMs).toISOString()}; the later job owns the path (claim ${latest.key}). ` +
         "Two jobs writing one path would abort each other's uploads: give each job its own path, or stop the earlier one",
     );
