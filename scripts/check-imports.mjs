@@ -34,7 +34,7 @@ const ALLOWED = [
     reason: 'plans jobs built with a connector, and runs one to show what a plan does',
   },
   {
-    file: 'coordinator/cluster/live-rescale-plan.test.ts',
+    file: 'shared/plan/live-rescale-plan.test.ts',
     imports: ['worker/connectors/index.ts', 'worker/connectors/collect-sink.ts'],
     reason: 'plans rescales of jobs built with connectors',
   },

@@ -5,7 +5,6 @@
 // next attempt restoring the latest completed checkpoint. Every call to a worker carries the
 // leader epoch; every write to the HA store is fenced by it.
 
-import type { SplitState } from '../../shared/api/connectors.ts';
 import type { StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { errorChainMessage, FencedError, InvalidRequestError, StaleEpochError } from '../../shared/errors.ts';
@@ -14,7 +13,7 @@ import { RpcUnavailableError } from '../../shared/rpc/rpc.ts';
 import { liveRescaleRefusal, planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
 import type { RescaleCompletion } from '../../shared/rpc/worker-reports.ts';
 import { operatorInfoOf } from '../../shared/plan/operator-info.ts';
-import { roundRobin } from '../../shared/plan/split-assignment.ts';
+import { assignSplits, discoverAndDeal } from '../../shared/plan/split-assignment.ts';
 import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../../shared/checkpoint/checkpoint-coordinator.ts';
 import { CheckpointFailureManager } from '../checkpoint/checkpoint-failure-manager.ts';
 import { CheckpointIdCounter } from '../checkpoint/checkpoint-id-counter.ts';
@@ -23,7 +22,8 @@ import { childLocation, openCheckpointStorage, type ObjectStoreCheckpointStorage
 import { defaultSnapshotName, type SnapshotCatalog, type SnapshotSummary } from '../../shared/checkpoint/snapshots.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import type { RestartStrategy } from '../scheduler/restart-strategy.ts';
-import { checkpointCounterKey, checkpointPointerKey, jobKey, type JobRecord, type JobSubmission, type PlacementEntry } from './job-record.ts';
+import { placeBesides, placeJob, slotsOf, slotsTakenOn, type PlacementEntry } from '../scheduler/slot-placement.ts';
+import { checkpointCounterKey, checkpointPointerKey, jobKey, type JobRecord, type JobSubmission } from './job-record.ts';
 import { checkTransition, isTerminal, TRANSITIONS_KEPT, type JobState, type JobTransition } from '../job/job-states.ts';
 import type { RegisteredWorker, RunningAttemptReport, RunningSubtask } from './worker-registry.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
@@ -224,8 +224,7 @@ export class JobMaster {
 
   slotsUsedOn(workerId: string): number {
     if (isTerminal(this.state) || this.state === 'restarting' || this.state === 'rescaling') return 0;
-    const slots = new Set(this.placement.filter((p) => p.workerId === workerId).map((p) => p.subtask));
-    return slots.size;
+    return slotsTakenOn(this.placement, workerId);
   }
 
   /** The latest transitions, oldest first (kept in the job record). */
@@ -381,16 +380,9 @@ export class JobMaster {
     return this.submission.restoreFrom;
   }
 
-  /** Slot i of the job runs subtask i of every task (Flink's slot sharing); slots spread over workers. */
-  private place(): PlacementEntry[] | undefined {
-    const free = new Map(this.services.workers.all().map((w) => [w.workerId, this.services.freeSlots(w.workerId, this.jobId)]));
-    const slotWorkers = fillSlots([], this.slotsNeeded, free);
-    if (!slotWorkers) return undefined;
-    const placement: PlacementEntry[] = [];
-    for (const task of this.plan.tasks) {
-      for (let i = 0; i < task.parallelism; i++) placement.push({ taskId: task.id, subtask: i, workerId: slotWorkers[i]! });
-    }
-    return placement;
+  /** Free slots of every registered worker for this job, besides what `besides` takes. */
+  private freeSlots(besides: readonly PlacementEntry[] = []): Map<string, number> {
+    return new Map(this.services.workers.all().map((w) => [w.workerId, this.services.freeSlots(w.workerId, this.jobId) - slotsTakenOn(besides, w.workerId)]));
   }
 
   private async deploy(): Promise<void> {
@@ -405,7 +397,7 @@ export class JobMaster {
         return;
       }
     }
-    const placement = this.place();
+    const placement = placeJob(this.plan, this.freeSlots());
     if (!placement) {
       const waiting = `not enough free slots (${this.slotsNeeded} needed, ${this.services.workers.totalSlots} in the cluster): waiting for workers`;
       if (this.state === 'created' || this.state === 'rescaling') this.transition('restarting', waiting);
@@ -484,8 +476,8 @@ export class JobMaster {
       if (!task.isSource) continue;
       const node = this.plan.graph.node(task.nodeIds[0]!);
       if (node.kind !== 'source') continue;
-      const discovered: readonly SplitState[] = await node.source.discoverSplits({ parallelism: task.parallelism });
-      for (let i = 0; i < task.parallelism; i++) out.push({ taskId: task.id, subtask: i, splitsJson: JSON.stringify(roundRobin(discovered, task.parallelism, i)) });
+      const dealt = await discoverAndDeal(node.source, task.parallelism);
+      for (let i = 0; i < task.parallelism; i++) out.push({ taskId: task.id, subtask: i, splitsJson: JSON.stringify(dealt[i]) });
     }
     return out;
   }
@@ -934,10 +926,8 @@ export class JobMaster {
     const refusal = liveRescaleRefusal(previous, plan);
     if (refusal !== undefined) throw new LiveRescaleRefused(refusal);
     const slots = slotsOf(plan);
-    const slotWorkers = this.placeSlots(slots);
-    if (!slotWorkers) throw new LiveRescaleRefused(`no free slots for parallelism ${parallelism} next to the running attempt`);
-    const placement: PlacementEntry[] = [];
-    for (const task of plan.tasks) for (let i = 0; i < task.parallelism; i++) placement.push({ taskId: task.id, subtask: i, workerId: slotWorkers[i]! });
+    const placement = placeBesides(this.placement, plan, this.freeSlots(this.placement));
+    if (!placement) throw new LiveRescaleRefused(`no free slots for parallelism ${parallelism} next to the running attempt`);
     const before = this.placement;
     const isOld = new Set(before.map((p) => `${p.taskId}/${p.subtask}`));
     const added = placement.filter((p) => !isOld.has(`${p.taskId}/${p.subtask}`));
@@ -1048,19 +1038,6 @@ export class JobMaster {
   /** Set while the barrier of a live rescale's checkpoint is being triggered. */
   private rescaleBarrier: { readonly checkpointId: number; readonly splitAssignmentJson: string } | undefined;
 
-  /**
-   * The worker of each slot at `slots` slots: the running slots stay where they are, added ones go
-   * where slots are free (the worker with the most first). Undefined when the cluster has too few.
-   */
-  private placeSlots(slots: number): string[] | undefined {
-    const slotWorkers: string[] = [];
-    for (const p of this.placement) slotWorkers[p.subtask] ??= p.workerId;
-    const free = new Map(
-      this.services.workers.all().map((w) => [w.workerId, this.services.freeSlots(w.workerId, this.jobId) - new Set(this.placement.filter((p) => p.workerId === w.workerId).map((p) => p.subtask)).size]),
-    );
-    return fillSlots(slotWorkers, slots, free)?.slice(0, slots);
-  }
-
   private copyToSnapshot(checkpointId: number, name: string | undefined): Promise<SnapshotSummary> {
     const now = this.services.clock.now();
     const info = { name: name ?? defaultSnapshotName(this.submission.jobName, checkpointId, now), jobId: this.jobId, jobName: this.submission.jobName, checkpointId, createdAtMs: now };
@@ -1104,67 +1081,5 @@ export class JobMaster {
   }
 }
 
-/** Slot i of a job runs subtask i of every task: a job needs as many slots as its widest task. */
-function slotsOf(plan: JobPlan): number {
-  return Math.max(...plan.tasks.map((t) => t.parallelism));
-}
-
 /** The job cannot be rescaled live (nothing was changed): it is rescaled by restart instead. */
 class LiveRescaleRefused extends Error {}
-
-/**
- * Deals the splits of each rescaled source anew for a live rescale: every subtask ends with its
- * fair share, and a running subtask keeps as many of its own splits as its share allows, so few
- * splits move. `current`: "taskId/subtask" → split ids, as the sources reported them.
- */
-export function assignSplits(
-  previous: JobPlan,
-  next: JobPlan,
-  current: ReadonlyMap<string, readonly string[]>,
-  /** "taskId/subtask" of subtasks that have finished: they are never polled again, so they get no split to read. */
-  finished: ReadonlySet<string> = new Set(),
-): Map<string, string[]> {
-  const assignment = new Map<string, string[]>();
-  for (const task of next.tasks) {
-    if (!task.isSource) continue;
-    const before = previous.tasks.find((t) => t.id === task.id)!.parallelism;
-    if (before === task.parallelism) continue;
-    const owned = [...Array(before).keys()].map((i) => [...(current.get(`${task.id}/${i}`) ?? [])].sort());
-    const total = owned.reduce((sum, ids) => sum + ids.length, 0);
-    const share = (i: number) => Math.floor(total / task.parallelism) + (i < total % task.parallelism ? 1 : 0);
-    const pool: string[] = [];
-    const mine: string[][] = [];
-    for (let i = 0; i < task.parallelism; i++) {
-      const own = owned[i] ?? [];
-      mine.push(own.slice(0, share(i)));
-      pool.push(...own.slice(share(i)));
-    }
-    for (let i = task.parallelism; i < before; i++) pool.push(...owned[i]!);
-    const reading = [...Array(task.parallelism).keys()].filter((i) => !finished.has(`${task.id}/${i}`));
-    for (const i of reading) while (mine[i]!.length < share(i) && pool.length > 0) mine[i]!.push(pool.shift()!);
-    // What finished subtasks would have taken goes to the reading subtask with the fewest splits.
-    const takers = reading.length > 0 ? reading : [...Array(task.parallelism).keys()];
-    while (pool.length > 0) {
-      const fewest = takers.reduce((a, b) => (mine[b]!.length < mine[a]!.length ? b : a));
-      mine[fewest]!.push(pool.shift()!);
-    }
-    for (let i = 0; i < task.parallelism; i++) assignment.set(`${task.id}/${i}`, mine[i]!);
-  }
-  return assignment;
-}
-
-/**
- * Gives each slot from `slotWorkers.length` up to `slots` the worker with the most free slots (so
- * a job spreads over the cluster; ties by id), counting down `free`. Undefined when none is left.
- */
-function fillSlots(slotWorkers: readonly string[], slots: number, free: Map<string, number>): string[] | undefined {
-  const filled = [...slotWorkers];
-  for (let slot = filled.length; slot < slots; slot++) {
-    const candidates = [...free].filter(([, count]) => count > 0).sort(([a, countA], [b, countB]) => countB - countA || a.localeCompare(b));
-    if (candidates.length === 0) return undefined;
-    const [chosen, count] = candidates[0]!;
-    free.set(chosen, count - 1);
-    filled.push(chosen);
-  }
-  return filled;
-}

@@ -8,6 +8,7 @@ import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { StateBackendKind } from '../../shared/config/state-backend.ts';
 import type { LiveRescaleProgress } from './job-master.ts';
 import type { JobState, JobTransition } from '../job/job-states.ts';
+import type { PlacementEntry } from '../scheduler/slot-placement.ts';
 
 export interface JobSubmission {
   readonly jobId: string;
@@ -31,11 +32,6 @@ export interface JobSubmission {
   readonly idempotencyKey?: string;
 }
 
-export interface PlacementEntry {
-  readonly taskId: number;
-  readonly subtask: number;
-  readonly workerId: string;
-}
 
 export interface JobRecord extends JobSubmission {
   readonly state: JobState;

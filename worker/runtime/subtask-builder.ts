@@ -20,7 +20,7 @@ import type { DeadLetterOutput } from './dead-letter.ts';
 import { ExchangeOutput, InputChannel, type ChannelTarget } from './exchange.ts';
 import type { JobPlan } from '../../shared/plan/job-plan.ts';
 import { operatorInfoOf, type OperatorInfo } from '../../shared/plan/operator-info.ts';
-import { roundRobin } from '../../shared/plan/split-assignment.ts';
+import { discoverAndDeal, redistributeRestored } from '../../shared/plan/split-assignment.ts';
 import { createOperator, isKeyedNode } from './operator-factory.ts';
 import { BroadcastingOutput, ChainingOutput, DiscardingOutput, SideOutputAdapter, type Output } from './output.ts';
 import type { AbstractStreamOperator } from './stream-operator.ts';
@@ -180,7 +180,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
 
   // 3. setup, state backends, restore, open — task by task in plan order
   const restored = options.restored;
-  const discoveredSplits = new Map<number, readonly SplitState[]>();
+  const dealtSplits = new Map<number, SplitState[][]>();
   for (const vertex of plan.tasks) {
     const local = [...Array(vertex.parallelism).keys()].filter((i) => i >= previousParallelism(vertex.id) && isLocal(vertex.id, i));
     const build = async (i: number): Promise<void> => {
@@ -217,16 +217,16 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
         if (operator instanceof SourceOperator && node.kind === 'source') {
           let splits: SplitState[];
           if (snapshots) {
-            splits = redistribute(snapshots.map((s) => (s.operatorState as SourceOperatorState).splits), vertex.parallelism, i);
+            splits = redistributeRestored(snapshots.map((s) => (s.operatorState as SourceOperatorState).splits), vertex.parallelism, i);
           } else if (rescale) {
             splits = []; // a subtask added by a live rescale takes its splits over from the others
           } else {
             const assigned = options.initialSplits?.(nodeId, i);
             if (assigned) splits = [...assigned];
             else {
-              let discovered = discoveredSplits.get(nodeId);
-              if (!discovered) discoveredSplits.set(nodeId, (discovered = await node.source.discoverSplits({ parallelism: vertex.parallelism })));
-              splits = roundRobin(discovered, vertex.parallelism, i);
+              let dealt = dealtSplits.get(nodeId);
+              if (!dealt) dealtSplits.set(nodeId, (dealt = await discoverAndDeal(node.source, vertex.parallelism)));
+              splits = dealt[i]!;
             }
           }
           await operator.initialize(splits);
@@ -260,10 +260,4 @@ function sideOutput(tagId: string | undefined, out: Output): Output {
 
 function safeName(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_');
-}
-
-/** Restored splits: each old subtask's to the same new subtask when parallelism is unchanged, else round-robin. */
-function redistribute(old: ReadonlyArray<readonly SplitState[]>, parallelism: number, subtask: number): SplitState[] {
-  if (old.length === parallelism) return [...old[subtask]!];
-  return roundRobin(old.flat(), parallelism, subtask);
 }

@@ -3,11 +3,11 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { StreamExecutionEnvironment, WatermarkStrategy } from '../../shared/api/index.ts';
+import { StreamExecutionEnvironment, WatermarkStrategy } from '../api/index.ts';
 import { NexmarkSource, type NexmarkEvent } from '../../worker/connectors/index.ts';
 import { CollectSink } from '../../worker/connectors/collect-sink.ts';
-import { liveRescaleRefusal, planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
-import { assignSplits } from './job-master.ts';
+import { liveRescaleRefusal, planJob, type JobPlan } from './job-plan.ts';
+import { assignSplits } from './split-assignment.ts';
 
 function keyedCount(): StreamExecutionEnvironment {
   const env = new StreamExecutionEnvironment();
