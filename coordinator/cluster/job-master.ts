@@ -17,6 +17,7 @@ import { assignSplits, discoverAndDeal } from '../../shared/plan/split-assignmen
 import { CheckpointCoordinator, type CompletedCheckpointInfo } from '../../shared/checkpoint/checkpoint-coordinator.ts';
 import { CheckpointFailureManager } from '../checkpoint/checkpoint-failure-manager.ts';
 import { CheckpointIdCounter } from '../checkpoint/checkpoint-id-counter.ts';
+import { CompletedCheckpointStore } from '../checkpoint/completed-checkpoint-store.ts';
 import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import { childLocation, openCheckpointStorage, type ObjectStoreCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { defaultSnapshotName, type SnapshotCatalog, type SnapshotSummary } from '../../shared/checkpoint/snapshots.ts';
@@ -161,7 +162,7 @@ export class JobMaster {
   private readonly checkpointFailures: CheckpointFailureManager;
   private readonly checkpointIds: CheckpointIdCounter;
   private latest: CompletedCheckpointInfo | undefined;
-  private pointer: number | undefined;
+  private readonly completed: CompletedCheckpointStore;
   private nextCheckpointAtMs = Number.POSITIVE_INFINITY;
   private restartAtMs: number | undefined;
   private deployedAtMs = 0;
@@ -174,8 +175,6 @@ export class JobMaster {
   private liveRescale: LiveRescaleProgress | undefined;
   /** The workers of the current attempt and the addresses it was placed at (a worker an RPC error dropped from the registry is still one). */
   private readonly attemptAddresses = new Map<string, string>();
-  /** The store's pointer may differ from `pointer` (a write whose answer was lost): re-read it before deciding anything. */
-  private pointerUncertain = false;
   private disposed = false;
   private readonly log: Logger;
   private parallelism: number | undefined;
@@ -194,6 +193,7 @@ export class JobMaster {
     this.log = services.logger.child({ application: submission.jobName, job: submission.jobId, epoch: services.leadership.epoch });
     this.checkpointFailures = new CheckpointFailureManager(services.checkpointing.tolerableFailedCheckpoints);
     this.checkpointIds = new CheckpointIdCounter(services.ha, services.leadership, checkpointCounterKey(submission.jobId));
+    this.completed = new CompletedCheckpointStore(services.ha, services.leadership, checkpointPointerKey(submission.jobId), this.log, (write) => this.fenced(write));
   }
 
   /** The plan at a parallelism (the application's own when undefined). */
@@ -326,9 +326,10 @@ export class JobMaster {
    * old one before. Adopting instead would run subtasks this leader's checkpoints do not count.
    */
   private async completeInterruptedRescale(rescale: LiveRescaleProgress): Promise<'restarted'> {
-    const switched = this.pointer !== undefined && this.pointer >= rescale.checkpointId;
+    const pointer = this.completed.latestId;
+    const switched = pointer !== undefined && pointer >= rescale.checkpointId;
     const parallelism = switched ? rescale.to : rescale.from;
-    this.log.info('a live rescale was in flight at the leader change: restarting from the latest checkpoint', { ...rescale, pointer: this.pointer ?? null, parallelism });
+    this.log.info('a live rescale was in flight at the leader change: restarting from the latest checkpoint', { ...rescale, pointer: pointer ?? null, parallelism });
     this.parallelism = parallelism;
     this.plan = this.planFor(parallelism);
     this.slotsNeeded = slotsOf(this.plan);
@@ -361,9 +362,8 @@ export class JobMaster {
   }
 
   private async loadPointers(): Promise<void> {
-    const pointer = await this.services.ha.get(checkpointPointerKey(this.jobId));
-    this.pointer = pointer === undefined ? undefined : Number(pointer);
-    await this.checkpointIds.load(Math.max(this.pointer ?? 0, this.submission.restoreFrom?.checkpointId ?? 0));
+    const pointer = await this.completed.load();
+    await this.checkpointIds.load(Math.max(pointer ?? 0, this.submission.restoreFrom?.checkpointId ?? 0));
   }
 
   private checkpointStorage: ObjectStoreCheckpointStorage | undefined;
@@ -376,7 +376,8 @@ export class JobMaster {
 
   /** What the next attempt restores: the job's latest checkpoint, else what it was submitted from, else nothing. */
   private restoreSource(): { path: string; allowNonRestoredState: boolean } | undefined {
-    if (this.pointer !== undefined) return { path: childLocation(this.storage().location, `chk-${this.pointer}`), allowNonRestoredState: false };
+    const pointer = this.completed.latestId;
+    if (pointer !== undefined) return { path: childLocation(this.storage().location, `chk-${pointer}`), allowNonRestoredState: false };
     return this.submission.restoreFrom;
   }
 
@@ -387,9 +388,9 @@ export class JobMaster {
 
   private async deploy(): Promise<void> {
     // What the attempt restores is the pointer as the store has it: a publish whose answer was lost left it unknown here.
-    if (this.pointerUncertain) {
+    if (this.completed.isUncertain) {
       try {
-        await this.readPointer();
+        await this.completed.read();
       } catch (error) {
         if (this.disposed) return;
         this.restartAtMs = this.services.clock.now() + this.services.heartbeatIntervalMs;
@@ -578,8 +579,8 @@ export class JobMaster {
         retainedCheckpoints: this.services.checkpointing.retainedCheckpoints,
         minPauseBetweenCheckpointsMs: this.services.checkpointing.minPauseBetweenCheckpointsMs,
         lastCheckpointId: this.checkpointIds.current,
-        publishCompleted: (metadata) => this.publish(metadata.checkpointId),
-        readPublished: () => this.readPointer(),
+        publishCompleted: (metadata) => this.completed.publish(metadata.checkpointId),
+        readPublished: () => this.completed.read(),
       },
     );
     this.nextCheckpointAtMs = this.services.clock.now() + this.services.checkpointing.checkpointIntervalMs;
@@ -591,34 +592,6 @@ export class JobMaster {
         if (this.preparing === preparing) this.preparing = undefined;
       });
     this.preparing = preparing;
-  }
-
-  /**
-   * Moves the pointer to a completed checkpoint: a fenced write comparing the previous value.
-   * A write whose answer is lost (a timeout) may have committed: the store is re-read before
-   * anything is decided, so the pointer this leader keeps is the store's.
-   */
-  private async publish(checkpointId: number): Promise<void> {
-    if (this.pointerUncertain) await this.readPointer();
-    const previous = this.pointer === undefined ? null : String(this.pointer);
-    try {
-      await this.fenced(() => this.services.ha.putFenced(this.services.leadership, checkpointPointerKey(this.jobId), String(checkpointId), previous));
-    } catch (error) {
-      if (error instanceof FencedError) throw error;
-      this.pointerUncertain = true;
-      const stored = await this.readPointer();
-      if (stored !== checkpointId) throw error;
-      this.log.warn('the answer to the pointer write was lost; the store has it', { checkpointId, error: errorChainMessage(error) });
-    }
-    this.pointer = checkpointId;
-  }
-
-  /** The pointer as the store has it, read fenced (a deposed leader gets FencedError); this leader's copy follows it. */
-  private async readPointer(): Promise<number | undefined> {
-    const stored = await this.fenced(() => this.services.ha.getFenced(this.services.leadership, checkpointPointerKey(this.jobId)));
-    this.pointer = stored === undefined ? undefined : Number(stored);
-    this.pointerUncertain = false;
-    return this.pointer;
   }
 
   /** The checkpoint storage is being cleaned for a new attempt: no checkpoint until it is done. */
@@ -739,7 +712,7 @@ export class JobMaster {
     this.numRestarts++;
     const backoffMs = strategy.backoffTimeMs();
     this.restartAtMs = this.services.clock.now() + backoffMs;
-    this.log.info('restarting from the latest checkpoint', { backoffMs, checkpoint: this.pointer ?? null, restarts: this.numRestarts });
+    this.log.info('restarting from the latest checkpoint', { backoffMs, checkpoint: this.completed.latestId ?? null, restarts: this.numRestarts });
     await this.persist().catch(() => {});
   }
 
@@ -815,7 +788,7 @@ export class JobMaster {
   stop(options: { snapshot?: boolean; name?: string } = {}): Promise<StopResult> {
     if (this.state !== 'running') {
       if (options.snapshot) return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job stops with a snapshot`));
-      return this.cancel().then(() => ({ jobId: this.jobId, state: this.state, checkpointId: this.pointer ?? 0, snapshot: null }));
+      return this.cancel().then(() => ({ jobId: this.jobId, state: this.state, checkpointId: this.completed.latestId ?? 0, snapshot: null }));
     }
     return this.enqueue((done) => ({ kind: 'stop', snapshot: options.snapshot === true, name: options.name, done }));
   }
@@ -950,7 +923,7 @@ export class JobMaster {
             attempt,
             parallelism,
             checkpointId,
-            stagingCheckpointId: this.pointer ?? 0,
+            stagingCheckpointId: this.completed.latestId ?? 0,
             subtasks: mine,
             placements,
             ...(workersBefore.has(workerId) ? {} : { deployment: this.deploymentRequest(attempt, []) }),
@@ -1072,7 +1045,7 @@ export class JobMaster {
         failed: this.checkpointFailures.counts.failed,
         inProgress: this.checkpoints?.pendingCheckpointId ?? null,
         latest: this.latest ?? null,
-        pointer: this.pointer ?? null,
+        pointer: this.completed.latestId ?? null,
       },
       subtasks,
       lastRescale: this.lastRescale ?? null,
