@@ -1,5 +1,5 @@
 // What the leader coordinator does while it leads (Flink's Dispatcher + ResourceManager): accepts
-// submissions, keeps one JobMaster per job, keeps the worker registry from registrations and
+// submissions, keeps one JobController per job, keeps the worker registry from registrations and
 // heartbeats, notices lost workers, and routes the workers' reports to the jobs. A new leader
 // starts by waiting for the workers to re-register, then takes over every job the previous
 // leader recorded in the HA store.
@@ -21,9 +21,9 @@ import { RpcClient, type UnaryHandler } from '../../shared/rpc/rpc.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import { createRestartStrategy } from '../scheduler/restart-strategy.ts';
 import type { RestartStrategyConfig } from '../../shared/config/restart-strategy-config.ts';
-import { checkpointPointerKey, JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from './job-record.ts';
+import { checkpointPointerKey, JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from '../job/job-record.ts';
 import type { CompletedCheckpointInfo } from '../../shared/checkpoint/checkpoint-coordinator.ts';
-import { JobMaster, type CheckpointingSettings, type JobStatusView, type RescaleResult, type StopResult } from './job-master.ts';
+import { JobController, type CheckpointingSettings, type JobStatusView, type RescaleResult, type StopResult } from '../job/job-controller.ts';
 import { WorkerRegistry, type RunningAttemptReport } from './worker-registry.ts';
 
 export interface DispatcherOptions {
@@ -61,7 +61,7 @@ const TICK_MS = 100;
 
 export class Dispatcher {
   readonly workers: WorkerRegistry;
-  private readonly jobs = new Map<string, JobMaster>();
+  private readonly jobs = new Map<string, JobController>();
   private readonly clients = new Map<string, RpcClient>();
   private disposed = false;
   private tickTimer: { cancel(): void } | undefined;
@@ -87,7 +87,7 @@ export class Dispatcher {
       if (this.disposed) return;
       try {
         const env = await buildApplication(record.applicationPath, record.jobName, record.properties);
-        const master = this.newJobMaster(record, env, record.submittedAtMs);
+        const master = this.newJobController(record, env, record.submittedAtMs);
         this.jobs.set(record.jobId, master);
         const outcome = await master.takeOver(record);
         if (outcome !== 'terminal') this.log.info('took over job', { job: record.jobId, outcome, attempt: record.attempt });
@@ -98,9 +98,9 @@ export class Dispatcher {
     this.ready = true;
   }
 
-  private newJobMaster(submission: JobSubmission, env: Awaited<ReturnType<typeof buildApplication>>, submittedAtMs: number): JobMaster {
+  private newJobController(submission: JobSubmission, env: Awaited<ReturnType<typeof buildApplication>>, submittedAtMs: number): JobController {
     const o = this.options;
-    return new JobMaster(submission, env, {
+    return new JobController(submission, env, {
       ha: o.ha,
       leadership: o.leadership,
       workers: this.workers,
@@ -190,7 +190,7 @@ export class Dispatcher {
     },
   };
 
-  private job(jobId: string): JobMaster {
+  private job(jobId: string): JobController {
     const job = this.jobs.get(jobId);
     if (!job) throw new NotFoundError(`no job with id "${jobId}"`);
     return job;
@@ -254,7 +254,7 @@ export class Dispatcher {
       ...(restore ? { restoreFrom: restore.pinned } : {}),
       ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
     };
-    const master = this.newJobMaster(submission, env, this.options.clock.now());
+    const master = this.newJobController(submission, env, this.options.clock.now());
     if (restore) await this.checkRestore(master, restore.source);
     this.jobs.set(jobId, master);
     this.log.info('job submitted', { job: jobId, application: submission.applicationPath, jobName: submission.jobName, parallelism: master.slotsNeeded });
@@ -307,7 +307,7 @@ export class Dispatcher {
    * before anything runs, naming the path and the problem. Shared key-group chunks are not read
    * here (they can be most of a large state); the workers check them as they restore.
    */
-  private async checkRestore(master: JobMaster, source: RestoreSource): Promise<void> {
+  private async checkRestore(master: JobController, source: RestoreSource): Promise<void> {
     try {
       await loadRestoreState(master.plan, source, () => false);
     } catch (error) {

@@ -15,8 +15,8 @@ import { SnapshotCatalog } from '../../../shared/checkpoint/snapshots.ts';
 import { EmbeddedHighAvailabilityServices } from '../../ha/embedded-high-availability-services.ts';
 import type { HighAvailabilityServices, Leadership } from '../../ha/high-availability-services.ts';
 import { createRestartStrategy } from '../../scheduler/restart-strategy.ts';
-import { JobMaster, type CheckpointingSettings, type WorkerGatewayClient } from '../job-master.ts';
-import { jobKey, type JobRecord, type JobSubmission } from '../job-record.ts';
+import { JobController, type CheckpointingSettings, type WorkerGatewayClient } from '../../job/job-controller.ts';
+import { jobKey, type JobRecord, type JobSubmission } from '../../job/job-record.ts';
 import { WorkerRegistry, type RunningSubtask } from '../worker-registry.ts';
 
 export interface RecordedCall {
@@ -150,7 +150,7 @@ export class TestingJobCluster {
   readonly workers: TestingWorker[];
   readonly checkpointing: CheckpointingSettings;
   /** The leader job master that acknowledgements go to. */
-  master: JobMaster | undefined;
+  master: JobController | undefined;
   readonly fenced: Error[] = [];
   private readonly submission: JobSubmission;
 
@@ -185,7 +185,7 @@ export class TestingJobCluster {
   }
 
   /** A leader's job master (of the recorded job, if there is one) over a fresh registry where every worker is registered. */
-  async jobMaster(leadership: Leadership): Promise<JobMaster> {
+  async controller(leadership: Leadership): Promise<JobController> {
     const registry = new WorkerRegistry(this.clock, 1_000_000);
     for (const w of this.workers) registry.register({ workerId: w.workerId, rpcAddress: w.rpcAddress, dataAddress: `data://${w.workerId}`, metricsAddress: '', slots: this.options.slotsPerWorker ?? 4, running: w.report(this.jobId) });
     const byAddress = new Map(this.workers.map((w) => [w.rpcAddress, w]));
@@ -193,7 +193,7 @@ export class TestingJobCluster {
     const recorded = await this.embeddedStore.get(jobKey(this.jobId));
     const submission: JobSubmission = recorded === undefined ? this.submission : (JSON.parse(recorded) as JobRecord);
     const env = await buildApplication(submission.applicationPath, submission.jobName, submission.properties);
-    const master = new JobMaster(submission, env, {
+    const master = new JobController(submission, env, {
       ha: this.store,
       leadership,
       workers: registry,
@@ -215,12 +215,12 @@ export class TestingJobCluster {
     return JSON.parse((await this.embeddedStore.get(jobKey(this.jobId)))!) as JobRecord;
   }
 
-  acknowledge(request: Parameters<JobMaster['onAcknowledge']>[0]): void {
+  acknowledge(request: Parameters<JobController['onAcknowledge']>[0]): void {
     this.master?.onAcknowledge(request);
   }
 
   /** Ticks `master` and moves the clock until `until` holds; fails naming `what` after `maxSteps` ticks. */
-  async drive(master: JobMaster, what: string, until: () => boolean, maxSteps = 2_000): Promise<void> {
+  async drive(master: JobController, what: string, until: () => boolean, maxSteps = 2_000): Promise<void> {
     for (let step = 0; step < maxSteps; step++) {
       if (until()) return;
       await master.tick();
@@ -231,7 +231,7 @@ export class TestingJobCluster {
   }
 
   /** Settles `promise` while ticking `master`. */
-  async settle<T>(master: JobMaster, what: string, promise: Promise<T>): Promise<T> {
+  async settle<T>(master: JobController, what: string, promise: Promise<T>): Promise<T> {
     let outcome: { value: T } | { error: unknown } | undefined;
     promise.then((value) => (outcome = { value }), (error: unknown) => (outcome = { error }));
     await this.drive(master, what, () => outcome !== undefined);

@@ -10,7 +10,7 @@ import { sha256 } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { METADATA_FORMAT_VERSION, type CheckpointMetadata } from '../../shared/checkpoint/checkpoint-metadata.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import { checkpointPointerKey } from './job-record.ts';
-import { TestingJobCluster, type TestingWorker } from './testing/testing-job-cluster.ts';
+import { TestingJobCluster, type TestingWorker } from '../cluster/testing/testing-job-cluster.ts';
 
 function metadataOf(checkpointId: number, sharedChunks: string[] = []): CheckpointMetadata {
   return {
@@ -46,7 +46,7 @@ function methods(worker: TestingWorker): string[] {
   return worker.calls.map((c) => `${c.method}${c.request.checkpointId === undefined ? '' : ` ${c.request.checkpointId}`}`);
 }
 
-describe('job master fault interleavings (issue 12)', () => {
+describe('job controller fault interleavings (issue 12)', () => {
   it('a pointer write that commits but whose answer is lost: the store is re-read, the job goes on, and no published checkpoint is deleted', async () => {
     let loseNextPointerAnswer = true;
     const cluster = new TestingJobCluster({
@@ -64,7 +64,7 @@ describe('job master fault interleavings (issue 12)', () => {
           },
         }),
     });
-    const master = await cluster.jobMaster(await cluster.campaign('a'));
+    const master = await cluster.controller(await cluster.campaign('a'));
     await cluster.settle(master, 'the job to start', master.start());
     const completed: number[] = [];
     for (let i = 0; i < 4; i++) {
@@ -82,7 +82,7 @@ describe('job master fault interleavings (issue 12)', () => {
   it('a leader deposed while its workers deploy deletes no checkpoint of the new leader', async () => {
     const cluster = new TestingJobCluster();
     const old = await cluster.campaign('a');
-    const master = await cluster.jobMaster(old);
+    const master = await cluster.controller(old);
     const deploy = cluster.workers[0]!.hold('DeployTasks');
     const started = master.start().catch(() => {});
     await deploy.arrived;
@@ -100,7 +100,7 @@ describe('job master fault interleavings (issue 12)', () => {
   it("a leader deposed before it retires old checkpoints deletes none of them, nor the new leader's shared chunks", async () => {
     const cluster = new TestingJobCluster({ checkpointing: { retainedCheckpoints: 1 } });
     const old = await cluster.campaign('a');
-    const master = await cluster.jobMaster(old);
+    const master = await cluster.controller(old);
     await cluster.settle(master, 'the job to start', master.start());
     const first = await cluster.settle(master, 'the first checkpoint', master.checkpoint());
     const notify = cluster.workers[0]!.hold('NotifyCheckpointComplete');
@@ -124,7 +124,7 @@ describe('job master fault interleavings (issue 12)', () => {
 
   it('a worker whose first commit notification fails gets it again: the checkpoint commits everywhere without a restart', async () => {
     const cluster = new TestingJobCluster();
-    const master = await cluster.jobMaster(await cluster.campaign('a'));
+    const master = await cluster.controller(await cluster.campaign('a'));
     await cluster.settle(master, 'the job to start', master.start());
     cluster.workers[1]!.failNext('NotifyCheckpointComplete');
     const info = await cluster.settle(master, 'the checkpoint', master.checkpoint());
@@ -135,7 +135,7 @@ describe('job master fault interleavings (issue 12)', () => {
 
   it('stop commits on a worker an RPC error dropped from the registry, before the attempt is cancelled', async () => {
     const cluster = new TestingJobCluster({ checkpointing: { tolerableFailedCheckpoints: 5 } });
-    const master = await cluster.jobMaster(await cluster.campaign('a'));
+    const master = await cluster.controller(await cluster.campaign('a'));
     await cluster.settle(master, 'the job to start', master.start());
     cluster.workers[1]!.failNext('TriggerCheckpoint'); // the job master drops worker-2 from its registry
     await assert.rejects(cluster.settle(master, 'the failed checkpoint', master.checkpoint()), /checkpoint 1 (declined|expired)/);
@@ -149,7 +149,7 @@ describe('job master fault interleavings (issue 12)', () => {
 
   it('a trigger that fails on one worker declines the checkpoint and aborts it on every worker; so does one that expires', async () => {
     const cluster = new TestingJobCluster({ checkpointing: { tolerableFailedCheckpoints: 5, checkpointTimeoutMs: 10_000 } });
-    const master = await cluster.jobMaster(await cluster.campaign('a'));
+    const master = await cluster.controller(await cluster.campaign('a'));
     await cluster.settle(master, 'the job to start', master.start());
     cluster.workers[1]!.failNext('TriggerCheckpoint');
     await assert.rejects(cluster.settle(master, 'the declined checkpoint', master.checkpoint()), /declined/);
@@ -170,7 +170,7 @@ describe('job master fault interleavings (issue 12)', () => {
 
   it('a checkpoint that waits for a lost acknowledgement while every subtask finishes is declined: the final checkpoint ends the job', async () => {
     const cluster = new TestingJobCluster({ checkpointing: { tolerableFailedCheckpoints: 5, checkpointTimeoutMs: 600_000 } });
-    const master = await cluster.jobMaster(await cluster.campaign('a'));
+    const master = await cluster.controller(await cluster.campaign('a'));
     await cluster.settle(master, 'the job to start', master.start());
     const lost = cluster.workers[1]!.hold('TriggerCheckpoint'); // its acknowledgements never come
     await cluster.drive(master, 'a periodic checkpoint to wait for worker-2', () => master.getStatus().checkpoints.inProgress !== null);
@@ -188,7 +188,7 @@ describe('job master fault interleavings (issue 12)', () => {
   describe('a leader lost in the middle of a live rescale from 2 to 4', () => {
     async function interruptedAt(step: 'prepared' | 'switched' | 'completed') {
       const cluster = new TestingJobCluster({ parallelism: 2 });
-      const master = await cluster.jobMaster(await cluster.campaign('a'));
+      const master = await cluster.controller(await cluster.campaign('a'));
       await cluster.settle(master, 'the job to start', master.start());
       await cluster.settle(master, 'a checkpoint', master.checkpoint());
       const heldMethod = step === 'prepared' ? 'TriggerCheckpoint' : 'CompleteRescale';
@@ -199,7 +199,7 @@ describe('job master fault interleavings (issue 12)', () => {
       else await cluster.settle(master, 'the rescale', rescale);
       // The leader stops here; a new one takes over from what etcd has.
       cluster.embeddedStore.revokeLeadership('paused past its lease');
-      const next = await cluster.jobMaster(await cluster.campaign('b'));
+      const next = await cluster.controller(await cluster.campaign('b'));
       const outcome = await next.takeOver(await cluster.record());
       await cluster.drive(next, 'the job to run under the new leader', () => next.currentState === 'running');
       held?.release();
@@ -218,12 +218,20 @@ describe('job master fault interleavings (issue 12)', () => {
       const transitions = (await cluster.record()).transitions ?? [];
       assert.deepEqual(
         transitions.map((t) => `${t.from} → ${t.to}`),
-        ['created → deploying', 'deploying → running', 'running → restarting', 'restarting → deploying', 'deploying → running'],
+        [
+          'created → deploying',
+          'deploying → running',
+          'running → live-rescale-preparing',
+          'live-rescale-preparing → live-rescale-switching',
+          'live-rescale-switching → restarting',
+          'restarting → deploying',
+          'deploying → running',
+        ],
         JSON.stringify(transitions),
       );
-      const restart = transitions[2]!;
+      const restart = transitions[4]!;
       assert.match(restart.reason, /leader change during a live rescale 2 → 4 \(switching\).*never became the pointer's, so back at 2/);
-      assert.match(transitions[4]!.reason, /every worker deployed attempt 2/);
+      assert.match(transitions[6]!.reason, /every worker deployed attempt 2/);
       for (let i = 1; i < transitions.length; i++) assert.ok(transitions[i]!.atMs >= transitions[i - 1]!.atMs, 'in the order they happened');
     });
 

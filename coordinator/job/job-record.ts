@@ -6,8 +6,7 @@
 
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { StateBackendKind } from '../../shared/config/state-backend.ts';
-import type { LiveRescaleProgress } from './job-master.ts';
-import type { JobState, JobTransition } from '../job/job-states.ts';
+import type { JobState, JobTransition } from './job-states.ts';
 import type { PlacementEntry } from '../scheduler/slot-placement.ts';
 
 export interface JobSubmission {
@@ -40,10 +39,18 @@ export interface JobRecord extends JobSubmission {
   readonly submittedAtMs: number;
   readonly numRestarts: number;
   readonly failure?: string;
-  /** A live rescale this leader was in the middle of (a new leader completes it by restarting). */
+  /** The live rescale in flight while the state is one of `live-rescale-*`: a new leader finishes or rolls it back. */
   readonly liveRescale?: LiveRescaleProgress;
   /** The latest changes of state, oldest first, each with its reason (absent in records of older versions). */
   readonly transitions?: readonly JobTransition[];
+}
+
+/** A live rescale in flight (its step is the job's state), written with each step. */
+export interface LiveRescaleProgress {
+  readonly from: number;
+  readonly to: number;
+  /** The checkpoint whose barrier switches the job: once the pointer reaches it, the job is at `to`. */
+  readonly checkpointId: number;
 }
 
 export const jobKey = (jobId: string) => `job/${jobId}`;
