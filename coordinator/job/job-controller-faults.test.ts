@@ -250,4 +250,37 @@ describe('job controller fault interleavings (issue 12)', () => {
       assert.ok(info.checkpointId > 0);
     });
   });
+
+  describe('a new leader resumes the state the record was left in', () => {
+    it('restarting (the old leader failed over and went before redeploying): the new leader deploys the next attempt', async () => {
+      const cluster = new TestingJobCluster();
+      const master = await cluster.controller(await cluster.campaign('a'));
+      await cluster.settle(master, 'the job to start', master.start());
+      await master.onTaskFailure(master.currentAttempt, 'worker-1', 'boom');
+      assert.equal((await cluster.record()).state, 'restarting');
+      cluster.embeddedStore.revokeLeadership('paused past its lease');
+      const next = await cluster.controller(await cluster.campaign('b'));
+      assert.equal(await next.takeOver(await cluster.record()), 'restarted');
+      await cluster.drive(next, 'the job to run under the new leader', () => next.currentState === 'running');
+      assert.equal(next.currentAttempt, 2);
+    });
+
+    it("stopping (the stop's checkpoint was in flight): the new leader adopts the attempt as running, and a stop asked again stops it", async () => {
+      const cluster = new TestingJobCluster();
+      const master = await cluster.controller(await cluster.campaign('a'));
+      await cluster.settle(master, 'the job to start', master.start());
+      const held = cluster.workers[0]!.hold('TriggerCheckpoint');
+      master.stop().catch(() => {});
+      await cluster.drive(master, "the stop's checkpoint to be triggered", () => master.currentState === 'stopping' && cluster.workers[0]!.callsOf('TriggerCheckpoint').length > 0);
+      assert.equal((await cluster.record()).state, 'stopping');
+      cluster.embeddedStore.revokeLeadership('paused past its lease');
+      const next = await cluster.controller(await cluster.campaign('b'));
+      assert.equal(await next.takeOver(await cluster.record()), 'adopted');
+      assert.equal(next.currentState, 'running');
+      held.release();
+      const stopped = await cluster.settle(next, 'the stop', next.stop());
+      assert.equal(stopped.state, 'stopped');
+      assert.deepEqual((await cluster.record()).transitions!.slice(-3).map((t) => `${t.from} → ${t.to}`), ['stopping → running', 'running → stopping', 'stopping → stopped']);
+    });
+  });
 });

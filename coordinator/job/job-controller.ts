@@ -333,7 +333,9 @@ export class JobController {
     this.liveRescale = undefined;
     this.restartAtMs = this.services.clock.now();
     this.numRestarts++;
-    await this.transition('restarting', reason);
+    // A job the old leader left restarting is restarted by this one, with no change of state.
+    if (this.state === 'restarting') this.log.info('restarting the job after the leader change', { reason });
+    else await this.transition('restarting', reason);
     return 'restarted';
   }
 
@@ -555,10 +557,9 @@ export class JobController {
     const strategy = this.services.restartStrategy;
     strategy.notifyFailure(cause);
     const restarts = strategy.canRestart();
-    if (restarts) {
-      this.numRestarts++;
-      this.restartAtMs = this.services.clock.now() + strategy.backoffTimeMs();
-    }
+    if (restarts) this.numRestarts++;
+    // No restart is due before the old attempt is cancelled everywhere.
+    this.restartAtMs = undefined;
     await this.transition('restarting', `attempt ${this.attempt} failed: ${this.failure}`);
     await this.stopCheckpointing();
     await this.cancelAttempt(`attempt failed: ${this.failure}`);
@@ -567,7 +568,9 @@ export class JobController {
       await this.transition('failed', `restart strategy exhausted (${strategy.describe()}): ${this.failure}`);
       return;
     }
-    this.log.info('restarting from the latest checkpoint', { backoffMs: this.restartAtMs! - this.services.clock.now(), checkpoint: this.completed.latestId ?? null, restarts: this.numRestarts });
+    const backoffMs = strategy.backoffTimeMs();
+    this.restartAtMs = this.services.clock.now() + backoffMs;
+    this.log.info('restarting from the latest checkpoint', { backoffMs, checkpoint: this.completed.latestId ?? null, restarts: this.numRestarts });
   }
 
   // ---- checkpoints --------------------------------------------------------------------------
@@ -844,28 +847,33 @@ export class JobController {
    * checkpoint into a snapshot a later submit restores from.
    */
   stop(options: { snapshot?: boolean; name?: string } = {}): Promise<StopResult> {
-    if (this.state !== 'running') {
+    if (!this.takesRequests) {
       if (options.snapshot) return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job stops with a snapshot`));
       return this.cancel().then(() => ({ jobId: this.jobId, state: this.state, checkpointId: this.completed.latestId ?? 0, snapshot: null }));
     }
     return this.requests.enqueue((done) => ({ kind: 'stop', snapshot: options.snapshot === true, name: options.name, done }));
   }
 
+  /** Requests queue while an attempt runs (also mid-rescale, -stop or -finish); they run when the job is running. */
+  private get takesRequests(): boolean {
+    return STATE_MODULES[this.state].attempt === 'running';
+  }
+
   /** Takes a checkpoint now (besides the periodic ones); resolves once it is complete and committed. */
   checkpoint(): Promise<CompletedCheckpointInfo> {
-    if (this.state !== 'running') return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job takes a checkpoint`));
+    if (!this.takesRequests) return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job takes a checkpoint`));
     return this.requests.enqueue((done) => ({ kind: 'checkpoint', done }));
   }
 
   /** Takes a checkpoint and copies it into a snapshot (Flink's savepoint) named `name`. */
   snapshot(name?: string): Promise<SnapshotSummary> {
-    if (this.state !== 'running') return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job takes a snapshot`));
+    if (!this.takesRequests) return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job takes a snapshot`));
     return this.requests.enqueue((done) => ({ kind: 'snapshot', name, done }));
   }
 
   /** Changes the parallelism of the running job: live when its shape allows (states/live-rescale.ts), else by restart (states/rescaling.ts). */
   rescale(parallelism: number): Promise<RescaleResult> {
-    if (this.state !== 'running') return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job is rescaled`));
+    if (!this.takesRequests) return Promise.reject(new InvalidRequestError(`job ${this.jobId} is ${this.state}; only a running job is rescaled`));
     if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > this.plan.maxParallelism) {
       return Promise.reject(new InvalidRequestError(`parallelism: must be an integer in [1, ${this.plan.maxParallelism}] (the job's max parallelism), got ${JSON.stringify(parallelism)}`));
     }

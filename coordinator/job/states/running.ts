@@ -4,7 +4,9 @@
 // periodic checkpoint when it is due.
 
 import type { JobStateModule } from './job-state-module.ts';
+import type { LiveRescaleProgress } from '../job-record.ts';
 import { beginFinishing } from './finishing.ts';
+import { resumeLiveRescale, type LiveRescalePhase } from './live-rescale.ts';
 
 export const running: JobStateModule = {
   state: 'running',
@@ -19,6 +21,10 @@ export const running: JobStateModule = {
     job.triggerPeriodicCheckpointIfDue();
   },
   // Adopted as it runs when every subtask is still reported (nothing was lost meanwhile: sinks
-  // commit only what a completed checkpoint covers), else restarted from the pointer.
-  resume: (job) => job.adoptOrRestart(),
+  // commit only what a completed checkpoint covers), else restarted from the pointer. A record of
+  // an older version kept a live rescale's step beside `running`.
+  resume: (job, record) => {
+    const legacy = record.liveRescale as (LiveRescaleProgress & { phase?: LiveRescalePhase }) | undefined;
+    return legacy ? resumeLiveRescale(job, legacy.phase ?? 'switching', legacy) : job.adoptOrRestart();
+  },
 };
