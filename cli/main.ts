@@ -5,6 +5,8 @@ import { describeError, errorChainMessage } from '../shared/errors.ts';
 import { createLogger } from '../shared/logging.ts';
 import { clientCommand, CLIENT_USAGE } from './cluster-commands.ts';
 import { clusterCommand, coordinatorCommand, workerCommand } from './cluster-process-commands.ts';
+import { packageCommand } from './package-command.ts';
+import { PACKAGE_USAGE, parsePackageOptions } from './package-options.ts';
 import { runCommand } from './run-command.ts';
 import { parseRunOptions, RUN_USAGE } from './run-options.ts';
 
@@ -15,6 +17,7 @@ Commands:
   coordinator         run a coordinator (see sluice coordinator --help)
   worker              run a worker (see sluice worker --help)
   cluster             start a local cluster: a coordinator and N workers (see sluice cluster --help)
+  package <app.ts>    bundle an application into a zip archive, --upload to S3 (see sluice package --help)
   submit <app.ts>     submit an application to a cluster
   list                list the cluster's jobs
   status <job-id>     a job's state, subtasks and checkpoints
@@ -42,6 +45,15 @@ export async function main(args: readonly string[]): Promise<number> {
           return 0;
         }
         return await runCommand(options, logger);
+      }
+      case 'package': {
+        const options = parsePackageOptions(rest);
+        if (options === 'help') {
+          process.stdout.write(PACKAGE_USAGE);
+          return 0;
+        }
+        await packageCommand(options);
+        return 0;
       }
       case 'coordinator':
         return await coordinatorCommand(rest, logger);

@@ -1,15 +1,18 @@
-// Loads an application module (TypeScript or JavaScript) and checks that its default export is
-// a pipeline builder: `export default (env, properties) => { ... }`.
+// Loads an application module (TypeScript, JavaScript, or a bundle `sluice package` made) and
+// checks that its default export is a pipeline builder: `export default (env, properties) => { ... }`.
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StreamExecutionEnvironment, type Application, type ApplicationProperties } from './api/environment.ts';
+import { registerRuntimeModuleResolution } from './application-code/runtime-modules.ts';
 import { ApplicationLoadError, SluiceError } from './errors.ts';
 
 export async function loadApplication(path: string): Promise<Application> {
   const absolute = resolve(path);
   if (!existsSync(absolute)) throw new ApplicationLoadError(`application ${path}: no such file`);
+  // A packaged application imports 'sluice' by name from wherever it was unpacked.
+  registerRuntimeModuleResolution();
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;

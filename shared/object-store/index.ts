@@ -21,7 +21,7 @@ export type { MultipartUpload, ObjectInfo, ObjectStore, PutOptions, UploadedPart
 export { InvalidMultipartUploadError, InvalidObjectKeyError, ObjectExistsError, ObjectNotFoundError } from './errors.ts';
 export { LocalDirectoryObjectStore, type LocalDirectoryObjectStoreOptions } from './local-directory-object-store.ts';
 export { MemoryObjectStore, MemoryObjectStoreData, type MemoryObjectStoreOptions } from './memory-object-store.ts';
-export { S3ObjectStore, type S3Credentials, type S3ObjectStoreOptions } from './s3-object-store.ts';
+export { S3ObjectStore, type S3Credentials, type S3GetOptions, type S3ObjectStoreOptions, type S3PutResult } from './s3-object-store.ts';
 export {
   FaultInjectingObjectStore,
   InjectedObjectStoreFault,

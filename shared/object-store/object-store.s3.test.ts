@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeObjectStoreContract } from './object-store.contract.ts';
-import { createObjectStore, ObjectExistsError, S3ObjectStore } from './index.ts';
+import { createObjectStore, ObjectExistsError, ObjectNotFoundError, S3ObjectStore } from './index.ts';
 import { ExternalSystemError } from '../errors.ts';
-import { createTestBucket, requireS3, type S3TestService, type TestBucket } from '../testing/s3-service.ts';
+import { PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import { createTestBucket, requireS3, s3TestClient, type S3TestService, type TestBucket } from '../testing/s3-service.ts';
 
 const TEST_TIMEOUT_MS = 120_000;
 let service: S3TestService;
@@ -195,6 +196,40 @@ describe('createObjectStore on S3', () => {
     try {
       await store.put('k', text('v'));
       assert.deepEqual(await store.list(''), [{ key: 'k', size: 1 }]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('S3ObjectStore on a versioned bucket', () => {
+  test('putReturningVersion answers the VersionId, and a get reads that exact version', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const versioned = await createTestBucket(service, 'object-store-versioned');
+    const client = s3TestClient(service, 3);
+    const store = new S3ObjectStore({ bucket: versioned.name, endpoint: service.endpoint, region: service.region, credentials: service.credentials });
+    try {
+      await client.send(new PutBucketVersioningCommand({ Bucket: versioned.name, VersioningConfiguration: { Status: 'Enabled' } }));
+      const first = await store.putReturningVersion('app.zip', text('one'));
+      const second = await store.putReturningVersion('app.zip', text('two'));
+      assert.ok(first.versionId && second.versionId && first.versionId !== second.versionId, JSON.stringify([first, second]));
+      assert.equal(new TextDecoder().decode(await store.get('app.zip')), 'two');
+      assert.equal(new TextDecoder().decode(await store.get('app.zip', { versionId: first.versionId })), 'one');
+      await assert.rejects(store.get('app.zip', { versionId: 'no-such-version' }), (error: unknown) => {
+        assert.ok(error instanceof ObjectNotFoundError);
+        assert.match(error.message, /"app\.zip": no version "no-such-version"/);
+        return true;
+      });
+    } finally {
+      await store.close();
+      client.destroy();
+      await versioned.remove();
+    }
+  });
+
+  test('an unversioned bucket answers no VersionId', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const store = openStore();
+    try {
+      assert.deepEqual(await store.putReturningVersion('k', text('v')), { versionId: undefined });
     } finally {
       await store.close();
     }

@@ -5,6 +5,8 @@
 //   - Throttling, 5xx and network errors are retried by the SDK's standard strategy (exponential
 //     backoff with jitter, `maxAttempts` in all); what still fails is an ExternalSystemError naming
 //     the store and the key, retriable when the store may answer differently later.
+//   - Beyond the ObjectStore interface (a local folder has no object versions): `putReturningVersion`
+//     answers the VersionId a versioned bucket gave the object, and `get` can read one exact version.
 //   - Completing an upload S3 no longer knows (NoSuchUpload: completed before, and this is a
 //     replayed commit) succeeds when the object exists. A complete that fails otherwise asks
 //     ListParts whether the upload is gone before deciding: some servers (moto) answer a gone
@@ -56,6 +58,16 @@ export interface S3ObjectStoreOptions {
   readonly requestTimeoutMs?: number;
 }
 
+/** What a put on S3 answered: the new object's version when the bucket is versioned. */
+export interface S3PutResult {
+  readonly versionId: string | undefined;
+}
+
+export interface S3GetOptions {
+  /** Read this version of the object (S3 VersionId), not the latest. */
+  readonly versionId?: string;
+}
+
 /** S3's limit on keys per DeleteObjects request. */
 const DELETE_BATCH_KEYS = 1000;
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -101,17 +113,22 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<void> {
+    await this.putReturningVersion(key, bytes, options);
+  }
+
+  /** `put`, answering the VersionId a versioned bucket gave the object (undefined otherwise). */
+  async putReturningVersion(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<S3PutResult> {
     checkObjectKey(this.location, key);
     const ifNoneMatch = options.ifNoneMatch === true;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(
+        const output = await this.client.send(
           new PutObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key), Body: bytes, ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}) }),
         );
-        return;
+        return { versionId: output.VersionId };
       } catch (error) {
         if (ifNoneMatch && isPreconditionFailed(error)) {
-          if (attemptsOf(error) > 1 && (await this.holdsExactly(key, bytes))) return;
+          if (attemptsOf(error) > 1 && (await this.holdsExactly(key, bytes))) return { versionId: undefined };
           throw new ObjectExistsError(this.location, key, { cause: error });
         }
         if (ifNoneMatch && isConditionalConflict(error) && attempt < CONDITIONAL_CONFLICT_ATTEMPTS) continue;
@@ -120,13 +137,20 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async get(key: string): Promise<Uint8Array> {
+  async get(key: string, options: S3GetOptions = {}): Promise<Uint8Array> {
     checkObjectKey(this.location, key);
+    const versionId = options.versionId;
     try {
-      const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key) }));
+      const output = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key), ...(versionId === undefined ? {} : { VersionId: versionId }) }),
+      );
       if (output.Body === undefined) return new Uint8Array();
       return await output.Body.transformToByteArray();
     } catch (error) {
+      // S3 answers a version id it never issued with 400 InvalidArgument, not 404 NoSuchVersion.
+      if (versionId !== undefined && (nameOf(error) === 'NoSuchVersion' || nameOf(error) === 'InvalidArgument')) {
+        throw new ObjectNotFoundError(this.location, key, `no version "${versionId}"`, { cause: error });
+      }
       if (isNotFound(error)) throw new ObjectNotFoundError(this.location, key, 'no such object', { cause: error });
       throw this.failure('get', key, error);
     }

@@ -11,6 +11,7 @@ import {
   ListBucketsCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -33,6 +34,16 @@ export function s3TestService(): S3TestService {
       accessKeyId: process.env.SLUICE_S3_ACCESS_KEY_ID || 'sluice-test',
       secretAccessKey: process.env.SLUICE_S3_SECRET_ACCESS_KEY || 'sluice-test-secret',
     },
+  };
+}
+
+/** The SLUICE_S3_* variables that point code reading its settings from the environment at `service`. */
+export function s3ServiceEnv(service: S3TestService): NodeJS.ProcessEnv {
+  return {
+    SLUICE_S3_ENDPOINT: service.endpoint,
+    SLUICE_S3_REGION: service.region,
+    SLUICE_S3_ACCESS_KEY_ID: service.credentials.accessKeyId,
+    SLUICE_S3_SECRET_ACCESS_KEY: service.credentials.secretAccessKey,
   };
 }
 
@@ -68,7 +79,7 @@ export async function requireS3(): Promise<S3TestService> {
 
 export interface TestBucket {
   readonly name: string;
-  /** Deletes every object and open upload, then the bucket. */
+  /** Deletes every object (every version of it) and open upload, then the bucket. */
   remove(): Promise<void>;
 }
 
@@ -100,6 +111,13 @@ async function emptyAndDeleteBucket(service: S3TestService, bucket: string): Pro
       const keys = (listed.Contents ?? []).map((object) => ({ Key: object.Key }));
       if (keys.length === 0) break;
       await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+    }
+    // A versioned bucket keeps every version and delete marker; each must go before the bucket can.
+    for (let page = 0; page < 10_000; page++) {
+      const listed = await client.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+      const versions = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key, VersionId: v.VersionId }));
+      if (versions.length === 0) break;
+      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: versions, Quiet: true } }));
     }
     await client.send(new DeleteBucketCommand({ Bucket: bucket }));
   } finally {
