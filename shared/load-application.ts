@@ -5,10 +5,19 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StreamExecutionEnvironment, type Application, type ApplicationProperties } from './api/environment.ts';
+import { applicationModulePath } from './application-code/application-module.ts';
 import { registerRuntimeModuleResolution } from './application-code/runtime-modules.ts';
 import { ApplicationLoadError, SluiceError } from './errors.ts';
 
-export async function loadApplication(path: string): Promise<Application> {
+/** Loads the application at `location`: a module path, a `.zip` from `sluice package`, or `s3://bucket/key?versionId=v`. */
+export async function loadApplication(location: string): Promise<Application> {
+  let path: string;
+  try {
+    path = await applicationModulePath(location);
+  } catch (error) {
+    if (error instanceof SluiceError) throw error;
+    throw new ApplicationLoadError(`application ${location}: fetching its code failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   const absolute = resolve(path);
   if (!existsSync(absolute)) throw new ApplicationLoadError(`application ${path}: no such file`);
   // A packaged application imports 'sluice' by name from wherever it was unpacked.

@@ -218,10 +218,11 @@ export class Dispatcher {
   }
 
   private async submitNew(request: SubmitRequest): Promise<JobStatusView> {
-    if (typeof request.application !== 'string' || !isAbsolute(request.application)) {
-      throw new InvalidRequestError('application: give the absolute path of the application module (readable by every worker)');
+    const inS3 = typeof request.application === 'string' && request.application.startsWith('s3://');
+    if (typeof request.application !== 'string' || !(inS3 || isAbsolute(request.application))) {
+      throw new InvalidRequestError('application: give s3://bucket/key[?versionId=v] of a `sluice package` archive, or the absolute path of the module or archive (readable by every worker)');
     }
-    if (!existsSync(request.application)) throw new InvalidRequestError(`application: ${request.application}: no such file on the coordinator`);
+    if (!inS3 && !existsSync(request.application)) throw new InvalidRequestError(`application: ${request.application}: no such file on the coordinator`);
     for (const field of ['parallelism', 'maxParallelism'] as const) {
       const value = request[field];
       if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 32768)) {
@@ -239,7 +240,7 @@ export class Dispatcher {
     }
     const restore = request.restoreFrom ? await this.resolveRestore(request.restoreFrom, request.allowNonRestoredState === true) : undefined;
     const jobId = randomUUID().replace(/-/g, '');
-    const jobName = request.jobName ?? request.application.replace(/^.*\//, '').replace(/\.[cm]?[jt]s$/, '');
+    const jobName = request.jobName ?? request.application.replace(/\?.*$/, '').replace(/^.*\//, '').replace(/\.([cm]?[jt]s|zip)$/, '');
     const properties = request.properties ?? {};
     // Loading and planning here reports a broken bundle or pipeline to the caller.
     const env = await buildApplication(request.application, jobName, properties);

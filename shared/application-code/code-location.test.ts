@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeCodeLocation, isS3CodeLocation, parseS3ObjectUrl } from './code-location.ts';
+import { codeLocationUrl, describeCodeLocation, isS3CodeLocation, parseCodeLocationUrl, parseS3ObjectUrl } from './code-location.ts';
 import { ConfigurationError } from '../errors.ts';
 
 describe('code locations', () => {
@@ -35,5 +35,13 @@ describe('code locations', () => {
     assert.equal(describeCodeLocation({ path: './app.zip' }), './app.zip');
     assert.equal(isS3CodeLocation({ path: 'x.zip' }), false);
     assert.equal(isS3CodeLocation({ bucket: 'b-1', key: 'a.zip' }), true);
+  });
+
+  test('the one-string form a job carries reads back as the same location, an exact version included', () => {
+    const locations = [{ bucket: 'apps', key: 'hot-items/v1.zip' }, { bucket: 'apps', key: 'hot-items/v1.zip', objectVersion: 'a+b/c=' }, { path: '/srv/app.zip' }];
+    for (const location of locations) assert.deepEqual(parseCodeLocationUrl(codeLocationUrl(location), 'application'), location);
+    assert.equal(codeLocationUrl(locations[1]!), 's3://apps/hot-items/v1.zip?versionId=a%2Bb%2Fc%3D');
+    assert.throws(() => parseCodeLocationUrl('s3://apps/app.zip?version=3', 'application'), /application.*unknown parameter "version"/);
+    assert.throws(() => parseCodeLocationUrl('s3://apps/app.zip?versionId=', 'application'), /versionId is empty/);
   });
 });

@@ -46,3 +46,27 @@ export function parseS3ObjectUrl(url: string, field: string): S3CodeLocation {
   }
   return { bucket, key };
 }
+
+/**
+ * The one-string form a job carries to every process: `s3://bucket/key`, with `?versionId=<v>`
+ * for an exact object version, or a local path (`.zip`, `.ts`, `.js`).
+ */
+export function codeLocationUrl(location: ApplicationCodeLocation): string {
+  if (!isS3CodeLocation(location)) return location.path;
+  const url = `s3://${location.bucket}/${location.key}`;
+  return location.objectVersion === undefined ? url : `${url}?versionId=${encodeURIComponent(location.objectVersion)}`;
+}
+
+/** Reads what codeLocationUrl writes; ConfigurationError naming `field` for a malformed S3 URL. */
+export function parseCodeLocationUrl(url: string, field: string): ApplicationCodeLocation {
+  if (!url.startsWith('s3://')) return { path: url };
+  const query = url.indexOf('?');
+  const object = parseS3ObjectUrl(query < 0 ? url : url.slice(0, query), field);
+  if (query < 0) return object;
+  const params = new URLSearchParams(url.slice(query + 1));
+  const unknown = [...params.keys()].filter((name) => name !== 'versionId');
+  if (unknown.length > 0) throw new ConfigurationError(field, `"${url}": unknown parameter "${unknown[0]}" (only versionId)`);
+  const version = params.get('versionId');
+  if (version === null || version === '') throw new ConfigurationError(field, `"${url}": versionId is empty`);
+  return { ...object, objectVersion: version };
+}

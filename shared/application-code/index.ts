@@ -23,8 +23,11 @@ export {
   type FetchedApplicationCode,
 } from './application-code-fetcher.ts';
 export { S3ApplicationArchiveReader, type ApplicationArchiveReader, type S3ApplicationArchiveReaderOptions } from './archive-reader.ts';
+export { applicationModulePath, isPackagedCode } from './application-module.ts';
 export {
+  codeLocationUrl,
   describeCodeLocation,
+  parseCodeLocationUrl,
   isS3CodeLocation,
   parseS3ObjectUrl,
   type ApplicationCodeLocation,
