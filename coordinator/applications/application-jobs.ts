@@ -1,0 +1,40 @@
+// What the application service needs of the jobs that run applications (the port the dispatcher
+// implements, and a testing double): submit one, read its state, snapshot it, stop or cancel it,
+// and check a new version before anything of the old one stops.
+
+import type { JobState } from '../job/job-states.ts';
+
+export interface ApplicationJobRequest {
+  readonly applicationName: string;
+  /** `s3://bucket/key?versionId=v`: every process fetches and checks it. */
+  readonly code: string;
+  readonly properties: Record<string, Record<string, string>>;
+  readonly parallelism: number;
+  readonly stateBackend: 'leveldb' | 'memory';
+  readonly checkpointing: { readonly enabled: boolean; readonly intervalMs: number; readonly minPauseMs: number };
+  /** A snapshot of the cluster's catalog to restore. */
+  readonly restoreFrom?: string;
+  readonly allowNonRestoredState: boolean;
+  /** A second submission with the key answers with the first's job (a resumed operation). */
+  readonly idempotencyKey: string;
+}
+
+export interface ApplicationJobView {
+  readonly state: JobState;
+  readonly parallelism: number;
+  readonly failure: string | null;
+}
+
+export interface ApplicationJobs {
+  submit(request: ApplicationJobRequest): Promise<string>;
+  /** Undefined when this leader knows no such job. */
+  job(jobId: string): ApplicationJobView | undefined;
+  /** Stops with a last checkpoint kept as the snapshot `snapshotName` (none: no snapshot). */
+  stop(jobId: string, snapshotName: string | undefined): Promise<void>;
+  cancel(jobId: string): Promise<void>;
+  snapshot(jobId: string, snapshotName: string): Promise<void>;
+  hasSnapshot(snapshotName: string): Promise<boolean>;
+  deleteSnapshot(snapshotName: string): Promise<void>;
+  /** Loads the code and builds the pipeline, and checks it restores `restoreFrom` (uids, max parallelism); throws naming what is wrong. */
+  validate(request: Omit<ApplicationJobRequest, 'idempotencyKey' | 'checkpointing'>): Promise<void>;
+}

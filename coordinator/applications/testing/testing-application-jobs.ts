@@ -1,0 +1,87 @@
+// ApplicationJobs in memory, for the application service's tests: jobs are records whose state
+// the test moves (or that run at once), snapshots a set of names, and every call is kept.
+// Code whose key contains `broken` does not validate; code whose key contains `crash` starts a
+// job that fails.
+
+import type { ApplicationJobRequest, ApplicationJobs, ApplicationJobView } from '../application-jobs.ts';
+import type { JobState } from '../../job/job-states.ts';
+
+export interface TestingJob extends ApplicationJobView {
+  readonly jobId: string;
+  readonly request: ApplicationJobRequest;
+  state: JobState;
+  failure: string | null;
+}
+
+export class TestingApplicationJobs implements ApplicationJobs {
+  readonly jobs = new Map<string, TestingJob>();
+  readonly snapshotNames = new Set<string>();
+  readonly calls: string[] = [];
+  /** When false, submitted jobs stay `deploying` until the test moves them. */
+  runAtOnce = true;
+  private nextId = 1;
+
+  async submit(request: ApplicationJobRequest): Promise<string> {
+    const existing = [...this.jobs.values()].find((j) => j.request.idempotencyKey === request.idempotencyKey);
+    if (existing) return existing.jobId;
+    if (request.restoreFrom !== undefined && !this.snapshotNames.has(request.restoreFrom)) throw new Error(`restoreFrom: no snapshot named ${request.restoreFrom}`);
+    const jobId = `job-${this.nextId++}`;
+    const crash = request.code.includes('crash');
+    this.jobs.set(jobId, {
+      jobId,
+      request,
+      parallelism: request.parallelism,
+      state: crash ? 'restarting' : this.runAtOnce ? 'running' : 'deploying',
+      failure: crash ? 'a subtask failed: boom' : null,
+    });
+    this.calls.push(`submit ${jobId}${request.restoreFrom === undefined ? '' : ` from ${request.restoreFrom}`}`);
+    return jobId;
+  }
+
+  job(jobId: string): ApplicationJobView | undefined {
+    return this.jobs.get(jobId);
+  }
+
+  async stop(jobId: string, snapshotName: string | undefined): Promise<void> {
+    const job = this.running(jobId);
+    if (snapshotName !== undefined) this.snapshotNames.add(snapshotName);
+    job.state = 'stopped';
+    this.calls.push(`stop ${jobId}${snapshotName === undefined ? '' : ` with ${snapshotName}`}`);
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    const job = this.jobs.get(jobId);
+    if (job) job.state = 'cancelled';
+    this.calls.push(`cancel ${jobId}`);
+  }
+
+  async snapshot(jobId: string, snapshotName: string): Promise<void> {
+    this.running(jobId);
+    this.snapshotNames.add(snapshotName);
+    this.calls.push(`snapshot ${jobId} ${snapshotName}`);
+  }
+
+  async hasSnapshot(snapshotName: string): Promise<boolean> {
+    return this.snapshotNames.has(snapshotName);
+  }
+
+  async deleteSnapshot(snapshotName: string): Promise<void> {
+    this.snapshotNames.delete(snapshotName);
+    this.calls.push(`delete snapshot ${snapshotName}`);
+  }
+
+  async validate(request: Omit<ApplicationJobRequest, 'idempotencyKey' | 'checkpointing'>): Promise<void> {
+    if (request.code.includes('broken')) throw new Error(`${request.code}: the bundle has no default export`);
+  }
+
+  /** The jobs that are not over. */
+  live(): TestingJob[] {
+    return [...this.jobs.values()].filter((j) => !['stopped', 'cancelled', 'failed', 'finished'].includes(j.state));
+  }
+
+  private running(jobId: string): TestingJob {
+    const job = this.jobs.get(jobId);
+    if (!job || job.state !== 'running') throw new Error(`job ${jobId} is ${job?.state ?? 'unknown'}`);
+    return job;
+  }
+}
