@@ -31,17 +31,17 @@ import { ConfigurationError, ExternalSystemError, RestoreError, SluiceError, Use
 import { configurationErrorFromZod } from '../../shared/config/configuration-error-from-zod.ts';
 import { DEFAULT_CACHE_CAPACITY_ENTRIES } from '../../shared/config/state-backend.ts';
 import type {
-  KeyedStateBackend,
   KeyedStateBackendOptions,
   KeyedStateSnapshot,
   KeyGroupSnapshotReader,
   Namespace,
   StateEntry,
-  StateKey,
   StateTable,
 } from './keyed-state-backend.ts';
-import { CurrentKey, mapKeyOf, rebaseKeyGroupArray } from './current-key.ts';
-import { CompositeKeyMap } from './composite-key-map.ts';
+import { mapKeyOf, type CurrentKey } from './current-key.ts';
+import type { CompositeKeyMap } from './composite-key-map.ts';
+import { AbstractKeyedStateBackend } from './abstract-keyed-state-backend.ts';
+import { KeyGroupedStateTable } from './key-grouped-state-table.ts';
 import {
   StateKeyEncoder,
   decodeStateKey,
@@ -56,6 +56,7 @@ import {
   entriesInRange,
   keyGroupHoldsStateError,
   keyGroupsToRestore,
+  restoreEntryError,
 } from './state-backend-checks.ts';
 import { StateValueEncoder, decodeStateValue } from '../../shared/checkpoint/state-value-codec.ts';
 import { encodeRawPairs, keyGroupOfRawKey, rawPairs } from '../../shared/checkpoint/raw-pairs.ts';
@@ -106,6 +107,7 @@ const tuningSchema = z.object({
 type ResolvedTuning = Readonly<z.infer<typeof tuningSchema> & { flushThresholdEntries: number }>;
 
 function resolveTuning(options: LevelDbKeyedStateBackendOptions): ResolvedTuning {
+  // Before the database folder is touched; the backend's constructor checks them again.
   checkKeyedStateBackendOptions(options);
   const parsed = tuningSchema.safeParse({
     workingDirectory: options.workingDirectory,
@@ -139,8 +141,6 @@ interface PendingFlush {
 
 type ScalarCacheEntries = Map<unknown, CacheEntry>;
 type CompositeCacheEntries = CompositeKeyMap<CacheEntry>;
-type ScalarCacheEntriesByNamespace = Map<Namespace, ScalarCacheEntries>;
-type CompositeCacheEntriesByNamespace = Map<Namespace, CompositeCacheEntries>;
 
 /** One cached (state, key, namespace): its deserialized value, or undefined for known-absent. */
 class CacheEntry {
@@ -172,7 +172,6 @@ class CacheEntry {
 
 /** The parts of the backend its tables call; kept narrow so a table cannot reach the rest. */
 interface TableHost {
-  readonly current: CurrentKey;
   readonly keyEncoder: StateKeyEncoder;
   readValue(keyText: string): unknown;
   admit(entry: CacheEntry): void;
@@ -180,23 +179,20 @@ interface TableHost {
   assertWritable(): void;
 }
 
-class LevelDbStateTable<V> implements StateTable<V> {
+class LevelDbStateTable<V> extends KeyGroupedStateTable<CacheEntry> implements StateTable<V> {
   readonly stateNameBytes: Buffer;
-  /** Indexed by key group minus range start; scalar and composite keys are kept apart so they cannot collide. */
-  private scalarKeyGroups: (ScalarCacheEntriesByNamespace | undefined)[];
-  private compositeKeyGroups: (CompositeCacheEntriesByNamespace | undefined)[];
   /** The entry of the last access: a get followed by a put of the same key and namespace skips the lookups. */
   private lastEntry: CacheEntry | undefined = undefined;
   private lastEntryEpoch = -1;
 
   constructor(
-    readonly stateName: string,
+    stateName: string,
+    current: CurrentKey,
     private readonly host: TableHost,
     numberOfKeyGroups: number,
   ) {
+    super(stateName, current, numberOfKeyGroups);
     this.stateNameBytes = stateNameSegment(stateName);
-    this.scalarKeyGroups = new Array<ScalarCacheEntriesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
-    this.compositeKeyGroups = new Array<CompositeCacheEntriesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
   }
 
   get(namespace: Namespace): V | undefined {
@@ -241,21 +237,18 @@ class LevelDbStateTable<V> implements StateTable<V> {
     if (this.lastEntry === entry) this.lastEntry = undefined;
   }
 
-  /** Re-indexes the cached entries for a new range; those of key groups outside it are dropped. */
-  rebase(from: KeyGroupRange, to: KeyGroupRange): void {
-    this.scalarKeyGroups = rebaseKeyGroupArray(this.scalarKeyGroups, from, to);
-    this.compositeKeyGroups = rebaseKeyGroupArray(this.compositeKeyGroups, from, to);
-    this.lastEntry = undefined;
+  override rebase(from: KeyGroupRange, to: KeyGroupRange): void {
+    super.rebase(from, to);
+    this.lastEntry = undefined; // it may be of a dropped key group
   }
 
-  clear(): void {
-    this.scalarKeyGroups.fill(undefined);
-    this.compositeKeyGroups.fill(undefined);
+  override clear(): void {
+    super.clear();
     this.lastEntry = undefined;
   }
 
   private findEntry(namespace: Namespace): CacheEntry | undefined {
-    const current = this.host.current;
+    const current = this.current;
     const last = this.lastEntry;
     if (last !== undefined && this.lastEntryEpoch === current.epoch && last.namespace === namespace) return last;
     const entry = current.isComposite
@@ -269,7 +262,7 @@ class LevelDbStateTable<V> implements StateTable<V> {
   }
 
   private loadEntry(namespace: Namespace): CacheEntry {
-    const current = this.host.current;
+    const current = this.current;
     current.assertSet();
     checkNamespace(namespace);
     const keyText = this.host.keyEncoder.encode(current.keyGroup, this.stateNameBytes, current.key!, namespace);
@@ -277,7 +270,7 @@ class LevelDbStateTable<V> implements StateTable<V> {
   }
 
   private addEntry(namespace: Namespace, value: unknown): CacheEntry {
-    const current = this.host.current;
+    const current = this.current;
     current.assertSet();
     this.host.assertWritable();
     checkNamespace(namespace);
@@ -288,34 +281,17 @@ class LevelDbStateTable<V> implements StateTable<V> {
   private insertEntry(entry: CacheEntry): CacheEntry {
     // Admit first: the eviction it may cause can drop the very maps this entry is about to join.
     this.host.admit(entry);
-    const current = this.host.current;
+    const current = this.current;
+    const keyGroupIndex = current.keyGroupIndex;
     if (current.isComposite) {
-      let byNamespace = this.compositeKeyGroups[current.keyGroupIndex];
-      if (byNamespace === undefined) {
-        byNamespace = new Map();
-        this.compositeKeyGroups[current.keyGroupIndex] = byNamespace;
-      }
-      let byKey = byNamespace.get(entry.namespace);
-      if (byKey === undefined) {
-        byKey = new CompositeKeyMap();
-        byNamespace.set(entry.namespace, byKey);
-      }
+      const byKey = this.compositeEntries(keyGroupIndex, entry.namespace);
       entry.compositeKey = byKey.set(current.key as readonly unknown[], entry.mapKey as number, entry);
-      entry.byNamespace = byNamespace;
+      entry.byNamespace = this.compositeKeyGroups[keyGroupIndex];
       entry.byKey = byKey;
     } else {
-      let byNamespace = this.scalarKeyGroups[current.keyGroupIndex];
-      if (byNamespace === undefined) {
-        byNamespace = new Map();
-        this.scalarKeyGroups[current.keyGroupIndex] = byNamespace;
-      }
-      let byKey = byNamespace.get(entry.namespace);
-      if (byKey === undefined) {
-        byKey = new Map();
-        byNamespace.set(entry.namespace, byKey);
-      }
+      const byKey = this.scalarEntries(keyGroupIndex, entry.namespace);
       byKey.set(entry.mapKey, entry);
-      entry.byNamespace = byNamespace;
+      entry.byNamespace = this.scalarKeyGroups[keyGroupIndex];
       entry.byKey = byKey;
     }
     this.lastEntry = entry;
@@ -398,18 +374,13 @@ export interface LevelDbKeyedStateBackendStatus {
   readonly writeFailed: boolean;
 }
 
-export class LevelDbKeyedStateBackend implements KeyedStateBackend {
+export class LevelDbKeyedStateBackend extends AbstractKeyedStateBackend<LevelDbStateTable<unknown>, CapturedState> {
   readonly kind = 'leveldb' as const;
-  readonly maxParallelism: number;
 
-  /** The key groups held now; setKeyGroupRange changes it. */
-  private range: KeyGroupRange;
-  private readonly current: CurrentKey;
   private readonly keyEncoder = new StateKeyEncoder();
   /** What the tables may call; an object of its own so these slow-path hooks stay off the public API. */
   private readonly tableHost: TableHost;
 
-  private readonly tables = new Map<string, LevelDbStateTable<unknown>>();
   private readonly cache: ClockRing;
   private readonly flushThresholdEntries: number;
   private readonly valueEncoder = new StateValueEncoder();
@@ -420,7 +391,6 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
   private writeChain: Promise<void> = Promise.resolve();
   private flushesWritten = 0;
   private writeFailure: unknown = undefined;
-  private disposed = false;
 
   private constructor(
     options: LevelDbKeyedStateBackendOptions,
@@ -428,13 +398,10 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     private readonly db: ClassicLevel<Buffer, Buffer>,
     readonly databaseFolder: string,
   ) {
-    this.range = options.keyGroupRange;
-    this.maxParallelism = options.maxParallelism;
-    this.current = new CurrentKey(options.keyGroupRange);
+    super(options, 'LevelDB');
     this.cache = new ClockRing(tuning.cacheCapacityEntries);
     this.flushThresholdEntries = tuning.flushThresholdEntries;
     this.tableHost = {
-      current: this.current,
       keyEncoder: this.keyEncoder,
       readValue: (keyText) => this.readValue(keyText),
       admit: (entry) => this.admit(entry),
@@ -470,18 +437,9 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
-  get keyGroupRange(): KeyGroupRange {
-    return this.range;
-  }
-
-  async setKeyGroupRange(range: KeyGroupRange): Promise<void> {
-    this.assertWritable();
-    checkKeyedStateBackendOptions({ keyGroupRange: range, maxParallelism: this.maxParallelism });
-    const previous = this.range;
-    // Synchronous up to the first await: from here on nothing can read or write a dropped key group.
-    this.range = range;
-    this.current.setRange(range);
-    for (const table of this.tables.values()) table.rebase(previous, range);
+  protected async onRangeChanged(previous: KeyGroupRange, range: KeyGroupRange): Promise<void> {
+    // Synchronous up to the first await, like the re-indexing before it: from here on nothing can
+    // read or write a dropped key group.
     const isKept = (keyText: string): boolean => range.contains(keyGroupOfKeyText(keyText));
     // Dirty values of dropped key groups are never serialized: no flush can write them back.
     for (const entry of this.cache.retain((entry) => isKept(entry.keyText))) entry.dirty = false;
@@ -566,28 +524,8 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     for (const keyGroup of keyGroups) this.staged.delete(keyGroup);
   }
 
-  setCurrentKey(key: StateKey, keyGroup: number): void {
-    this.current.set(key, keyGroup);
-  }
-
-  getCurrentKey(): StateKey {
-    return this.current.get();
-  }
-
-  getCurrentKeyGroup(): number {
-    this.current.assertSet();
-    return this.current.keyGroup;
-  }
-
-  getTable<V>(stateName: string): StateTable<V> {
-    let table = this.tables.get(stateName);
-    if (table === undefined) {
-      this.assertNotDisposed();
-      checkStateName(stateName);
-      table = new LevelDbStateTable(stateName, this.tableHost, this.keyGroupRange.numberOfKeyGroups);
-      this.tables.set(stateName, table);
-    }
-    return table as StateTable<V>;
+  protected createTable(stateName: string): LevelDbStateTable<unknown> {
+    return new LevelDbStateTable(stateName, this.current, this.tableHost, this.range.numberOfKeyGroups);
   }
 
   /** Key groups written since the last capture. */
@@ -660,16 +598,6 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     if (overlay !== undefined) for (const [keyText, bytes] of overlay) if (bytes !== null) add(Buffer.from(keyText, 'latin1'), bytes);
   }
 
-  snapshot(): Promise<KeyedStateSnapshot> {
-    let captured: CapturedState;
-    try {
-      captured = this.captureState();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.readSnapshot(captured);
-  }
-
   async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
     this.assertWritable();
     const keyGroups = keyGroupsToRestore(snapshots, this.range, this.maxParallelism);
@@ -717,7 +645,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
         keyBytes = Buffer.from(encoder.encode(keyGroup, segment, key, namespace), 'latin1');
         valueBytes = this.valueEncoder.encode(value);
       } catch (error) {
-        throw new RestoreError(`key group ${keyGroup}, state ${stateName}: ${(error as Error).message}`, { cause: error });
+        throw restoreEntryError(keyGroup, stateName, error);
       }
       const full = writer.put(keyBytes, valueBytes);
       if (full) await full;
@@ -743,8 +671,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
       await rm(this.databaseFolder, { recursive: true, force: true });
     } finally {
       databaseFoldersInUse.delete(this.databaseFolder);
-      for (const table of this.tables.values()) table.clear();
-      this.tables.clear();
+      this.clearTables();
       this.cache.clear();
       this.dirtyEntries = [];
       this.pendingFlushes.length = 0;
@@ -812,8 +739,8 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     if (this.dirtyEntries.length >= this.flushThresholdEntries) this.flush();
   }
 
-  private assertWritable(): void {
-    this.assertNotDisposed();
+  protected override assertWritable(): void {
+    super.assertWritable();
     this.assertNoWriteFailure();
   }
 
@@ -952,7 +879,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
    * cost a LevelDB batch and its compaction per checkpoint). Dirty entries unchanged since the
    * previous capture are written back now, so idle entries do not stay dirty.
    */
-  private captureState(): CapturedState {
+  protected captureState(): CapturedState {
     this.assertWritable();
     const overlays: WriteOverlay[] = [];
     for (const pending of this.pendingFlushes) {
@@ -992,7 +919,7 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
     this.writeChain = this.writeChain.then(() => this.writeOverlay(pending));
   }
 
-  private async readSnapshot(captured: CapturedState): Promise<KeyedStateSnapshot> {
+  protected async readSnapshot(captured: CapturedState): Promise<KeyedStateSnapshot> {
     const entriesByKeyGroup = new Map<number, StateEntry[]>();
     await this.readCapturedState(captured, (keyGroup, keyBytes, valueBytes) => {
       const decoded = decodeStateKey(keyBytes);
@@ -1052,10 +979,6 @@ export class LevelDbKeyedStateBackend implements KeyedStateBackend {
       // Closing is cleanup; an error here must not hide the one that may have got us here.
       await databaseSnapshot.close().catch(() => undefined);
     }
-  }
-
-  private assertNotDisposed(): void {
-    if (this.disposed) throw new SluiceError('the LevelDB keyed state backend was disposed');
   }
 
   private assertNoWriteFailure(): void {

@@ -1,9 +1,7 @@
 // The in-memory keyed state backend: state lives on the JS heap, for jobs whose state fits in
-// memory and for tests. The layout is, per state name and per key group, namespace → key → value
-// (composite keys in a CompositeKeyMap beside the scalar keys' Map), so the hot path is an array
-// index and two map lookups with no allocation, no Map ever holds more than one key group's keys
-// of one namespace (V8 caps a Map at 2^24 entries), and snapshot, restore and rescale work on
-// whole key groups.
+// memory and for tests. Its tables hold the values themselves in the per-key-group layout of
+// key-grouped-state-table.ts, so the hot path is an array index and two map lookups with no
+// allocation, and snapshot, restore and rescale work on whole key groups.
 //
 // Snapshots copy synchronously: each key group is serialized with v8.serialize at the moment of
 // the call (so callers may mutate their objects right after), then decoded into the canonical
@@ -11,10 +9,8 @@
 
 import { deserialize, serialize } from 'node:v8';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { KeyGroupRange } from '../../shared/key-groups.ts';
-import { RestoreError, SluiceError, UserFunctionError } from '../../shared/errors.ts';
+import { UserFunctionError } from '../../shared/errors.ts';
 import type {
-  KeyedStateBackend,
   KeyedStateBackendOptions,
   KeyedStateSnapshot,
   Namespace,
@@ -22,36 +18,17 @@ import type {
   StateKey,
   StateTable,
 } from './keyed-state-backend.ts';
-import { CurrentKey, mapKeyOf, rebaseKeyGroupArray } from './current-key.ts';
-import { CompositeKeyMap, forEachCompositeSlot, type CompositeSlot } from './composite-key-map.ts';
+import { mapKeyOf } from './current-key.ts';
+import { forEachCompositeSlot, type CompositeSlot } from './composite-key-map.ts';
+import { AbstractKeyedStateBackend } from './abstract-keyed-state-backend.ts';
 import {
-  checkKeyedStateBackendOptions,
-  checkNamespace,
-  checkStateName,
-  entriesInRange,
-  keyGroupHoldsStateError,
-  keyGroupsToRestore,
-} from './state-backend-checks.ts';
+  KeyGroupedStateTable,
+  type CompositeEntriesByNamespace,
+  type ScalarEntriesByNamespace,
+} from './key-grouped-state-table.ts';
+import { checkNamespace, entriesInRange, keyGroupHoldsStateError, keyGroupsToRestore, restoreEntryError } from './state-backend-checks.ts';
 
-type ScalarValues = Map<unknown, unknown>;
-type ScalarValuesByNamespace = Map<Namespace, ScalarValues>;
-type CompositeValues = CompositeKeyMap<unknown>;
-type CompositeValuesByNamespace = Map<Namespace, CompositeValues>;
-
-class InMemoryStateTable<V> implements StateTable<V> {
-  /** Indexed by key group minus range start; scalar and composite keys are kept apart so they cannot collide. */
-  scalarKeyGroups: (ScalarValuesByNamespace | undefined)[];
-  compositeKeyGroups: (CompositeValuesByNamespace | undefined)[];
-
-  constructor(
-    readonly stateName: string,
-    private readonly current: CurrentKey,
-    numberOfKeyGroups: number,
-  ) {
-    this.scalarKeyGroups = new Array<ScalarValuesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
-    this.compositeKeyGroups = new Array<CompositeValuesByNamespace | undefined>(numberOfKeyGroups).fill(undefined);
-  }
-
+class InMemoryStateTable<V> extends KeyGroupedStateTable<unknown> implements StateTable<V> {
   get(namespace: Namespace): V | undefined {
     const current = this.current;
     if (current.isComposite) {
@@ -75,31 +52,19 @@ class InMemoryStateTable<V> implements StateTable<V> {
     }
     const current = this.current;
     if (current.isComposite) {
-      let byNamespace = this.compositeKeyGroups[current.keyGroupIndex];
-      if (byNamespace === undefined) {
-        byNamespace = new Map();
-        this.compositeKeyGroups[current.keyGroupIndex] = byNamespace;
-      }
-      let byKey = byNamespace.get(namespace);
+      let byKey = this.compositeKeyGroups[current.keyGroupIndex]?.get(namespace);
       if (byKey === undefined) {
         checkNamespace(namespace);
-        byKey = new CompositeKeyMap();
-        byNamespace.set(namespace, byKey);
+        byKey = this.compositeEntries(current.keyGroupIndex, namespace);
       }
       byKey.set(current.key as readonly unknown[], current.mapKey as number, value);
       return;
     }
-    let byNamespace = this.scalarKeyGroups[current.keyGroupIndex];
-    if (byNamespace === undefined) {
-      current.assertSet();
-      byNamespace = new Map();
-      this.scalarKeyGroups[current.keyGroupIndex] = byNamespace;
-    }
-    let byKey = byNamespace.get(namespace);
+    let byKey = this.scalarKeyGroups[current.keyGroupIndex]?.get(namespace);
     if (byKey === undefined) {
+      current.assertSet();
       checkNamespace(namespace);
-      byKey = new Map();
-      byNamespace.set(namespace, byKey);
+      byKey = this.scalarEntries(current.keyGroupIndex, namespace);
     }
     byKey.set(current.mapKey, value);
   }
@@ -125,31 +90,8 @@ class InMemoryStateTable<V> implements StateTable<V> {
   /** Places a restored entry without a current key. */
   restoreEntry(keyGroupIndex: number, key: StateKey, namespace: Namespace, value: unknown): void {
     const { mapKey, isComposite } = mapKeyOf(key);
-    if (isComposite) {
-      let byNamespace = this.compositeKeyGroups[keyGroupIndex];
-      if (byNamespace === undefined) {
-        byNamespace = new Map();
-        this.compositeKeyGroups[keyGroupIndex] = byNamespace;
-      }
-      let byKey = byNamespace.get(namespace);
-      if (byKey === undefined) {
-        byKey = new CompositeKeyMap();
-        byNamespace.set(namespace, byKey);
-      }
-      byKey.set(key as readonly unknown[], mapKey as number, value);
-      return;
-    }
-    let byNamespace = this.scalarKeyGroups[keyGroupIndex];
-    if (byNamespace === undefined) {
-      byNamespace = new Map();
-      this.scalarKeyGroups[keyGroupIndex] = byNamespace;
-    }
-    let byKey = byNamespace.get(namespace);
-    if (byKey === undefined) {
-      byKey = new Map();
-      byNamespace.set(namespace, byKey);
-    }
-    byKey.set(mapKey, value);
+    if (isComposite) this.compositeEntries(keyGroupIndex, namespace).set(key as readonly unknown[], mapKey as number, value);
+    else this.scalarEntries(keyGroupIndex, namespace).set(mapKey, value);
   }
 
   countEntries(): number {
@@ -167,23 +109,12 @@ class InMemoryStateTable<V> implements StateTable<V> {
   holdsKeyGroup(keyGroupIndex: number): boolean {
     return (this.scalarKeyGroups[keyGroupIndex]?.size ?? 0) > 0 || (this.compositeKeyGroups[keyGroupIndex]?.size ?? 0) > 0;
   }
-
-  /** Re-indexes for a new range: key groups outside it are dropped, new ones start empty. */
-  rebase(from: KeyGroupRange, to: KeyGroupRange): void {
-    this.scalarKeyGroups = rebaseKeyGroupArray(this.scalarKeyGroups, from, to);
-    this.compositeKeyGroups = rebaseKeyGroupArray(this.compositeKeyGroups, from, to);
-  }
-
-  clear(): void {
-    this.scalarKeyGroups.fill(undefined);
-    this.compositeKeyGroups.fill(undefined);
-  }
 }
 
 /** What one state holds in one key group, as serialized at snapshot time (composite keys as their slot chains). */
 type CapturedTable = [
   stateName: string,
-  scalar: ScalarValuesByNamespace | undefined,
+  scalar: ScalarEntriesByNamespace<unknown> | undefined,
   composite: Map<Namespace, ReadonlyMap<number, CompositeSlot<unknown>>> | undefined,
 ];
 
@@ -196,68 +127,20 @@ interface CapturedKeyGroup {
 /** Key groups decoded between yields to the event loop while a snapshot is built, so records keep flowing. */
 const KEY_GROUPS_PER_SNAPSHOT_SLICE = 16;
 
-export class InMemoryKeyedStateBackend implements KeyedStateBackend {
+export class InMemoryKeyedStateBackend extends AbstractKeyedStateBackend<InMemoryStateTable<unknown>, CapturedKeyGroup[]> {
   readonly kind = 'memory' as const;
-  readonly maxParallelism: number;
-
-  private range: KeyGroupRange;
-  private readonly current: CurrentKey;
-  private readonly tables = new Map<string, InMemoryStateTable<unknown>>();
-  private disposed = false;
 
   constructor(options: KeyedStateBackendOptions) {
-    checkKeyedStateBackendOptions(options);
-    this.range = options.keyGroupRange;
-    this.maxParallelism = options.maxParallelism;
-    this.current = new CurrentKey(options.keyGroupRange);
+    super(options, 'in-memory');
   }
 
-  get keyGroupRange(): KeyGroupRange {
-    return this.range;
+  protected async onRangeChanged(): Promise<void> {
+    // Nothing left behind: the tables' rebase dropped the key groups' maps, and snapshots already
+    // taken serialized their key groups at the call, so dropping these maps cannot reach them.
   }
 
-  async setKeyGroupRange(range: KeyGroupRange): Promise<void> {
-    this.assertNotDisposed();
-    checkKeyedStateBackendOptions({ keyGroupRange: range, maxParallelism: this.maxParallelism });
-    // Snapshots already taken serialized their key groups at the call, so dropping these maps cannot reach them.
-    for (const table of this.tables.values()) table.rebase(this.range, range);
-    this.range = range;
-    this.current.setRange(range);
-  }
-
-  setCurrentKey(key: StateKey, keyGroup: number): void {
-    this.current.set(key, keyGroup);
-  }
-
-  getCurrentKey(): StateKey {
-    return this.current.get();
-  }
-
-  getCurrentKeyGroup(): number {
-    this.current.assertSet();
-    return this.current.keyGroup;
-  }
-
-  getTable<V>(stateName: string): StateTable<V> {
-    let table = this.tables.get(stateName);
-    if (table === undefined) {
-      this.assertNotDisposed();
-      checkStateName(stateName);
-      table = new InMemoryStateTable(stateName, this.current, this.keyGroupRange.numberOfKeyGroups);
-      this.tables.set(stateName, table);
-    }
-    return table as StateTable<V>;
-  }
-
-  snapshot(): Promise<KeyedStateSnapshot> {
-    let captured: CapturedKeyGroup[];
-    try {
-      this.assertNotDisposed();
-      captured = this.captureKeyGroups();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.decodeCapturedKeyGroups(captured);
+  protected createTable(stateName: string): InMemoryStateTable<unknown> {
+    return new InMemoryStateTable(stateName, this.current, this.range.numberOfKeyGroups);
   }
 
   async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
@@ -274,30 +157,26 @@ export class InMemoryKeyedStateBackend implements KeyedStateBackend {
         // A copy: the same snapshot object may be restored into several backends, or kept by the caller.
         table.restoreEntry(keyGroup - startKeyGroup, key, namespace, structuredClone(value));
       } catch (error) {
-        throw new RestoreError(`key group ${keyGroup}, state ${stateName}: ${(error as Error).message}`, { cause: error });
+        throw restoreEntryError(keyGroup, stateName, error);
       }
     }
   }
 
   async countEntries(): Promise<number> {
-    return this.countHeldEntries();
-  }
-
-  async dispose(): Promise<void> {
-    this.disposed = true;
-    for (const table of this.tables.values()) table.clear();
-    this.tables.clear();
-  }
-
-  private countHeldEntries(): number {
     let count = 0;
     for (const table of this.tables.values()) count += table.countEntries();
     return count;
   }
 
-  private captureKeyGroups(): CapturedKeyGroup[] {
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.clearTables();
+  }
+
+  protected captureState(): CapturedKeyGroup[] {
+    this.assertNotDisposed();
     const captured: CapturedKeyGroup[] = [];
-    const numberOfKeyGroups = this.keyGroupRange.numberOfKeyGroups;
+    const numberOfKeyGroups = this.range.numberOfKeyGroups;
     for (let index = 0; index < numberOfKeyGroups; index++) {
       const tablesInKeyGroup: CapturedTable[] = [];
       for (const table of this.tables.values()) {
@@ -309,7 +188,7 @@ export class InMemoryKeyedStateBackend implements KeyedStateBackend {
         tablesInKeyGroup.push([table.stateName, hasScalar ? scalar : undefined, hasComposite ? compositeChains(composite) : undefined]);
       }
       if (tablesInKeyGroup.length === 0) continue;
-      const keyGroup = this.keyGroupRange.startKeyGroup + index;
+      const keyGroup = this.range.startKeyGroup + index;
       try {
         captured.push({ keyGroup, bytes: serialize(tablesInKeyGroup) });
       } catch (error) {
@@ -322,7 +201,7 @@ export class InMemoryKeyedStateBackend implements KeyedStateBackend {
     return captured;
   }
 
-  private async decodeCapturedKeyGroups(captured: readonly CapturedKeyGroup[]): Promise<KeyedStateSnapshot> {
+  protected async readSnapshot(captured: readonly CapturedKeyGroup[]): Promise<KeyedStateSnapshot> {
     const keyGroups: { keyGroup: number; entries: StateEntry[] }[] = [];
     for (let i = 0; i < captured.length; i++) {
       if (i > 0 && i % KEY_GROUPS_PER_SNAPSHOT_SLICE === 0) await yieldToEventLoop();
@@ -344,13 +223,9 @@ export class InMemoryKeyedStateBackend implements KeyedStateBackend {
     }
     return { maxParallelism: this.maxParallelism, keyGroups };
   }
-
-  private assertNotDisposed(): void {
-    if (this.disposed) throw new SluiceError('the in-memory keyed state backend was disposed');
-  }
 }
 
-function compositeChains(byNamespace: CompositeValuesByNamespace): Map<Namespace, ReadonlyMap<number, CompositeSlot<unknown>>> {
+function compositeChains(byNamespace: CompositeEntriesByNamespace<unknown>): Map<Namespace, ReadonlyMap<number, CompositeSlot<unknown>>> {
   const chains = new Map<Namespace, ReadonlyMap<number, CompositeSlot<unknown>>>();
   for (const [namespace, byKey] of byNamespace) chains.set(namespace, byKey.chainsForSnapshot());
   return chains;

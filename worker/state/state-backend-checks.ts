@@ -93,6 +93,11 @@ export function keyGroupHoldsStateError(keyGroup: number): RestoreError {
   );
 }
 
+/** What a restore throws for an entry it cannot take in, naming where the entry stood. */
+export function restoreEntryError(keyGroup: number, stateName: string, error: unknown): RestoreError {
+  return new RestoreError(`key group ${keyGroup}, state ${stateName}: ${(error as Error).message}`, { cause: error });
+}
+
 /**
  * The entries of `snapshots` whose key group lies in `range`, checked for shape. Rescaling hands
  * a subtask the snapshots of every old subtask that overlapped its range, so key groups outside
