@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { AuthenticationError, InvalidRequestError, NotFoundError, StaleEpochError } from '../../shared/errors.ts';
 import { RpcClient } from '../../shared/rpc/rpc.ts';
+import { COORDINATOR_GATEWAY, type RegisterWorkerRequest } from '../../shared/rpc/coordinator-gateway.ts';
+import { WORKER_GATEWAY } from '../../shared/rpc/worker-gateway.ts';
 import { restCall } from '../../cli/cluster-commands.ts';
 import { waitFor } from '../../shared/testing/wait-for.ts';
 import { ProcessCluster, TEST_TOKEN } from './testing/process-cluster.ts';
@@ -71,16 +73,17 @@ describe('cluster APIs refuse bad input clearly and never crash', { timeout: 120
   });
 
   it('answers gRPC with a wrong token, a malformed message or an unknown job with an error, and keeps serving', async () => {
-    const intruder = new RpcClient('CoordinatorGateway', rpc(), { token: 'wrong-token-0123456789' });
-    await assert.rejects(intruder.call('Heartbeat', { workerId: 'x' }), AuthenticationError);
+    const intruder = new RpcClient(COORDINATOR_GATEWAY, rpc(), { token: 'wrong-token-0123456789' });
+    await assert.rejects(intruder.call('Heartbeat', { workerId: 'x', running: [] }), AuthenticationError);
     intruder.close();
 
-    const client = new RpcClient('CoordinatorGateway', rpc(), { token: TEST_TOKEN });
+    const client = new RpcClient(COORDINATOR_GATEWAY, rpc(), { token: TEST_TOKEN });
     await assert.rejects(
       client.call('AcknowledgeCheckpoint', { jobId: 'no-such-job', attempt: 1, checkpointId: 1, taskId: 0, subtask: 0, states: [] }),
       (error: unknown) => error instanceof NotFoundError && /no job with id "no-such-job"/.test(error.message),
     );
-    await assert.rejects(client.call('RegisterWorker', { workerId: 'half' }), InvalidRequestError);
+    // Deliberately incomplete: what a peer of another version (or a fuzzer) might send.
+    await assert.rejects(client.call('RegisterWorker', { workerId: 'half' } as RegisterWorkerRequest), InvalidRequestError);
     client.close();
 
     // Bytes that are not a protobuf RegisterWorkerRequest at all.
@@ -112,7 +115,7 @@ describe('cluster APIs refuse bad input clearly and never crash', { timeout: 120
 
   it('reports the loader\'s error when the submitted bundle fails to load (400), and a malformed submission names the field', async () => {
     await assert.rejects(cluster.rest('POST', '/v1/jobs', { application: BROKEN_APP }), /400 .*failed to load: this module is broken on purpose/);
-    await assert.rejects(cluster.rest('POST', '/v1/jobs', { application: 'relative/app.ts' }), /400 application: give the absolute path/);
+    await assert.rejects(cluster.rest('POST', '/v1/jobs', { application: 'relative/app.ts' }), /400 application: give s3:\/\/bucket\/key\[\?versionId=v\] of a `sluice package` archive, or the absolute path/);
     await assert.rejects(cluster.rest('POST', '/v1/jobs', { application: BROKEN_APP, parallelism: 0 }), /400 parallelism: must be an integer/);
   });
 
@@ -130,7 +133,7 @@ describe('cluster APIs refuse bad input clearly and never crash', { timeout: 120
 
   it('a worker rejects a call carrying an older leader epoch than it has seen', async () => {
     const overview = await cluster.rest('GET', '/v1/overview');
-    const worker = new RpcClient('WorkerGateway', overview.workers[0].rpcAddress, { token: TEST_TOKEN });
+    const worker = new RpcClient(WORKER_GATEWAY, overview.workers[0].rpcAddress, { token: TEST_TOKEN });
     try {
       await assert.rejects(worker.call('CancelJob', { jobId: 'any', attempt: 0, reason: 'old leader' }, { epoch: 0 }), StaleEpochError);
       await assert.rejects(worker.call('CancelJob', { jobId: 'any', attempt: 0, reason: 'no epoch' }), InvalidRequestError);

@@ -8,7 +8,8 @@ import type { Clock } from '../../shared/clock.ts';
 import { errorChainMessage, NotLeaderError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { CoordinatorMetrics, createProcessRegistry, startMetricsServer, type MetricsServer } from '../../shared/metrics/index.ts';
-import { RpcServer } from '../../shared/rpc/rpc.ts';
+import { RpcServer, serve } from '../../shared/rpc/rpc.ts';
+import { COORDINATOR_GATEWAY } from '../../shared/rpc/coordinator-gateway.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import type { CoordinatorConfig } from '../../shared/config/index.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -91,20 +92,13 @@ export class CoordinatorRunner {
 
   private async startServers(): Promise<void> {
     const { config } = this;
-    const gateway = (method: string) => (request: unknown, context: any) => {
-      return this.leaderDispatcher().gatewayHandlers[method]!(request, context);
-    };
     this.rpc = await RpcServer.start({
       host: config.host,
       port: config.rpcPort,
       token: config.clusterToken,
       logger: this.log,
-      services: [
-        {
-          name: 'CoordinatorGateway',
-          handlers: Object.fromEntries(['registerWorker', 'heartbeat', 'acknowledgeCheckpoint', 'reportTaskFailure', 'reportSubtasksFinished'].map((m) => [m, gateway(m)])),
-        },
-      ],
+      // Each call goes to the current leader's dispatcher; a standby refuses it as not the leader.
+      services: [serve(COORDINATOR_GATEWAY, () => this.leaderDispatcher().gatewayHandlers)],
     });
     this.rest = await startRestServer({
       host: config.host,

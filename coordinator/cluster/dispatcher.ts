@@ -17,7 +17,10 @@ import { normalizeLocation, openRestorePath, type RestoreSource } from '../../sh
 import { checkSnapshotName, SnapshotCatalog, type SnapshotSummary } from '../../shared/checkpoint/snapshots.ts';
 import { buildApplication } from '../../shared/load-application.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { RpcClient, type UnaryHandler } from '../../shared/rpc/rpc.ts';
+import { RpcClient, type ServiceHandlers } from '../../shared/rpc/rpc.ts';
+import type { CoordinatorGatewayMethods, RunningAttempt } from '../../shared/rpc/coordinator-gateway.ts';
+import type { SubtaskStatus } from '../../shared/rpc/worker-reports.ts';
+import { WORKER_GATEWAY, type WorkerGatewayMethods } from '../../shared/rpc/worker-gateway.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import { createRestartStrategy } from '../scheduler/restart-strategy.ts';
 import type { RestartStrategyConfig } from '../../shared/config/restart-strategy-config.ts';
@@ -62,7 +65,7 @@ const TICK_MS = 100;
 export class Dispatcher {
   readonly workers: WorkerRegistry;
   private readonly jobs = new Map<string, JobController>();
-  private readonly clients = new Map<string, RpcClient>();
+  private readonly clients = new Map<string, RpcClient<WorkerGatewayMethods>>();
   private disposed = false;
   private tickTimer: { cancel(): void } | undefined;
   private ready = false;
@@ -116,9 +119,9 @@ export class Dispatcher {
     }, submittedAtMs);
   }
 
-  private client(address: string): RpcClient {
+  private client(address: string): RpcClient<WorkerGatewayMethods> {
     let client = this.clients.get(address);
-    if (!client) this.clients.set(address, (client = new RpcClient('WorkerGateway', address, { token: this.options.token })));
+    if (!client) this.clients.set(address, (client = new RpcClient(WORKER_GATEWAY, address, { token: this.options.token })));
     return client;
   }
 
@@ -152,8 +155,8 @@ export class Dispatcher {
   }
 
   /** The CoordinatorGateway handlers (the RPC server routes to the current leader's dispatcher). */
-  readonly gatewayHandlers: Record<string, UnaryHandler> = {
-    registerWorker: async (request) => {
+  readonly gatewayHandlers: ServiceHandlers<CoordinatorGatewayMethods> = {
+    RegisterWorker: async (request) => {
       if (!request.workerId || !request.rpcAddress || !request.dataAddress || !(request.slots > 0)) {
         throw new InvalidRequestError('RegisterWorker needs workerId, rpcAddress, dataAddress and slots > 0');
       }
@@ -168,7 +171,7 @@ export class Dispatcher {
       this.log.info('worker registered', { worker: worker.workerId, slots: worker.slots, running: worker.running.map((r) => `${r.jobId}#${r.attempt}`) });
       return { epoch: this.options.leadership.epoch, coordinatorId: this.options.coordinatorId, heartbeatIntervalMs: this.options.heartbeatIntervalMs };
     },
-    heartbeat: async (request) => {
+    Heartbeat: async (request) => {
       const registered = this.workers.heartbeat(request.workerId, decodeRunning(request.running));
       if (registered && this.ready) {
         const worker = this.workers.get(request.workerId)!;
@@ -176,16 +179,16 @@ export class Dispatcher {
       }
       return { registered, epoch: this.options.leadership.epoch };
     },
-    acknowledgeCheckpoint: async (request) => {
-      this.job(request.jobId).onAcknowledge({ ...request, checkpointId: Number(request.checkpointId) });
+    AcknowledgeCheckpoint: async (request) => {
+      this.job(request.jobId).onAcknowledge(request);
       return {};
     },
-    reportTaskFailure: async (request) => {
+    ReportTaskFailure: async (request) => {
       await this.job(request.jobId).onTaskFailure(request.attempt, request.workerId, request.message);
       return {};
     },
-    reportSubtasksFinished: async (request) => {
-      this.job(request.jobId).onSubtasksFinished(request.attempt, request.subtasks ?? []);
+    ReportSubtasksFinished: async (request) => {
+      this.job(request.jobId).onSubtasksFinished(request.attempt, request.subtasks);
       return {};
     },
   };
@@ -385,7 +388,14 @@ export class Dispatcher {
   }
 }
 
-function decodeRunning(running: unknown): RunningAttemptReport[] {
-  if (!Array.isArray(running)) return [];
-  return running.map((r: any) => ({ jobId: String(r.jobId), attempt: Number(r.attempt), subtasks: Array.isArray(r.subtasks) ? r.subtasks : [] }));
+/** What a worker reports running, its subtasks' states checked. */
+function decodeRunning(running: readonly RunningAttempt[]): RunningAttemptReport[] {
+  return running.map((r) => ({
+    jobId: r.jobId,
+    attempt: r.attempt,
+    subtasks: r.subtasks.map((s): SubtaskStatus => {
+      if (s.state !== 'running' && s.state !== 'finished') throw new InvalidRequestError(`subtask ${s.taskId}/${s.subtask} of job ${r.jobId}: state must be "running" or "finished", got "${s.state}"`);
+      return { ...s, state: s.state };
+    }),
+  }));
 }

@@ -19,7 +19,8 @@ import {
   StaleEpochError,
 } from '../../shared/errors.ts';
 import { InMemoryLogger } from '../../shared/logging.ts';
-import { RpcClient, RpcServer, serviceDefinition, statusOf } from '../../shared/rpc/rpc.ts';
+import { RpcClient, RpcServer, serve, statusOf, type ServiceHandlers } from '../../shared/rpc/rpc.ts';
+import { WORKER_GATEWAY, type WorkerGatewayMethods } from '../../shared/rpc/worker-gateway.ts';
 import { httpStatusOf } from './rest-server.ts';
 
 /** Each error, what REST and gRPC answer, and the class a gRPC client gets back. */
@@ -39,15 +40,25 @@ const CASES: ReadonlyArray<{ readonly error: Error; readonly http: number; reado
 
 describe('one error-to-status table for REST and gRPC', () => {
   let server: RpcServer;
-  let client: RpcClient;
+  let client: RpcClient<WorkerGatewayMethods>;
 
   before(async () => {
-    const thrower = async (request: { reason: string }) => {
-      throw CASES[Number(request.reason)]!.error;
+    const unused = async (): Promise<never> => {
+      throw new Error('not called here');
     };
-    const handlers = Object.fromEntries(Object.keys(serviceDefinition('WorkerGateway')).map((method) => [method, thrower]));
-    server = await RpcServer.start({ host: '127.0.0.1', port: 0, token: 't', logger: new InMemoryLogger(), services: [{ name: 'WorkerGateway', handlers }] });
-    client = new RpcClient('WorkerGateway', server.address, { token: 't' });
+    const handlers: ServiceHandlers<WorkerGatewayMethods> = {
+      DeployTasks: unused,
+      TriggerCheckpoint: unused,
+      NotifyCheckpointComplete: unused,
+      AbortCheckpoint: unused,
+      PrepareRescale: unused,
+      CompleteRescale: unused,
+      CancelJob: async (request) => {
+        throw CASES[Number(request.reason)]!.error;
+      },
+    };
+    server = await RpcServer.start({ host: '127.0.0.1', port: 0, token: 't', logger: new InMemoryLogger(), services: [serve(WORKER_GATEWAY, handlers)] });
+    client = new RpcClient(WORKER_GATEWAY, server.address, { token: 't' });
   });
 
   after(async () => {

@@ -38,12 +38,12 @@ async function pointerOf(cluster: TestingJobCluster): Promise<number | undefined
 
 /** How many subtask indexes the workers were asked to deploy in `attempt`: its parallelism. */
 function subtaskIndexesDeployed(cluster: TestingJobCluster, attempt: number): number {
-  const deployed = cluster.workers.flatMap((w) => w.callsOf('DeployTasks').filter((c) => c.request.attempt === attempt).flatMap((c) => c.request.subtasks as Array<{ subtask: number }>));
+  const deployed = cluster.workers.flatMap((w) => w.callsOf('DeployTasks').filter((c) => c.request.attempt === attempt).flatMap((c) => c.request.subtasks));
   return new Set(deployed.map((s) => s.subtask)).size;
 }
 
 function methods(worker: TestingWorker): string[] {
-  return worker.calls.map((c) => `${c.method}${c.request.checkpointId === undefined ? '' : ` ${c.request.checkpointId}`}`);
+  return worker.calls.map((c) => `${c.method}${'checkpointId' in c.request ? ` ${c.request.checkpointId}` : ''}`);
 }
 
 describe('job controller fault interleavings (issue 12)', () => {

@@ -11,7 +11,10 @@ import type { StreamExecutionEnvironment } from '../../shared/api/environment.ts
 import type { Clock } from '../../shared/clock.ts';
 import { errorChainMessage, FencedError, InvalidRequestError, StaleEpochError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { RpcUnavailableError } from '../../shared/rpc/rpc.ts';
+import { RpcUnavailableError, type CallOptions, type GatewayClient } from '../../shared/rpc/rpc.ts';
+import type { AcknowledgeCheckpointRequest } from '../../shared/rpc/coordinator-gateway.ts';
+import type { SubtaskRef } from '../../shared/rpc/subtask-ref.ts';
+import { encodeProperties, encodeSplitStates, type DeployTasksRequest, type Placement, type SourceSplits, type SplitAssignmentMessage, type WorkerGatewayMethods } from '../../shared/rpc/worker-gateway.ts';
 import { planJob, type JobPlan } from '../../shared/plan/job-plan.ts';
 import { operatorInfoOf } from '../../shared/plan/operator-info.ts';
 import { discoverAndDeal } from '../../shared/plan/split-assignment.ts';
@@ -51,9 +54,7 @@ export interface CheckpointingSettings {
 }
 
 /** What the job master calls on a worker (an RpcClient of its WorkerGateway, or a testing double). */
-export interface WorkerGatewayClient {
-  call(method: string, request: object, options: { epoch?: number; deadlineMs?: number }): Promise<unknown>;
-}
+export type WorkerGatewayClient = GatewayClient<WorkerGatewayMethods>;
 
 /** A worker of the attempt, by the address it had when the attempt was placed on it. */
 interface AttemptWorker {
@@ -131,7 +132,7 @@ export class JobController {
   private preparing: Promise<void> | undefined;
   private checkpointStorage: ObjectStoreCheckpointStorage | undefined;
   /** Set while the barrier of a live rescale's checkpoint is being triggered. */
-  private rescaleBarrier: { readonly checkpointId: number; readonly splitAssignmentJson: string } | undefined;
+  private rescaleBarrier: { readonly checkpointId: number; readonly splitAssignment: SplitAssignmentMessage } | undefined;
 
   private restartAtMs: number | undefined;
   private deployedAtMs = 0;
@@ -451,40 +452,44 @@ export class JobController {
   }
 
   /** What every DeployTasks request of an attempt carries (a live rescale sends it to a worker new to the job, with no subtasks). */
-  deploymentRequest(attempt: number, placements: ReadonlyArray<PlacementEntry & { dataAddress: string }>) {
+  deploymentRequest(attempt: number, placements: readonly Placement[]): DeployTasksRequest {
     return {
       jobId: this.jobId,
       attempt,
       jobName: this.submission.jobName,
       jobSubmittedAtMs: this.submittedAtMs,
       applicationPath: this.submission.applicationPath,
-      propertiesJson: JSON.stringify(this.submission.properties),
+      properties: encodeProperties(this.submission.properties),
       parallelism: this.plan.defaultParallelism,
       maxParallelism: this.plan.maxParallelism,
       checkpointDirectory: this.storage().location,
       stateBackend: this.submission.stateBackend ?? '',
       placements,
-      subtasks: [] as Array<{ taskId: number; subtask: number }>,
+      subtasks: [],
+      splits: [],
+      restorePath: '',
+      allowNonRestoredState: false,
     };
   }
 
-  private async initialSplits(): Promise<Array<{ taskId: number; subtask: number; splitsJson: string }>> {
-    const out: Array<{ taskId: number; subtask: number; splitsJson: string }> = [];
+  private async initialSplits(): Promise<SourceSplits[]> {
+    const out: SourceSplits[] = [];
     for (const task of this.plan.tasks) {
       if (!task.isSource) continue;
       const node = this.plan.graph.node(task.nodeIds[0]!);
       if (node.kind !== 'source') continue;
       const dealt = await discoverAndDeal(node.source, task.parallelism);
-      for (let i = 0; i < task.parallelism; i++) out.push({ taskId: task.id, subtask: i, splitsJson: JSON.stringify(dealt[i]) });
+      for (let i = 0; i < task.parallelism; i++) out.push({ taskId: task.id, subtask: i, splits: encodeSplitStates(dealt[i]!) });
     }
     return out;
   }
 
   /** Calls a worker with this leader's epoch; a worker that refuses the epoch deposes this leader, an unreachable one leaves the registry. */
-  callWorker(worker: AttemptWorker, method: string, request: object, deadlineMs = 10_000): Promise<unknown> {
+  callWorker<K extends keyof WorkerGatewayMethods>(worker: AttemptWorker, method: K, request: WorkerGatewayMethods[K]['request'], deadlineMs = 10_000): Promise<WorkerGatewayMethods[K]['response']> {
+    const options: CallOptions = { epoch: this.services.leadership.epoch, deadlineMs };
     return this.services
       .workerClient(worker.rpcAddress)
-      .call(method, request, { epoch: this.services.leadership.epoch, deadlineMs })
+      .call(method, request, options)
       .catch((error: unknown) => {
         if (error instanceof StaleEpochError) {
           this.log.warn('a worker rejected this coordinator\'s epoch: stepping down', { worker: worker.workerId, method, epoch: this.services.leadership.epoch });
@@ -586,7 +591,7 @@ export class JobController {
         subtasks: () => this.placement.map((p) => ({ taskId: p.taskId, subtask: p.subtask })),
         allFinished: () => this.finished.size === this.placement.length,
         triggerCheckpoint: (checkpointId) => {
-          const rescale = this.rescaleBarrier?.checkpointId === checkpointId ? { splitAssignmentJson: this.rescaleBarrier.splitAssignmentJson } : {};
+          const rescale = this.rescaleBarrier?.checkpointId === checkpointId ? { splitAssignment: this.rescaleBarrier.splitAssignment } : {};
           for (const worker of this.attemptGateways()) {
             // A trigger that may not have reached its sources fails the checkpoint at once (some
             // tasks would align it forever); the next one is triggered everywhere afresh.
@@ -682,12 +687,12 @@ export class JobController {
   }
 
   /** Triggers a checkpoint: the next id, reserved now, or one reserved before (a live rescale's, with its split assignment). */
-  async triggerCheckpoint(reservedId?: number, rescale?: { readonly splitAssignmentJson: string }): Promise<CompletedCheckpointInfo> {
+  async triggerCheckpoint(reservedId?: number, rescale?: { readonly splitAssignment: SplitAssignmentMessage }): Promise<CompletedCheckpointInfo> {
     const checkpoints = this.checkpoints;
     if (!checkpoints) throw new InvalidRequestError(`job ${this.jobId} is ${this.state}: no attempt takes checkpoints`);
     const id = reservedId ?? (await this.reserveCheckpointId());
     if (this.checkpoints !== checkpoints) throw new Error(`attempt changed before checkpoint ${id} was triggered`);
-    if (rescale) this.rescaleBarrier = { checkpointId: id, splitAssignmentJson: rescale.splitAssignmentJson };
+    if (rescale) this.rescaleBarrier = { checkpointId: id, splitAssignment: rescale.splitAssignment };
     const done = checkpoints.trigger(id);
     if (rescale) done.then(() => (this.rescaleBarrier = undefined), () => (this.rescaleBarrier = undefined));
     done.then(
@@ -795,16 +800,16 @@ export class JobController {
 
   // ---- what workers and users tell the job ----------------------------------------------------
 
-  onAcknowledge(request: { attempt: number; checkpointId: number; taskId: number; subtask: number; states: Array<SubtaskStateHandle & { uid: string }> }): void {
+  onAcknowledge(request: Omit<AcknowledgeCheckpointRequest, 'jobId'>): void {
     if (request.attempt !== this.attempt || !this.checkpoints) return;
     const handles = new Map<string, SubtaskStateHandle>();
     for (const s of request.states) {
       handles.set(s.uid, { subtask: s.subtask, file: s.file, bytes: s.bytes, sha256: s.sha256, ...(s.shared && s.shared.length > 0 ? { shared: [...s.shared] } : {}) });
     }
-    this.checkpoints.acknowledge(Number(request.checkpointId), { taskId: request.taskId, subtask: request.subtask, handles });
+    this.checkpoints.acknowledge(request.checkpointId, { taskId: request.taskId, subtask: request.subtask, handles });
   }
 
-  onSubtasksFinished(attempt: number, subtasks: ReadonlyArray<{ taskId: number; subtask: number }>): void {
+  onSubtasksFinished(attempt: number, subtasks: readonly SubtaskRef[]): void {
     if (attempt !== this.attempt) return;
     for (const s of subtasks) this.finished.add(`${s.taskId}/${s.subtask}`);
   }

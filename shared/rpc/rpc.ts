@@ -1,7 +1,9 @@
 // gRPC plumbing for the control plane: loads proto/sluice.proto, wraps handlers so that every
 // call is authenticated by the cluster token, every error maps to one status code in one place,
 // and no handler failure (or malformed message) can crash the process; and a client that turns
-// calls into promises with deadlines, carrying the token and the caller's leader epoch.
+// calls into promises with deadlines, carrying the token and the caller's leader epoch. Both are
+// typed by a service's method map (worker-gateway.ts, coordinator-gateway.ts): a caller and a
+// handler see each method's request and response as proto-loader decodes them.
 
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -25,21 +27,56 @@ import type { Logger } from '../logging.ts';
 export const PROTO_PATH = fileURLToPath(new URL('../../proto/sluice.proto', import.meta.url));
 export const EPOCH_METADATA = 'sluice-epoch';
 
-let cachedPackage: grpc.GrpcObject | undefined;
-
-function sluicePackage(): grpc.GrpcObject {
-  if (!cachedPackage) {
-    const definition = protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
-    const root = grpc.loadPackageDefinition(definition) as any;
-    cachedPackage = root.sluice.v1 as grpc.GrpcObject;
-  }
-  return cachedPackage;
-}
+/**
+ * How proto-loader turns messages into objects, which the gateways' TypeScript types follow:
+ * lowerCamelCase fields, int64 as number, every field present (a scalar's default, [] for a
+ * repeated field, {} for a map, null for an absent message field).
+ */
+const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
 
 export type ServiceName = 'CoordinatorGateway' | 'WorkerGateway';
 
+let cachedDefinition: protoLoader.PackageDefinition | undefined;
+
 export function serviceDefinition(name: ServiceName): grpc.ServiceDefinition {
-  return (sluicePackage()[name] as grpc.ServiceClientConstructor).service;
+  cachedDefinition ??= protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
+  const definition = cachedDefinition[`sluice.v1.${name}`];
+  if (definition === undefined || 'format' in definition) throw new Error(`${PROTO_PATH} has no service sluice.v1.${name}`);
+  return definition as protoLoader.ServiceDefinition;
+}
+
+/** One method of a service: its request and its response, as proto-loader decodes them. */
+export interface RpcMethod {
+  readonly request: object;
+  readonly response: object;
+}
+
+/** A service's methods, by their name in the proto. */
+export type RpcMethods<M> = { readonly [K in keyof M]: RpcMethod };
+
+/** A service of the proto, typed by its method map. */
+export interface RpcService<M extends RpcMethods<M>> {
+  readonly name: ServiceName;
+  /** Never set: carries the method map for the compiler. */
+  readonly methods?: M;
+}
+
+export function rpcService<M extends RpcMethods<M>>(name: ServiceName): RpcService<M> {
+  return { name };
+}
+
+/** The response to a call with no answer (the proto's Empty). */
+export type Empty = Record<string, never>;
+
+export interface CallOptions {
+  /** The caller's leader epoch: every call a coordinator makes carries it. */
+  readonly epoch?: number;
+  readonly deadlineMs?: number;
+}
+
+/** What calls a service: an RpcClient, or a testing double that answers in-process. */
+export interface GatewayClient<M extends RpcMethods<M>> {
+  call<K extends keyof M & string>(method: K, request: M[K]['request'], options?: CallOptions): Promise<M[K]['response']>;
 }
 
 /** What a handler knows of the call beyond its request. */
@@ -49,7 +86,30 @@ export interface CallContext {
   readonly peer: string;
 }
 
-export type UnaryHandler = (request: any, context: CallContext) => Promise<unknown>;
+export type UnaryHandler<Request, Response> = (request: Request, context: CallContext) => Promise<Response>;
+
+/** A handler for every method of a service. */
+export type ServiceHandlers<M extends RpcMethods<M>> = { readonly [K in keyof M]: UnaryHandler<M[K]['request'], M[K]['response']> };
+
+/** A service a server serves: its handlers, or where to find them when a call comes (the current leader's, say). */
+export interface ServedService {
+  readonly name: ServiceName;
+  /** The handler of a method by its proto name; undefined: none. */
+  readonly handlerOf: (method: string) => UnaryHandler<unknown, object> | undefined;
+  /** Whether the handlers are known at start, so a missing one fails the start. */
+  readonly static: boolean;
+}
+
+export function serve<M extends RpcMethods<M>>(service: RpcService<M>, handlers: ServiceHandlers<M> | (() => ServiceHandlers<M>)): ServedService {
+  const current = typeof handlers === 'function' ? handlers : () => handlers;
+  return {
+    name: service.name,
+    // The one untyped step: grpc hands a method's name and its decoded request. The name is one of
+    // the proto's methods, which are M's keys (gateway-messages.test.ts checks them against the proto).
+    handlerOf: (method) => (current() as unknown as Readonly<Record<string, UnaryHandler<unknown, object> | undefined>>)[method],
+    static: typeof handlers !== 'function',
+  };
+}
 
 const GRPC_STATUS: Readonly<Record<ErrorStatus, grpc.status>> = {
   unauthenticated: grpc.status.UNAUTHENTICATED,
@@ -117,7 +177,7 @@ export interface RpcServerOptions {
   /** undefined: unauthenticated (only when the operator allowed it explicitly). */
   readonly token: string | undefined;
   readonly logger: Logger;
-  readonly services: ReadonlyArray<{ readonly name: ServiceName; readonly handlers: Record<string, UnaryHandler> }>;
+  readonly services: readonly ServedService[];
 }
 
 export class RpcServer {
@@ -129,9 +189,8 @@ export class RpcServer {
       const definition = serviceDefinition(service.name);
       const implementation: grpc.UntypedServiceImplementation = {};
       for (const method of Object.keys(definition)) {
-        const handler = service.handlers[method] ?? service.handlers[method.charAt(0).toLowerCase() + method.slice(1)];
-        if (!handler) throw new Error(`${service.name}.${method} has no handler`);
-        implementation[method] = wrapUnary(`${service.name}.${method}`, handler, options);
+        if (service.static && !service.handlerOf(method)) throw new Error(`${service.name}.${method} has no handler`);
+        implementation[method] = wrapUnary(`${service.name}.${method}`, () => service.handlerOf(method), options);
       }
       server.addService(definition, implementation);
     }
@@ -155,7 +214,7 @@ export class RpcServer {
   }
 }
 
-function wrapUnary(method: string, handler: UnaryHandler, options: RpcServerOptions): grpc.handleUnaryCall<unknown, unknown> {
+function wrapUnary(method: string, handlerOf: () => UnaryHandler<unknown, object> | undefined, options: RpcServerOptions): grpc.handleUnaryCall<unknown, object> {
   return (call, callback) => {
     const fail = (error: unknown) => {
       const metadata = new grpc.Metadata();
@@ -177,7 +236,9 @@ function wrapUnary(method: string, handler: UnaryHandler, options: RpcServerOpti
         fail(new InvalidRequestError(`metadata ${EPOCH_METADATA} must be an integer, got "${epochText}"`));
         return;
       }
-      handler(call.request, { epoch, peer: call.getPeer() }).then((response) => callback(null, response ?? {}), fail);
+      const handler = handlerOf();
+      if (!handler) throw new Error(`${method} has no handler`);
+      handler(call.request, { epoch, peer: call.getPeer() }).then((response) => callback(null, response), fail);
     } catch (error) {
       fail(error);
     }
@@ -190,30 +251,39 @@ export interface RpcClientOptions {
 }
 
 /** A client of one service at one address; every call is a promise with a deadline. */
-export class RpcClient {
+export class RpcClient<M extends RpcMethods<M>> implements GatewayClient<M> {
   private readonly client: grpc.Client;
+  private readonly definition: grpc.ServiceDefinition;
 
-  constructor(service: ServiceName, readonly address: string, private readonly options: RpcClientOptions) {
-    const Constructor = sluicePackage()[service] as grpc.ServiceClientConstructor;
-    this.client = new Constructor(address, grpc.credentials.createInsecure(), {
+  constructor(service: RpcService<M>, readonly address: string, private readonly options: RpcClientOptions) {
+    this.definition = serviceDefinition(service.name);
+    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
       'grpc.max_send_message_length': 64 * 1024 * 1024,
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 1000,
     });
   }
 
-  call<T = Record<string, unknown>>(method: string, request: object, options: { epoch?: number; deadlineMs?: number } = {}): Promise<T> {
+  call<K extends keyof M & string>(method: K, request: M[K]['request'], options: CallOptions = {}): Promise<M[K]['response']> {
     const metadata = new grpc.Metadata();
     if (this.options.token !== undefined) metadata.set('authorization', `Bearer ${this.options.token}`);
     if (options.epoch !== undefined) metadata.set(EPOCH_METADATA, String(options.epoch));
     const deadline = Date.now() + (options.deadlineMs ?? this.options.defaultDeadlineMs ?? 5000);
-    const fn = (this.client as any)[method] as Function | undefined;
-    if (typeof fn !== 'function') return Promise.reject(new Error(`unknown rpc method ${method}`));
-    return new Promise<T>((resolve, reject) => {
-      fn.call(this.client, request, metadata, { deadline }, (error: grpc.ServiceError | null, response: T) => {
-        if (error) reject(errorOf(method, error));
-        else resolve(response);
-      });
+    const definition = this.definition[method];
+    if (definition === undefined) return Promise.reject(new Error(`unknown rpc method ${method}`));
+    return new Promise<M[K]['response']>((resolve, reject) => {
+      this.client.makeUnaryRequest<M[K]['request'], M[K]['response']>(
+        definition.path,
+        definition.requestSerialize,
+        definition.responseDeserialize,
+        request,
+        metadata,
+        { deadline },
+        (error, response) => {
+          if (error) reject(errorOf(method, error));
+          else resolve(response!);
+        },
+      );
     });
   }
 

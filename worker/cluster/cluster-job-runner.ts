@@ -26,14 +26,12 @@ import type { StreamTask } from '../runtime/stream-task.ts';
 import { buildSubtasks, type BuiltSubtasks } from '../runtime/subtask-builder.ts';
 import { loadRestoreState } from '../../shared/checkpoint/restore-state.ts';
 import type { RescaleCompletion, SubtaskStatus } from '../../shared/rpc/worker-reports.ts';
+import type { SubtaskRef } from '../../shared/rpc/subtask-ref.ts';
 import { readKeyGroupChunks, readOperatorSnapshot, writeOperatorSnapshot, type CheckpointWriteLimiter } from '../../shared/checkpoint/operator-state-files.ts';
 import { assignToKeyGroup, KeyGroupRange, keyGroupRangeForSubtask } from '../../shared/key-groups.ts';
 import { SluiceError } from '../../shared/errors.ts';
 
-export interface SubtaskRef {
-  readonly taskId: number;
-  readonly subtask: number;
-}
+export type { SubtaskRef };
 
 /** What the coordinator sends to deploy an attempt (the DeployTasks request, decoded). */
 export interface AttemptDeployment {

@@ -25,7 +25,7 @@ function executor(): TaskExecutor {
 describe('task executor epochs', () => {
   it('a (re)started worker refuses coordinator calls until a leader registered it, as unavailable (the caller does not step down)', async () => {
     const worker = executor();
-    const refused = await worker.handlers.triggerCheckpoint!({ jobId: 'j', attempt: 1, checkpointId: 1 }, { epoch: 3, peer: 'old leader' }).then(
+    const refused = await worker.handlers.TriggerCheckpoint({ jobId: 'j', attempt: 1, checkpointId: 1 }, { epoch: 3, peer: 'old leader' }).then(
       () => assert.fail('an unregistered worker accepted a call'),
       (error: unknown) => error,
     );

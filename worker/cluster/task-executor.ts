@@ -5,13 +5,21 @@
 // a pause cannot deploy, cancel, trigger or commit anything.
 
 import type { SplitState } from '../../shared/api/connectors.ts';
-import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AuthenticationError, InvalidRequestError, NotFoundError, SluiceError, StaleEpochError, errorChainMessage } from '../../shared/errors.ts';
 import { buildApplication } from '../../shared/load-application.ts';
 import type { Logger } from '../../shared/logging.ts';
-import type { CallContext, UnaryHandler } from '../../shared/rpc/rpc.ts';
-import { RpcClient, RpcUnavailableError } from '../../shared/rpc/rpc.ts';
+import { RpcClient, RpcUnavailableError, type CallContext, type ServiceHandlers } from '../../shared/rpc/rpc.ts';
+import { COORDINATOR_GATEWAY, type CoordinatorGatewayMethods, type RunningAttempt } from '../../shared/rpc/coordinator-gateway.ts';
+import {
+  decodeProperties,
+  decodeSplitIds,
+  decodeSplitStates,
+  encodeSplitIds,
+  type DeployTasksRequest,
+  type SplitAssignmentMessage,
+  type WorkerGatewayMethods,
+} from '../../shared/rpc/worker-gateway.ts';
 import { openCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import type { CheckpointWriteLimiter } from '../../shared/checkpoint/operator-state-files.ts';
 import type { SubtaskStateHandle } from '../../shared/checkpoint/checkpoint-metadata.ts';
@@ -24,6 +32,14 @@ import { join } from 'node:path';
 const MAX_UNSENT_REPORTS = 10_000;
 /** Waits before sending a report again whose call failed as unavailable. */
 const REPORT_RETRY_DELAYS_MS = [200, 1_000, 3_000];
+
+type CoordinatorClient = RpcClient<CoordinatorGatewayMethods>;
+/** The calls a worker makes to report on its attempts. */
+type ReportMethod = 'AcknowledgeCheckpoint' | 'ReportSubtasksFinished' | 'ReportTaskFailure';
+interface PendingReport {
+  readonly method: ReportMethod;
+  readonly send: (client: CoordinatorClient) => Promise<unknown>;
+}
 
 export interface TaskExecutorOptions {
   readonly workerId: string;
@@ -52,7 +68,7 @@ export class TaskExecutor {
   /** The highest cancelled attempt of each job. */
   private readonly cancelledUpTo = new Map<string, number>();
   private coordinatorIndex = 0;
-  private client: RpcClient | undefined;
+  private client: CoordinatorClient | undefined;
   private registered = false;
   private stopped = false;
   private heartbeatTimer: { cancel(): void } | undefined;
@@ -67,53 +83,56 @@ export class TaskExecutor {
   }
 
   /** The WorkerGateway handlers the RPC server serves. */
-  readonly handlers: Record<string, UnaryHandler> = {
-    deployTasks: (request, context) => this.deployTasks(request, context),
-    triggerCheckpoint: async (request, context) => {
-      this.checkEpoch(context, 'TriggerCheckpoint');
-      const assignment = request.splitAssignmentJson ? splitAssignment(parseJson('TriggerCheckpoint.splitAssignmentJson', request.splitAssignmentJson)) : undefined;
-      this.runnerOf(request.jobId, request.attempt).triggerCheckpoint(Number(request.checkpointId), assignment);
+  readonly handlers: ServiceHandlers<WorkerGatewayMethods> = {
+    DeployTasks: async (request, context) => {
+      this.checkEpoch(context, 'DeployTasks');
+      await this.startAttempt(request, context);
       return {};
     },
-    abortCheckpoint: async (request, context) => {
+    TriggerCheckpoint: async (request, context) => {
+      this.checkEpoch(context, 'TriggerCheckpoint');
+      const assignment = request.splitAssignment ? decodeSplitIds(request.splitAssignment.subtasks) : undefined;
+      this.runnerOf(request.jobId, request.attempt).triggerCheckpoint(request.checkpointId, assignment);
+      return {};
+    },
+    AbortCheckpoint: async (request, context) => {
       this.checkEpoch(context, 'AbortCheckpoint');
       // An attempt that is gone has nothing to abort.
       const runner = this.runners.get(request.jobId);
       if (runner !== undefined && runner.attempt === request.attempt) {
-        this.log.info('checkpoint aborted by the coordinator', { job: request.jobId, attempt: request.attempt, checkpointId: Number(request.checkpointId), epoch: context.epoch });
-        runner.abortCheckpoint(Number(request.checkpointId));
+        this.log.info('checkpoint aborted by the coordinator', { job: request.jobId, attempt: request.attempt, checkpointId: request.checkpointId, epoch: context.epoch });
+        runner.abortCheckpoint(request.checkpointId);
       }
       return {};
     },
-    prepareRescale: async (request, context) => {
+    PrepareRescale: async (request, context) => {
       this.checkEpoch(context, 'PrepareRescale');
       const placement = new Map<string, string>();
-      for (const p of request.placements ?? []) placement.set(`${p.taskId}/${p.subtask}`, p.dataAddress);
+      for (const p of request.placements) placement.set(`${p.taskId}/${p.subtask}`, p.dataAddress);
       // A worker new to the job runs the attempt first, with no subtasks of its own yet.
       if (request.deployment && !this.runners.has(request.jobId)) await this.startAttempt(request.deployment, context, { allowNoSubtasks: true });
       const splits = await this.runnerOf(request.jobId, request.attempt).prepareRescale({
         parallelism: request.parallelism,
-        checkpointId: Number(request.checkpointId),
-        ...(Number(request.stagingCheckpointId || 0) > 0 ? { stagingCheckpointId: Number(request.stagingCheckpointId) } : {}),
-        localSubtasks: (request.subtasks ?? []).map((s: { taskId: number; subtask: number }) => ({ taskId: s.taskId, subtask: s.subtask })),
+        checkpointId: request.checkpointId,
+        ...(request.stagingCheckpointId > 0 ? { stagingCheckpointId: request.stagingCheckpointId } : {}),
+        localSubtasks: request.subtasks.map((s) => ({ taskId: s.taskId, subtask: s.subtask })),
         placement,
       });
-      return { splitsJson: JSON.stringify(Object.fromEntries(splits)) };
+      return { splits: encodeSplitIds(splits) };
     },
-    completeRescale: async (request, context) => {
+    CompleteRescale: async (request, context) => {
       this.checkEpoch(context, 'CompleteRescale');
-      const assignment = splitAssignment(parseJson('CompleteRescale.splitAssignmentJson', request.splitAssignmentJson || '{}'));
-      const completion = await this.runnerOf(request.jobId, request.attempt).completeRescale(Number(request.checkpointId), assignment);
-      return { completionJson: JSON.stringify(completion) };
+      const assignment = requiredSplitAssignment(request.splitAssignment, 'CompleteRescale.splitAssignment');
+      return this.runnerOf(request.jobId, request.attempt).completeRescale(request.checkpointId, assignment);
     },
-    notifyCheckpointComplete: async (request, context) => {
+    NotifyCheckpointComplete: async (request, context) => {
       this.checkEpoch(context, 'NotifyCheckpointComplete');
       const runner = this.runnerOf(request.jobId, request.attempt);
-      this.log.info('committing checkpoint', { job: request.jobId, attempt: request.attempt, checkpointId: Number(request.checkpointId), epoch: context.epoch });
-      await runner.notifyCheckpointComplete(Number(request.checkpointId));
+      this.log.info('committing checkpoint', { job: request.jobId, attempt: request.attempt, checkpointId: request.checkpointId, epoch: context.epoch });
+      await runner.notifyCheckpointComplete(request.checkpointId);
       return {};
     },
-    cancelJob: async (request, context) => {
+    CancelJob: async (request, context) => {
       this.checkEpoch(context, 'CancelJob');
       // Remembered, so an attempt of the job still being deployed is cancelled when it is built.
       this.cancelledUpTo.set(request.jobId, request.attempt === 0 ? Number.POSITIVE_INFINITY : Math.max(request.attempt, this.cancelledUpTo.get(request.jobId) ?? 0));
@@ -150,13 +169,7 @@ export class TaskExecutor {
     return runner;
   }
 
-  private async deployTasks(request: any, context: CallContext): Promise<object> {
-    this.checkEpoch(context, 'DeployTasks');
-    await this.startAttempt(request, context);
-    return {};
-  }
-
-  private async startAttempt(request: any, context: CallContext, options: { allowNoSubtasks?: boolean } = {}): Promise<void> {
+  private async startAttempt(request: DeployTasksRequest, context: CallContext, options: { allowNoSubtasks?: boolean } = {}): Promise<void> {
     const deployment = decodeDeployment(request, options);
     const previous = this.runners.get(deployment.jobId);
     if (previous) {
@@ -215,17 +228,21 @@ export class TaskExecutor {
    * Between losing the leader and registering with one again, reports wait and go out in order
    * once registered: an acknowledgement dropped there left its checkpoint waiting for its timeout.
    */
-  private report(method: string, request: object): void {
+  private report<K extends ReportMethod>(method: K, request: CoordinatorGatewayMethods[K]['request']): void {
+    this.sendOrKeep({ method, send: (client) => client.call(method, request, { deadlineMs: 10_000 }) });
+  }
+
+  private sendOrKeep(report: PendingReport): void {
     const client = this.client;
     if (!client || !this.registered) {
       if (this.unsentReports.length >= MAX_UNSENT_REPORTS) {
         const dropped = this.unsentReports.shift()!;
         this.log.warn('too many reports waiting for a leader; dropped the oldest', { method: dropped.method });
       }
-      this.unsentReports.push({ method, request });
+      this.unsentReports.push(report);
       return;
     }
-    this.send(client, method, request, 0);
+    this.send(client, report, 0);
   }
 
   /**
@@ -233,15 +250,15 @@ export class TaskExecutor {
    * checkpoint, and the end of a bounded job, until the checkpoint timeout); the coordinator
    * ignores one it has already counted.
    */
-  private send(client: RpcClient, method: string, request: object, retry: number): void {
-    client.call(method, request, { deadlineMs: 10_000 }).catch((error: unknown) => {
+  private send(client: CoordinatorClient, report: PendingReport, retry: number): void {
+    report.send(client).catch((error: unknown) => {
       const again = error instanceof RpcUnavailableError && retry < REPORT_RETRY_DELAYS_MS.length && !this.stopped && this.client === client;
-      this.log.warn('report to the coordinator failed', { method, error: errorChainMessage(error), ...(again ? { retryInMs: REPORT_RETRY_DELAYS_MS[retry] } : {}) });
-      if (again) this.options.clock.schedule(REPORT_RETRY_DELAYS_MS[retry]!, () => this.send(client, method, request, retry + 1));
+      this.log.warn('report to the coordinator failed', { method: report.method, error: errorChainMessage(error), ...(again ? { retryInMs: REPORT_RETRY_DELAYS_MS[retry] } : {}) });
+      if (again) this.options.clock.schedule(REPORT_RETRY_DELAYS_MS[retry]!, () => this.send(client, report, retry + 1));
     });
   }
 
-  private readonly unsentReports: Array<{ readonly method: string; readonly request: object }> = [];
+  private readonly unsentReports: PendingReport[] = [];
 
   /** Starts registering and heartbeating. */
   start(): void {
@@ -258,12 +275,17 @@ export class TaskExecutor {
     return [...this.runners.values()].map((r) => ({ jobId: r.jobId, jobName: r.deployment.jobName, attempt: r.attempt, subtasks: r.getStatus() }));
   }
 
+  /** What registrations and heartbeats report running. */
+  private runningAttempts(): RunningAttempt[] {
+    return this.running().map((r) => ({ jobId: r.jobId, attempt: r.attempt, subtasks: r.subtasks.map((s) => ({ ...s, unfinishedSplits: s.unfinishedSplits ?? [] })) }));
+  }
+
   private async heartbeat(): Promise<void> {
     const deadlineMs = Math.max(1000, this.options.heartbeatIntervalMs * 2);
     try {
-      if (!this.client) this.client = new RpcClient('CoordinatorGateway', this.options.coordinators[this.coordinatorIndex]!, { token: this.options.token });
+      if (!this.client) this.client = new RpcClient(COORDINATOR_GATEWAY, this.options.coordinators[this.coordinatorIndex]!, { token: this.options.token });
       if (!this.registered) {
-        const response = await this.client.call<{ epoch: number; coordinatorId: string }>(
+        const response = await this.client.call(
           'RegisterWorker',
           {
             workerId: this.options.workerId,
@@ -271,17 +293,17 @@ export class TaskExecutor {
             dataAddress: this.options.dataAddress,
             slots: this.options.slots,
             metricsAddress: this.options.metricsAddress,
-            running: this.running(),
+            running: this.runningAttempts(),
           },
           { deadlineMs },
         );
         this.registered = true;
         if (response.epoch > this.maxEpoch) this.maxEpoch = response.epoch;
         this.log.info('registered with the leader', { coordinator: response.coordinatorId, address: this.client.address, epoch: response.epoch, unsentReports: this.unsentReports.length });
-        for (const { method, request } of this.unsentReports.splice(0)) this.report(method, request);
+        for (const report of this.unsentReports.splice(0)) this.sendOrKeep(report);
         return;
       }
-      const response = await this.client.call<{ registered: boolean; epoch: number }>('Heartbeat', { workerId: this.options.workerId, running: this.running() }, { deadlineMs });
+      const response = await this.client.call('Heartbeat', { workerId: this.options.workerId, running: this.runningAttempts() }, { deadlineMs });
       if (response.epoch > this.maxEpoch) this.maxEpoch = response.epoch;
       if (!response.registered) this.registered = false;
     } catch (error) {
@@ -318,60 +340,45 @@ function ackRequest(deployment: AttemptDeployment, checkpointId: number, subtask
     checkpointId,
     taskId: subtask.taskId,
     subtask: subtask.subtask,
-    states: states.map(({ uid, handle }) => ({ uid, ...handle })),
+    states: states.map(({ uid, handle }) => ({ uid, subtask: handle.subtask, file: handle.file, bytes: handle.bytes, sha256: handle.sha256, shared: handle.shared ?? [] })),
   };
-}
-
-function parseJson(field: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new InvalidRequestError(`${field} is not valid JSON: ${(error as Error).message}`);
-  }
 }
 
 /** Checks a DeployTasks request field by field; a malformed one names the field. */
-export function decodeDeployment(request: any, options: { allowNoSubtasks?: boolean } = {}): AttemptDeployment {
+export function decodeDeployment(request: DeployTasksRequest, options: { allowNoSubtasks?: boolean } = {}): AttemptDeployment {
   const need = (field: string, ok: boolean) => {
     if (!ok) throw new InvalidRequestError(`DeployTasks.${field} is missing or invalid`);
   };
-  need('jobId', typeof request.jobId === 'string' && request.jobId.length > 0);
-  need('attempt', Number.isInteger(request.attempt) && request.attempt > 0);
-  need('applicationPath', typeof request.applicationPath === 'string' && request.applicationPath.length > 0);
-  need('checkpointDirectory', typeof request.checkpointDirectory === 'string' && request.checkpointDirectory.length > 0);
-  need('parallelism', Number.isInteger(request.parallelism) && request.parallelism > 0);
-  need('subtasks', Array.isArray(request.subtasks ?? []) && ((request.subtasks ?? []).length > 0 || options.allowNoSubtasks === true));
-  need('stateBackend', !request.stateBackend || request.stateBackend === 'memory' || request.stateBackend === 'leveldb');
-  const properties = request.propertiesJson ? parseJson('DeployTasks.propertiesJson', request.propertiesJson) : {};
-  need('propertiesJson', typeof properties === 'object' && properties !== null);
+  need('jobId', request.jobId.length > 0);
+  need('attempt', request.attempt > 0);
+  need('applicationPath', request.applicationPath.length > 0);
+  need('checkpointDirectory', request.checkpointDirectory.length > 0);
+  need('parallelism', request.parallelism > 0);
+  need('subtasks', request.subtasks.length > 0 || options.allowNoSubtasks === true);
+  need('stateBackend', request.stateBackend === '' || request.stateBackend === 'memory' || request.stateBackend === 'leveldb');
   const placement = new Map<string, string>();
-  for (const p of request.placements ?? []) placement.set(`${p.taskId}/${p.subtask}`, p.dataAddress);
+  for (const p of request.placements) placement.set(`${p.taskId}/${p.subtask}`, p.dataAddress);
   const splits = new Map<string, readonly SplitState[]>();
-  for (const s of request.splits ?? []) splits.set(`${s.taskId}/${s.subtask}`, parseJson('DeployTasks.splits.splitsJson', s.splitsJson) as SplitState[]);
+  for (const s of request.splits) splits.set(`${s.taskId}/${s.subtask}`, decodeSplitStates(s.splits, 'DeployTasks.splits'));
   return {
     jobId: request.jobId,
     attempt: request.attempt,
     jobName: request.jobName || request.jobId,
-    submittedAtMs: Number(request.jobSubmittedAtMs ?? 0),
-    properties: properties as ApplicationProperties,
+    submittedAtMs: request.jobSubmittedAtMs,
+    properties: decodeProperties(request.properties),
     parallelism: request.parallelism,
     maxParallelism: request.maxParallelism,
-    restorePath: request.restorePath ? String(request.restorePath) : undefined,
-    allowNonRestoredState: request.allowNonRestoredState === true,
+    restorePath: request.restorePath || undefined,
+    allowNonRestoredState: request.allowNonRestoredState,
     stateBackend: request.stateBackend ? (request.stateBackend as StateBackendKind) : undefined,
-    localSubtasks: request.subtasks.map((s: any) => ({ taskId: s.taskId, subtask: s.subtask })),
+    localSubtasks: request.subtasks.map((s) => ({ taskId: s.taskId, subtask: s.subtask })),
     placement,
     splits,
   };
 }
 
-/** {"taskId/subtask": [split ids]}, checked. */
-function splitAssignment(value: unknown): Map<string, string[]> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidRequestError('a split assignment must be an object of split id lists');
-  const assignment = new Map<string, string[]>();
-  for (const [key, ids] of Object.entries(value)) {
-    if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new InvalidRequestError(`split assignment of ${key}: must be a list of split ids`);
-    assignment.set(key, ids);
-  }
-  return assignment;
+/** CompleteRescale's split assignment, which it must carry. */
+function requiredSplitAssignment(assignment: SplitAssignmentMessage | null | undefined, field: string): Map<string, readonly string[]> {
+  if (!assignment) throw new InvalidRequestError(`${field} is missing`);
+  return decodeSplitIds(assignment.subtasks);
 }

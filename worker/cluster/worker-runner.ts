@@ -6,7 +6,8 @@ import type { Clock } from '../../shared/clock.ts';
 import { errorChainMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { createProcessRegistry, startMetricsServer, WorkerMetrics, type MetricsServer } from '../../shared/metrics/index.ts';
-import { RpcServer } from '../../shared/rpc/rpc.ts';
+import { RpcServer, serve } from '../../shared/rpc/rpc.ts';
+import { WORKER_GATEWAY } from '../../shared/rpc/worker-gateway.ts';
 import { DataPlane } from '../network/data-plane.ts';
 import { FileDeadLetterOutput } from '../runtime/dead-letter.ts';
 import type { WorkerConfig } from '../../shared/config/index.ts';
@@ -53,14 +54,8 @@ export class WorkerRunner {
       port: config.rpcPort,
       token: config.clusterToken,
       logger: log,
-      services: [
-        {
-          name: 'WorkerGateway',
-          handlers: Object.fromEntries(
-            ['deployTasks', 'triggerCheckpoint', 'abortCheckpoint', 'notifyCheckpointComplete', 'cancelJob', 'prepareRescale', 'completeRescale'].map((m) => [m, (request: unknown, context: any) => executor!.handlers[m]!(request, context)]),
-          ),
-        },
-      ],
+      // The executor needs the server's address, so it comes after; no leader calls a worker before it registered.
+      services: [serve(WORKER_GATEWAY, () => executor!.handlers)],
     });
     executor = new TaskExecutor({
       workerId: config.id,

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../../shared/clock.ts';
 import { buildApplication } from '../../../shared/load-application.ts';
 import { InMemoryLogger } from '../../../shared/logging.ts';
-import { RpcUnavailableError } from '../../../shared/rpc/rpc.ts';
+import { RpcUnavailableError, type CallOptions, type ServiceHandlers } from '../../../shared/rpc/rpc.ts';
+import type { SubtaskRef } from '../../../shared/rpc/subtask-ref.ts';
+import type { WorkerGatewayMethods } from '../../../shared/rpc/worker-gateway.ts';
 import { openCheckpointStorage, childLocation, type ObjectStoreCheckpointStorage } from '../../../shared/checkpoint/checkpoint-storage.ts';
 import { SnapshotCatalog } from '../../../shared/checkpoint/snapshots.ts';
 import { EmbeddedHighAvailabilityServices } from '../../ha/embedded-high-availability-services.ts';
@@ -19,18 +21,16 @@ import { JobController, type CheckpointingSettings, type WorkerGatewayClient } f
 import { jobKey, type JobRecord, type JobSubmission } from '../../job/job-record.ts';
 import { WorkerRegistry, type RunningSubtask } from '../worker-registry.ts';
 
-export interface RecordedCall {
-  readonly method: string;
-  readonly request: Record<string, any>;
+type Method = keyof WorkerGatewayMethods;
+
+/** A call a testing worker received; `callsOf(method)` gives the calls of one method with their request's type. */
+export interface RecordedCall<K extends Method = Method> {
+  readonly method: K;
+  readonly request: WorkerGatewayMethods[K]['request'];
   readonly epoch: number | undefined;
 }
 
-type Fault = { readonly method: string; readonly mode: 'unreachable' | 'answer-lost' };
-
-interface SubtaskRef {
-  readonly taskId: number;
-  readonly subtask: number;
-}
+type Fault = { readonly method: Method; readonly mode: 'unreachable' | 'answer-lost' };
 
 /** One scripted worker: answers calls, records them, acknowledges checkpoints; fails or holds calls when told. */
 export class TestingWorker implements WorkerGatewayClient {
@@ -41,7 +41,7 @@ export class TestingWorker implements WorkerGatewayClient {
   private adding: SubtaskRef[] = [];
   private nextPlacement: SubtaskRef[] | undefined;
   private readonly faults: Fault[] = [];
-  private readonly holds = new Map<string, { arrived: () => void; released: Promise<void> }>();
+  private readonly holds = new Map<Method, { arrived: () => void; released: Promise<void> }>();
 
   constructor(
     readonly workerId: string,
@@ -53,12 +53,12 @@ export class TestingWorker implements WorkerGatewayClient {
   }
 
   /** The next call of `method` fails: 'unreachable' before it takes effect, 'answer-lost' after. */
-  failNext(method: string, mode: Fault['mode'] = 'unreachable'): void {
+  failNext(method: Method, mode: Fault['mode'] = 'unreachable'): void {
     this.faults.push({ method, mode });
   }
 
   /** Holds the next call of `method` until released; `arrived` resolves once it came. */
-  hold(method: string): { arrived: Promise<void>; release: () => void } {
+  hold(method: Method): { arrived: Promise<void>; release: () => void } {
     let arrived!: () => void;
     let release!: () => void;
     const arrivedPromise = new Promise<void>((resolve) => (arrived = resolve));
@@ -67,13 +67,13 @@ export class TestingWorker implements WorkerGatewayClient {
     return { arrived: arrivedPromise, release };
   }
 
-  callsOf(method: string): RecordedCall[] {
-    return this.calls.filter((c) => c.method === method);
+  callsOf<K extends Method>(method: K): Array<RecordedCall<K>> {
+    return this.calls.filter((c): c is RecordedCall<K> => c.method === method);
   }
 
-  async call(method: string, request: object, options: { epoch?: number } = {}): Promise<unknown> {
-    const r = request as Record<string, any>;
-    this.calls.push({ method, request: r, epoch: options.epoch });
+  async call<K extends Method>(method: K, request: WorkerGatewayMethods[K]['request'], options: CallOptions = {}): Promise<WorkerGatewayMethods[K]['response']> {
+    const recorded: RecordedCall<K> = { method, request, epoch: options.epoch };
+    this.calls.push(recorded);
     const hold = this.holds.get(method);
     if (hold) {
       this.holds.delete(method);
@@ -83,45 +83,48 @@ export class TestingWorker implements WorkerGatewayClient {
     const faultAt = this.faults.findIndex((f) => f.method === method);
     const fault = faultAt < 0 ? undefined : this.faults.splice(faultAt, 1)[0];
     if (fault?.mode === 'unreachable') throw new RpcUnavailableError(`${method}: testing worker ${this.workerId} is unreachable`);
-    const answer = this.handle(method, r);
+    const answer = await this.handlers[method](request, { epoch: options.epoch, peer: this.rpcAddress });
     if (fault?.mode === 'answer-lost') throw new RpcUnavailableError(`${method}: deadline exceeded (the testing worker ${this.workerId} did it)`);
     return answer;
   }
 
-  private handle(method: string, r: Record<string, any>): unknown {
-    switch (method) {
-      case 'DeployTasks':
-        if (r.attempt > this.attempt) {
-          this.attempt = r.attempt;
-          this.subtasks = r.subtasks.map((s: SubtaskRef) => ({ taskId: s.taskId, subtask: s.subtask }));
-        }
-        return {};
-      case 'TriggerCheckpoint': {
-        if (r.attempt !== this.attempt) return {};
-        const acknowledging = r.splitAssignmentJson ? [...this.subtasks, ...this.adding] : this.subtasks;
-        const checkpointId = Number(r.checkpointId);
-        setImmediate(() => {
-          for (const s of acknowledging) this.cluster.acknowledge({ attempt: this.attempt, checkpointId, taskId: s.taskId, subtask: s.subtask, states: [] });
-        });
-        return {};
+  /** What the worker does with each call: it runs nothing, but keeps track of the subtasks it would run. */
+  private readonly handlers: ServiceHandlers<WorkerGatewayMethods> = {
+    DeployTasks: async (r) => {
+      if (r.attempt > this.attempt) {
+        this.attempt = r.attempt;
+        this.subtasks = r.subtasks.map((s) => ({ taskId: s.taskId, subtask: s.subtask }));
       }
-      case 'PrepareRescale':
-        if (r.deployment) this.attempt = r.attempt;
-        this.adding = r.subtasks.map((s: SubtaskRef) => ({ taskId: s.taskId, subtask: s.subtask }));
-        this.nextPlacement = r.placements.filter((p: { workerId: string }) => p.workerId === this.workerId).map((p: SubtaskRef) => ({ taskId: p.taskId, subtask: p.subtask }));
-        return { splitsJson: '{}' };
-      case 'CompleteRescale':
-        this.subtasks = this.nextPlacement ?? this.subtasks;
-        this.adding = [];
-        this.nextPlacement = undefined;
-        return { completionJson: '{}' };
-      case 'CancelJob':
-        if (r.attempt === 0 || r.attempt >= this.attempt) this.subtasks = [];
-        return {};
-      default:
-        return {};
-    }
-  }
+      return {};
+    },
+    TriggerCheckpoint: async (r) => {
+      if (r.attempt !== this.attempt) return {};
+      const acknowledging = r.splitAssignment ? [...this.subtasks, ...this.adding] : this.subtasks;
+      const checkpointId = r.checkpointId;
+      setImmediate(() => {
+        for (const s of acknowledging) this.cluster.acknowledge({ attempt: this.attempt, checkpointId, taskId: s.taskId, subtask: s.subtask, states: [] });
+      });
+      return {};
+    },
+    NotifyCheckpointComplete: async () => ({}),
+    AbortCheckpoint: async () => ({}),
+    PrepareRescale: async (r) => {
+      if (r.deployment) this.attempt = r.attempt;
+      this.adding = r.subtasks.map((s) => ({ taskId: s.taskId, subtask: s.subtask }));
+      this.nextPlacement = r.placements.filter((p) => p.workerId === this.workerId).map((p) => ({ taskId: p.taskId, subtask: p.subtask }));
+      return { splits: [] };
+    },
+    CompleteRescale: async () => {
+      this.subtasks = this.nextPlacement ?? this.subtasks;
+      this.adding = [];
+      this.nextPlacement = undefined;
+      return { stashedRecords: 0, keyGroupsTakenOver: 0, keyGroupsStaged: 0, splitsTakenOver: 0, retiredSubtasks: 0, keyGroupPauseMs: 0 };
+    },
+    CancelJob: async (r) => {
+      if (r.attempt === 0 || r.attempt >= this.attempt) this.subtasks = [];
+      return {};
+    },
+  };
 
   /** What this worker's heartbeat reports: its subtasks of the current attempt, running or finished. */
   report(jobId: string, state: RunningSubtask['state'] = 'running'): Array<{ jobId: string; attempt: number; subtasks: RunningSubtask[] }> {

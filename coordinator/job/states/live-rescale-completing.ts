@@ -18,17 +18,16 @@ export const liveCompleting: JobStateModule = {
   resume: (job, record) => resumeLiveRescale(job, 'completing', record.liveRescale),
 };
 
-export async function completeRescale(job: JobController, progress: LiveRescaleProgress, prepared: PreparedRescale): Promise<Array<Partial<RescaleCompletion>>> {
+export async function completeRescale(job: JobController, progress: LiveRescaleProgress, prepared: PreparedRescale): Promise<RescaleCompletion[]> {
   const completions = await Promise.all(
-    prepared.involved.map(async (workerId): Promise<Partial<RescaleCompletion>> => {
-      const response = (await job.callWorker(job.services.workers.get(workerId)!, 'CompleteRescale', {
+    prepared.involved.map((workerId) =>
+      job.callWorker(job.services.workers.get(workerId)!, 'CompleteRescale', {
         jobId: job.jobId,
         attempt: prepared.attempt,
         checkpointId: progress.checkpointId,
-        splitAssignmentJson: prepared.splitAssignmentJson,
-      }, 120_000)) as { completionJson?: string };
-      return JSON.parse(response.completionJson || '{}');
-    }),
+        splitAssignment: prepared.splitAssignment,
+      }, 120_000),
+    ),
   );
   job.placement = [...prepared.placement];
   // Their runner of this attempt has no subtasks left; it is cancelled with the attempt (a later rescale may use it again).

@@ -2,7 +2,7 @@
 // job, with the job's deployment) and every worker of the job is wired to them; the sources report
 // their splits, which are dealt anew. Nothing has switched: a new leader rolls the rescale back.
 
-import type { RescaleCompletion } from '../../../shared/rpc/worker-reports.ts';
+import { decodeSplitIds, encodeSplitIds, type SplitAssignmentMessage } from '../../../shared/rpc/worker-gateway.ts';
 import type { JobPlan } from '../../../shared/plan/job-plan.ts';
 import { assignSplits } from '../../../shared/plan/split-assignment.ts';
 import type { PlacementEntry } from '../../scheduler/slot-placement.ts';
@@ -29,11 +29,9 @@ export interface PreparedRescale {
   readonly added: readonly PlacementEntry[];
   /** Every worker of the job before or after. */
   readonly involved: readonly string[];
-  /** "taskId/subtask" → split ids, for each source subtask of a rescaled source. */
-  readonly splitAssignmentJson: string;
+  /** The split ids of each source subtask of a rescaled source, as the barrier and the completion carry them. */
+  readonly splitAssignment: SplitAssignmentMessage;
 }
-
-export type { RescaleCompletion };
 
 export async function prepareRescale(job: JobController, progress: LiveRescaleProgress, previous: JobPlan, plan: JobPlan, placement: readonly PlacementEntry[]): Promise<PreparedRescale> {
   const before = job.placement;
@@ -55,12 +53,11 @@ export async function prepareRescale(job: JobController, progress: LiveRescalePr
         subtasks: mine,
         placements,
         ...(workersBefore.has(workerId) ? {} : { deployment: job.deploymentRequest(attempt, []) }),
-      }, 60_000) as Promise<{ splitsJson?: string }>;
+      }, 60_000);
     }),
   );
-  const splitsBySubtask = new Map<string, string[]>();
-  for (const response of responses) for (const [key, ids] of Object.entries(JSON.parse(response.splitsJson || '{}') as Record<string, string[]>)) splitsBySubtask.set(key, ids);
-  const splitAssignmentJson = JSON.stringify(Object.fromEntries(assignSplits(previous, plan, splitsBySubtask, job.finishedSubtasks)));
+  const splitsBySubtask = new Map(responses.flatMap((response) => [...decodeSplitIds(response.splits)]));
+  const splitAssignment = { subtasks: encodeSplitIds(assignSplits(previous, plan, splitsBySubtask, job.finishedSubtasks)) };
   job.addAttemptWorkers(involved);
-  return { attempt, placement, added, involved, splitAssignmentJson };
+  return { attempt, placement, added, involved, splitAssignment };
 }

@@ -19,5 +19,5 @@ export const liveSwitching: JobStateModule = {
 };
 
 export function switchRescale(job: JobController, progress: LiveRescaleProgress, prepared: PreparedRescale): Promise<CompletedCheckpointInfo> {
-  return job.triggerCheckpoint(progress.checkpointId, { splitAssignmentJson: prepared.splitAssignmentJson });
+  return job.triggerCheckpoint(progress.checkpointId, { splitAssignment: prepared.splitAssignment });
 }

@@ -55,12 +55,12 @@ export async function runLiveRescale(job: JobController, request: RequestOf<'res
     to: parallelism,
     mode: 'live',
     checkpointId: info.checkpointId,
-    pauseMs: Math.max(0, ...completions.map((c) => c.keyGroupPauseMs ?? 0)),
+    pauseMs: Math.max(0, ...completions.map((c) => c.keyGroupPauseMs)),
     totalMs: job.services.clock.now() - request.requestedAtMs,
-    keyGroupsMoved: completions.reduce((sum, c) => sum + (c.keyGroupsTakenOver ?? 0), 0),
-    keyGroupsStaged: completions.reduce((sum, c) => sum + (c.keyGroupsStaged ?? 0), 0),
-    splitsMoved: completions.reduce((sum, c) => sum + (c.splitsTakenOver ?? 0), 0),
-    stashedRecords: completions.reduce((sum, c) => sum + (c.stashedRecords ?? 0), 0),
+    keyGroupsMoved: completions.reduce((sum, c) => sum + c.keyGroupsTakenOver, 0),
+    keyGroupsStaged: completions.reduce((sum, c) => sum + c.keyGroupsStaged, 0),
+    splitsMoved: completions.reduce((sum, c) => sum + c.splitsTakenOver, 0),
+    stashedRecords: completions.reduce((sum, c) => sum + c.stashedRecords, 0),
   };
   job.recordRescale(result);
   return result;
