@@ -43,6 +43,11 @@ const ALLOWED = [
     imports: ['worker/connectors/kafka/testing-topic-reader.ts'],
     reason: "reads the cluster's Kafka output with the Kafka source's reader",
   },
+  {
+    file: 'coordinator/applications/testing/keyed-count-s3-app.ts',
+    imports: ['worker/connectors/index.ts'],
+    reason: "an application the applications test packages and runs: it imports the connectors as users do ('sluice/connectors')",
+  },
   ...['kafka-window-app.ts', 'keyed-count-app.ts', 'postgres-count-app.ts', 'slow-sink-app.ts'].map((app) => ({
     file: `coordinator/cluster/testing/${app}`,
     imports: ['worker/connectors/index.ts'],

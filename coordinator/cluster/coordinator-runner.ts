@@ -12,6 +12,10 @@ import { RpcServer, serve } from '../../shared/rpc/rpc.ts';
 import { COORDINATOR_GATEWAY } from '../../shared/rpc/coordinator-gateway.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import type { CoordinatorConfig } from '../../shared/config/index.ts';
+import { FileAccessKeyStore } from '../applications/access-keys.ts';
+import { createApplicationsApiListener } from '../applications/applications-api.ts';
+import { ApplicationService } from '../applications/application-service.ts';
+import { DispatcherApplicationJobs } from '../applications/dispatcher-application-jobs.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { startRestServer, type RestServer } from './rest-server.ts';
 
@@ -35,12 +39,17 @@ export type CoordinatorRunnerConfig = Pick<
   | 'retainedCheckpoints'
   | 'restartStrategy'
   | 'workerRegistrationGraceMs'
+  | 'apiKeysFile'
+  | 'apiRegion'
+  | 'apiAccountId'
 >;
 
 /** Flink's default checkpoint timeout: a checkpoint not acknowledged by then is dropped. */
 
 export class CoordinatorRunner {
   private dispatcher: Dispatcher | undefined;
+  /** The applications (kinesisanalyticsv2) while this coordinator leads and the API is on. */
+  private applications: ApplicationService | undefined;
   private leadership: Leadership | undefined;
   private stopped = false;
   private readonly abort = new AbortController();
@@ -100,6 +109,7 @@ export class CoordinatorRunner {
       // Each call goes to the current leader's dispatcher; a standby refuses it as not the leader.
       services: [serve(COORDINATOR_GATEWAY, () => this.leaderDispatcher().gatewayHandlers)],
     });
+    const keys = config.apiKeysFile === undefined ? undefined : await FileAccessKeyStore.load(config.apiKeysFile);
     this.rest = await startRestServer({
       host: config.host,
       port: config.restPort,
@@ -107,7 +117,23 @@ export class CoordinatorRunner {
       logger: this.log,
       dispatcher: () => this.leaderDispatcherOrLeaderAddress(),
       describe: () => ({ coordinatorId: config.id, leader: this.dispatcher !== undefined, haKind: this.ha.kind, metricsAddress: this.metrics?.address }),
+      ...(keys === undefined
+        ? {}
+        : {
+            applicationsApi: createApplicationsApiListener({
+              keys,
+              clock: this.clock,
+              logger: this.log,
+              region: config.apiRegion,
+              service: () => this.applications,
+              leaderRestAddress: async () => {
+                const leader = await this.ha.leader();
+                return leader?.restAddress !== undefined && leader.restAddress !== this.rest.address ? leader.restAddress : undefined;
+              },
+            }),
+          }),
     });
+    if (keys) this.log.info('applications API on the REST port', { keysFile: config.apiKeysFile, region: config.apiRegion });
     const registry = createProcessRegistry();
     const metrics = new CoordinatorMetrics(registry, { coordinatorId: config.id, logger: this.log });
     metrics.setJobSampler(() => {
@@ -174,8 +200,31 @@ export class CoordinatorRunner {
         onFenced: (error) => fenced(`fenced: ${errorChainMessage(error)}`),
       });
       this.dispatcher = dispatcher;
-      dispatcher.start().catch((error: unknown) => fenced(`could not start leading: ${errorChainMessage(error)}`));
+      const applications =
+        this.config.apiKeysFile === undefined
+          ? undefined
+          : new ApplicationService({
+              ha: this.ha,
+              leadership,
+              clock: this.clock,
+              logger: log,
+              jobs: new DispatcherApplicationJobs(dispatcher),
+              region: this.config.apiRegion,
+              accountId: this.config.apiAccountId,
+              onFenced: (error) => fenced(`fenced: ${errorChainMessage(error)}`),
+            });
+      // Applications resume their operations once the dispatcher has taken the jobs over.
+      dispatcher
+        .start()
+        .then(async () => {
+          if (!applications) return;
+          this.applications = applications;
+          await applications.start();
+        })
+        .catch((error: unknown) => fenced(`could not start leading: ${errorChainMessage(error)}`));
       const reason = await Promise.race([leadership.lost, steppedDown]);
+      this.applications = undefined;
+      applications?.dispose();
       this.dispatcher = undefined;
       dispatcher.dispose();
       this.coordinatorMetrics?.setLeader(false);
@@ -191,6 +240,8 @@ export class CoordinatorRunner {
     this.abort.abort();
     const dispatcher = this.dispatcher;
     this.dispatcher = undefined;
+    this.applications?.dispose();
+    this.applications = undefined;
     dispatcher?.dispose();
     await this.leadership?.resign().catch(() => {});
     await this.campaigning?.catch(() => {});

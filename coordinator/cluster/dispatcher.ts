@@ -58,6 +58,8 @@ export interface SubmitRequest {
   readonly stateBackend?: StateBackendKind;
   /** Sending the same submission again (after a lost answer or a leadership change) returns the job the first one made. */
   readonly idempotencyKey?: string;
+  /** Periodic checkpoints (an application's CheckpointConfiguration); they win over the application's own and the cluster's. */
+  readonly checkpointing?: { readonly enabled: boolean; readonly intervalMs: number; readonly minPauseMs: number };
 }
 
 const TICK_MS = 100;
@@ -221,6 +223,32 @@ export class Dispatcher {
   }
 
   private async submitNew(request: SubmitRequest): Promise<JobStatusView> {
+    const { submission, env, restore } = await this.prepare(request);
+    const master = this.newJobController(submission, env, this.options.clock.now());
+    if (restore) await this.checkRestore(master, restore.source);
+    this.jobs.set(submission.jobId, master);
+    this.log.info('job submitted', { job: submission.jobId, application: submission.applicationPath, jobName: submission.jobName, parallelism: master.slotsNeeded });
+    await master.start();
+    return master.getStatus();
+  }
+
+  /**
+   * Checks a submission as submit would (its fields, its code loads and its pipeline builds, what
+   * it restores fits the plan) without running anything: an application's new version is checked
+   * this way while its old one runs.
+   */
+  async validate(request: SubmitRequest): Promise<void> {
+    const { submission, env, restore } = await this.prepare(request);
+    const master = this.newJobController(submission, env, this.options.clock.now());
+    try {
+      if (restore) await this.checkRestore(master, restore.source);
+    } finally {
+      master.dispose();
+    }
+  }
+
+  /** A submission's fields checked, its code loaded and its pipeline built, what it restores found. */
+  private async prepare(request: SubmitRequest) {
     const inS3 = typeof request.application === 'string' && request.application.startsWith('s3://');
     if (typeof request.application !== 'string' || !(inS3 || isAbsolute(request.application))) {
       throw new InvalidRequestError('application: give s3://bucket/key[?versionId=v] of a `sluice package` archive, or the absolute path of the module or archive (readable by every worker)');
@@ -257,13 +285,9 @@ export class Dispatcher {
       ...(request.stateBackend ? { stateBackend: request.stateBackend } : {}),
       ...(restore ? { restoreFrom: restore.pinned } : {}),
       ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+      ...(request.checkpointing ? { checkpointing: checkedCheckpointing(request.checkpointing) } : {}),
     };
-    const master = this.newJobController(submission, env, this.options.clock.now());
-    if (restore) await this.checkRestore(master, restore.source);
-    this.jobs.set(jobId, master);
-    this.log.info('job submitted', { job: jobId, application: submission.applicationPath, jobName: submission.jobName, parallelism: master.slotsNeeded });
-    await master.start();
-    return master.getStatus();
+    return { submission, env, restore };
   }
 
   /** A snapshot name resolves in the catalog; anything with a `/` is a path. */
@@ -398,4 +422,12 @@ function decodeRunning(running: readonly RunningAttempt[]): RunningAttemptReport
       return { ...s, state: s.state };
     }),
   }));
+}
+
+function checkedCheckpointing(value: unknown): NonNullable<JobSubmission['checkpointing']> {
+  const c = value as Record<string, unknown>;
+  if (typeof c !== 'object' || c === null || typeof c.enabled !== 'boolean') throw new InvalidRequestError('checkpointing.enabled: true or false');
+  if (typeof c.intervalMs !== 'number' || !Number.isInteger(c.intervalMs) || c.intervalMs < 1) throw new InvalidRequestError(`checkpointing.intervalMs: milliseconds, at least 1; got ${JSON.stringify(c.intervalMs)}`);
+  if (typeof c.minPauseMs !== 'number' || !Number.isInteger(c.minPauseMs) || c.minPauseMs < 0) throw new InvalidRequestError(`checkpointing.minPauseMs: milliseconds, at least 0; got ${JSON.stringify(c.minPauseMs)}`);
+  return { enabled: c.enabled, intervalMs: c.intervalMs, minPauseMs: c.minPauseMs };
 }

@@ -32,6 +32,11 @@ export interface RestServerOptions {
   readonly dispatcher: () => Promise<Dispatcher>;
   /** Who this coordinator is and who leads, for every answer. */
   readonly describe: () => Record<string, unknown>;
+  /**
+   * The applications API (kinesisanalyticsv2, AWS JSON 1.1 with SigV4): requests with an
+   * X-Amz-Target header go here instead of the REST routes, and carry their own authentication.
+   */
+  readonly applicationsApi?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 const HTTP_STATUS: Readonly<Record<ErrorStatus, number>> = {
@@ -59,6 +64,7 @@ export interface RestServer {
 
 export async function startRestServer(options: RestServerOptions): Promise<RestServer> {
   const server = createServer((req, res) => {
+    if (options.applicationsApi && req.headers['x-amz-target'] !== undefined) return options.applicationsApi(req, res);
     handle(req, res, options).catch((error: unknown) => send(res, httpStatusOf(error), errorBody(error)));
   });
   await new Promise<void>((resolve, reject) => {

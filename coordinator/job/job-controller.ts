@@ -97,6 +97,8 @@ export interface JobStatusView {
     readonly inProgress: number | null;
     readonly latest: CompletedCheckpointInfo | null;
     readonly pointer: number | null;
+    /** The periodic checkpoints: whether they run, how often, and whose setting that is. */
+    readonly periodic: { readonly enabled: boolean; readonly intervalMs: number; readonly minPauseMs: number; readonly source: 'submission' | 'application' | 'cluster' };
   };
   readonly subtasks: ReadonlyArray<RunningSubtask & { readonly workerId: string }>;
   readonly lastRescale: RescaleResult | null;
@@ -147,6 +149,8 @@ export class JobController {
   private readonly requests = new JobRequests();
   private disposed = false;
   readonly log: Logger;
+  /** This job's checkpoint settings: its submission's, else the application's own, else the cluster's. */
+  readonly checkpointing: CheckpointingSettings & { readonly enabled: boolean; readonly source: 'submission' | 'application' | 'cluster' };
 
   constructor(
     readonly submission: JobSubmission,
@@ -161,7 +165,9 @@ export class JobController {
     this.checkpointFailures = new CheckpointFailureManager(services.checkpointing.tolerableFailedCheckpoints);
     this.checkpointIds = new CheckpointIdCounter(services.ha, services.leadership, checkpointCounterKey(submission.jobId));
     this.completed = new CompletedCheckpointStore(services.ha, services.leadership, checkpointPointerKey(submission.jobId), this.log, (write) => this.fenced(write));
-    this.periodic = new PeriodicCheckpointScheduler(services.clock, services.checkpointing.checkpointIntervalMs);
+    this.checkpointing = checkpointingOf(submission, env, services.checkpointing);
+    this.periodic = new PeriodicCheckpointScheduler(services.clock, this.checkpointing.enabled ? this.checkpointing.checkpointIntervalMs : Number.POSITIVE_INFINITY);
+    this.log.info('job checkpointing', { ...this.checkpointing });
   }
 
   /** The plan at a parallelism (the application's own when undefined). */
@@ -616,7 +622,7 @@ export class JobController {
         clock: this.services.clock,
         logger: this.log.child({ attempt }),
         retainedCheckpoints: this.services.checkpointing.retainedCheckpoints,
-        minPauseBetweenCheckpointsMs: this.services.checkpointing.minPauseBetweenCheckpointsMs,
+        minPauseBetweenCheckpointsMs: this.checkpointing.minPauseBetweenCheckpointsMs,
         lastCheckpointId: this.checkpointIds.current,
         publishCompleted: (metadata) => this.completed.publish(metadata.checkpointId),
         readPublished: () => this.completed.read(),
@@ -917,10 +923,26 @@ export class JobController {
         inProgress: this.checkpoints?.pendingCheckpointId ?? null,
         latest: this.latest ?? null,
         pointer: this.completed.latestId ?? null,
+        periodic: { enabled: this.checkpointing.enabled, intervalMs: this.checkpointing.checkpointIntervalMs, minPauseMs: this.checkpointing.minPauseBetweenCheckpointsMs, source: this.checkpointing.source },
       },
       subtasks,
       lastRescale: this.lastRescale ?? null,
       transitions: this.transitions,
     };
   }
+}
+
+/**
+ * A job's checkpoint settings. Its submission's (an application's CheckpointConfiguration) win;
+ * else the interval the application's code asked for with enableCheckpointing(); else the
+ * cluster's. The storage, retention, timeout and tolerated failures are the cluster's.
+ */
+export function checkpointingOf(submission: JobSubmission, env: StreamExecutionEnvironment, cluster: CheckpointingSettings): JobController['checkpointing'] {
+  if (submission.checkpointing) {
+    const { enabled, intervalMs, minPauseMs } = submission.checkpointing;
+    return { ...cluster, enabled, checkpointIntervalMs: intervalMs, minPauseBetweenCheckpointsMs: minPauseMs, source: 'submission' };
+  }
+  const asked = env.settings.checkpointIntervalMs;
+  if (asked !== undefined) return { ...cluster, enabled: true, checkpointIntervalMs: asked, source: 'application' };
+  return { ...cluster, enabled: true, source: 'cluster' };
 }

@@ -27,6 +27,12 @@ export interface JobSubmission {
   };
   /** The keyed state backend of every subtask; the workers' default when absent. */
   readonly stateBackend?: StateBackendKind;
+  /**
+   * Periodic checkpoints of this job (an application's CheckpointConfiguration), winning over the
+   * application's own enableCheckpointing() and the cluster's defaults; `enabled: false` takes
+   * none (requested checkpoints, snapshots and stops still take theirs).
+   */
+  readonly checkpointing?: { readonly enabled: boolean; readonly intervalMs: number; readonly minPauseMs: number };
   /** The client's key for this submission: a second submission with it answers with this job. */
   readonly idempotencyKey?: string;
 }

@@ -49,6 +49,11 @@ export interface CoordinatorConfig {
   /** Where s3:// locations are served from (OBJECT_STORE_FIELDS). */
   readonly s3Endpoint: string | undefined;
   readonly s3Region: string | undefined;
+  /** The access keys of the applications API (kinesisanalyticsv2); undefined: that API is off. */
+  readonly apiKeysFile: string | undefined;
+  /** The region and account in application ARNs. */
+  readonly apiRegion: string;
+  readonly apiAccountId: string;
 }
 
 export const COORDINATOR_DEFAULTS = {
@@ -66,6 +71,8 @@ export const COORDINATOR_DEFAULTS = {
   checkpointTimeoutMs: 10 * 60_000,
   tolerableFailedCheckpoints: 3,
   dataDirectory: './sluice-data',
+  apiRegion: 'us-east-1',
+  apiAccountId: '000000000000',
 } as const;
 
 /** Flink's lower bound on the checkpoint interval. */
@@ -140,6 +147,14 @@ const fields = {
     parse: durationMs(0),
   } satisfies ConfigFieldSpec<number>,
   dataDirectory: { valueName: 'DIR', description: 'Directory for the coordinator\'s local data.', defaultText: COORDINATOR_DEFAULTS.dataDirectory, parse: text('a directory') } satisfies ConfigFieldSpec<string>,
+  apiKeysFile: {
+    valueName: 'PATH',
+    description: 'JSON file of the access keys (with their allowed actions and applications) that sign requests to the applications API (kinesisanalyticsv2, on the REST port).',
+    defaultText: 'none: the applications API is off',
+    parse: text('a file path'),
+  } satisfies ConfigFieldSpec<string>,
+  apiRegion: { valueName: 'REGION', description: 'The region in application ARNs and request signatures.', defaultText: COORDINATOR_DEFAULTS.apiRegion, parse: text('a region') } satisfies ConfigFieldSpec<string>,
+  apiAccountId: { valueName: 'ID', description: 'The account id in application ARNs.', defaultText: COORDINATOR_DEFAULTS.apiAccountId, parse: text('an account id') } satisfies ConfigFieldSpec<string>,
 };
 
 export const COORDINATOR_FIELDS: Readonly<typeof fields> = fields;
@@ -186,6 +201,9 @@ export function resolveCoordinatorConfig(sources: ConfigSources): CoordinatorCon
     dataDirectory,
     s3Endpoint: v.s3Endpoint,
     s3Region: v.s3Region,
+    apiKeysFile: v.apiKeysFile,
+    apiRegion: v.apiRegion ?? COORDINATOR_DEFAULTS.apiRegion,
+    apiAccountId: v.apiAccountId ?? COORDINATOR_DEFAULTS.apiAccountId,
   });
 }
 

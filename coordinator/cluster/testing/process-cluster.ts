@@ -56,6 +56,8 @@ export interface ProcessClusterOptions {
   readonly workerNodeArgs?: readonly string[];
   readonly snapshotDirectory?: string;
   readonly restartStrategy?: string;
+  /** More `sluice coordinator` flags (e.g. `--api-keys-file PATH`). */
+  readonly coordinatorArgs?: readonly string[];
 }
 
 export class ProcessCluster {
@@ -86,7 +88,8 @@ export class ProcessCluster {
     const log = createWriteStream(logFile, { flags: 'a' });
     const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...this.inheritedEnv(), SLUICE_CLUSTER_TOKEN: TEST_TOKEN, SLUICE_LOG_LEVEL: 'info', ...extraEnv },
+      // Each process fetches packaged code into a cache of its own: nothing but S3 is shared.
+      env: { ...this.inheritedEnv(), SLUICE_CLUSTER_TOKEN: TEST_TOKEN, SLUICE_LOG_LEVEL: 'info', SLUICE_CODE_CACHE_DIR: join(this.options.dir, 'code-cache', id), ...extraEnv },
     });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
@@ -124,6 +127,7 @@ export class ProcessCluster {
       // A new leader waits this long for the workers to re-register before it takes jobs over.
       '--worker-registration-grace-ms', String(Math.max(o.heartbeatTimeoutMs ?? 5_000, 5_000)),
       '--restart-strategy', o.restartStrategy ?? '{"kind":"fixed-delay","attempts":5,"delayMs":200}',
+      ...(o.coordinatorArgs ?? []),
     ];
     if (o.etcdEndpoints) args.push('--etcd-endpoints', o.etcdEndpoints.join(','), '--lease-ttl-seconds', String(o.leaseTtlSeconds ?? 2));
     const env: Record<string, string> = o.etcdNamespace ? { SLUICE_ETCD_NAMESPACE: o.etcdNamespace } : {};

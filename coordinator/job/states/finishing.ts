@@ -24,7 +24,7 @@ export const finishing: JobStateModule = {
 export async function beginFinishing(job: JobController): Promise<void> {
   const checkpoints = job.checkpointCoordinator!;
   const waiting = checkpoints.pendingCheckpointId;
-  if (waiting !== undefined && job.allFinishedForMs() >= job.services.checkpointing.checkpointIntervalMs) {
+  if (waiting !== undefined && job.allFinishedForMs() >= Math.min(job.checkpointing.checkpointIntervalMs, job.services.checkpointing.checkpointTimeoutMs)) {
     checkpoints.decline(waiting, 'every subtask finished while it waited for acknowledgements; the final checkpoint replaces it');
   }
   if (checkpoints.isBusy) return;

@@ -1,0 +1,60 @@
+// ApplicationJobs on the leader's dispatcher: an application's job is a cluster job named after
+// the application, its snapshots live in the cluster's snapshot catalog.
+
+import type { Dispatcher } from '../cluster/dispatcher.ts';
+import { isTerminal } from '../job/job-states.ts';
+import type { ApplicationJobRequest, ApplicationJobs, ApplicationJobView } from './application-jobs.ts';
+
+export class DispatcherApplicationJobs implements ApplicationJobs {
+  constructor(private readonly dispatcher: Dispatcher) {}
+
+  async submit(request: ApplicationJobRequest): Promise<string> {
+    const status = await this.dispatcher.submit({ ...this.submitRequestOf(request), idempotencyKey: request.idempotencyKey, checkpointing: request.checkpointing });
+    return status.jobId;
+  }
+
+  job(jobId: string): ApplicationJobView | undefined {
+    const status = this.dispatcher.listJobs().find((j) => j.jobId === jobId);
+    return status && { state: status.state, parallelism: status.parallelism, failure: status.failure };
+  }
+
+  async stop(jobId: string, snapshotName: string | undefined): Promise<void> {
+    const job = this.job(jobId);
+    if (!job || isTerminal(job.state)) return;
+    await this.dispatcher.stop(jobId, snapshotName === undefined ? {} : { snapshot: true, name: snapshotName });
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    const job = this.job(jobId);
+    if (!job || isTerminal(job.state)) return;
+    await this.dispatcher.cancel(jobId);
+  }
+
+  async snapshot(jobId: string, snapshotName: string): Promise<void> {
+    await this.dispatcher.snapshot(jobId, snapshotName);
+  }
+
+  hasSnapshot(snapshotName: string): Promise<boolean> {
+    return this.dispatcher.snapshots.has(snapshotName);
+  }
+
+  async deleteSnapshot(snapshotName: string): Promise<void> {
+    await this.dispatcher.snapshots.delete(snapshotName);
+  }
+
+  async validate(request: Omit<ApplicationJobRequest, 'idempotencyKey' | 'checkpointing'>): Promise<void> {
+    await this.dispatcher.validate(this.submitRequestOf(request));
+  }
+
+  private submitRequestOf(request: Omit<ApplicationJobRequest, 'idempotencyKey' | 'checkpointing'>) {
+    return {
+      application: request.code,
+      jobName: request.applicationName,
+      parallelism: request.parallelism,
+      properties: request.properties,
+      stateBackend: request.stateBackend,
+      ...(request.restoreFrom === undefined ? {} : { restoreFrom: request.restoreFrom }),
+      allowNonRestoredState: request.allowNonRestoredState,
+    };
+  }
+}
