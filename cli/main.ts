@@ -3,6 +3,7 @@
 
 import { describeError, errorChainMessage } from '../shared/errors.ts';
 import { createLogger } from '../shared/logging.ts';
+import { appsCommand } from './apps-command.ts';
 import { clientCommand, CLIENT_USAGE } from './cluster-commands.ts';
 import { clusterCommand, coordinatorCommand, workerCommand } from './cluster-process-commands.ts';
 import { packageCommand } from './package-command.ts';
@@ -26,6 +27,8 @@ Commands:
   snapshot <job-id>   take a snapshot (savepoint) of a running job
   snapshots           list, describe or delete snapshots
   rescale <job-id>    change a running job's parallelism (--parallelism N)
+  apps <command>      managed applications, as Managed Service for Apache Flink's API has them:
+                      create, start, update, snapshot, rollback, stop, ... (see sluice apps --help)
   help                this text
 `;
 
@@ -61,6 +64,9 @@ export async function main(args: readonly string[]): Promise<number> {
         return await workerCommand(rest, logger);
       case 'cluster':
         return await clusterCommand(rest, logger);
+      case 'apps':
+        // Reports its own failures: the service's exception by name, exit 1; bad usage, exit 2.
+        return await appsCommand(rest);
       case 'submit':
       case 'list':
       case 'status':
