@@ -8,7 +8,6 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { packageCommand, type PackageResult } from './package-command.ts';
 import type { PackageOptions } from './package-options.ts';
 import { committedLines, runEmbedded } from './testing/embedded-run.ts';
@@ -16,10 +15,10 @@ import {
   ApplicationCodeFetcher,
   installationRoot,
   S3ApplicationArchiveReader,
-  type ApplicationArchiveReader,
   type S3CodeLocation,
 } from '../shared/application-code/index.ts';
-import { createTestBucket, requireS3, s3ServiceEnv, s3TestClient, type S3TestService, type TestBucket } from '../shared/testing/s3-service.ts';
+import { CountingArchiveReader } from '../shared/testing/counting-archive-reader.ts';
+import { createTestBucket, requireS3, s3ServiceEnv, type S3TestService, type TestBucket } from '../shared/testing/s3-service.ts';
 
 const TEST_TIMEOUT_MS = 120_000;
 /** Few enough Nexmark events for a quick run, with every window's auctions in the output. */
@@ -32,14 +31,8 @@ const folders: string[] = [];
 
 before(async () => {
   service = await requireS3();
-  versioned = await createTestBucket(service, 'package-versioned');
+  versioned = await createTestBucket(service, 'package-versioned', { versioned: true });
   unversioned = await createTestBucket(service, 'package-plain');
-  const client = s3TestClient(service, 3);
-  try {
-    await client.send(new PutBucketVersioningCommand({ Bucket: versioned.name, VersioningConfiguration: { Status: 'Enabled' } }));
-  } finally {
-    client.destroy();
-  }
 });
 after(async () => {
   await versioned?.remove();
@@ -64,19 +57,6 @@ async function packageAndUpload(application: string, upload: S3CodeLocation, wor
   return { result, printed: Buffer.concat(chunks).toString('utf8') };
 }
 
-/** The S3 reader, counting the objects it reads. */
-class CountingArchiveReader implements ApplicationArchiveReader {
-  reads = 0;
-  private readonly s3 = new S3ApplicationArchiveReader({ env: s3ServiceEnv(service) });
-  read(location: S3CodeLocation): Promise<Uint8Array> {
-    this.reads++;
-    return this.s3.read(location);
-  }
-  close(): Promise<void> {
-    return this.s3.close();
-  }
-}
-
 describe('sluice package on S3', { timeout: TEST_TIMEOUT_MS }, () => {
   test('an uploaded example runs from the fetched object version, from the cache on the second fetch', async () => {
     const work = await tempFolder();
@@ -91,7 +71,7 @@ describe('sluice package on S3', { timeout: TEST_TIMEOUT_MS }, () => {
     const other = await packageAndUpload('cli/testing/relative-imports-app.ts', location, await tempFolder());
     assert.ok(other.result.upload?.versionId && other.result.upload.versionId !== versionId);
 
-    const reader = new CountingArchiveReader();
+    const reader = new CountingArchiveReader(service);
     const fetcher = new ApplicationCodeFetcher({ cacheDirectory: join(work, 'code-cache'), reader });
     try {
       const code = await fetcher.fetch({ ...location, objectVersion: versionId }, { expectedArchiveSha256: result.archiveSha256 });

@@ -76,9 +76,17 @@ export class ApplicationService {
     this.log = options.logger.child({ component: 'applications' });
   }
 
-  /** A new leader: resumes every operation its predecessor left in progress. */
+  /**
+   * A new leader: resumes every operation its predecessor left in progress. One it recorded but
+   * did not get to name in the application's record did nothing yet (its caller had no answer):
+   * it fails, and the caller's retry starts it afresh.
+   */
   async start(): Promise<void> {
     for (const record of await this.records()) {
+      for (const operation of await this.operations(record.name)) {
+        if (operation.status !== 'IN_PROGRESS' || operation.id === record.operationId) continue;
+        await this.endOperation(record.name, operation.id, 'FAILED', 'the leader changed before the operation began; nothing was done');
+      }
       if (record.operationId === undefined) continue;
       const operation = await this.operation(record.name, record.operationId);
       if (operation?.status !== 'IN_PROGRESS') continue;
@@ -584,6 +592,7 @@ export class ApplicationService {
   private async step(operation: ApplicationOperation, step: string): Promise<void> {
     const current = (await this.operation(operation.application, operation.id)) ?? operation;
     await this.putOperation({ ...current, steps: [...current.steps, step] });
+    this.log.info('application operation step recorded', { application: operation.application, operation: operation.id, type: operation.type, step });
   }
 
   private async finish(operation: ApplicationOperation, status: ApplicationStatus, changes: Partial<ApplicationRecord>): Promise<void> {

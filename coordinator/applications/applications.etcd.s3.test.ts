@@ -11,18 +11,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, ListObjectsV2Command, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import * as sdk from '@aws-sdk/client-kinesis-analytics-v2';
-import { packageCommand } from '../../cli/package-command.ts';
 import { requireEtcd } from '../../shared/testing/services.ts';
-import { createTestBucket, requireS3, s3TestClient, type S3TestService, type TestBucket } from '../../shared/testing/s3-service.ts';
+import { createTestBucket, requireS3, type S3TestService, type TestBucket } from '../../shared/testing/s3-service.ts';
 import { waitFor } from '../../shared/testing/wait-for.ts';
 import { compareCommittedRecords, expectedBidCounts } from '../cluster/testing/keyed-count-expectation.ts';
 import { ProcessCluster } from '../cluster/testing/process-cluster.ts';
+import { committedCounts, uploadKeyedCountApp } from './testing/applications-on-s3.ts';
 
-const APP = fileURLToPath(new URL('./testing/keyed-count-s3-app.ts', import.meta.url));
 /** Enough input to outlast the lifecycle's steps at this rate (about 80 s), then run to its end. */
 const EVENTS = 24_000;
 const RATE = 300;
@@ -37,13 +33,7 @@ let cluster: ProcessCluster | undefined;
 before(async () => {
   etcd = await requireEtcd();
   s3 = await requireS3();
-  bucket = await createTestBucket(s3, 'applications');
-  const client = s3TestClient(s3, 3);
-  try {
-    await client.send(new PutBucketVersioningCommand({ Bucket: bucket.name, VersioningConfiguration: { Status: 'Enabled' } }));
-  } finally {
-    client.destroy();
-  }
+  bucket = await createTestBucket(s3, 'applications', { versioned: true });
   dir = mkdtempSync(join(tmpdir(), 'sluice-applications-'));
 });
 
@@ -53,40 +43,10 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function packageAndUpload(): Promise<string> {
-  const result = await packageCommand(
-    { application: APP, output: join(dir, 'counts.zip'), upload: { bucket: bucket.name, key: 'apps/counts.zip' }, s3Endpoint: s3.endpoint, s3Region: s3.region },
-    { out: new PassThrough(), err: new PassThrough() },
-  );
-  assert.ok(result.upload?.versionId, 'the bucket is versioned: the upload has a version id');
-  return result.upload.versionId;
-}
-
-/** Every {auction, n} committed under the output prefix. */
-async function committedRecords(): Promise<Array<{ auction: number; n: number }>> {
-  const client = s3TestClient(s3, 3);
-  const records: Array<{ auction: number; n: number }> = [];
-  try {
-    let token: string | undefined;
-    do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'output/', ContinuationToken: token }));
-      for (const object of page.Contents ?? []) {
-        if (!/\/part-[^/]+$/.test(object.Key!)) continue;
-        const text = await (await client.send(new GetObjectCommand({ Bucket: bucket.name, Key: object.Key! }))).Body!.transformToString();
-        for (const line of text.split('\n')) if (line !== '') records.push(JSON.parse(line) as { auction: number; n: number });
-      }
-      token = page.NextContinuationToken;
-    } while (token);
-  } finally {
-    client.destroy();
-  }
-  return records;
-}
-
 describe('applications through the kinesisanalyticsv2 API on a real cluster', { timeout: 600_000 }, () => {
   it('create with code in S3, start, snapshot, update keeping state, rollback, stop with a snapshot, start from it: the output is exact', async () => {
-    const v1 = await packageAndUpload();
-    const v2 = await packageAndUpload();
+    const v1 = await uploadKeyedCountApp(s3, bucket.name, 'apps/counts.zip', dir);
+    const v2 = await uploadKeyedCountApp(s3, bucket.name, 'apps/counts.zip', dir);
     assert.notEqual(v1, v2);
     const keysFile = join(dir, 'api-keys.json');
     writeFileSync(keysFile, JSON.stringify({ keys: [KEY] }));
@@ -183,7 +143,7 @@ describe('applications through the kinesisanalyticsv2 API on a real cluster', { 
     }, 500);
     assert.equal(finished.jobName, 'counts');
 
-    const comparison = compareCommittedRecords(await committedRecords(), expectedBidCounts(EVENTS));
+    const comparison = compareCommittedRecords(await committedCounts(s3, bucket.name, 'output/'), expectedBidCounts(EVENTS));
     assert.deepEqual({ lost: comparison.lost, doubled: comparison.doubled }, { lost: 0, doubled: 0 }, JSON.stringify(comparison));
     assert.equal(comparison.committedRecords, comparison.expectedRecords);
     const operations = (await api.send(new sdk.ListApplicationOperationsCommand({ ApplicationName: 'counts' }))).ApplicationOperationInfoList!;

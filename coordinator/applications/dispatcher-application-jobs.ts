@@ -20,8 +20,12 @@ export class DispatcherApplicationJobs implements ApplicationJobs {
 
   async stop(jobId: string, snapshotName: string | undefined): Promise<void> {
     const job = this.job(jobId);
-    if (!job || isTerminal(job.state)) return;
-    await this.dispatcher.stop(jobId, snapshotName === undefined ? {} : { snapshot: true, name: snapshotName });
+    if (job && !isTerminal(job.state)) {
+      await this.dispatcher.stop(jobId, snapshotName === undefined ? {} : { snapshot: true, name: snapshotName });
+      return;
+    }
+    // Stopped already, by a leader that went before it copied the stop's checkpoint into the snapshot.
+    if (job?.state === 'stopped' && snapshotName !== undefined && !(await this.hasSnapshot(snapshotName))) await this.dispatcher.snapshotLatestCheckpoint(jobId, snapshotName);
   }
 
   async cancel(jobId: string): Promise<void> {

@@ -70,7 +70,14 @@ export class CoordinatorRunner {
 
   static async start(config: CoordinatorRunnerConfig, ha: HighAvailabilityServices, clock: Clock, logger: Logger): Promise<CoordinatorRunner> {
     const runner = new CoordinatorRunner(config, ha, clock, logger);
-    await runner.startServers();
+    try {
+      await runner.startServers();
+    } catch (error) {
+      // A port taken, a keys file that does not load: close what did start, so the process exits.
+      await Promise.allSettled([runner.rpc?.close(), runner.rest?.close(), runner.metrics?.close()]);
+      await ha.close();
+      throw error;
+    }
     runner.campaigning = runner.campaignLoop();
     return runner;
   }

@@ -353,6 +353,12 @@ export class Dispatcher {
     return this.job(jobId).snapshot(name);
   }
 
+  /** Copies a job's latest completed checkpoint into a snapshot (a stop whose snapshot copy a leader change cut short). */
+  async snapshotLatestCheckpoint(jobId: string, name: string): Promise<SnapshotSummary> {
+    checkSnapshotName(name);
+    return this.job(jobId).snapshotOfLatestCheckpoint(name);
+  }
+
   checkpoint(jobId: string): Promise<CompletedCheckpointInfo> {
     return this.job(jobId).checkpoint();
   }

@@ -748,6 +748,14 @@ export class JobController {
     for (const key of [...this.finished]) if (!placement.some((p) => `${p.taskId}/${p.subtask}` === key)) this.finished.delete(key);
   }
 
+  /** A snapshot of the checkpoint the pointer names (the job need not run). */
+  async snapshotOfLatestCheckpoint(name: string): Promise<SnapshotSummary> {
+    // A job a new leader took over as terminal has not read its pointer.
+    const checkpointId = this.completed.latestId === undefined ? await this.completed.load() : await this.completed.settled();
+    if (checkpointId === undefined) throw new InvalidRequestError(`job ${this.jobId} has no completed checkpoint to keep as snapshot ${name}`);
+    return this.copyToSnapshot(checkpointId, name);
+  }
+
   copyToSnapshot(checkpointId: number, name: string | undefined): Promise<SnapshotSummary> {
     const now = this.services.clock.now();
     const info = { name: name ?? defaultSnapshotName(this.submission.jobName, checkpointId, now), jobId: this.jobId, jobName: this.submission.jobName, checkpointId, createdAtMs: now };

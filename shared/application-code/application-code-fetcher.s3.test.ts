@@ -6,14 +6,13 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { writeApplicationArchive } from './application-archive.ts';
 import { ApplicationCodeFetcher } from './application-code-fetcher.ts';
-import { S3ApplicationArchiveReader, type ApplicationArchiveReader } from './archive-reader.ts';
 import type { S3CodeLocation } from './code-location.ts';
 import { ApplicationCodeError } from './errors.ts';
 import { S3ObjectStore } from '../object-store/index.ts';
-import { createTestBucket, requireS3, s3ServiceEnv, s3TestClient, type S3TestService, type TestBucket } from '../testing/s3-service.ts';
+import { CountingArchiveReader } from '../testing/counting-archive-reader.ts';
+import { createTestBucket, requireS3, type S3TestService, type TestBucket } from '../testing/s3-service.ts';
 
 const TEST_TIMEOUT_MS = 60_000;
 let service: S3TestService;
@@ -23,13 +22,7 @@ let cacheRoot: string;
 
 before(async () => {
   service = await requireS3();
-  bucket = await createTestBucket(service, 'application-code');
-  const client = s3TestClient(service, 3);
-  try {
-    await client.send(new PutBucketVersioningCommand({ Bucket: bucket.name, VersioningConfiguration: { Status: 'Enabled' } }));
-  } finally {
-    client.destroy();
-  }
+  bucket = await createTestBucket(service, 'application-code', { versioned: true });
   store = new S3ObjectStore({ bucket: bucket.name, endpoint: service.endpoint, region: service.region, credentials: service.credentials });
   cacheRoot = await fs.mkdtemp(join(tmpdir(), 'sluice-code-fetch-s3-test-'));
 });
@@ -39,22 +32,9 @@ after(async () => {
   if (cacheRoot) await fs.rm(cacheRoot, { recursive: true, force: true });
 });
 
-/** The S3 reader (on SLUICE_S3_* settings, as a worker's), counting reads. */
-class CountingArchiveReader implements ApplicationArchiveReader {
-  reads = 0;
-  private readonly s3 = new S3ApplicationArchiveReader({ env: s3ServiceEnv(service) });
-  read(location: S3CodeLocation): Promise<Uint8Array> {
-    this.reads++;
-    return this.s3.read(location);
-  }
-  close(): Promise<void> {
-    return this.s3.close();
-  }
-}
-
 let fetchers = 0;
 function openFetcher(): { fetcher: ApplicationCodeFetcher; reader: CountingArchiveReader } {
-  const reader = new CountingArchiveReader();
+  const reader = new CountingArchiveReader(service);
   return { reader, fetcher: new ApplicationCodeFetcher({ cacheDirectory: join(cacheRoot, `cache-${++fetchers}`), reader }) };
 }
 

@@ -40,6 +40,10 @@ describe('resolveCoordinatorConfig', () => {
       dataDirectory: './sluice-data',
       s3Endpoint: undefined,
       s3Region: undefined,
+      // The applications API is off until access keys are given.
+      apiKeysFile: undefined,
+      apiRegion: 'us-east-1',
+      apiAccountId: '000000000000',
     });
   });
 

@@ -3,17 +3,7 @@
 // that starts it: never a skip.
 
 import { randomBytes } from 'node:crypto';
-import {
-  AbortMultipartUploadCommand,
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  ListBucketsCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListBucketsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 const DEFAULT_S3_ENDPOINT = 'http://127.0.0.1:19000';
@@ -83,13 +73,14 @@ export interface TestBucket {
   remove(): Promise<void>;
 }
 
-/** Creates a bucket no other test uses: `sluice-<label>-<time>-<random>`. */
-export async function createTestBucket(service: S3TestService, label: string): Promise<TestBucket> {
+/** Creates a bucket no other test uses: `sluice-<label>-<time>-<random>`; `versioned` keeps every version of an object. */
+export async function createTestBucket(service: S3TestService, label: string, options: { readonly versioned?: boolean } = {}): Promise<TestBucket> {
   const cleanLabel = label.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 30) || 'test';
   const name = `sluice-${cleanLabel}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const client = s3TestClient(service, 3);
   try {
     await client.send(new CreateBucketCommand({ Bucket: name }));
+    if (options.versioned) await client.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }));
   } finally {
     client.destroy();
   }

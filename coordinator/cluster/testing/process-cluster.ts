@@ -66,8 +66,28 @@ export class ProcessCluster {
 
   private constructor(readonly options: ProcessClusterOptions) {}
 
+  /**
+   * Starts the processes and waits until every worker registered with the leader. A port taken
+   * between choosing it and binding it (another test's process got there first) starts the whole
+   * cluster again on fresh ports; any other failure stops what was started and is thrown.
+   */
   static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
-    const cluster = new ProcessCluster(options);
+    for (let attempt = 1; ; attempt++) {
+      const cluster = new ProcessCluster(options);
+      try {
+        await cluster.launch();
+        return cluster;
+      } catch (error) {
+        await cluster.stop();
+        const portTaken = [...cluster.coordinators, ...cluster.workers].some((p) => readFileSync(p.logFile, 'utf8').includes('EADDRINUSE'));
+        if (!portTaken || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  private async launch(): Promise<void> {
+    const options = this.options;
+    const cluster = this;
     const rpcPorts: number[] = [];
     for (let c = 0; c < options.coordinators; c++) {
       const rpcPort = await freePort();
@@ -76,11 +96,16 @@ export class ProcessCluster {
       cluster.coordinators.push(cluster.spawnCoordinator(`coordinator-${c + 1}`, rpcPort, restPort));
     }
     for (let w = 0; w < options.workers; w++) cluster.workers.push(cluster.spawnWorker(`worker-${w + 1}`, rpcPorts));
-    await waitFor('every worker to register with the leader', 30_000, async () => {
+    const started = await waitFor('every worker to register with the leader', 30_000, async () => {
+      const exited = [...cluster.coordinators, ...cluster.workers].find((p) => !cluster.isAlive(p));
+      if (exited) return { exited };
       const overview = await cluster.rest('GET', '/v1/overview');
-      return overview.workers.length === options.workers ? overview : undefined;
+      return overview.workers.length === options.workers ? { exited: undefined } : undefined;
     });
-    return cluster;
+    if (started.exited) {
+      const tail = readFileSync(started.exited.logFile, 'utf8').trimEnd().split('\n').slice(-3).join('\n');
+      throw new Error(`${started.exited.id} exited while the cluster started:\n${tail}`);
+    }
   }
 
   private spawn(id: string, args: string[], extraEnv: Record<string, string> = {}, nodeArgs: readonly string[] = []): ClusterProcess {
