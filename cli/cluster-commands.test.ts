@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { restCall } from './cluster-commands.ts';
+import { clientCommand, restCall } from './cluster-commands.ts';
 
 type Handler = (req: IncomingMessage, body: string) => { status: number; json: unknown };
 
@@ -80,5 +80,22 @@ describe('restCall to a coordinator that is not running', () => {
     const port = (server.address() as AddressInfo).port;
     await new Promise((resolve) => server.close(resolve)); // nothing listens on the port now
     await assert.rejects(restCall({ coordinator: `http://127.0.0.1:${port}`, token: undefined, retryForMs: 600_000 }, 'GET', '/v1/jobs'), /cannot reach the coordinator .*is it running\?/);
+  });
+});
+
+describe('sluice submit', () => {
+  it('sends an S3 code location as it is, and a local path made absolute', async () => {
+    const c = await coordinator(() => ({ status: 201, json: { jobId: 'j1' } }));
+    const quiet = { SLUICE_COORDINATOR_URL: c.url, SLUICE_CLUSTER_TOKEN: 'submit-test-token-0123456789' };
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      assert.equal(await clientCommand('submit', ['s3://apps/orders.zip?versionId=v7'], quiet), 0);
+      assert.equal(await clientCommand('submit', ['examples/hot-items.ts'], quiet), 0);
+    } finally {
+      process.stdout.write = write;
+    }
+    const applications = c.requests.map((r) => (JSON.parse(r.body) as { application: string }).application);
+    assert.deepEqual(applications, ['s3://apps/orders.zip?versionId=v7', `${process.cwd()}/examples/hot-items.ts`]);
   });
 });

@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { ConfigurationError, SluiceError } from '../shared/errors.ts';
 
 export const CLIENT_USAGE = `Usage:
-  sluice submit <app.ts> [--parallelism N] [--max-parallelism N] [--job-name NAME] [--property group.key=value ...]
+  sluice submit <app.ts|app.zip|s3://bucket/key[?versionId=v]> [--parallelism N] [--max-parallelism N] [--job-name NAME] [--property group.key=value ...]
                 [--restore SNAPSHOT-NAME|PATH] [--allow-non-restored-state] [--state-backend memory|leveldb]
   sluice list
   sluice status <job-id>
@@ -222,7 +222,8 @@ export async function clientCommand(command: string, args: readonly string[], en
       result = await restCall(options, 'POST', '/v1/jobs', {
         // A retry after a leadership change must not submit the job twice.
         idempotencyKey: randomUUID(),
-        application: resolve(app),
+        // An archive in S3 is read by every process from there; a local path is made absolute for the workers.
+        application: app.startsWith('s3://') ? app : resolve(app),
         ...(parallelism ? { parallelism } : {}),
         ...(maxParallelism ? { maxParallelism } : {}),
         ...(flags.get('job-name') ? { jobName: flags.get('job-name')![0] } : {}),
