@@ -124,6 +124,14 @@ export function headlineOf(file: string, json: Json): Record<string, unknown> {
         rescalePauseMs: json.rescale?.pauseMs,
         restoreMs: json.restoreMs,
       };
+    case 'applications':
+      return {
+        startToFirstCommittedMs: json.start?.toFirstCommittedMs,
+        updateGapMs: json.update?.processingGapMs,
+        updateCommittedGapMs: json.update?.committedGapMs,
+        stateMb: json.update?.snapshotBytes === undefined ? undefined : Number((json.update.snapshotBytes / 2 ** 20).toFixed(1)),
+        recordsPerSecond: json.achieved?.bidsPerSecondLast10s,
+      };
     case 's3-sink':
       return Object.fromEntries((json.figures as Json[]).map((f) => [`${f.format} ${f.phase}`, { mbPerSecond: Number(f.mbPerSecond.toFixed(1)), ...(f.phase === 'store' ? {} : { recordsPerSecond: rate(f.recordsPerSecond) }) }]));
     case 'postgres-sink':

@@ -11,10 +11,12 @@
 //   npm run bench -- postgres-sink …    rows/s through the PostgreSQL sink vs a plain pg loop
 //   npm run bench -- opensearch-sink …  documents/s through the OpenSearch sink vs a plain bulk loop
 //   npm run bench -- state …      large LevelDB state on a local cluster: checkpoints, rescale, restore
+//   npm run bench -- applications …  the managed service: StartApplication to first output, an update's output gap
 //   npm run bench -- all          all of them, with quick settings, and a summary
 
 import { parseArgs } from 'node:util';
 import { runAll, type BenchmarkStep } from './all-benchmarks.ts';
+import { benchmarkApplications } from './applications/applications-benchmark.ts';
 import { benchmarkDataPlane } from './cluster/data-plane-benchmark.ts';
 import { benchmarkRecovery } from './cluster/recovery-benchmark.ts';
 import { benchmarkKafka } from './connectors/kafka-benchmark.ts';
@@ -41,6 +43,8 @@ const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backe
        npm run bench -- opensearch-sink [--documents N] [--batch N]
        npm run bench -- state [--state-mb 1024] [--value-bytes 1000] [--hot-key-groups 8] [--workers 2]
                               [--checkpoint-dir DIR|s3://bucket/prefix] [--checkpoint-rate-mb N]
+       npm run bench -- applications [--records-per-second 10000] [--state-mb 100] [--build-seconds 60]
+                                     [--checkpoint-interval-ms 1000] [--parallelism 2] [--workers 2] [--state-backend leveldb|memory]
        npm run bench -- all [--skip step,step]
 
 embedded:   Nexmark queries on the embedded engine (generator included, one core): events/s.
@@ -67,11 +71,15 @@ opensearch-sink: documents/s bulk-indexed by the sink against a plain client bul
 state:      large keyed state (LevelDB) on a local cluster (1 coordinator, 2 workers): full and
             incremental checkpoint times and the throughput dip during them, a rescale 2 → 4, a
             restore. Checkpoints in a local folder unless --checkpoint-dir s3://… (then start s3 first).
+applications: the managed service (kinesisanalyticsv2, the AWS SDK client) on a local cluster with
+            etcd and S3: StartApplication to the first record committed, then, once the job holds
+            --state-mb of keyed state, UpdateApplication to a second code version: the gap in its
+            output and where the time goes. About 2 minutes. Starts etcd and S3 first.
 all:        each of the above once with quick settings (about 15 minutes on 2 cores; the steps
             and their arguments: ALL_STEPS in benchmarks/run.ts), then
             benchmarks/results/all-<time>.json with each one's headline figures. --skip leaves
             steps out by label (embedded, nexmark, nexmark-cluster, data-plane, recovery, kafka, kinesis,
-            s3-sink, postgres-sink, opensearch-sink, state).
+            s3-sink, postgres-sink, opensearch-sink, state, applications).
 
 Benchmarks that need a service start it with scripts/services.sh (reusing a healthy one) and take
 its SLUICE_* variables; SLUICE_SERVICES=external uses the variables as set instead.`;
@@ -96,6 +104,7 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   'postgres-sink': { run: benchmarkPostgresSink, services: ['postgres'], results: ['postgres-sink'] },
   'opensearch-sink': { run: benchmarkOpenSearchSink, services: ['opensearch'], results: ['opensearch-sink'] },
   state: { run: benchmarkState, services: [], results: ['state'] },
+  applications: { run: benchmarkApplications, services: ['etcd', 's3'], results: ['applications'] },
 };
 
 /** `all`: quick settings, so the whole picture takes about a quarter of an hour on 2 cores. */
@@ -119,6 +128,7 @@ const ALL_STEPS: ReadonlyArray<{ label: string; benchmark: string; args: string[
   { label: 'postgres-sink', benchmark: 'postgres-sink', args: ['--rows', '100000'] },
   { label: 'opensearch-sink', benchmark: 'opensearch-sink', args: ['--documents', '30000'] },
   { label: 'state', benchmark: 'state', args: ['--state-mb', '128'] },
+  { label: 'applications', benchmark: 'applications', args: ['--state-mb', '50', '--build-seconds', '30'] },
 ];
 
 const [command, ...rest] = process.argv.slice(2);
