@@ -104,7 +104,7 @@ describe('sluice apps', () => {
     const [second] = jobs.live();
     assert.equal(second!.request.code, 's3://code/apps/counts/v2.zip');
     assert.deepEqual(second!.request.properties, { counts: { window: '20s' }, 'sluice.state': { backend: 'memory' } }, 'the properties given are merged into the current ones');
-    assert.match(second!.request.restoreFrom ?? '', /^counts--update-/);
+    assert.match(second!.request.restoreFrom ?? '', /^checkpoint:\/\/job-\d+\/chk-1$/);
 
     const rolledBack = succeeded(await apps('rollback', 'counts', '--wait', '--output', 'json'));
     const rollback = JSON.parse(rolledBack.stdout);

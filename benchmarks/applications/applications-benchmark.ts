@@ -45,9 +45,9 @@ const AUCTIONS_PER_BID = 0.052;
 const START_TARGET_MS = 5_000;
 const UPDATE_GAP_TARGET_MS = 2_000;
 const MANAGED_FLINK_CONTEXT = [
-  'Amazon Managed Service for Apache Flink, as documented (context, not measured here): an update of a',
-  'running application stops it with a snapshot and restarts it with the new code from that snapshot,',
-  'typically tens of seconds to minutes of downtime; starting an application takes minutes.',
+  'Amazon Managed Service for Apache Flink (context, not measured here): an update of a running',
+  'application stops it with a snapshot and restarts it with the new code from that snapshot; its',
+  'documentation puts a maintenance restart at 10 to 30 seconds of downtime, depending on the state.',
 ];
 
 const say = (line: string) => process.stderr.write(`applications: ${line}\n`);

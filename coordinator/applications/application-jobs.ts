@@ -12,7 +12,7 @@ export interface ApplicationJobRequest {
   readonly parallelism: number;
   readonly stateBackend: 'leveldb' | 'memory';
   readonly checkpointing: { readonly enabled: boolean; readonly intervalMs: number; readonly minPauseMs: number };
-  /** A snapshot of the cluster's catalog to restore. */
+  /** A snapshot of the cluster's catalog, or the path of a checkpoint, to restore. */
   readonly restoreFrom?: string;
   readonly allowNonRestoredState: boolean;
   /** A second submission with the key answers with the first's job (a resumed operation). */
@@ -31,6 +31,13 @@ export interface ApplicationJobs {
   job(jobId: string): ApplicationJobView | undefined;
   /** Stops with a last checkpoint kept as the snapshot `snapshotName` (none: no snapshot). */
   stop(jobId: string, snapshotName: string | undefined): Promise<void>;
+  /**
+   * Stops with a last checkpoint (a job stopped already: its latest) and answers where that
+   * checkpoint is: a new job restores it at once, and keepAsSnapshot copies it afterwards.
+   */
+  stopWithCheckpoint(jobId: string): Promise<string>;
+  /** Copies the job's latest checkpoint into the snapshot `snapshotName` (the job need not run). */
+  keepAsSnapshot(jobId: string, snapshotName: string): Promise<void>;
   cancel(jobId: string): Promise<void>;
   snapshot(jobId: string, snapshotName: string): Promise<void>;
   hasSnapshot(snapshotName: string): Promise<boolean>;

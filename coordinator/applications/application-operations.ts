@@ -119,25 +119,28 @@ export class ApplicationOperations {
   }
 
   /**
-   * An update or a rollback of a running application: the old job stops with a snapshot, the new
-   * version starts from it. A new version that does not start is rolled back to the old one from
-   * the same snapshot when system rollback is enabled (ROLLED_BACK).
+   * An update or a rollback of a running application: the old job stops with a last checkpoint
+   * and the new version starts from that checkpoint at once; the checkpoint is copied into the
+   * application's snapshot meanwhile, off the new version's way. A new version that does not
+   * start is rolled back to the old one from the same checkpoint when system rollback is enabled
+   * (ROLLED_BACK).
    */
   private async runReplace(operation: ApplicationOperation, request: Extract<OperationRequest, { kind: 'update' | 'rollback' }>): Promise<void> {
     const name = operation.application;
     const record = await this.store.record(name);
     const previous = (await this.store.versions(name)).filter((v) => v.versionId < request.toVersion).sort((a, b) => b.versionId - a.versionId)[0];
-    const snapshotName = `${request.kind}-${operation.id}`;
+    let restoreFrom: string;
     let snapshot: ApplicationSnapshot;
     try {
-      snapshot = await this.stopJobWithSnapshot(operation, record, snapshotName, operation.versionFrom ?? record.versionId);
+      ({ restoreFrom, snapshot } = await this.stopJobWithCheckpoint(operation, record, `${request.kind}-${operation.id}`, operation.versionFrom ?? record.versionId));
     } catch (error) {
       // The old version never stopped: it runs on at the old version.
       await this.fail(operation, error, 'RUNNING', previous ? { config: previous.config, versionId: previous.versionId } : {});
       return;
     }
+    this.keepAsSnapshot(operation, record.jobId!, snapshot);
     try {
-      const jobId = await this.startJob(operation, record, snapshot.catalogName, false, 'job');
+      const jobId = await this.startJob(operation, record, restoreFrom, false, 'job');
       await this.finish(operation, 'RUNNING', { jobId });
     } catch (error) {
       if (!record.config.rollbackEnabled && !previous?.config.rollbackEnabled) {
@@ -148,7 +151,7 @@ export class ApplicationOperations {
       try {
         await this.store.updateRecord(name, (r) => this.store.moved(r, 'ROLLING_BACK'));
         const old = previous!;
-        const jobId = await this.startJob(operation, { ...record, config: old.config }, snapshot.catalogName, false, 'rollback-job');
+        const jobId = await this.startJob(operation, { ...record, config: old.config }, restoreFrom, false, 'rollback-job');
         await this.fail(operation, error, 'ROLLED_BACK', { jobId, versionRolledBackFrom: record.versionId, versionRolledBackTo: old.versionId, config: old.config });
       } catch (rollbackError) {
         await this.fail(operation, new Error(`${errorChainMessage(error)}; rolling back failed too: ${errorChainMessage(rollbackError)}`), 'READY', { jobId: undefined });
@@ -182,6 +185,37 @@ export class ApplicationOperations {
     await this.store.putSnapshot(ready);
     await this.step(operation, `stopped with snapshot ${snapshotName}`);
     return ready;
+  }
+
+  /**
+   * Stops the record's job with a last checkpoint and answers where it is, for the new version to
+   * restore, and the application snapshot it becomes (CREATING until keepAsSnapshot copies it). A
+   * resumed operation whose copy was made restores the snapshot.
+   */
+  private async stopJobWithCheckpoint(operation: ApplicationOperation, record: ApplicationRecord, snapshotName: string, versionId: number): Promise<{ restoreFrom: string; snapshot: ApplicationSnapshot }> {
+    const { catalogName } = checkSnapshotName(record.name, snapshotName);
+    if (record.jobId === undefined) throw new Error(`application ${record.name} has no job to stop`);
+    const snapshot: ApplicationSnapshot = { application: record.name, name: snapshotName, status: 'CREATING', versionId, createdAtMs: this.options.clock.now(), catalogName };
+    if (await this.options.jobs.hasSnapshot(catalogName)) return { restoreFrom: catalogName, snapshot: { ...snapshot, status: 'READY' } };
+    await this.store.putSnapshot(snapshot);
+    const restoreFrom = await this.options.jobs.stopWithCheckpoint(record.jobId);
+    await this.step(operation, `stopped with checkpoint ${restoreFrom}`);
+    return { restoreFrom, snapshot };
+  }
+
+  /** Copies the stopped job's checkpoint into the application's snapshot, in the background; its status says how that went. */
+  private keepAsSnapshot(operation: ApplicationOperation, jobId: string, snapshot: ApplicationSnapshot): void {
+    if (snapshot.status === 'READY') return;
+    this.options.jobs
+      .keepAsSnapshot(jobId, snapshot.catalogName)
+      .then(
+        () => this.store.putSnapshot({ ...snapshot, status: 'READY' }),
+        (error: unknown) => {
+          this.log.warn('keeping the stopped job\'s checkpoint as the snapshot failed', { application: operation.application, operation: operation.id, snapshot: snapshot.name, error: errorChainMessage(error) });
+          return this.store.putSnapshot({ ...snapshot, status: 'FAILED' });
+        },
+      )
+      .catch((error: unknown) => this.log.error('recording an application snapshot failed', { application: operation.application, snapshot: snapshot.name, error: errorChainMessage(error) }));
   }
 
   private async waitForJob(jobId: string, state: 'running'): Promise<void> {

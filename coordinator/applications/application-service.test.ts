@@ -149,7 +149,11 @@ describe('applications through the kinesisanalyticsv2 API', () => {
     assert.equal(afterUpdate.ApplicationVersionUpdatedFrom, 1);
     const [second] = api.jobs.live();
     assert.equal(second!.request.code, 's3://code/apps/counts/v2.zip?versionId=v2');
-    assert.equal(second!.request.restoreFrom, `counts--update-${update.OperationId}`, 'the new version restores the snapshot the old one stopped with: its keyed state goes on');
+    assert.equal(second!.request.restoreFrom, `checkpoint://${first!.jobId}/chk-1`, 'the new version restores the checkpoint the old one stopped with, at once: its keyed state goes on');
+    await waitFor('the stop checkpoint kept as the application snapshot', 10_000, async () => {
+      const details = (await api.client.send(new sdk.DescribeApplicationSnapshotCommand({ ApplicationName: 'counts', SnapshotName: `update-${update.OperationId}` }))).SnapshotDetails!;
+      return details.SnapshotStatus === 'READY' ? details : undefined;
+    });
     assert.equal(first!.state, 'stopped');
 
     const rollback = await api.client.send(new sdk.RollbackApplicationCommand({ ApplicationName: 'counts', CurrentApplicationVersionId: 2 }));
@@ -260,7 +264,7 @@ describe('applications through the kinesisanalyticsv2 API', () => {
     const live = api.jobs.live().filter((j) => j.state === 'running');
     assert.equal(live.length, 1);
     assert.equal(live[0]!.request.code, 's3://code/apps/counts/v1.zip?versionId=v1');
-    assert.equal(live[0]!.request.restoreFrom, `counts--update-${update.OperationId}`);
+    assert.match(live[0]!.request.restoreFrom ?? '', /^checkpoint:\/\/job-1\/chk-1$/, 'the old version restores the checkpoint it stopped with');
   });
 
   it('a new leader resumes a start its predecessor left in progress, without a second job', async () => {

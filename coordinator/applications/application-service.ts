@@ -81,6 +81,12 @@ export class ApplicationService {
    */
   async start(): Promise<void> {
     for (const record of await this.store.records()) {
+      // A snapshot the old leader was still copying: there if the copy finished, else lost.
+      for (const snapshot of await this.store.snapshots(record.name)) {
+        if (snapshot.status !== 'CREATING') continue;
+        const copied = await this.options.jobs.hasSnapshot(snapshot.catalogName);
+        await this.store.putSnapshot({ ...snapshot, status: copied ? 'READY' : 'FAILED' });
+      }
       for (const operation of await this.store.operations(record.name)) {
         if (operation.status !== 'IN_PROGRESS' || operation.id === record.operationId) continue;
         await this.operationRunner.endOperation(record.name, operation.id, 'FAILED', 'the leader changed before the operation began; nothing was done');

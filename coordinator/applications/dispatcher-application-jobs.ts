@@ -28,6 +28,16 @@ export class DispatcherApplicationJobs implements ApplicationJobs {
     if (job?.state === 'stopped' && snapshotName !== undefined && !(await this.hasSnapshot(snapshotName))) await this.dispatcher.snapshotLatestCheckpoint(jobId, snapshotName);
   }
 
+  async stopWithCheckpoint(jobId: string): Promise<string> {
+    const job = this.job(jobId);
+    if (job && !isTerminal(job.state)) await this.dispatcher.stop(jobId, {});
+    return this.dispatcher.latestCheckpointPath(jobId);
+  }
+
+  async keepAsSnapshot(jobId: string, snapshotName: string): Promise<void> {
+    if (!(await this.hasSnapshot(snapshotName))) await this.dispatcher.snapshotLatestCheckpoint(jobId, snapshotName);
+  }
+
   async cancel(jobId: string): Promise<void> {
     const job = this.job(jobId);
     if (!job || isTerminal(job.state)) return;

@@ -353,6 +353,11 @@ export class Dispatcher {
     return this.job(jobId).snapshot(name);
   }
 
+  /** Where a job's latest completed checkpoint is (a stopped job's too): a new job restores it to go on from there. */
+  latestCheckpointPath(jobId: string): Promise<string> {
+    return this.job(jobId).latestCheckpointPath();
+  }
+
   /** Copies a job's latest completed checkpoint into a snapshot (a stop whose snapshot copy a leader change cut short). */
   async snapshotLatestCheckpoint(jobId: string, name: string): Promise<SnapshotSummary> {
     checkSnapshotName(name);

@@ -750,10 +750,19 @@ export class JobController {
 
   /** A snapshot of the checkpoint the pointer names (the job need not run). */
   async snapshotOfLatestCheckpoint(name: string): Promise<SnapshotSummary> {
+    return this.copyToSnapshot(await this.latestCheckpointId(`to keep as snapshot ${name}`), name);
+  }
+
+  /** Where the checkpoint the pointer names is: what a new job restores to go on from this one (the job need not run). */
+  async latestCheckpointPath(): Promise<string> {
+    return childLocation(this.storage().location, `chk-${await this.latestCheckpointId('to restore')}`);
+  }
+
+  private async latestCheckpointId(what: string): Promise<number> {
     // A job a new leader took over as terminal has not read its pointer.
     const checkpointId = this.completed.latestId === undefined ? await this.completed.load() : await this.completed.settled();
-    if (checkpointId === undefined) throw new InvalidRequestError(`job ${this.jobId} has no completed checkpoint to keep as snapshot ${name}`);
-    return this.copyToSnapshot(checkpointId, name);
+    if (checkpointId === undefined) throw new InvalidRequestError(`job ${this.jobId} has no completed checkpoint ${what}`);
+    return checkpointId;
   }
 
   copyToSnapshot(checkpointId: number, name: string | undefined): Promise<SnapshotSummary> {

@@ -16,6 +16,8 @@ export interface TestingJob extends ApplicationJobView {
 export class TestingApplicationJobs implements ApplicationJobs {
   readonly jobs = new Map<string, TestingJob>();
   readonly snapshotNames = new Set<string>();
+  /** Checkpoints stopped jobs left, by path: `checkpoint://<job>/chk-1`. */
+  readonly checkpointPaths = new Set<string>();
   readonly calls: string[] = [];
   /** When false, submitted jobs stay `deploying` until the test moves them. */
   runAtOnce = true;
@@ -24,7 +26,9 @@ export class TestingApplicationJobs implements ApplicationJobs {
   async submit(request: ApplicationJobRequest): Promise<string> {
     const existing = [...this.jobs.values()].find((j) => j.request.idempotencyKey === request.idempotencyKey);
     if (existing) return existing.jobId;
-    if (request.restoreFrom !== undefined && !this.snapshotNames.has(request.restoreFrom)) throw new Error(`restoreFrom: no snapshot named ${request.restoreFrom}`);
+    if (request.restoreFrom !== undefined && !this.snapshotNames.has(request.restoreFrom) && !this.checkpointPaths.has(request.restoreFrom)) {
+      throw new Error(`restoreFrom: no snapshot or checkpoint ${request.restoreFrom}`);
+    }
     const jobId = `job-${this.nextId++}`;
     const crash = request.code.includes('crash');
     this.jobs.set(jobId, {
@@ -47,6 +51,21 @@ export class TestingApplicationJobs implements ApplicationJobs {
     if (snapshotName !== undefined) this.snapshotNames.add(snapshotName);
     job.state = 'stopped';
     this.calls.push(`stop ${jobId}${snapshotName === undefined ? '' : ` with ${snapshotName}`}`);
+  }
+
+  async stopWithCheckpoint(jobId: string): Promise<string> {
+    const path = `checkpoint://${jobId}/chk-1`;
+    if (this.jobs.get(jobId)?.state === 'stopped') return path;
+    this.running(jobId).state = 'stopped';
+    this.checkpointPaths.add(path);
+    this.calls.push(`stop ${jobId} with a checkpoint`);
+    return path;
+  }
+
+  async keepAsSnapshot(jobId: string, snapshotName: string): Promise<void> {
+    if (!this.checkpointPaths.has(`checkpoint://${jobId}/chk-1`)) throw new Error(`job ${jobId} left no checkpoint`);
+    this.snapshotNames.add(snapshotName);
+    this.calls.push(`keep ${jobId}'s checkpoint as ${snapshotName}`);
   }
 
   async cancel(jobId: string): Promise<void> {
