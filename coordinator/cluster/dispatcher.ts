@@ -26,7 +26,7 @@ import { createRestartStrategy } from '../scheduler/restart-strategy.ts';
 import type { RestartStrategyConfig } from '../../shared/config/restart-strategy-config.ts';
 import { checkpointPointerKey, JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from '../job/job-record.ts';
 import type { CompletedCheckpointInfo } from '../../shared/checkpoint/checkpoint-coordinator.ts';
-import { JobController, type CheckpointingSettings, type JobStatusView, type RescaleResult, type StopResult } from '../job/job-controller.ts';
+import { JobController, type CheckpointingSettings, type JobStatusView, type RescaleResult, type StopResult, type WorkerGatewayClient } from '../job/job-controller.ts';
 import { WorkerRegistry, type RunningAttemptReport } from './worker-registry.ts';
 
 export interface DispatcherOptions {
@@ -43,6 +43,8 @@ export interface DispatcherOptions {
   readonly restartStrategy: RestartStrategyConfig;
   /** A fenced write or a worker refused this leader's epoch: step down. */
   readonly onFenced: (error: Error) => void;
+  /** How workers are called: gRPC clients by default; a testing gateway in unit tests. */
+  readonly workerClient?: (rpcAddress: string) => WorkerGatewayClient;
 }
 
 export interface SubmitRequest {
@@ -111,7 +113,7 @@ export class Dispatcher {
       workers: this.workers,
       clock: o.clock,
       logger: o.logger,
-      workerClient: (address) => this.client(address),
+      workerClient: (address) => this.options.workerClient?.(address) ?? this.client(address),
       checkpointing: o.checkpointing,
       snapshots: this.snapshots,
       heartbeatIntervalMs: o.heartbeatIntervalMs,
