@@ -1,9 +1,10 @@
 // `sluice apps` options: each command's arguments and flags parsed once, validated (every error
 // names its flag or argument), defaults applied. What reaches the command is a typed request.
 
-import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { parseCodeLocationUrl, isS3CodeLocation, type S3CodeLocation } from '../shared/application-code/code-location.ts';
 import { ConfigurationError } from '../shared/errors.ts';
+import { parseCommandArgs } from './command-args.ts';
 
 export const DEFAULT_APPS_ENDPOINT = 'http://127.0.0.1:8081';
 export const DEFAULT_APPS_REGION = 'us-east-1';
@@ -43,7 +44,7 @@ interface CommandSpec {
   readonly synopsis: string;
   readonly summary: string;
   readonly optionsText: string;
-  readonly options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+  readonly options: ParseArgsConfig['options'];
 }
 
 const CONNECTION_OPTIONS = {
@@ -226,14 +227,7 @@ export function parseAppsOptions(args: readonly string[], env: NodeJS.ProcessEnv
   if (command === 'help' || command === '--help' || command === '-h') return { help: APPS_USAGE };
   if (!Object.hasOwn(COMMANDS, command)) throw new ConfigurationError(command, `not a command of sluice apps (${Object.keys(COMMANDS).join(', ')}); see sluice apps --help`);
   const name = command as AppsCommandName;
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...rest], allowPositionals: true, strict: true, options: { ...CONNECTION_OPTIONS, ...COMMANDS[name].options } });
-  } catch (error) {
-    const message = (error as Error).message;
-    const flag = /'(--?[\w-]+)/.exec(message)?.[1] ?? 'arguments';
-    throw new ConfigurationError(flag, `${message.split('. ')[0]}; see sluice apps ${name} --help`);
-  }
+  const parsed = parseCommandArgs(rest, { ...CONNECTION_OPTIONS, ...COMMANDS[name].options }, `apps ${name}`);
   const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
   if (values.help) return { help: appsCommandUsage(name) };
   const flags = new Flags(values, name);

@@ -1,9 +1,9 @@
 // `sluice package` options: parsed once, validated (every error names its flag), defaults applied.
 
 import { basename, extname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseS3ObjectUrl, type S3CodeLocation } from '../shared/application-code/index.ts';
 import { ConfigurationError } from '../shared/errors.ts';
+import { parseCommandArgs } from './command-args.ts';
 
 export const PACKAGE_USAGE = `Usage: sluice package <app.ts|app.js> [-o app.zip] [--upload s3://BUCKET/KEY]
 
@@ -34,25 +34,17 @@ export interface PackageOptions {
 
 /** Parses `sluice package` arguments; ConfigurationError naming the flag on bad input. */
 export function parsePackageOptions(args: readonly string[]): PackageOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        output: { type: 'string', short: 'o' },
-        upload: { type: 'string' },
-        's3-endpoint': { type: 'string' },
-        's3-region': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    const message = (error as Error).message;
-    const flag = /'(--?[\w-]+)/.exec(message)?.[1] ?? 'arguments';
-    throw new ConfigurationError(flag, `${message.split('. ')[0]}; see sluice package --help`);
-  }
+  const parsed = parseCommandArgs(
+    args,
+    {
+      output: { type: 'string', short: 'o' },
+      upload: { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      's3-region': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'package',
+  );
   const values = parsed.values;
   if (values.help) return 'help';
   if (parsed.positionals.length !== 1) {

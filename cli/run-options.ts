@@ -2,12 +2,12 @@
 // flag), defaults applied, and returned as one readonly object the rest of the code reads.
 
 import { basename, extname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { ApplicationProperties } from '../shared/api/environment.ts';
 import { parseDurationMs } from '../shared/api/time.ts';
 import { configurationErrorFromZod } from '../shared/config/configuration-error-from-zod.ts';
 import { ConfigurationError } from '../shared/errors.ts';
+import { parseCommandArgs } from './command-args.ts';
 import { UPPER_BOUND_MAX_PARALLELISM } from '../shared/key-groups.ts';
 
 export const RUN_USAGE = `Usage: sluice run <app.ts|app.js> [options]
@@ -123,35 +123,27 @@ export function parseProperties(entries: readonly string[]): ApplicationProperti
 
 /** Parses `sluice run` arguments; throws ConfigurationError naming the flag on bad input. */
 export function parseRunOptions(args: readonly string[]): RunOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        parallelism: { type: 'string' },
-        'max-parallelism': { type: 'string' },
-        'state-backend': { type: 'string' },
-        'state-dir': { type: 'string' },
-        'checkpoint-interval': { type: 'string' },
-        'checkpoint-dir': { type: 'string' },
-        'retained-checkpoints': { type: 'string' },
-        's3-endpoint': { type: 'string' },
-        's3-region': { type: 'string' },
-        restore: { type: 'string' },
-        'allow-non-restored-state': { type: 'boolean' },
-        property: { type: 'string', multiple: true },
-        'job-name': { type: 'string' },
-        'dead-letter-path': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    const message = (error as Error).message;
-    const flag = /'(--?[\w-]+)/.exec(message)?.[1] ?? 'arguments';
-    throw new ConfigurationError(flag, `${message.split('. ')[0]}; see sluice run --help`);
-  }
+  const parsed = parseCommandArgs(
+    args,
+    {
+      parallelism: { type: 'string' },
+      'max-parallelism': { type: 'string' },
+      'state-backend': { type: 'string' },
+      'state-dir': { type: 'string' },
+      'checkpoint-interval': { type: 'string' },
+      'checkpoint-dir': { type: 'string' },
+      'retained-checkpoints': { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      's3-region': { type: 'string' },
+      restore: { type: 'string' },
+      'allow-non-restored-state': { type: 'boolean' },
+      property: { type: 'string', multiple: true },
+      'job-name': { type: 'string' },
+      'dead-letter-path': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'run',
+  );
   if (parsed.values.help) return 'help';
   if (parsed.positionals.length !== 1) {
     throw new ConfigurationError('application', parsed.positionals.length === 0 ? 'give the application file: sluice run app.ts' : `expected one application file, got ${parsed.positionals.join(' ')}`);

@@ -29,8 +29,6 @@ export interface ApplicationJobs {
   submit(request: ApplicationJobRequest): Promise<string>;
   /** Undefined when this leader knows no such job. */
   job(jobId: string): ApplicationJobView | undefined;
-  /** Stops with a last checkpoint kept as the snapshot `snapshotName` (none: no snapshot). */
-  stop(jobId: string, snapshotName: string | undefined): Promise<void>;
   /**
    * Stops with a last checkpoint (a job stopped already: its latest) and answers where that
    * checkpoint is: a new job restores it at once, and keepAsSnapshot copies it afterwards.

@@ -10,6 +10,7 @@ import { codeLocationUrl } from '../../shared/application-code/code-location.ts'
 import type { Clock } from '../../shared/clock.ts';
 import { errorChainMessage, FencedError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
+import { isTerminal } from '../job/job-states.ts';
 import type { ApplicationJobRequest, ApplicationJobs } from './application-jobs.ts';
 import {
   checkSnapshotName,
@@ -103,12 +104,13 @@ export class ApplicationOperations {
     try {
       const record = await this.store.record(name);
       const job = record.jobId === undefined ? undefined : this.options.jobs.job(record.jobId);
-      if (job !== undefined && record.jobId !== undefined && !['finished', 'cancelled', 'stopped', 'failed'].includes(job.state)) {
+      if (job !== undefined && record.jobId !== undefined && !isTerminal(job.state)) {
         if (force || !record.config.snapshotsEnabled || job.state !== 'running') {
           await this.options.jobs.cancel(record.jobId);
         } else {
-          const snapshotName = `stop-${operation.id}`;
-          await this.stopJobWithSnapshot(operation, record, snapshotName, record.versionId);
+          const { snapshot } = await this.stopJobWithCheckpoint(operation, record, `stop-${operation.id}`, record.versionId);
+          // Stopped applications start from their latest snapshot: it is READY before the stop ends.
+          await this.copyToSnapshot(record.jobId, snapshot);
         }
       }
       await this.finish(operation, 'READY', { jobId: undefined });
@@ -138,7 +140,10 @@ export class ApplicationOperations {
       await this.fail(operation, error, 'RUNNING', previous ? { config: previous.config, versionId: previous.versionId } : {});
       return;
     }
-    this.keepAsSnapshot(operation, record.jobId!, snapshot);
+    // Off the new version's way: it restores the checkpoint itself.
+    this.copyToSnapshot(record.jobId!, snapshot).catch((error: unknown) =>
+      this.log.warn('keeping the stopped job\'s checkpoint as the snapshot failed', { application: name, operation: operation.id, snapshot: snapshot.name, error: errorChainMessage(error) }),
+    );
     try {
       const jobId = await this.startJob(operation, record, restoreFrom, false, 'job');
       await this.finish(operation, 'RUNNING', { jobId });
@@ -172,24 +177,9 @@ export class ApplicationOperations {
     return jobId;
   }
 
-  /** Stops the record's job with a snapshot kept as the application's `snapshotName` (skipped when a resumed operation already did). */
-  private async stopJobWithSnapshot(operation: ApplicationOperation, record: ApplicationRecord, snapshotName: string, versionId: number): Promise<ApplicationSnapshot> {
-    const { catalogName } = checkSnapshotName(record.name, snapshotName);
-    const snapshot: ApplicationSnapshot = { application: record.name, name: snapshotName, status: 'CREATING', versionId, createdAtMs: this.options.clock.now(), catalogName };
-    if (!(await this.options.jobs.hasSnapshot(catalogName))) {
-      if (record.jobId === undefined) throw new Error(`application ${record.name} has no job to stop`);
-      await this.store.putSnapshot(snapshot);
-      await this.options.jobs.stop(record.jobId, catalogName);
-    }
-    const ready = { ...snapshot, status: 'READY' as const };
-    await this.store.putSnapshot(ready);
-    await this.step(operation, `stopped with snapshot ${snapshotName}`);
-    return ready;
-  }
-
   /**
-   * Stops the record's job with a last checkpoint and answers where it is, for the new version to
-   * restore, and the application snapshot it becomes (CREATING until keepAsSnapshot copies it). A
+   * Stops the record's job with a last checkpoint and answers where it is, for a new version to
+   * restore, and the application snapshot it becomes (CREATING until copyToSnapshot copies it). A
    * resumed operation whose copy was made restores the snapshot.
    */
   private async stopJobWithCheckpoint(operation: ApplicationOperation, record: ApplicationRecord, snapshotName: string, versionId: number): Promise<{ restoreFrom: string; snapshot: ApplicationSnapshot }> {
@@ -203,19 +193,16 @@ export class ApplicationOperations {
     return { restoreFrom, snapshot };
   }
 
-  /** Copies the stopped job's checkpoint into the application's snapshot, in the background; its status says how that went. */
-  private keepAsSnapshot(operation: ApplicationOperation, jobId: string, snapshot: ApplicationSnapshot): void {
+  /** Copies the stopped job's checkpoint into the application's snapshot; its status says how that went (a failure is thrown on too). */
+  private async copyToSnapshot(jobId: string, snapshot: ApplicationSnapshot): Promise<void> {
     if (snapshot.status === 'READY') return;
-    this.options.jobs
-      .keepAsSnapshot(jobId, snapshot.catalogName)
-      .then(
-        () => this.store.putSnapshot({ ...snapshot, status: 'READY' }),
-        (error: unknown) => {
-          this.log.warn('keeping the stopped job\'s checkpoint as the snapshot failed', { application: operation.application, operation: operation.id, snapshot: snapshot.name, error: errorChainMessage(error) });
-          return this.store.putSnapshot({ ...snapshot, status: 'FAILED' });
-        },
-      )
-      .catch((error: unknown) => this.log.error('recording an application snapshot failed', { application: operation.application, snapshot: snapshot.name, error: errorChainMessage(error) }));
+    try {
+      await this.options.jobs.keepAsSnapshot(jobId, snapshot.catalogName);
+    } catch (error) {
+      await this.store.putSnapshot({ ...snapshot, status: 'FAILED' });
+      throw error;
+    }
+    await this.store.putSnapshot({ ...snapshot, status: 'READY' });
   }
 
   private async waitForJob(jobId: string, state: 'running'): Promise<void> {
@@ -224,7 +211,7 @@ export class ApplicationOperations {
       if (this.disposed || this.store.deposed) throw new Error('this coordinator is no longer the leader');
       const job = this.options.jobs.job(jobId);
       if (job?.state === state) return;
-      if (job && ['failed', 'cancelled', 'finished', 'stopped'].includes(job.state)) throw new Error(`job ${jobId} is ${job.state}${job.failure ? `: ${job.failure}` : ''}`);
+      if (job && isTerminal(job.state)) throw new Error(`job ${jobId} is ${job.state}${job.failure ? `: ${job.failure}` : ''}`);
       if (job && job.state === 'restarting' && job.failure) throw new Error(`job ${jobId} failed to start: ${job.failure}`);
       if (this.options.clock.now() >= deadline) throw new Error(`job ${jobId} did not reach ${state} in ${this.options.startTimeoutMs ?? 300_000} ms (it is ${job?.state ?? 'unknown'})`);
       await new Promise<void>((resolve) => this.options.clock.schedule(100, resolve));

@@ -3,9 +3,9 @@
 // by the leader's epoch (a deposed leader changes nothing and is told), and the actions on one
 // application run one at a time (`locked`), so its record is read, checked and written whole.
 
-import { FencedError } from '../../shared/errors.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logging.ts';
+import { callReportingFencing } from '../ha/fenced-call.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import {
   APPLICATION_KEY_PREFIX,
@@ -98,16 +98,11 @@ export class ApplicationStore {
     return this.fenced(() => this.options.ha.putFenced(this.options.leadership, key, JSON.stringify(value)));
   }
 
-  async fenced<T>(write: () => Promise<T>): Promise<T> {
-    try {
-      return await write();
-    } catch (error) {
-      if (error instanceof FencedError) {
-        this.deposed = true;
-        this.options.onFenced(error);
-      }
-      throw error;
-    }
+  private fenced<T>(write: () => Promise<T>): Promise<T> {
+    return callReportingFencing(write, (error) => {
+      this.deposed = true;
+      this.options.onFenced(error);
+    });
   }
 
   /** Runs `action` after every earlier one on the same application. */

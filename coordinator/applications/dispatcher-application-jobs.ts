@@ -14,18 +14,8 @@ export class DispatcherApplicationJobs implements ApplicationJobs {
   }
 
   job(jobId: string): ApplicationJobView | undefined {
-    const status = this.dispatcher.listJobs().find((j) => j.jobId === jobId);
+    const status = this.dispatcher.findJobStatus(jobId);
     return status && { state: status.state, parallelism: status.parallelism, failure: status.failure };
-  }
-
-  async stop(jobId: string, snapshotName: string | undefined): Promise<void> {
-    const job = this.job(jobId);
-    if (job && !isTerminal(job.state)) {
-      await this.dispatcher.stop(jobId, snapshotName === undefined ? {} : { snapshot: true, name: snapshotName });
-      return;
-    }
-    // Stopped already, by a leader that went before it copied the stop's checkpoint into the snapshot.
-    if (job?.state === 'stopped' && snapshotName !== undefined && !(await this.hasSnapshot(snapshotName))) await this.dispatcher.snapshotLatestCheckpoint(jobId, snapshotName);
   }
 
   async stopWithCheckpoint(jobId: string): Promise<string> {

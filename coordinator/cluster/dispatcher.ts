@@ -26,6 +26,7 @@ import { createRestartStrategy } from '../scheduler/restart-strategy.ts';
 import type { RestartStrategyConfig } from '../../shared/config/restart-strategy-config.ts';
 import { checkpointPointerKey, JOB_KEY_PREFIX, type JobRecord, type JobSubmission } from '../job/job-record.ts';
 import type { CompletedCheckpointInfo } from '../../shared/checkpoint/checkpoint-coordinator.ts';
+import { isTerminal } from '../job/job-states.ts';
 import { JobController, type CheckpointingSettings, type JobStatusView, type RescaleResult, type StopResult, type WorkerGatewayClient } from '../job/job-controller.ts';
 import { WorkerRegistry, type RunningAttemptReport } from './worker-registry.ts';
 
@@ -84,7 +85,7 @@ export class Dispatcher {
   /** Starts leading: waits for workers to re-register, takes over recorded jobs, then ticks. */
   async start(): Promise<void> {
     const records = [...(await this.options.ha.getPrefix(JOB_KEY_PREFIX)).values()].map((v) => JSON.parse(v) as JobRecord);
-    const live = records.filter((r) => !['finished', 'cancelled', 'stopped', 'failed'].includes(r.state));
+    const live = records.filter((r) => !isTerminal(r.state));
     this.scheduleTick();
     if (live.length > 0) {
       this.log.info('waiting for workers to re-register before taking over jobs', { jobs: live.map((r) => r.jobId), graceMs: this.options.workerRegistrationGraceMs });
@@ -381,6 +382,11 @@ export class Dispatcher {
 
   jobStatus(jobId: string): JobStatusView {
     return this.job(jobId).getStatus();
+  }
+
+  /** A job's status, undefined when this leader knows no such job. */
+  findJobStatus(jobId: string): JobStatusView | undefined {
+    return this.jobs.get(jobId)?.getStatus();
   }
 
   async cancel(jobId: string): Promise<JobStatusView> {

@@ -27,6 +27,7 @@ import { CheckpointIdCounter } from '../checkpoint/checkpoint-id-counter.ts';
 import { CompletedCheckpointStore } from '../checkpoint/completed-checkpoint-store.ts';
 import { PeriodicCheckpointScheduler } from '../checkpoint/periodic-checkpoint-scheduler.ts';
 import type { RegisteredWorker, RunningAttemptReport, RunningSubtask, WorkerRegistry } from '../cluster/worker-registry.ts';
+import { callReportingFencing } from '../ha/fenced-call.ts';
 import type { HighAvailabilityServices, Leadership } from '../ha/high-availability-services.ts';
 import type { RestartStrategy } from '../scheduler/restart-strategy.ts';
 import { placeJob, slotsOf, slotsTakenOn, type PlacementEntry } from '../scheduler/slot-placement.ts';
@@ -122,7 +123,6 @@ export class JobController {
   private lastRescale: RescaleResult | undefined;
   private parallelism: number | undefined;
   plan: JobPlan;
-  slotsNeeded: number;
 
   private checkpoints: CheckpointCoordinator | undefined;
   private readonly checkpointFailures: CheckpointFailureManager;
@@ -160,7 +160,6 @@ export class JobController {
   ) {
     this.parallelism = submission.parallelism;
     this.plan = this.planFor(submission.parallelism);
-    this.slotsNeeded = slotsOf(this.plan);
     this.log = services.logger.child({ application: submission.jobName, job: submission.jobId, epoch: services.leadership.epoch });
     this.checkpointFailures = new CheckpointFailureManager(services.checkpointing.tolerableFailedCheckpoints);
     this.checkpointIds = new CheckpointIdCounter(services.ha, services.leadership, checkpointCounterKey(submission.jobId));
@@ -183,7 +182,11 @@ export class JobController {
   setParallelism(parallelism: number): void {
     this.parallelism = parallelism;
     this.plan = this.planFor(parallelism);
-    this.slotsNeeded = slotsOf(this.plan);
+  }
+
+  /** The slots the current plan needs: its parallelism. */
+  get slotsNeeded(): number {
+    return slotsOf(this.plan);
   }
 
   get jobId(): string {
@@ -271,16 +274,11 @@ export class JobController {
   }
 
   /** Runs a fenced write; a refusal means this coordinator lost the leadership. */
-  private async fenced<T>(write: () => Promise<T>): Promise<T> {
-    try {
-      return await write();
-    } catch (error) {
-      if (error instanceof FencedError) {
-        this.disposed = true;
-        this.services.onFenced(error);
-      }
-      throw error;
-    }
+  private fenced<T>(write: () => Promise<T>): Promise<T> {
+    return callReportingFencing(write, (error) => {
+      this.disposed = true;
+      this.services.onFenced(error);
+    });
   }
 
   /** A new submission: records it, then deploys the first attempt. */

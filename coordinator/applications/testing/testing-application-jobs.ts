@@ -46,13 +46,6 @@ export class TestingApplicationJobs implements ApplicationJobs {
     return this.jobs.get(jobId);
   }
 
-  async stop(jobId: string, snapshotName: string | undefined): Promise<void> {
-    const job = this.running(jobId);
-    if (snapshotName !== undefined) this.snapshotNames.add(snapshotName);
-    job.state = 'stopped';
-    this.calls.push(`stop ${jobId}${snapshotName === undefined ? '' : ` with ${snapshotName}`}`);
-  }
-
   async stopWithCheckpoint(jobId: string): Promise<string> {
     const path = `checkpoint://${jobId}/chk-1`;
     if (this.jobs.get(jobId)?.state === 'stopped') return path;
