@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../shared/application-code/index.ts';
 import { SystemClock } from '../shared/clock.ts';
 import { ConfigurationError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logging.ts';
@@ -105,7 +105,7 @@ export async function clusterCommand(args: readonly string[], logger: Logger): P
   mkdirSync(dataDir, { recursive: true });
   const tokenFile = join(dataDir, 'cluster-token');
   writeFileSync(tokenFile, randomBytes(24).toString('hex'), { mode: 0o600 });
-  const bin = fileURLToPath(new URL('../bin/sluice.mjs', import.meta.url));
+  const bin = join(packageRoot(), 'bin/sluice.mjs');
   const children: ChildProcess[] = [];
   const start = (role: string, extra: string[]) => {
     const child = spawn(process.execPath, [bin, role, '--cluster-token-file', tokenFile, ...extra], { stdio: ['ignore', 'inherit', 'inherit'] });

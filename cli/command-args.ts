@@ -4,7 +4,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigurationError } from '../shared/errors.ts';
 
-export function parseCommandArgs<const O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O, command: string) {
+type CommandArgs<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: O }>>;
+
+export function parseCommandArgs<const O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O, command: string): CommandArgs<O> {
   try {
     return parseArgs({ args: [...args], allowPositionals: true, strict: true, options });
   } catch (error) {

@@ -6,6 +6,7 @@ import { createLogger } from '../shared/logging.ts';
 import { appsCommand } from './apps-command.ts';
 import { clientCommand, CLIENT_USAGE } from './cluster-commands.ts';
 import { clusterCommand, coordinatorCommand, workerCommand } from './cluster-process-commands.ts';
+import { INIT_USAGE, initCommand, parseInitOptions } from './init-command.ts';
 import { packageCommand } from './package-command.ts';
 import { PACKAGE_USAGE, parsePackageOptions } from './package-options.ts';
 import { runCommand } from './run-command.ts';
@@ -14,6 +15,7 @@ import { parseRunOptions, RUN_USAGE } from './run-options.ts';
 const USAGE = `Usage: sluice <command> [options]
 
 Commands:
+  init <folder>       create an application project: package.json, a pipeline, its test (see sluice init --help)
   run <app.ts>        run an application in embedded mode (see sluice run --help)
   coordinator         run a coordinator (see sluice coordinator --help)
   worker              run a worker (see sluice worker --help)
@@ -48,6 +50,16 @@ export async function main(args: readonly string[]): Promise<number> {
           return 0;
         }
         return await runCommand(options, logger);
+      }
+      case 'init': {
+        const options = parseInitOptions(rest);
+        if (options === 'help') {
+          process.stdout.write(INIT_USAGE);
+          return 0;
+        }
+        const written = initCommand(options);
+        process.stdout.write(`created ${options.folder}: ${written.join(', ')}\nnext: cd ${options.folder} && npm install && npm test && npm start\n`);
+        return 0;
       }
       case 'package': {
         const options = parsePackageOptions(rest);

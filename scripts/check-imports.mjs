@@ -63,7 +63,9 @@ function resolve(file, specifier) {
   // The package importing itself by name (`sluice/connectors`): its "exports" say which file.
   if (specifier === packageJson.name || specifier.startsWith(`${packageJson.name}/`)) {
     const target = packageJson.exports?.[`.${specifier.slice(packageJson.name.length)}`];
-    return typeof target === 'string' ? posix.normalize(target) : specifier;
+    // A checkout's files are the "sluice-source" targets (the others are the built dist/).
+    const file = typeof target === 'string' ? target : target?.['sluice-source'];
+    return typeof file === 'string' ? posix.normalize(file) : specifier;
   }
   return undefined;
 }

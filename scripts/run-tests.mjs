@@ -63,8 +63,9 @@ function startServices(testFiles) {
 const serviceEnv = process.env.SLUICE_SERVICES === 'external' ? {} : startServices(files);
 console.log(`running ${files.length} test files`);
 const result = spawnSync(
+  // A checkout's own name resolves to its TypeScript sources (package.json "exports", condition "sluice-source").
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+  ['--conditions=sluice-source', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
   {
     cwd: root,
     stdio: 'inherit',

@@ -1,8 +1,8 @@
 // Loads an application module (TypeScript, JavaScript, or a bundle `sluice package` made) and
 // checks that its default export is a pipeline builder: `export default (env, properties) => { ... }`.
 
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StreamExecutionEnvironment, type Application, type ApplicationProperties } from './api/environment.ts';
 import { applicationModulePath } from './application-code/application-module.ts';
@@ -20,6 +20,8 @@ export async function loadApplication(location: string): Promise<Application> {
   }
   const absolute = resolve(path);
   if (!existsSync(absolute)) throw new ApplicationLoadError(`application ${path}: no such file`);
+  const formatProblem = commonJsProblem(absolute);
+  if (formatProblem) throw new ApplicationLoadError(`application ${path} ${formatProblem}`);
   // A packaged application imports 'sluice' by name from wherever it was unpacked.
   registerRuntimeModuleResolution();
   let module: Record<string, unknown>;
@@ -40,6 +42,36 @@ export async function loadApplication(location: string): Promise<Application> {
     );
   }
   return main as Application;
+}
+
+/**
+ * Why the module at `path` would load as CommonJS, which cannot import Sluice (an ES module
+ * graph): a .ts or .js file is CommonJS unless the nearest package.json says "type": "module".
+ * Undefined when it loads as an ES module.
+ */
+export function commonJsProblem(path: string): string | undefined {
+  const extension = extname(path);
+  if (extension !== '.ts' && extension !== '.js') return undefined;
+  const esmName = `${basename(path, extension)}${extension === '.ts' ? '.mts' : '.mjs'}`;
+  for (let folder = dirname(path); ; folder = dirname(folder)) {
+    const packageJsonPath = join(folder, 'package.json');
+    if (existsSync(packageJsonPath)) {
+      let type: unknown;
+      try {
+        type = (JSON.parse(readFileSync(packageJsonPath, 'utf8')) as { type?: unknown }).type;
+      } catch (error) {
+        return `cannot be loaded: ${packageJsonPath} is not valid JSON (${error instanceof Error ? error.message : String(error)})`;
+      }
+      if (type === 'module') return undefined;
+      return (
+        `would load as CommonJS: ${packageJsonPath} has ${type === undefined ? 'no "type"' : `"type": ${JSON.stringify(type)}`}, and Sluice applications are ES modules. ` +
+        `Add "type": "module" to ${packageJsonPath}, or rename the file to ${esmName}`
+      );
+    }
+    if (dirname(folder) === folder) {
+      return `would load as CommonJS: no package.json above it says "type": "module", and Sluice applications are ES modules. Create a package.json with "type": "module" in its project folder (sluice init makes one), or rename the file to ${esmName}`;
+    }
+  }
 }
 
 /** Loads the application and runs its builder on a fresh environment. */

@@ -35,4 +35,4 @@ export {
   type S3CodeLocation,
 } from './code-location.ts';
 export { ApplicationCodeError } from './errors.ts';
-export { installationRoot, registerRuntimeModuleResolution, runtimeModuleUrls, runtimeSpecifierOfFile } from './runtime-modules.ts';
+export { installationRoot, installedPackage, packageRoot, registerRuntimeModuleResolution, runtimeModuleUrls, runtimeSpecifierOfFile } from './runtime-modules.ts';

@@ -17,7 +17,7 @@ describe('runtime modules', () => {
   test('the runtime provides the package.json exports, by the package name', () => {
     const root = installationRoot();
     const urls = runtimeModuleUrls();
-    assert.deepEqual([...urls.keys()].sort(), ['sluice', 'sluice/connectors']);
+    assert.deepEqual([...urls.keys()].sort(), ['sluice', 'sluice/connectors', 'sluice/testing']);
     assert.equal(fileURLToPath(urls.get('sluice')!), join(root, 'shared/api/index.ts'));
     assert.equal(fileURLToPath(urls.get('sluice/connectors')!), join(root, 'worker/connectors/index.ts'));
     assert.equal(runtimeSpecifierOfFile(join(root, 'worker/connectors/index.ts')), 'sluice/connectors');
