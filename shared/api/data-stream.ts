@@ -130,6 +130,11 @@ export class DataStream<T> {
     return undefined;
   }
 
+  /** @internal an operator node fed by this stream, for the API's helpers (AsyncDataStream). */
+  addOperator<R>(name: string, operator: OperatorSpec): SingleOutputStreamOperator<R> {
+    return this.transform<R>(name, operator);
+  }
+
   /** Adds an operator node fed by this stream. */
   protected transform<R>(name: string, operator: OperatorSpec, keyed = false, parallelism?: number): SingleOutputStreamOperator<R> {
     const graph = this.environment.graph;

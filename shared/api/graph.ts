@@ -2,6 +2,7 @@
 // edges between them with how records are partitioned. The runtime plans subtasks from it.
 // Operators are described as data (OperatorSpec) so this module stays free of runtime code.
 
+import type { AsyncOperatorSpec } from './async-io.ts';
 import type { Source, Sink } from './connectors.ts';
 import type {
   CoProcessFunction,
@@ -50,7 +51,8 @@ export type OperatorSpec =
       lowerBoundInclusive: boolean;
       upperBoundInclusive: boolean;
       fn: FunctionOrFactory<ProcessJoinFunction<any, any, any>>;
-    };
+    }
+  | AsyncOperatorSpec;
 
 export type Partitioning = 'forward' | 'rebalance' | 'hash' | 'broadcast';
 

@@ -140,6 +140,10 @@ function topologicalOrder(graph: StreamGraph, edges: readonly PlannedEdge[]): nu
  * the key group of each arriving record is known).
  */
 export function liveRescaleRefusal(previous: JobPlan, next: JobPlan): string | undefined {
+  for (const node of next.graph.nodes) {
+    // Its records in flight are operator state that only a restore hands over (Flink restarts too).
+    if (node.kind === 'operator' && node.operator.kind === 'async') return `operator "${node.name}" is async I/O: its records in flight move by a restart`;
+  }
   const shape = (plan: JobPlan) => JSON.stringify([plan.tasks.map((t) => [t.id, t.nodeIds]), plan.edges.map((e) => [e.sourceId, e.targetId, e.partitioning])]);
   if (shape(previous) !== shape(next)) return 'the job chains its operators differently at the new parallelism';
   for (const task of next.tasks) {

@@ -195,6 +195,7 @@ export class ClusterJobRunner {
         input: (edgeIndex: number, producer: number, consumer: number, channel: InputChannel) => services.dataPlane.registerInput(key(edgeIndex, producer, consumer), channel),
       },
       onChannelData: () => this.wake(),
+      wakeUp: () => this.wake(),
     };
   }
 
@@ -273,7 +274,7 @@ export class ClusterJobRunner {
       let waitMs = MAX_IDLE_SLEEP_MS;
       for (const task of this.tasks) {
         if (!task.source || task.status !== 'running' || this.cancelled || this.pollingHeld.has(task)) continue;
-        if (this.isBackPressured(task)) continue;
+        if (this.isBackPressured(task) || task.inputBlocked()) continue;
         const started = performance.now();
         let status = task.pollSource(sourceBatchSize);
         if (status instanceof Promise) status = await status;
@@ -330,7 +331,7 @@ export class ClusterJobRunner {
   /** The coordinator's barrier: sources inject it, finished subtasks acknowledge with their final state. */
   triggerCheckpoint(checkpointId: number, splitAssignment?: SplitAssignment): void {
     if (splitAssignment !== undefined) this.armSources(checkpointId, splitAssignment);
-    for (const task of this.tasks) if (task.status === 'finished' || (task.source && task.status === 'running')) task.triggerCheckpoint(checkpointId);
+    for (const task of this.tasks) if (task.status === 'finished' || task.status === 'ending' || (task.source && task.status === 'running')) task.triggerCheckpoint(checkpointId);
     this.drain();
     this.wake();
   }

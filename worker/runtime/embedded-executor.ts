@@ -120,6 +120,7 @@ export class EmbeddedExecutor {
       watermarkIntervalMs: this.watermarkIntervalMs,
       ...(options.exchangeBatchSize ? { exchangeBatchSize: options.exchangeBatchSize } : {}),
       listener: this.listener,
+      wakeUp: () => this.idleSleep.wakeUp(),
       ...(restored ? { restored } : {}),
     });
     this.tasks.push(...built.tasks);
@@ -160,7 +161,7 @@ export class EmbeddedExecutor {
       subtasks: () => this.tasks.map((t) => ({ taskId: t.vertex.id, subtask: t.subtaskIndex })),
       allFinished: () => this.tasks.every((t) => t.status === 'finished'),
       triggerCheckpoint: (checkpointId: number) => {
-        for (const task of this.tasks) if (task.status === 'finished' || task.source) task.triggerCheckpoint(checkpointId);
+        for (const task of this.tasks) if (task.status === 'finished' || task.status === 'ending' || task.source) task.triggerCheckpoint(checkpointId);
         this.drain();
       },
       notifyCheckpointComplete: async (checkpointId: number) => {
@@ -209,7 +210,7 @@ export class EmbeddedExecutor {
         let progressed = false;
         let waitMs = MAX_IDLE_SLEEP_MS;
         for (const task of sources) {
-          if (task.status !== 'running') continue;
+          if (task.status !== 'running' || task.inputBlocked()) continue;
           let status = task.pollSource(sourceBatchSize);
           if (status instanceof Promise) status = await status;
           if (status === 'end') task.finish();

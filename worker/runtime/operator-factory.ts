@@ -12,6 +12,7 @@ import {
   ProcessOperator,
   TimestampsAndWatermarksOperator,
 } from '../operators/simple-operators.ts';
+import { AsyncWaitOperator } from '../operators/async-wait-operator.ts';
 import { IntervalJoinOperator } from '../operators/interval-join-operator.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
@@ -60,6 +61,8 @@ export function createOperator(node: StreamNode, context: OperatorFactoryContext
         }
         case 'interval-join':
           return new IntervalJoinOperator({ ...spec, fn: instantiateForSubtask(spec.fn) });
+        case 'async':
+          return new AsyncWaitOperator(spec);
       }
     }
   }

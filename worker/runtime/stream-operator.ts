@@ -33,6 +33,8 @@ export interface OperatorSetup {
   readonly maxParallelism: number;
   readonly properties: ApplicationProperties;
   readonly clock: Clock;
+  /** Wakes the task's run loop when work arrives off its turn (an async I/O answer). */
+  readonly wakeUp?: () => void;
   readonly output: Output;
   /** Present for keyed operators. */
   readonly keyed?: {
@@ -123,6 +125,19 @@ export abstract class AbstractStreamOperator implements OperatorInput {
 
   protected onEventTime(_timer: Timer): void {}
   protected onProcessingTime(_timer: Timer): void {}
+
+  /**
+   * Work still to come after all input has ended (async I/O requests in flight): the task waits
+   * for it, calling fireProcessingTimers, before it ends its operators' input.
+   */
+  hasPendingWork(): boolean {
+    return false;
+  }
+
+  /** The task takes no more input for now (async I/O at capacity). */
+  isInputBlocked(): boolean {
+    return false;
+  }
 
   /** All input has ended (after the final watermark). */
   endInput(): void | Promise<void> {}

@@ -16,8 +16,12 @@ import { SinkOperator, PREPARED_AT_END } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
 import { TimestampsAndWatermarksOperator } from '../operators/simple-operators.ts';
 
-/** 'retired': a live rescale took the subtask out of the job; its state went to the others. */
-export type TaskStatus = 'running' | 'finished' | 'retired';
+/**
+ * 'ending': every input has ended but an operator still has work to finish (async I/O requests
+ * in flight); it takes checkpoints as a source does. 'retired': a live rescale took the subtask
+ * out of the job; its state went to the others.
+ */
+export type TaskStatus = 'running' | 'ending' | 'finished' | 'retired';
 
 /** What a subtask does at the barrier of a live rescale (see LiveRescale in the cluster runner). */
 export interface TaskRescale {
@@ -115,6 +119,13 @@ export class StreamTask {
         const channel = channels[c]!;
         while (!channel.blocked && this.status === 'running') {
           if (this.recordBatchBudget <= 0) return processed;
+          if (this.inputBlocked()) {
+            // An operator is at capacity: the rest waits until it has room (fireProcessingTimers).
+            this.blockedByOperator = true;
+            this.hasInput = true;
+            this.recordBatchBudget = 0;
+            return processed;
+          }
           const event = channel.take();
           if (event === undefined) break;
           processed = true;
@@ -237,7 +248,16 @@ export class StreamTask {
     this.latestCheckpointId = checkpointId;
   }
 
-  /** Source subtasks: the coordinator asks for a checkpoint; finished subtasks acknowledge with their final state. */
+  /** Whether an operator of the chain takes no more input for now. */
+  inputBlocked(): boolean {
+    for (const { operator } of this.operators) if (operator.isInputBlocked()) return true;
+    return false;
+  }
+
+  /**
+   * Source subtasks and subtasks whose inputs all ended ('ending'): the coordinator asks for a
+   * checkpoint; finished subtasks acknowledge with their final state.
+   */
   triggerCheckpoint(checkpointId: number): void {
     if (this.status === 'finished') {
       for (const sink of this.sinks) sink.assignEndCommitsTo(checkpointId);
@@ -247,7 +267,7 @@ export class StreamTask {
       this.listener.acknowledgeCheckpoint(this, checkpointId, snapshots);
       return;
     }
-    if (!this.source) throw new SluiceError(`${this.name} is not a source; barriers reach it through its inputs`);
+    if (!this.source && this.status !== 'ending') throw new SluiceError(`${this.name} is not a source; barriers reach it through its inputs`);
     // A repeated or late trigger (of a checkpoint aborted or already taken) injects no second barrier.
     if (checkpointId <= this.latestCheckpointId) return;
     this.latestCheckpointId = checkpointId;
@@ -369,9 +389,13 @@ export class StreamTask {
     if (splits.length > 0) await this.source!.addSplits(splits);
   }
 
-  /** All input is done: final watermark (sources), end of input, final snapshot, end downstream. */
+  /**
+   * All input is done: final watermark (sources); once no operator has work pending (else the
+   * task is 'ending' until fireProcessingTimers sees it done), end of input, final snapshot, end
+   * downstream.
+   */
   finish(): void {
-    if (this.status === 'finished') return;
+    if (this.status === 'finished' || this.status === 'ending') return;
     try {
       if (this.source) this.source.emitFinalWatermark();
       else if (this.combinedWatermark < MAX_WATERMARK && this.channels.length > 0) {
@@ -379,6 +403,15 @@ export class StreamTask {
         this.combinedWatermark = MAX_WATERMARK;
         this.head.processWatermark(MAX_WATERMARK);
       }
+    } catch (error) {
+      throw this.failure(error);
+    }
+    if (this.operators.some(({ operator }) => operator.hasPendingWork())) this.status = 'ending';
+    else this.endInput();
+  }
+
+  private endInput(): void {
+    try {
       for (const { operator } of this.operators) {
         const ended = operator.endInput();
         if (ended instanceof Promise) throw new SluiceError(`${operator.name}: endInput must not be asynchronous`);
@@ -415,13 +448,21 @@ export class StreamTask {
   }
 
   fireProcessingTimers(nowMs: number): void {
-    if (this.status !== 'running') return;
+    if (this.status !== 'running' && this.status !== 'ending') return;
     try {
       for (const { operator } of this.operators) operator.fireProcessingTimers(nowMs);
     } catch (error) {
       throw this.failure(error);
     }
+    if (this.status === 'ending' && !this.operators.some(({ operator }) => operator.hasPendingWork())) this.endInput();
+    else if (this.blockedByOperator && !this.inputBlocked()) {
+      this.blockedByOperator = false;
+      this.hasInput = true;
+    }
   }
+
+  /** The sweep stopped because an operator was at capacity: its room lets the input go on. */
+  private blockedByOperator = false;
 
   flushOutputs(): void {
     for (const out of this.exchangeOutputs) out.flush();

@@ -57,6 +57,8 @@ export interface SubtaskBuildOptions {
   readonly remote?: RemoteChannels;
   /** A fresh start's splits of a source subtask, as the coordinator assigned them; discovered here when absent. */
   readonly initialSplits?: (nodeId: number, subtask: number) => readonly SplitState[] | undefined;
+  /** Wakes the scheduler when an operator has work off its turn (an async I/O answer). */
+  readonly wakeUp?: () => void;
   /** Told when a channel of a local task received data (to wake a scheduler). */
   readonly onChannelData?: (task: StreamTask) => void;
   /**
@@ -210,6 +212,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
           maxParallelism: plan.maxParallelismOf.get(nodeId)!,
           properties: options.properties,
           clock: options.clock,
+          ...(options.wakeUp ? { wakeUp: options.wakeUp } : {}),
           output,
           ...(keyed ? { keyed } : {}),
         });
