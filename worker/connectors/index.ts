@@ -16,6 +16,8 @@ export { PostgresSink } from './postgres/index.ts';
 export type { PostgresConnectionFields, PostgresDeliveryGuarantee, PostgresSinkOptions } from './postgres/index.ts';
 export { S3FileSink } from './s3-files/index.ts';
 export type { S3FileSinkOptions, BucketBy, ParquetColumnType, ParquetSchema } from './s3-files/index.ts';
+export { FileSource, FileSourceBuilder, JsonLinesInputFormat, CsvReaderFormat, ParquetInputFormat } from './file-source/index.ts';
+export type { FileSourceOptions, FileFormat, JsonLinesInputFormatOptions, CsvReaderFormatOptions, CsvColumnType, ParquetInputFormatOptions, ParquetRowOrigin, TextRecordOrigin } from './file-source/index.ts';
 export * from './kafka/index.ts';
 export { OpenSearchSink } from './opensearch/index.ts';
 export type { OpenSearchSinkOptions } from './opensearch/index.ts';
