@@ -14,6 +14,8 @@ export { DynamoDbSink } from './dynamodb/index.ts';
 export type { DynamoDbSinkOptions } from './dynamodb/index.ts';
 export { PostgresSink } from './postgres/index.ts';
 export type { PostgresConnectionFields, PostgresDeliveryGuarantee, PostgresSinkOptions } from './postgres/index.ts';
+export { MysqlSink } from './mysql/index.ts';
+export type { MysqlConnectionFields, MysqlDeliveryGuarantee, MysqlSinkOptions } from './mysql/index.ts';
 export { S3FileSink } from './s3-files/index.ts';
 export type { S3FileSinkOptions, BucketBy, ParquetColumnType, ParquetSchema } from './s3-files/index.ts';
 export { FileSource, FileSourceBuilder, JsonLinesInputFormat, CsvReaderFormat, ParquetInputFormat } from './file-source/index.ts';

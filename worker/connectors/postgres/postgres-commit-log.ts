@@ -12,18 +12,9 @@
 // and a new run is never held back by an older run's higher ids.
 
 import type pg from 'pg';
-import type { TableName } from './postgres-statements.ts';
+import type { TableName } from '../common/sql-sink-options.ts';
+import type { CommitIdentity } from '../common/sql-sink-writers.ts';
 import { quoteIdentifier, quoteTableName } from './postgres-statements.ts';
-
-/** The run of committables from checkpoints taken before runs were recorded, and of the rows that guard them. */
-export const LEGACY_RUN_ID = '';
-
-/** What identifies one commit: the writer run that prepared it, the subtask that wrote it, its checkpoint. */
-export interface CommitIdentity {
-  readonly run: string;
-  readonly subtask: number;
-  readonly checkpointId: number;
-}
 
 export class PostgresCommitLog {
   private readonly table: string;

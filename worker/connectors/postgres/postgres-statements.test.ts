@@ -3,7 +3,8 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_BIND_PARAMETERS, parseTableName, quoteIdentifier, quoteTableName, RowStatementBuilder } from './postgres-statements.ts';
+import { parseTableName } from '../common/sql-sink-options.ts';
+import { MAX_BIND_PARAMETERS, quoteIdentifier, quoteTableName, RowStatementBuilder } from './postgres-statements.ts';
 
 describe('identifiers', () => {
   it('quotes names and doubles embedded quotes; a table may carry its schema', () => {

@@ -2,9 +2,11 @@
 // `INSERT … ON CONFLICT (key) DO UPDATE` statements (plain INSERTs for a table without key
 // columns). A statement holds at most `batchSize` rows and never more than PostgreSQL's 65535
 // bind parameters; rows with the same key inside one statement are reduced to the last one,
-// because one INSERT … ON CONFLICT cannot touch a row twice — and the last one is what applying
-// them in order would leave. Keyed rows go in key order, so that statements of different
-// subtasks upserting overlapping keys lock them in the same order and cannot deadlock.
+// because one INSERT … ON CONFLICT cannot touch a row twice (lastRowPerKey, which also puts them
+// in key order).
+
+import { lastRowPerKey } from '../common/sql-row-mapper.ts';
+import type { TableName } from '../common/sql-sink-options.ts';
 
 /** PostgreSQL's limit of bind parameters in one statement. */
 export const MAX_BIND_PARAMETERS = 65535;
@@ -12,18 +14,6 @@ export const MAX_BIND_PARAMETERS = 65535;
 /** `"name"`, with embedded quotes doubled. */
 export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** A table as the user names it: `orders` or `schema.orders`. */
-export interface TableName {
-  readonly schema: string | undefined;
-  readonly table: string;
-}
-
-export function parseTableName(name: string): TableName {
-  const dot = name.indexOf('.');
-  if (dot < 0) return { schema: undefined, table: name };
-  return { schema: name.slice(0, dot), table: name.slice(dot + 1) };
 }
 
 export function quoteTableName(name: TableName): string {
@@ -69,7 +59,7 @@ export class RowStatementBuilder {
   statements(rows: readonly (readonly unknown[])[]): Statement[] {
     const statements: Statement[] = [];
     for (let start = 0; start < rows.length; start += this.rowsPerStatement) {
-      statements.push(this.statement(this.lastPerKey(rows.slice(start, start + this.rowsPerStatement))));
+      statements.push(this.statement(lastRowPerKey(rows.slice(start, start + this.rowsPerStatement), this.keyIndexes)));
     }
     return statements;
   }
@@ -93,21 +83,5 @@ export class RowStatementBuilder {
       tuples.push(`(${params.join(', ')})`);
     }
     return this.head + tuples.join(', ') + this.tail;
-  }
-
-  /** The rows with each key's last occurrence only, in key order. */
-  private lastPerKey(rows: readonly (readonly unknown[])[]): readonly (readonly unknown[])[] {
-    if (this.keyIndexes.length === 0 || rows.length < 2) return rows;
-    const lastByKey = new Map<string, readonly unknown[]>();
-    for (const row of rows) lastByKey.set(this.keyOf(row), row);
-    return [...lastByKey.keys()].sort().map((key) => lastByKey.get(key)!);
-  }
-
-  private keyOf(row: readonly unknown[]): string {
-    if (this.keyIndexes.length === 1) {
-      const value = row[this.keyIndexes[0]!];
-      return typeof value === 'string' ? `s${value}` : `j${JSON.stringify(value)}`;
-    }
-    return JSON.stringify(this.keyIndexes.map((i) => row[i]));
   }
 }
