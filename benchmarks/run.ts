@@ -10,6 +10,7 @@
 //   npm run bench -- s3-sink …    the S3 file sink's MB/s, JSON and Parquet (starts the S3 server)
 //   npm run bench -- postgres-sink …    rows/s through the PostgreSQL sink vs a plain pg loop
 //   npm run bench -- opensearch-sink …  documents/s through the OpenSearch sink vs a plain bulk loop
+//   npm run bench -- async-io …   enrichment through AsyncDataStream from a local HTTP service vs a plain loop
 //   npm run bench -- state …      large LevelDB state on a local cluster: checkpoints, rescale, restore
 //   npm run bench -- applications …  the managed service: StartApplication to first output, an update's output gap
 //   npm run bench -- all          all of them, with quick settings, and a summary
@@ -17,6 +18,7 @@
 import { parseArgs } from 'node:util';
 import { runAll, type BenchmarkStep } from './all-benchmarks.ts';
 import { benchmarkApplications } from './applications/applications-benchmark.ts';
+import { benchmarkAsyncIo } from './connectors/async-io-benchmark.ts';
 import { benchmarkDataPlane } from './cluster/data-plane-benchmark.ts';
 import { benchmarkRecovery } from './cluster/recovery-benchmark.ts';
 import { benchmarkKafka } from './connectors/kafka-benchmark.ts';
@@ -41,6 +43,7 @@ const USAGE = `Usage: npm run bench -- embedded [--queries q0,q1,q2,q5] [--backe
        npm run bench -- s3-sink [--events N] [--formats json,parquet] [--checkpoint-ms MS]
        npm run bench -- postgres-sink [--rows N] [--batch N] [--checkpoint N]
        npm run bench -- opensearch-sink [--documents N] [--batch N]
+       npm run bench -- async-io [--capacities 10,100] [--latency-ms 5] [--seconds 2] [--rounds 2]
        npm run bench -- state [--state-mb 1024] [--value-bytes 1000] [--hot-key-groups 8] [--workers 2]
                               [--checkpoint-dir DIR|s3://bucket/prefix] [--checkpoint-rate-mb N]
        npm run bench -- applications [--records-per-second 10000] [--state-mb 100] [--build-seconds 60]
@@ -68,6 +71,9 @@ postgres-sink: rows/s written to PostgreSQL by the sink (at-least-once upserts, 
             transactions) against a plain pg upsert loop. Starts PostgreSQL first.
 opensearch-sink: documents/s bulk-indexed by the sink against a plain client bulk loop on the same
             node. Starts OpenSearch first.
+async-io:   records/s enriched through AsyncDataStream (ordered and unordered, one subtask) from a
+            local HTTP service answering after --latency-ms, per capacity, beside the ceiling
+            capacity / latency and a plain loop with as many requests in flight.
 state:      large keyed state (LevelDB) on a local cluster (1 coordinator, 2 workers): full and
             incremental checkpoint times and the throughput dip during them, a rescale 2 → 4, a
             restore. Checkpoints in a local folder unless --checkpoint-dir s3://… (then start s3 first).
@@ -79,7 +85,7 @@ all:        each of the above once with quick settings (about 15 minutes on 2 co
             and their arguments: ALL_STEPS in benchmarks/run.ts), then
             benchmarks/results/all-<time>.json with each one's headline figures. --skip leaves
             steps out by label (embedded, nexmark, nexmark-cluster, data-plane, recovery, kafka, kinesis,
-            s3-sink, postgres-sink, opensearch-sink, state, applications).
+            s3-sink, postgres-sink, opensearch-sink, async-io, state, applications).
 
 Benchmarks that need a service start it with scripts/services.sh (reusing a healthy one) and take
 its SLUICE_* variables; SLUICE_SERVICES=external uses the variables as set instead.`;
@@ -103,6 +109,7 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   's3-sink': { run: benchmarkS3Sink, services: ['s3'], results: ['s3-sink'] },
   'postgres-sink': { run: benchmarkPostgresSink, services: ['postgres'], results: ['postgres-sink'] },
   'opensearch-sink': { run: benchmarkOpenSearchSink, services: ['opensearch'], results: ['opensearch-sink'] },
+  'async-io': { run: benchmarkAsyncIo, services: [], results: ['async-io'] },
   state: { run: benchmarkState, services: [], results: ['state'] },
   applications: { run: benchmarkApplications, services: ['etcd', 's3'], results: ['applications'] },
 };
@@ -127,6 +134,7 @@ const ALL_STEPS: ReadonlyArray<{ label: string; benchmark: string; args: string[
   { label: 's3-sink', benchmark: 's3-sink', args: ['--events', '200000'] },
   { label: 'postgres-sink', benchmark: 'postgres-sink', args: ['--rows', '100000'] },
   { label: 'opensearch-sink', benchmark: 'opensearch-sink', args: ['--documents', '30000'] },
+  { label: 'async-io', benchmark: 'async-io', args: ['--rounds', '1', '--seconds', '1'] },
   { label: 'state', benchmark: 'state', args: ['--state-mb', '128'] },
   { label: 'applications', benchmark: 'applications', args: ['--state-mb', '50', '--build-seconds', '30'] },
 ];

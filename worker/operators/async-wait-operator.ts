@@ -16,13 +16,15 @@ interface RecordEntry {
   readonly kind: 'record';
   readonly value: unknown;
   readonly timestamp: number;
-  state: 'waiting' | 'running' | 'retrying' | 'done';
+  state: 'waiting' | 'running' | 'retrying' | 'done' | 'emitted';
   attempts: number;
   /** Bumped by each attempt and by a timeout: an answer of an older generation is stale. */
   generation: number;
   deadlineMs: number;
   retryAtMs: number;
   results: unknown[] | undefined;
+  /** Unordered mode: the stretch between two watermarks it belongs to. */
+  segment: Segment | undefined;
 }
 
 interface WatermarkEntry {
@@ -31,6 +33,16 @@ interface WatermarkEntry {
 }
 
 type Entry = RecordEntry | WatermarkEntry;
+
+/** Unordered mode: the records between two watermarks, emitted as they complete; then its watermark. */
+interface Segment {
+  /** Its records not emitted yet. */
+  pending: number;
+  /** Its records answered and not emitted yet, in the order they were answered. */
+  readonly done: RecordEntry[];
+  /** The watermark that follows its records; undefined while records may still join it. */
+  closingWatermark: number | undefined;
+}
 
 /** A record in flight as a checkpoint keeps it: its input; a timestamp of none is null (JSON). */
 interface InFlightRecord {
@@ -45,15 +57,59 @@ export interface AsyncWaitOperatorState {
 /** The request of a record failed, timed out without a `timeout` function, or resolved to something that is not a list of results. */
 export class AsyncRequestError extends UserFunctionError {}
 
+/** An array used as a queue: taken from the front by an index, compacted now and then. */
+class Deque<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head++]!;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  last(): T | undefined {
+    return this.length === 0 ? undefined : this.items[this.items.length - 1];
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
+  }
+}
+
 export class AsyncWaitOperator extends AbstractStreamOperator {
   private readonly fn: AsyncFunction<unknown, unknown>;
   private readonly retry: AsyncRetryStrategy<unknown> | undefined;
-  private readonly queue: Entry[] = [];
-  /** Records in the queue (watermarks not counted). */
+  /** Every record not emitted yet in input order (emitted ones until they reach the front); ordered mode: with the watermarks between them. */
+  private readonly queue = new Deque<Entry>();
+  /** Records neither emitted nor requested yet, in input order. */
+  private readonly waiting = new Deque<RecordEntry>();
+  /** Records requested (running or waiting to retry), in the order they were first requested: the first has the earliest deadline. */
+  private readonly inFlight = new Set<RecordEntry>();
+  private readonly retrying = new Set<RecordEntry>();
+  /** Unordered mode: the segments with records not emitted yet, oldest first. */
+  private readonly segments = new Deque<Segment>();
+  /** Records not emitted yet. */
   private queuedRecords = 0;
   /** Records requested and not yet emitted: at most `capacity`. */
   private started = 0;
-  /** An answer, a failure or a due deadline waits for the task's turn. */
+  /** An answer, a failure or a retry waits for the task's turn. */
   private ready = false;
   private failure: Error | undefined;
   private restored: InFlightRecord[] = [];
@@ -75,21 +131,30 @@ export class AsyncWaitOperator extends AbstractStreamOperator {
   }
 
   processElement(value: unknown, timestamp: number): void {
-    const entry: RecordEntry = { kind: 'record', value, timestamp, state: 'waiting', attempts: 0, generation: 0, deadlineMs: 0, retryAtMs: 0, results: undefined };
+    let segment: Segment | undefined;
+    if (!this.spec.ordered) {
+      segment = this.segments.last();
+      if (segment === undefined || segment.closingWatermark !== undefined) this.segments.push((segment = { pending: 0, done: [], closingWatermark: undefined }));
+      segment.pending++;
+    }
+    const entry: RecordEntry = { kind: 'record', value, timestamp, state: 'waiting', attempts: 0, generation: 0, deadlineMs: 0, retryAtMs: 0, results: undefined, segment };
     this.queue.push(entry);
     this.queuedRecords++;
     if (this.started < this.spec.capacity) this.start(entry);
+    else this.waiting.push(entry);
   }
 
   override processWatermark(watermark: number): void {
     if (watermark <= this.currentWatermark) return;
     this.currentWatermark = watermark;
-    if (this.queue.length === 0) this.output.emitWatermark(watermark);
-    else this.queue.push({ kind: 'watermark', watermark });
+    if (this.queuedRecords === 0) this.output.emitWatermark(watermark);
+    else if (this.spec.ordered) this.queue.push({ kind: 'watermark', watermark });
+    // Unordered: the last segment ends here (a later watermark with no record between replaces this one).
+    else this.segments.last()!.closingWatermark = watermark;
   }
 
   override hasPendingWork(): boolean {
-    return this.queue.length > 0;
+    return this.queuedRecords > 0 || (this.spec.ordered && this.queue.length > 0);
   }
 
   override isInputBlocked(): boolean {
@@ -98,12 +163,8 @@ export class AsyncWaitOperator extends AbstractStreamOperator {
 
   override nextProcessingTimerMs(): number {
     if (this.ready) return Number.NEGATIVE_INFINITY;
-    let next = Number.POSITIVE_INFINITY;
-    for (const entry of this.queue) {
-      if (entry.kind !== 'record') continue;
-      if (entry.state === 'running' || entry.state === 'retrying') next = Math.min(next, entry.deadlineMs);
-      if (entry.state === 'retrying') next = Math.min(next, entry.retryAtMs);
-    }
+    let next = this.inFlight.size === 0 ? Number.POSITIVE_INFINITY : this.inFlight.values().next().value!.deadlineMs;
+    for (const entry of this.retrying) next = Math.min(next, entry.retryAtMs);
     return next;
   }
 
@@ -111,24 +172,20 @@ export class AsyncWaitOperator extends AbstractStreamOperator {
   override fireProcessingTimers(nowMs: number): void {
     this.ready = false;
     if (this.failure) throw this.failure;
-    for (const entry of this.queue) {
-      if (entry.kind !== 'record' || (entry.state !== 'running' && entry.state !== 'retrying')) continue;
-      if (nowMs >= entry.deadlineMs) this.timeOut(entry);
-      else if (entry.state === 'retrying' && nowMs >= entry.retryAtMs) this.invoke(entry);
+    for (let first = this.inFlight.values().next().value; first !== undefined && nowMs >= first.deadlineMs; first = this.inFlight.values().next().value) {
+      this.timeOut(first);
     }
+    for (const entry of this.retrying) if (nowMs >= entry.retryAtMs) this.invoke(entry);
     if (this.spec.ordered) this.emitInOrder();
     else this.emitAsCompleted();
-    for (const entry of this.queue) {
-      if (this.started >= this.spec.capacity) break;
-      if (entry.kind === 'record' && entry.state === 'waiting') this.start(entry);
-    }
+    while (this.started < this.spec.capacity && this.waiting.length > 0) this.start(this.waiting.shift()!);
   }
 
   override snapshotState(checkpointId: number): Promise<OperatorSnapshot> {
     // Captured now, before any await: the records queued at the barrier.
     const inFlight: InFlightRecord[] = [];
     for (const entry of this.queue) {
-      if (entry.kind === 'record') inFlight.push({ value: entry.value, timestamp: Number.isFinite(entry.timestamp) ? entry.timestamp : null });
+      if (entry.kind === 'record' && entry.state !== 'emitted') inFlight.push({ value: entry.value, timestamp: Number.isFinite(entry.timestamp) ? entry.timestamp : null });
     }
     void checkpointId;
     const state: AsyncWaitOperatorState = { inFlight };
@@ -154,10 +211,12 @@ export class AsyncWaitOperator extends AbstractStreamOperator {
   private start(entry: RecordEntry): void {
     this.started++;
     entry.deadlineMs = this.setupInfo.clock.now() + this.spec.timeoutMs;
+    this.inFlight.add(entry);
     this.invoke(entry);
   }
 
   private invoke(entry: RecordEntry): void {
+    this.retrying.delete(entry);
     entry.state = 'running';
     entry.attempts++;
     const generation = ++entry.generation;
@@ -197,6 +256,7 @@ export class AsyncWaitOperator extends AbstractStreamOperator {
   private retryLater(entry: RecordEntry): void {
     entry.state = 'retrying';
     entry.retryAtMs = this.setupInfo.clock.now() + this.retry!.getBackoffTimeMillis(entry.attempts);
+    this.retrying.add(entry);
     this.ready = true;
     this.wakeUp();
   }
@@ -204,6 +264,9 @@ export class AsyncWaitOperator extends AbstractStreamOperator {
   private complete(entry: RecordEntry, results: unknown[]): void {
     entry.state = 'done';
     entry.results = results;
+    this.inFlight.delete(entry);
+    this.retrying.delete(entry);
+    entry.segment?.done.push(entry);
     this.ready = true;
     this.wakeUp();
   }
@@ -223,39 +286,34 @@ export class AsyncWaitOperator extends AbstractStreamOperator {
   }
 
   private emitRecord(entry: RecordEntry): void {
+    entry.state = 'emitted';
     this.started--;
     this.queuedRecords--;
     for (const result of entry.results!) this.output.collect(result, entry.timestamp);
+    entry.results = undefined;
   }
 
   private emitInOrder(): void {
-    let emitted = 0;
-    for (; emitted < this.queue.length; emitted++) {
-      const entry = this.queue[emitted]!;
+    for (let entry = this.queue.peek(); entry !== undefined; entry = this.queue.peek()) {
       if (entry.kind === 'watermark') this.output.emitWatermark(entry.watermark);
       else if (entry.state === 'done') this.emitRecord(entry);
-      else break;
+      else return;
+      this.queue.shift();
     }
-    if (emitted > 0) this.queue.splice(0, emitted);
   }
 
-  /** Done records of the first segment (before the first queued watermark), then that watermark, and on. */
+  /** The answered records of the oldest segment, then its watermark once all of them are out, and on. */
   private emitAsCompleted(): void {
-    for (;;) {
-      let kept = 0;
-      let end = 0;
-      for (; end < this.queue.length; end++) {
-        const entry = this.queue[end]!;
-        if (entry.kind === 'watermark') break;
-        if (entry.state === 'done') this.emitRecord(entry);
-        else this.queue[kept++] = entry;
-      }
-      this.queue.splice(kept, end - kept);
-      const head = this.queue[0];
-      if (kept > 0 || head === undefined || head.kind !== 'watermark') return;
-      this.queue.shift();
-      this.output.emitWatermark(head.watermark);
+    for (let segment = this.segments.peek(); segment !== undefined; segment = this.segments.peek()) {
+      for (const entry of segment.done) this.emitRecord(entry);
+      segment.pending -= segment.done.length;
+      segment.done.length = 0;
+      if (segment.pending > 0 || segment.closingWatermark === undefined) break;
+      this.segments.shift();
+      this.output.emitWatermark(segment.closingWatermark);
     }
+    // The input-order queue keeps what a snapshot needs: drop the emitted records at its front.
+    for (let entry = this.queue.peek(); entry !== undefined && entry.kind === 'record' && entry.state === 'emitted'; entry = this.queue.peek()) this.queue.shift();
   }
 }
 

@@ -2,12 +2,14 @@
 // counted per auction in keyed state; every bid emits {auction, n} with n its auction's running
 // count, into exactly-once JSON-lines part files. Whatever the interleaving, auction a's output is
 // exactly n = 1..(bids of a): a lost record leaves a gap, a doubled one a repeat, and state lost
-// in a restore starts n again at 1. Properties: test.output, test.events, test.rate, and
-// test.statePaddingBytes (a string of that size kept per auction, so key groups hold more state).
+// in a restore starts n again at 1. Properties: test.output, test.events, test.rate,
+// test.statePaddingBytes (a string of that size kept per auction, so key groups hold more state),
+// and test.asyncLookupMs: pass every count through async I/O (unorderedWait) whose answer takes
+// that long, so records are in flight at every checkpoint.
 // postgres-count-app.ts runs the same pipeline into PostgreSQL.
 
 import type { Application, ApplicationProperties, Collector, DataStream, KeyedProcessContext, KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment, ValueState } from 'sluice';
-import { ValueStateDescriptor, WatermarkStrategy } from 'sluice';
+import { AsyncDataStream, ValueStateDescriptor, WatermarkStrategy } from 'sluice';
 import { JsonLinesFileSink, NexmarkSource, type NexmarkEvent } from 'sluice/connectors';
 
 interface Bid {
@@ -53,7 +55,13 @@ export function countBidsPerAuction(env: StreamExecutionEnvironment, properties:
 const app: Application = (env, properties) => {
   const output = properties.test?.output;
   if (!output) throw new Error('property test.output is required');
-  countBidsPerAuction(env, properties).sinkTo(new JsonLinesFileSink({ directory: output })).uid('counts');
+  let counts = countBidsPerAuction(env, properties);
+  const lookupMs = properties.test?.asyncLookupMs;
+  if (lookupMs !== undefined) {
+    const lookup = (count: AuctionCount) => new Promise<AuctionCount[]>((resolve) => setTimeout(() => resolve([count]), Number(lookupMs)));
+    counts = AsyncDataStream.unorderedWait(counts, lookup, 30_000, 50).uid('lookup');
+  }
+  counts.sinkTo(new JsonLinesFileSink({ directory: output })).uid('counts');
 };
 
 export default app;
