@@ -11,6 +11,9 @@ import { applyObjectStoreSettings } from '../shared/config/object-store-fields.t
 import { FileDeadLetterOutput } from '../worker/runtime/dead-letter.ts';
 import { EmbeddedExecutor, type RestoreSource } from '../worker/runtime/embedded-executor.ts';
 import { buildApplication } from '../shared/load-application.ts';
+import type { StreamExecutionEnvironment } from '../shared/api/environment.ts';
+import { createProcessRegistry, startMetricsServer } from '../shared/metrics/index.ts';
+import { UserMetricRegistry } from '../shared/metrics/user-metrics.ts';
 import { ProgressReporter } from './progress.ts';
 import type { RunOptions } from './run-options.ts';
 
@@ -46,7 +49,17 @@ export async function runCommand(options: RunOptions, logger: Logger): Promise<n
   });
   const env = await buildApplication(options.application, options.jobName, options.properties);
   applyObjectStoreSettings(options);
+  if (!options.metrics) return await runEmbedded(options, env, log, undefined);
+  const registry = createProcessRegistry();
+  const server = await startMetricsServer({ ...options.metrics, registry, logger: log });
+  try {
+    return await runEmbedded(options, env, log, new UserMetricRegistry(registry));
+  } finally {
+    await server.close();
+  }
+}
 
+async function runEmbedded(options: RunOptions, env: StreamExecutionEnvironment, log: Logger, userMetrics: UserMetricRegistry | undefined): Promise<number> {
   const storage = openCheckpointStorage(normalizeLocation(options.checkpointDirectory), 'checkpoints', '--checkpoint-dir');
   const restore = await resolveRestore(options, storage);
   const executor = await EmbeddedExecutor.create(env, {
@@ -63,6 +76,7 @@ export async function runCommand(options: RunOptions, logger: Logger): Promise<n
     deadLetters: new FileDeadLetterOutput(resolve(options.deadLetterPath)),
     ...(options.parallelism ? { parallelism: options.parallelism } : {}),
     ...(options.maxParallelism ? { maxParallelism: options.maxParallelism } : {}),
+    ...(userMetrics ? { userMetrics } : {}),
   });
 
   const progress = new ProgressReporter(() => executor.getStatus(), log, process.stderr);

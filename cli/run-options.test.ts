@@ -22,6 +22,10 @@ describe('parseRunOptions', () => {
     assert.equal(options.stateBackend, 'memory');
     assert.equal(options.checkpointIntervalMs, 60_000);
     assert.equal(options.retainedCheckpoints, 3);
+    assert.equal(options.metrics, undefined);
+    const served = parseRunOptions(['app.ts', '--metrics-port', '9249']);
+    assert.ok(served !== 'help');
+    assert.deepEqual(served.metrics, { host: '127.0.0.1', port: 9249 });
   });
 
   it('names the flag of a refused value once, before the problem', () => {
@@ -32,6 +36,9 @@ describe('parseRunOptions', () => {
       [['--checkpoint-interval', 'soon'], '--checkpoint-interval', '--checkpoint-interval: must be a duration like 500ms, 10s or 1m, or "off", got "soon"'],
       [['--s3-endpoint', 'ftp://x'], '--s3-endpoint', '--s3-endpoint: must be an http:// or https:// URL'],
       [['--job-name', '.x'], '--job-name', '--job-name: may contain letters, digits, ".", "_" and "-" and must start with a letter or digit'],
+      [['--metrics-port', '70000'], '--metrics-port', '--metrics-port: must be a port number from 0 to 65535 (0 picks a free one)'],
+      [['--metrics-port', 'http'], '--metrics-port', '--metrics-port: must be a port number from 0 to 65535 (0 picks a free one)'],
+      [['--metrics-host', '0.0.0.0'], '--metrics-host', '--metrics-host: serves nothing without --metrics-port'],
     ];
     for (const [args, field, message] of cases) {
       const error = refusal(args);

@@ -41,6 +41,9 @@ Options:
   --job-name NAME               default: the application file's name
   --dead-letter-path FILE       where unreadable records go, one JSON line each
                                 (default .sluice/dead-letter/<job-name>.jsonl)
+  --metrics-port PORT           serve Prometheus metrics (the functions' own, getMetricGroup(),
+                                and the process's) at http://HOST:PORT/metrics; 0 picks a port
+  --metrics-host HOST           the address it listens on (default 127.0.0.1)
   --help                        this text
 
 A bounded job ends when its sources end, commits its output and exits 0. An unbounded job runs
@@ -63,6 +66,7 @@ export interface RunOptions {
   readonly deadLetterPath: string;
   readonly s3Endpoint: string | undefined;
   readonly s3Region: string | undefined;
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
 }
 
 // Messages leave out the flag: the error names it (`--parallelism: must be …`).
@@ -108,6 +112,13 @@ const runFlagsSchema = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'may contain letters, digits, ".", "_" and "-" and must start with a letter or digit')
     .optional(),
   'dead-letter-path': z.string().min(1).optional(),
+  'metrics-port': z
+    .string()
+    .regex(/^\d+$/, 'must be a port number from 0 to 65535 (0 picks a free one)')
+    .transform(Number)
+    .refine((port) => port <= 65_535, 'must be a port number from 0 to 65535 (0 picks a free one)')
+    .optional(),
+  'metrics-host': z.string().min(1, 'must not be empty').optional(),
 });
 
 export function parseProperties(entries: readonly string[]): ApplicationProperties {
@@ -140,6 +151,8 @@ export function parseRunOptions(args: readonly string[]): RunOptions | 'help' {
       property: { type: 'string', multiple: true },
       'job-name': { type: 'string' },
       'dead-letter-path': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     'run',
@@ -155,6 +168,7 @@ export function parseRunOptions(args: readonly string[]): RunOptions | 'help' {
   const application = parsed.positionals[0]!;
   const jobName = f['job-name'] ?? basename(application, extname(application)).replace(/[^A-Za-z0-9._-]/g, '-');
   const restore = f.restore === undefined ? undefined : f.restore === 'latest' ? 'latest' : { checkpointPath: f.restore };
+  if (f['metrics-host'] !== undefined && f['metrics-port'] === undefined) throw new ConfigurationError('--metrics-host', 'serves nothing without --metrics-port');
   return {
     application,
     jobName,
@@ -171,5 +185,6 @@ export function parseRunOptions(args: readonly string[]): RunOptions | 'help' {
     deadLetterPath: f['dead-letter-path'] ?? join('.sluice', 'dead-letter', `${jobName}.jsonl`),
     s3Endpoint: f['s3-endpoint'],
     s3Region: f['s3-region'],
+    metrics: f['metrics-port'] === undefined ? undefined : { host: f['metrics-host'] ?? '127.0.0.1', port: f['metrics-port'] },
   };
 }

@@ -183,6 +183,11 @@ describe('cluster APIs refuse bad input clearly and never crash', { timeout: 120
     const workerMetrics = await (await fetch(`http://${overview.workers[0].metricsAddress}/metrics`)).text();
     assert.match(workerMetrics, /^flink_taskmanager_job_task_numRecordsInPerSecond\{job_id="[0-9a-f]+",job_name="slow-sink-app",task_name="[^"]+",subtask_index="\d",task_attempt_num="1",tm_id="worker-\d"\} \d/m);
     assert.match(workerMetrics, /^flink_taskmanager_job_task_backPressuredTimeMsPerSecond\{/m);
+    // A function's own metric, with the task's and the operator's labels.
+    const pauses = /^flink_taskmanager_job_task_operator_slow_pauses\{([^}]*)\} (\d+)$/m.exec(workerMetrics);
+    assert.ok(pauses, 'the slow operator\'s counter is exported');
+    assert.match(pauses[1]!, /^job_id="[0-9a-f]+",job_name="slow-sink-app",operator_id="slow",operator_name="[^"]+",subtask_index="\d",task_attempt_num="1",task_name="[^"]+",tm_id="worker-\d"$/);
+    assert.ok(Number(pauses[2]) > 0, `pauses counted: ${pauses[2]}`);
     const coordinatorMetrics = await (await fetch(`http://${overview.metricsAddress}/metrics`)).text();
     assert.match(coordinatorMetrics, new RegExp(`^flink_jobmanager_job_numRestarts\\{job_id="${jobId}",job_name="slow-sink-app"\\} 0$`, 'm'));
     assert.match(coordinatorMetrics, /^flink_jobmanager_numRegisteredTaskManagers 2$/m);

@@ -1,6 +1,7 @@
 // User functions of the DataStream API, with Flink's names and meaning. Simple transformations
 // take plain functions; process functions are objects with optional lifecycle methods.
 
+import type { MetricGroup } from './metrics.ts';
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
@@ -32,6 +33,8 @@ export interface RuntimeContext {
   readonly indexOfThisSubtask: number;
   readonly numberOfParallelSubtasks: number;
   readonly maxNumberOfParallelSubtasks: number;
+  /** The operator's metric group: counters, gauges, meters and histograms exported on /metrics. */
+  getMetricGroup(): MetricGroup;
   /** Runtime properties (`--property group.key=value`), as in Managed Flink's property groups. */
   readonly properties: Readonly<Record<string, Readonly<Record<string, string>>>>;
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;

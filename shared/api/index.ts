@@ -9,6 +9,7 @@ export * from './watermark-strategy.ts';
 export * from './output-tag.ts';
 export * from './time.ts';
 export * from './async-io.ts';
+export * from './metrics.ts';
 export type * from './connectors.ts';
 export { CollectionSource, ConsoleSink } from './builtin-connectors.ts';
 export type { StreamGraph, StreamNode, StreamEdge, OperatorSpec } from './graph.ts';

@@ -12,3 +12,4 @@ export {
 export { CoordinatorMetrics, JOB_LABELS, type JobMetricsSample, type CoordinatorMetricsOptions } from './coordinator-metrics.ts';
 export { startMetricsServer, createProcessRegistry, type MetricsServer, type MetricsServerOptions } from './metrics-server.ts';
 export { CounterRateWindow, type CounterPoint } from './counter-rate-window.ts';
+export { UserMetricRegistry, type MetricSample } from './user-metrics.ts';

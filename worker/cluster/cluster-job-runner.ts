@@ -6,6 +6,7 @@
 // every queue stays bounded. Checkpoint barriers come from the coordinator; each subtask writes its
 // state to the checkpoint storage and acknowledges with the handles.
 
+import type { UserMetricRegistry } from '../../shared/metrics/user-metrics.ts';
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { ApplicationProperties, StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import { WakeableSleep, type Clock } from '../../shared/clock.ts';
@@ -84,6 +85,8 @@ export interface ClusterJobRunnerServices {
   readonly dataPlane: DataPlaneChannels;
   readonly listener: AttemptListener;
   readonly sourceBatchSize?: number;
+  /** Where user functions' metrics go (the worker's /metrics), with the worker's id as tm_id. */
+  readonly userMetrics?: { readonly registry: UserMetricRegistry; readonly tmId: string };
 }
 
 /** What the coordinator sends to prepare a live rescale (the PrepareRescale request, decoded). */
@@ -196,6 +199,14 @@ export class ClusterJobRunner {
       },
       onChannelData: () => this.wake(),
       wakeUp: () => this.wake(),
+      ...(services.userMetrics
+        ? {
+            userMetrics: {
+              registry: services.userMetrics.registry,
+              scope: { job_id: deployment.jobId, job_name: deployment.jobName, task_attempt_num: String(deployment.attempt), tm_id: services.userMetrics.tmId },
+            },
+          }
+        : {}),
     };
   }
 
@@ -600,6 +611,8 @@ export class ClusterJobRunner {
     this.services.dataPlane.releaseChannels(`${this.deployment.jobId}/${this.deployment.attempt}/`);
     let first: unknown;
     for (const task of this.tasks) await task.close().catch((e: unknown) => (first ??= e));
+    const attempt = String(this.deployment.attempt);
+    this.services.userMetrics?.registry.remove((labels) => labels.job_id === this.deployment.jobId && labels.task_attempt_num === attempt);
     if (wasRunning) this.log.info('attempt cancelled', { reason });
     if (first) this.log.warn('closing the attempt failed', { error: errorChainMessage(first) });
     // Deleting a large LevelDB state takes a while and nothing waits for it: the next attempt

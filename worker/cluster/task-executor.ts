@@ -4,6 +4,7 @@
 // the highest epoch seen wins and a lower one is rejected, so an old leader that wakes up after
 // a pause cannot deploy, cancel, trigger or commit anything.
 
+import type { UserMetricRegistry } from '../../shared/metrics/user-metrics.ts';
 import type { SplitState } from '../../shared/api/connectors.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AuthenticationError, InvalidRequestError, NotFoundError, SluiceError, StaleEpochError, errorChainMessage } from '../../shared/errors.ts';
@@ -60,6 +61,8 @@ export interface TaskExecutorOptions {
   readonly logger: Logger;
   readonly dataPlane: DataPlaneChannels;
   readonly deadLetters: DeadLetterOutput;
+  /** Where user functions' metrics go: the worker's /metrics. */
+  readonly userMetrics?: UserMetricRegistry;
 }
 
 export class TaskExecutor {
@@ -188,6 +191,7 @@ export class TaskExecutor {
       ...(this.options.checkpointLimiter ? { checkpointLimiter: this.options.checkpointLimiter } : {}),
       deadLetters: this.options.deadLetters,
       dataPlane: this.options.dataPlane,
+      ...(this.options.userMetrics ? { userMetrics: { registry: this.options.userMetrics, tmId: this.options.workerId } } : {}),
       listener: {
         acknowledgeCheckpoint: (checkpointId, subtask, states) => this.report('AcknowledgeCheckpoint', ackRequest(deployment, checkpointId, subtask, states)),
         subtasksFinished: (subtasks) => this.report('ReportSubtasksFinished', { jobId: deployment.jobId, attempt: deployment.attempt, subtasks }),

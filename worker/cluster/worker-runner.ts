@@ -2,6 +2,7 @@
 // WorkerGateway (the leader's calls), Prometheus metrics, and the TaskExecutor that registers with
 // the leader and runs the attempts it deploys.
 
+import { UserMetricRegistry } from '../../shared/metrics/user-metrics.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { errorChainMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
@@ -74,6 +75,7 @@ export class WorkerRunner {
       logger: log,
       dataPlane,
       deadLetters: new FileDeadLetterOutput(join(config.stateDirectory, 'dead-letters.jsonl')),
+      userMetrics: new UserMetricRegistry(registry),
     });
     dataPlane.onChannelFailure((error, channelKeys) => {
       const attempts = new Set(channelKeys.map((key) => key.split('/').slice(0, 2).join('/')));

@@ -6,6 +6,7 @@
 // Checkpoints inject barriers at all sources between two batches; a bounded job ends with a
 // final checkpoint whose completion commits the sinks' last output.
 
+import type { UserMetricRegistry } from '../../shared/metrics/user-metrics.ts';
 import { randomUUID } from 'node:crypto';
 import type { ApplicationProperties, StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -48,6 +49,8 @@ export interface EmbeddedExecutorOptions {
   readonly sourceBatchSize?: number;
   /** Records per exchange batch. */
   readonly exchangeBatchSize?: number;
+  /** Where user functions' metrics go (`sluice run --metrics-port`); kept after the run ends. */
+  readonly userMetrics?: UserMetricRegistry;
 }
 
 export interface JobStatus {
@@ -108,10 +111,12 @@ export class EmbeddedExecutor {
     const completed = await options.checkpointStorage.listCompleted();
     const lastCheckpointId = Math.max(restored?.metadata.checkpointId ?? 0, completed.length > 0 ? completed[completed.length - 1]! : 0);
 
+    const jobId = randomUUID();
     const built = await buildSubtasks({
       plan,
       // Each run is a job of its own: a later run (a restore, a replacement) takes its sinks' outputs over.
-      job: { id: randomUUID(), submittedAtMs: Date.now() },
+      job: { id: jobId, submittedAtMs: Date.now() },
+      ...(options.userMetrics ? { userMetrics: { registry: options.userMetrics, scope: { job_id: jobId, job_name: plan.jobName, task_attempt_num: '0', tm_id: 'embedded' } } } : {}),
       properties: options.properties,
       clock: options.clock,
       stateBackend: options.stateBackend,

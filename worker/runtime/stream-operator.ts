@@ -2,6 +2,8 @@
 // timer handling, keyed context and state handles, and snapshot/restore of keyed state, timers
 // and operator state. Subclasses implement processElement (and processElement2 for two inputs).
 
+import type { MetricGroup } from '../../shared/api/metrics.ts';
+import { UserMetricRegistry } from '../../shared/metrics/user-metrics.ts';
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
 import type { KeySelector, RuntimeContext, TimerService } from '../../shared/api/functions.ts';
 import type { StateDescriptor } from '../../shared/api/state.ts';
@@ -33,6 +35,8 @@ export interface OperatorSetup {
   readonly maxParallelism: number;
   readonly properties: ApplicationProperties;
   readonly clock: Clock;
+  /** The operator's metrics (user functions' getMetricGroup); absent: kept but not exported. */
+  readonly metricGroup?: MetricGroup;
   /** Wakes the task's run loop when work arrives off its turn (an async I/O answer). */
   readonly wakeUp?: () => void;
   readonly output: Output;
@@ -284,6 +288,8 @@ export abstract class AbstractStreamOperator implements OperatorInput {
     return handle;
   }
 
+  private detachedMetrics: MetricGroup | undefined;
+
   protected runtimeContext(): RuntimeContext {
     const s = this.setupInfo;
     return {
@@ -293,6 +299,7 @@ export abstract class AbstractStreamOperator implements OperatorInput {
       numberOfParallelSubtasks: s.parallelism,
       maxNumberOfParallelSubtasks: s.maxParallelism,
       properties: s.properties,
+      getMetricGroup: () => (this.detachedMetrics ??= s.metricGroup ?? new UserMetricRegistry().operatorGroup({})),
       getState: (d) => this.getStateHandle(d) as any,
       getListState: (d) => this.getStateHandle(d) as any,
       getMapState: (d) => this.getStateHandle(d) as any,

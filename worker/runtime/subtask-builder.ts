@@ -3,6 +3,7 @@
 // subtask with local channels only; a worker builds the subtasks the coordinator placed on it, and
 // an edge whose other end lives on another worker gets a remote channel from the data plane.
 
+import type { UserMetricRegistry } from '../../shared/metrics/user-metrics.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobIdentity, SplitState } from '../../shared/api/connectors.ts';
@@ -57,6 +58,12 @@ export interface SubtaskBuildOptions {
   readonly remote?: RemoteChannels;
   /** A fresh start's splits of a source subtask, as the coordinator assigned them; discovered here when absent. */
   readonly initialSplits?: (nodeId: number, subtask: number) => readonly SplitState[] | undefined;
+  /**
+   * Where user functions' metrics go, and the labels of this attempt's task scope (job_id,
+   * job_name, task_attempt_num, tm_id); each operator subtask adds task_name, subtask_index,
+   * operator_id and operator_name.
+   */
+  readonly userMetrics?: { readonly registry: UserMetricRegistry; readonly scope: Readonly<Record<string, string>> };
   /** Wakes the scheduler when an operator has work off its turn (an async I/O answer). */
   readonly wakeUp?: () => void;
   /** Told when a channel of a local task received data (to wake a scheduler). */
@@ -213,6 +220,17 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
           properties: options.properties,
           clock: options.clock,
           ...(options.wakeUp ? { wakeUp: options.wakeUp } : {}),
+          ...(options.userMetrics
+            ? {
+                metricGroup: options.userMetrics.registry.operatorGroup({
+                  ...options.userMetrics.scope,
+                  task_name: vertex.name,
+                  subtask_index: String(i),
+                  operator_id: uid,
+                  operator_name: node.name,
+                }),
+              }
+            : {}),
           output,
           ...(keyed ? { keyed } : {}),
         });

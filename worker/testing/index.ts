@@ -11,3 +11,5 @@ export { runEmbedded } from './embedded-harness.ts';
 export type { HarnessOptions, HarnessResult } from './embedded-harness.ts';
 export { CollectSink } from '../connectors/collect-sink.ts';
 export type { CollectedRecord } from '../connectors/collect-sink.ts';
+export { UserMetricRegistry } from '../../shared/metrics/user-metrics.ts';
+export type { MetricSample } from '../../shared/metrics/user-metrics.ts';
