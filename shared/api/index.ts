@@ -10,6 +10,7 @@ export * from './output-tag.ts';
 export * from './time.ts';
 export * from './async-io.ts';
 export * from './metrics.ts';
+export * from './operator-state.ts';
 export type * from './connectors.ts';
 export { CollectionSource, ConsoleSink } from './builtin-connectors.ts';
 export type { StreamGraph, StreamNode, StreamEdge, OperatorSpec } from './graph.ts';

@@ -3,8 +3,9 @@
 // tasks. An operator joins its upstream's task when the edge is forward at equal parallelism and
 // it has no other input — records then pass by a direct call, with no exchange.
 
+import { isCheckpointedFunction } from '../api/operator-state.ts';
 import type { JobSettings } from '../api/environment.ts';
-import type { StreamEdge, StreamGraph, StreamNode } from '../api/graph.ts';
+import type { OperatorSpec, StreamEdge, StreamGraph, StreamNode } from '../api/graph.ts';
 import { InvalidPipelineError } from '../errors.ts';
 import { defaultMaxParallelism } from '../key-groups.ts';
 
@@ -139,10 +140,18 @@ function topologicalOrder(graph: StreamGraph, edges: readonly PlannedEdge[]): nu
  * must be the same at both parallelisms, and keyed state must sit at the head of its task (where
  * the key group of each arriving record is known).
  */
+/** Whether the operator's user function is a CheckpointedFunction (a factory is asked for one instance). */
+function keepsOperatorState(spec: OperatorSpec): boolean {
+  if (spec.kind !== 'process' && spec.kind !== 'keyed-process' && spec.kind !== 'co-process' && spec.kind !== 'keyed-co-process') return false;
+  const fn: unknown = spec.fn;
+  return isCheckpointedFunction(typeof fn === 'function' ? (fn as () => unknown)() : fn);
+}
+
 export function liveRescaleRefusal(previous: JobPlan, next: JobPlan): string | undefined {
   for (const node of next.graph.nodes) {
     // Its records in flight are operator state that only a restore hands over (Flink restarts too).
     if (node.kind === 'operator' && node.operator.kind === 'async') return `operator "${node.name}" is async I/O: its records in flight move by a restart`;
+    if (node.kind === 'operator' && keepsOperatorState(node.operator)) return `operator "${node.name}" keeps operator state (a CheckpointedFunction): its lists are redistributed by a restart`;
   }
   const shape = (plan: JobPlan) => JSON.stringify([plan.tasks.map((t) => [t.id, t.nodeIds]), plan.edges.map((e) => [e.sourceId, e.targetId, e.partitioning])]);
   if (shape(previous) !== shape(next)) return 'the job chains its operators differently at the new parallelism';

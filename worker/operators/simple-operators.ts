@@ -80,6 +80,9 @@ export class ProcessOperator extends AbstractStreamOperator {
   constructor(private readonly fn: ProcessFunction<unknown, unknown>) {
     super();
   }
+  protected override userFunction(): unknown {
+    return this.fn;
+  }
   emit(value: unknown, timestamp: number): void {
     this.output.collect(value, timestamp);
   }
@@ -140,6 +143,10 @@ export class KeyedProcessOperator extends KeyedProcessBase {
   constructor(private readonly fn: KeyedProcessFunction<unknown, unknown, unknown>) {
     super();
   }
+  protected override userFunction(): unknown {
+    return this.fn;
+  }
+
   override open(): void {
     super.open();
     this.fn.open?.(this.runtimeContext());
@@ -162,6 +169,10 @@ export class KeyedCoProcessOperator extends KeyedProcessBase {
   constructor(private readonly fn: KeyedCoProcessFunction<unknown, unknown, unknown, unknown>) {
     super();
   }
+  protected override userFunction(): unknown {
+    return this.fn;
+  }
+
   override open(): void {
     super.open();
     this.fn.open?.(this.runtimeContext());
@@ -196,6 +207,10 @@ export class CoProcessOperator extends AbstractStreamOperator {
   constructor(private readonly fn: CoProcessFunction<unknown, unknown, unknown>) {
     super();
   }
+  protected override userFunction(): unknown {
+    return this.fn;
+  }
+
   emit(value: unknown, timestamp: number): void {
     this.output.collect(value, timestamp);
   }

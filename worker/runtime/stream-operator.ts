@@ -2,6 +2,8 @@
 // timer handling, keyed context and state handles, and snapshot/restore of keyed state, timers
 // and operator state. Subclasses implement processElement (and processElement2 for two inputs).
 
+import { isCheckpointedFunction } from '../../shared/api/operator-state.ts';
+import { OperatorListStates, type OperatorListStatesSnapshot } from './operator-list-states.ts';
 import type { MetricGroup } from '../../shared/api/metrics.ts';
 import { UserMetricRegistry } from '../../shared/metrics/user-metrics.ts';
 import type { ApplicationProperties } from '../../shared/api/environment.ts';
@@ -147,14 +149,42 @@ export abstract class AbstractStreamOperator implements OperatorInput {
   endInput(): void | Promise<void> {}
 
   async snapshotState(checkpointId: number): Promise<OperatorSnapshot> {
-    if (!this.backend) return {};
+    // The user function's operator state, captured now (before any await), as the keyed state is.
+    const functionState = this.snapshotFunctionState(checkpointId);
+    const operatorState = functionState === undefined ? {} : { operatorState: functionState };
+    if (!this.backend) return operatorState;
     if (this.backend.snapshotByKeyGroup) {
       // Captured now, like the timers; read key group by key group while the upload goes on.
       const timers = this.timerSnapshot();
       const keyedReader = this.backend.snapshotByKeyGroup(checkpointId);
-      return { keyed: { maxParallelism: this.backend.maxParallelism, keyGroups: timers }, keyedReader };
+      return { keyed: { maxParallelism: this.backend.maxParallelism, keyGroups: timers }, keyedReader, ...operatorState };
     }
-    return { keyed: await this.snapshotKeyed() };
+    return { keyed: await this.snapshotKeyed(), ...operatorState };
+  }
+
+  /** The user function the operator runs, when it is an object that may keep operator state (CheckpointedFunction). */
+  protected userFunction(): unknown {
+    return undefined;
+  }
+
+  private functionListStates: OperatorListStates | undefined;
+
+  /**
+   * Before open(), on every start: a CheckpointedFunction registers its lists and finds this
+   * subtask's share of the restored ones (restoreState took them first).
+   */
+  initializeState(): void {
+    const fn = this.userFunction();
+    if (!isCheckpointedFunction(fn)) return;
+    this.functionListStates ??= new OperatorListStates(this.name);
+    this.functionListStates.initialize(fn, this.setupInfo.subtaskIndex, this.setupInfo.parallelism);
+  }
+
+  private snapshotFunctionState(checkpointId: number): OperatorListStatesSnapshot | undefined {
+    const fn = this.userFunction();
+    if (!isCheckpointedFunction(fn) || this.functionListStates === undefined) return undefined;
+    fn.snapshotState({ checkpointId });
+    return this.functionListStates.snapshot();
   }
 
   /**
@@ -165,6 +195,7 @@ export abstract class AbstractStreamOperator implements OperatorInput {
    * the restored timers are registered once the backend has taken the state.
    */
   async restoreState(snapshots: readonly OperatorSnapshot[]): Promise<void> {
+    if (isCheckpointedFunction(this.userFunction())) (this.functionListStates ??= new OperatorListStates(this.name)).restore(snapshots);
     const keyed = snapshots.flatMap((s) => (s.keyed ? [s.keyed] : []));
     if (keyed.length === 0) return;
     if (!this.backend) throw new SluiceError(`operator ${this.name} has keyed state in the snapshot but is not keyed`);

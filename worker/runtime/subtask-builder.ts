@@ -257,6 +257,7 @@ export async function buildSubtasks(options: SubtaskBuildOptions): Promise<Built
         } else if (snapshots) {
           await operator.restoreState(snapshots);
         }
+        operator.initializeState();
         await operator.open();
       }
     };
