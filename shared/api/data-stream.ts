@@ -20,7 +20,7 @@ import type {
 } from './functions.ts';
 import type { OperatorNode, OperatorSpec, Partitioning, StreamNode, WindowFunctionSpec } from './graph.ts';
 import { OutputTag } from './output-tag.ts';
-import { ValueStateDescriptor, type AggregateFunction, type ReduceFunction, type ValueState } from './state.ts';
+import { ValueStateDescriptor, type AggregateFunction, type MapStateDescriptor, type ReduceFunction, type ValueState } from './state.ts';
 import type { WatermarkStrategy } from './watermark-strategy.ts';
 import {
   CountTrigger,
@@ -36,6 +36,7 @@ import {
 } from './windows.ts';
 import type { StreamExecutionEnvironment } from './environment.ts';
 import { InvalidPipelineError } from '../errors.ts';
+import { BroadcastConnectedStream, BroadcastStream } from './broadcast.ts';
 
 /** One upstream of a stream: a node's main output or one of its side outputs. */
 interface StreamRef {
@@ -90,13 +91,32 @@ export class DataStream<T> {
     return new PartitionedStream<T>(this.environment, this.refs, 'rebalance');
   }
 
-  /** Sends every record to every subtask of the next operator. */
-  broadcast(): DataStream<T> {
-    return new PartitionedStream<T>(this.environment, this.refs, 'broadcast');
+  /**
+   * Sends every record to every subtask of the next operator. With MapStateDescriptors, a
+   * BroadcastStream for the broadcast state pattern: `keyed.connect(rules.broadcast(d)).process(fn)`.
+   */
+  broadcast(): DataStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<any, any>[]): BroadcastStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<any, any>[]): DataStream<T> | BroadcastStream<T> {
+    const everywhere = new PartitionedStream<T>(this.environment, this.refs, 'broadcast');
+    return descriptors.length === 0 ? everywhere : new BroadcastStream<T>(everywhere, descriptors);
   }
 
-  connect<R>(other: DataStream<R>): ConnectedStreams<T, R> {
+  connect<R>(other: DataStream<R>): ConnectedStreams<T, R>;
+  connect<R>(other: BroadcastStream<R>): BroadcastConnectedStream<T, R>;
+  connect<R>(other: DataStream<R> | BroadcastStream<R>): ConnectedStreams<T, R> | BroadcastConnectedStream<T, R> {
+    if (other instanceof BroadcastStream) return new BroadcastConnectedStream<T, R>(this, other);
     return new ConnectedStreams<T, R>(this.environment, this, other);
+  }
+
+  /** @internal a two-input operator fed by this stream (input 0) and `second` (input 1). */
+  addTwoInputOperator<R>(spec: Omit<OperatorNode, 'id'>, second: DataStream<any>): SingleOutputStreamOperator<R> {
+    const graph = this.environment.graph;
+    const node: OperatorNode = { ...spec, id: graph.nodes.length };
+    graph.nodes.push(node);
+    this.connectInputs(node, 0, undefined);
+    second.connectInputs(node, 1, undefined);
+    return new SingleOutputStreamOperator<R>(this.environment, node);
   }
 
   join<R>(other: DataStream<R>): JoinedStreams<T, R> {

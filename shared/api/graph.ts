@@ -3,6 +3,7 @@
 // Operators are described as data (OperatorSpec) so this module stays free of runtime code.
 
 import type { AsyncOperatorSpec } from './async-io.ts';
+import type { BroadcastProcessFunction, KeyedBroadcastProcessFunction } from './broadcast.ts';
 import type { Source, Sink } from './connectors.ts';
 import type {
   CoProcessFunction,
@@ -18,7 +19,7 @@ import type {
   ProcessWindowFunction,
 } from './functions.ts';
 import type { OutputTag } from './output-tag.ts';
-import type { AggregateFunction, ReduceFunction } from './state.ts';
+import type { AggregateFunction, MapStateDescriptor, ReduceFunction } from './state.ts';
 import type { WatermarkStrategy } from './watermark-strategy.ts';
 import type { Trigger, Window, WindowAssigner } from './windows.ts';
 
@@ -52,7 +53,9 @@ export type OperatorSpec =
       upperBoundInclusive: boolean;
       fn: FunctionOrFactory<ProcessJoinFunction<any, any, any>>;
     }
-  | AsyncOperatorSpec;
+  | AsyncOperatorSpec
+  | { kind: 'broadcast-process'; fn: FunctionOrFactory<BroadcastProcessFunction<any, any, any>>; descriptors: readonly MapStateDescriptor<any, any>[] }
+  | { kind: 'keyed-broadcast-process'; fn: FunctionOrFactory<KeyedBroadcastProcessFunction<any, any, any, any>>; descriptors: readonly MapStateDescriptor<any, any>[] };
 
 export type Partitioning = 'forward' | 'rebalance' | 'hash' | 'broadcast';
 

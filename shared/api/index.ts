@@ -11,6 +11,7 @@ export * from './time.ts';
 export * from './async-io.ts';
 export * from './metrics.ts';
 export * from './operator-state.ts';
+export * from './broadcast.ts';
 export type * from './connectors.ts';
 export { CollectionSource, ConsoleSink } from './builtin-connectors.ts';
 export type { StreamGraph, StreamNode, StreamEdge, OperatorSpec } from './graph.ts';

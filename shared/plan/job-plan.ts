@@ -151,6 +151,9 @@ export function liveRescaleRefusal(previous: JobPlan, next: JobPlan): string | u
   for (const node of next.graph.nodes) {
     // Its records in flight are operator state that only a restore hands over (Flink restarts too).
     if (node.kind === 'operator' && node.operator.kind === 'async') return `operator "${node.name}" is async I/O: its records in flight move by a restart`;
+    if (node.kind === 'operator' && (node.operator.kind === 'broadcast-process' || node.operator.kind === 'keyed-broadcast-process')) {
+      return `operator "${node.name}" keeps broadcast state: every new subtask gets a copy by a restart`;
+    }
     if (node.kind === 'operator' && keepsOperatorState(node.operator)) return `operator "${node.name}" keeps operator state (a CheckpointedFunction): its lists are redistributed by a restart`;
   }
   const shape = (plan: JobPlan) => JSON.stringify([plan.tasks.map((t) => [t.id, t.nodeIds]), plan.edges.map((e) => [e.sourceId, e.targetId, e.partitioning])]);

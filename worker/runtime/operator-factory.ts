@@ -13,6 +13,7 @@ import {
   TimestampsAndWatermarksOperator,
 } from '../operators/simple-operators.ts';
 import { AsyncWaitOperator } from '../operators/async-wait-operator.ts';
+import { BroadcastProcessOperator, KeyedBroadcastProcessOperator } from '../operators/broadcast-operators.ts';
 import { IntervalJoinOperator } from '../operators/interval-join-operator.ts';
 import { SinkOperator } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
@@ -63,6 +64,10 @@ export function createOperator(node: StreamNode, context: OperatorFactoryContext
           return new IntervalJoinOperator({ ...spec, fn: instantiateForSubtask(spec.fn) });
         case 'async':
           return new AsyncWaitOperator(spec);
+        case 'broadcast-process':
+          return new BroadcastProcessOperator(instantiateForSubtask(spec.fn), spec.descriptors);
+        case 'keyed-broadcast-process':
+          return new KeyedBroadcastProcessOperator(instantiateForSubtask(spec.fn), spec.descriptors);
       }
     }
   }
