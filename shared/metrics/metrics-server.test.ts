@@ -45,6 +45,7 @@ describe('metrics server', () => {
         recordsOut: recordsIn / 2,
         busyTimeMs: 0,
         backPressuredTimeMs: 0,
+        lateRecordsDropped: 7,
         currentInputWatermark: 1_700_000_000_000,
       },
     ]);
@@ -95,6 +96,7 @@ describe('metrics server', () => {
     assert.equal(valueOf(samples, 'flink_taskmanager_job_task_numRecordsInPerSecond', task), 3_000);
     assert.equal(valueOf(samples, 'flink_taskmanager_job_task_numRecordsOutPerSecond', task), 1_500);
     assert.equal(valueOf(samples, 'flink_taskmanager_job_task_operator_currentInputWatermark', task), 1_700_000_000_000);
+    assert.equal(valueOf(samples, 'flink_taskmanager_job_task_operator_numLateRecordsDropped', task), 7);
     assert.equal(valueOf(samples, 'flink_jobmanager_job_uptime', { job_id: 'a1b2c3', job_name: 'hot "items"' }), 1_000);
     assert.equal(valueOf(samples, 'sluice_coordinator_is_leader', { coordinator_id: 'coordinator-a' }), 1);
     assert.match(response.body, /^# TYPE flink_taskmanager_job_task_busyTimeMsPerSecond gauge$/m);

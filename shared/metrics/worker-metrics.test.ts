@@ -21,6 +21,7 @@ function subtask(overrides: Partial<MutableSample> = {}): MutableSample {
     recordsOut: 0,
     busyTimeMs: 0,
     backPressuredTimeMs: 0,
+    lateRecordsDropped: 0,
     currentInputWatermark: Number.NEGATIVE_INFINITY,
     ...overrides,
   };

@@ -23,6 +23,8 @@ export interface TaskMetricsSample {
   readonly recordsOut: number;
   readonly busyTimeMs: number;
   readonly backPressuredTimeMs: number;
+  /** Cumulative: records its operators dropped as too late. */
+  readonly lateRecordsDropped: number;
   /** Epoch milliseconds, or -Infinity before the first watermark. */
   readonly currentInputWatermark: number;
 }
@@ -60,6 +62,7 @@ const TASK_GAUGES = {
 type TaskGaugeName = keyof typeof TASK_GAUGES;
 
 const WATERMARK_GAUGE = 'flink_taskmanager_job_task_operator_currentInputWatermark';
+const LATE_RECORDS_GAUGE = 'flink_taskmanager_job_task_operator_numLateRecordsDropped';
 
 /** Counter order inside a rate window. */
 const RECORDS_IN = 0;
@@ -72,6 +75,7 @@ const clampMsPerSecond = (value: number): number => Math.min(Math.max(value, 0),
 export class WorkerMetrics {
   private readonly gauges: Record<TaskGaugeName, Gauge<TaskLabel>>;
   private readonly watermark: Gauge<TaskLabel>;
+  private readonly lateRecords: Gauge<TaskLabel>;
   private readonly windows = new Map<string, CounterRateWindow>();
   private readonly scrape: OncePerScrape;
   private readonly rateWindowMs: number;
@@ -93,6 +97,7 @@ export class WorkerMetrics {
       Object.entries(TASK_GAUGES).map(([name, help]) => [name, gauge(TASK_PREFIX + name, help)]),
     ) as Record<TaskGaugeName, Gauge<TaskLabel>>;
     this.watermark = gauge(WATERMARK_GAUGE, 'The lowest watermark this subtask has received, in epoch milliseconds (-Inf before the first).');
+    this.lateRecords = gauge(LATE_RECORDS_GAUGE, 'Records this subtask dropped as too late (past the allowed lateness of their windows).');
     this.scheduleSample();
   }
 
@@ -144,11 +149,13 @@ export class WorkerMetrics {
   private publish(samples: TaskMetricsSample[]): void {
     for (const gauge of Object.values(this.gauges)) gauge.reset();
     this.watermark.reset();
+    this.lateRecords.reset();
     for (const s of samples) {
       const labels = this.labels(s);
       this.gauges.numRecordsIn.set(labels, s.recordsIn);
       this.gauges.numRecordsOut.set(labels, s.recordsOut);
       this.watermark.set(labels, s.currentInputWatermark);
+      this.lateRecords.set(labels, s.lateRecordsDropped);
       // No rate series until there are two samples apart in time: 0 would be a guess.
       const rates = this.windows.get(this.seriesKey(s))?.ratesPerSecond();
       if (!rates) continue;

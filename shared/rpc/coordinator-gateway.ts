@@ -18,6 +18,7 @@ export interface SubtaskStatusMessage extends SubtaskRef {
   readonly backPressuredTimeMs: number;
   readonly backPressured: boolean;
   readonly unfinishedSplits: readonly string[];
+  readonly lateRecordsDropped: number;
 }
 
 /** One job attempt a worker runs. */

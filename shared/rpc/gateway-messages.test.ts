@@ -77,6 +77,7 @@ const SUBTASK_STATUS = {
   backPressuredTimeMs: 0,
   backPressured: false,
   unfinishedSplits: ['orders-0'],
+  lateRecordsDropped: 3,
 };
 
 const COORDINATOR_GATEWAY_SAMPLES: Samples<CoordinatorGatewayMethods> = {

@@ -26,6 +26,8 @@ export interface SubtaskStatus {
   readonly busyTimeMs: number;
   readonly backPressuredTimeMs: number;
   readonly backPressured: boolean;
+  /** Records its operators dropped as too late (windows past their allowed lateness). */
+  readonly lateRecordsDropped: number;
   /** Source subtasks: the splits their reader has not finished (none once the subtask finished). */
   readonly unfinishedSplits?: readonly string[];
 }

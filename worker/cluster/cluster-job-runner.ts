@@ -637,17 +637,21 @@ export class ClusterJobRunner {
       }
       let recordsIn = task.recordsIn;
       if (task.source) recordsIn = (task.operators[0]!.operator as SourceOperator).recordsOut;
+      let lateRecordsDropped = 0;
+      for (const { operator } of task.operators) lateRecordsDropped += operator.metrics.numLateRecordsDropped;
       return {
         taskId: task.vertex.id,
         subtask: task.subtaskIndex,
         taskName: task.name,
-        state: task.status as 'running' | 'finished',
+        // 'ending' (its operators finish pending work) still runs, as far as the coordinator is concerned.
+        state: task.status === 'finished' ? 'finished' : 'running',
         recordsIn,
         recordsOut,
         watermark: task.combinedWatermark,
         busyTimeMs: counters.busyTimeMs,
         backPressuredTimeMs: counters.backPressuredTimeMs,
         backPressured: counters.backPressured,
+        lateRecordsDropped,
         ...(task.source ? { unfinishedSplits: task.source.unfinishedSplitIds() } : {}),
       };
     });

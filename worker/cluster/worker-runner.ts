@@ -96,6 +96,7 @@ export class WorkerRunner {
           recordsOut: s.recordsOut,
           busyTimeMs: s.busyTimeMs,
           backPressuredTimeMs: s.backPressuredTimeMs,
+          lateRecordsDropped: s.lateRecordsDropped,
           currentInputWatermark: s.watermark,
         })),
       ),

@@ -129,7 +129,7 @@ export class TestingWorker implements WorkerGatewayClient {
   /** What this worker's heartbeat reports: its subtasks of the current attempt, running or finished. */
   report(jobId: string, state: RunningSubtask['state'] = 'running'): Array<{ jobId: string; attempt: number; subtasks: RunningSubtask[] }> {
     if (this.subtasks.length === 0) return [];
-    const subtasks = this.subtasks.map((s) => ({ ...s, taskName: `task ${s.taskId}`, state, recordsIn: 0, recordsOut: 0, watermark: 0, busyTimeMs: 0, backPressuredTimeMs: 0, backPressured: false }));
+    const subtasks = this.subtasks.map((s) => ({ ...s, taskName: `task ${s.taskId}`, state, recordsIn: 0, recordsOut: 0, watermark: 0, busyTimeMs: 0, backPressuredTimeMs: 0, backPressured: false, lateRecordsDropped: 0 }));
     return [{ jobId, attempt: this.attempt, subtasks }];
   }
 }
