@@ -16,14 +16,11 @@ import {
   type AsyncFunction,
   type KeyedProcessFunction,
 } from '../../shared/api/index.ts';
-import { SystemClock } from '../../shared/clock.ts';
-import { InMemoryLogger } from '../../shared/logging.ts';
 import { InMemoryCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { waitFor } from '../../shared/testing/wait-for.ts';
 import { CollectSink } from '../connectors/collect-sink.ts';
-import { InMemoryDeadLetterOutput } from '../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../runtime/embedded-executor.ts';
-import { runEmbedded } from '../testing/embedded-harness.ts';
+import { embeddedOptions, runEmbedded } from '../testing/embedded-harness.ts';
 import { GatedSource } from '../testing/gated-source.ts';
 import { multiset } from '../testing/pipeline-helpers.ts';
 import { liveRescaleRefusal, planJob } from '../../shared/plan/job-plan.ts';
@@ -177,17 +174,7 @@ describe('AsyncDataStream', () => {
 describe('async I/O across a failure and a restore', () => {
   it('records in flight at a checkpoint are requested again after the restore: the output holds each result once', async () => {
     const storage = new InMemoryCheckpointStorage();
-    const options = (extra: Partial<EmbeddedExecutorOptions> = {}): EmbeddedExecutorOptions => ({
-      jobName: 'async-restore',
-      properties: {},
-      clock: SystemClock.INSTANCE,
-      logger: new InMemoryLogger(),
-      stateBackend: 'memory',
-      checkpointStorage: storage,
-      deadLetters: new InMemoryDeadLetterOutput(),
-      checkpointIntervalMs: 10,
-      ...extra,
-    });
+    const options = (extra: Partial<EmbeddedExecutorOptions> = {}) => embeddedOptions('async-restore', storage, { checkpointIntervalMs: 10, ...extra });
     const sink = new CollectSink<string>();
     const job = (source: GatedSource<number>, answer: (i: number) => Promise<string[]>) => {
       const env = new StreamExecutionEnvironment();

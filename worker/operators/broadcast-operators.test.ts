@@ -14,15 +14,12 @@ import {
   type BroadcastProcessFunction,
   type ValueState,
 } from '../../shared/api/index.ts';
-import { SystemClock } from '../../shared/clock.ts';
-import { InMemoryLogger } from '../../shared/logging.ts';
 import { InMemoryCheckpointStorage, type CheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { liveRescaleRefusal, planJob } from '../../shared/plan/job-plan.ts';
 import { waitFor } from '../../shared/testing/wait-for.ts';
 import { CollectSink } from '../connectors/collect-sink.ts';
-import { InMemoryDeadLetterOutput } from '../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../runtime/embedded-executor.ts';
-import { runEmbedded } from '../testing/embedded-harness.ts';
+import { embeddedOptions, runEmbedded } from '../testing/embedded-harness.ts';
 import { GatedSource } from '../testing/gated-source.ts';
 import { multiset } from '../testing/pipeline-helpers.ts';
 
@@ -59,18 +56,7 @@ const checkPayments = (seenRules: string[]): KeyedBroadcastProcessFunction<strin
   };
 };
 
-function options(storage: CheckpointStorage, extra: Partial<EmbeddedExecutorOptions> = {}): EmbeddedExecutorOptions {
-  return {
-    jobName: 'broadcast',
-    properties: {},
-    clock: SystemClock.INSTANCE,
-    logger: new InMemoryLogger(),
-    stateBackend: 'memory',
-    checkpointStorage: storage,
-    deadLetters: new InMemoryDeadLetterOutput(),
-    ...extra,
-  };
-}
+const options = (storage: CheckpointStorage, extra: Partial<EmbeddedExecutorOptions> = {}) => embeddedOptions('broadcast', storage, extra);
 
 const payments: Payment[] = [
   { user: 'ann', amount: 50 },

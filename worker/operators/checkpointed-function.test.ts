@@ -16,29 +16,16 @@ import {
   type ProcessContext,
   type ProcessFunction,
 } from '../../shared/api/index.ts';
-import { SystemClock } from '../../shared/clock.ts';
-import { InMemoryLogger } from '../../shared/logging.ts';
 import { InMemoryCheckpointStorage, type CheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { liveRescaleRefusal, planJob } from '../../shared/plan/job-plan.ts';
 import { waitFor } from '../../shared/testing/wait-for.ts';
 import { CollectSink } from '../connectors/collect-sink.ts';
-import { InMemoryDeadLetterOutput } from '../runtime/dead-letter.ts';
 import { EmbeddedExecutor, type EmbeddedExecutorOptions } from '../runtime/embedded-executor.ts';
+import { embeddedOptions } from '../testing/embedded-harness.ts';
 import { GatedSource } from '../testing/gated-source.ts';
 import { multiset } from '../testing/pipeline-helpers.ts';
 
-function options(storage: CheckpointStorage, extra: Partial<EmbeddedExecutorOptions> = {}): EmbeddedExecutorOptions {
-  return {
-    jobName: 'checkpointed-function',
-    properties: {},
-    clock: SystemClock.INSTANCE,
-    logger: new InMemoryLogger(),
-    stateBackend: 'memory',
-    checkpointStorage: storage,
-    deadLetters: new InMemoryDeadLetterOutput(),
-    ...extra,
-  };
-}
+const options = (storage: CheckpointStorage, extra: Partial<EmbeddedExecutorOptions> = {}) => embeddedOptions('checkpointed-function', storage, extra);
 
 /** Emits its input four at a time; what it holds between batches is operator state. */
 class Batching implements ProcessFunction<number, string>, CheckpointedFunction {

@@ -37,3 +37,21 @@ export async function runEmbedded(env: StreamExecutionEnvironment, options: Harn
   const result = await executor.run();
   return { ...result, deadLetters, logger, executor };
 }
+
+/**
+ * Options for an EmbeddedExecutor a test creates itself (to stop it, fail it or restore it):
+ * the system clock, the memory backend, a quiet logger and in-memory dead letters, with the test's
+ * checkpoint storage and whatever else it sets.
+ */
+export function embeddedOptions(jobName: string, storage: CheckpointStorage, extra: Partial<EmbeddedExecutorOptions> = {}): EmbeddedExecutorOptions {
+  return {
+    jobName,
+    properties: {},
+    clock: SystemClock.INSTANCE,
+    logger: new InMemoryLogger(),
+    stateBackend: 'memory',
+    checkpointStorage: storage,
+    deadLetters: new InMemoryDeadLetterOutput(),
+    ...extra,
+  };
+}
