@@ -2,6 +2,7 @@
 // that it answers, and small helpers the tests share: unique topic names and topic creation. A
 // missing broker fails the test with the command that starts it: never a skip.
 
+import { waitFor } from './wait-for.ts';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 
@@ -59,15 +60,27 @@ export function uniqueTopicName(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${topicCounter++}`;
 }
 
-/** Creates topics and waits until their leaders are known. */
+/**
+ * Creates topics and waits until every partition has a leader. kafkajs's own wait
+ * (`waitForLeaders`) gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker still answers for a
+ * moment after creating the topic on a busy machine; this asks the metadata again until it holds.
+ */
 export async function createTopics(admin: Admin, topics: ReadonlyArray<{ topic: string; partitions: number; compacted?: boolean }>): Promise<void> {
   await admin.createTopics({
-    waitForLeaders: true,
+    waitForLeaders: false,
     topics: topics.map((t) => ({
       topic: t.topic,
       numPartitions: t.partitions,
       replicationFactor: 1,
       ...(t.compacted ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
     })),
+  });
+  const names = topics.map((t) => t.topic);
+  await waitFor(`leaders for every partition of ${names.join(', ')}`, 30_000, async () => {
+    const { topics: found } = await admin.fetchTopicMetadata({ topics: names });
+    return topics.every((t) => {
+      const partitions = found.find((f) => f.name === t.topic)?.partitions ?? [];
+      return partitions.length === t.partitions && partitions.every((p) => p.leader >= 0);
+    });
   });
 }
