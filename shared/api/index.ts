@@ -9,6 +9,7 @@ export * from './watermark-strategy.ts';
 export * from './output-tag.ts';
 export * from './time.ts';
 export * from './async-io.ts';
+export * from './state-ttl.ts';
 export * from './metrics.ts';
 export * from './operator-state.ts';
 export * from './broadcast.ts';

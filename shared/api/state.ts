@@ -1,6 +1,8 @@
 // Keyed state as the user sees it: Flink's state descriptors and state handles. Every handle
 // reads and writes the value of the key of the record (or timer) being processed.
 
+import type { StateTtlConfig } from './state-ttl.ts';
+
 export interface ValueState<T> {
   value(): T | undefined;
   update(value: T): void;
@@ -64,44 +66,63 @@ function checkStateName(name: string): string {
   return name;
 }
 
-export class ValueStateDescriptor<T> {
+/** What every descriptor has: the state's name and, once enableTimeToLive was called, its time-to-live. */
+export abstract class AbstractStateDescriptor {
+  readonly name: string;
+  private ttl: StateTtlConfig | undefined = undefined;
+
+  constructor(name: string) {
+    this.name = checkStateName(name);
+  }
+
+  /**
+   * Flink's enableTimeToLive: values of this state expire `config.ttlMs` of processing time after
+   * their last update (per element for a list, per entry for a map). Decide it when the state is
+   * created: as in Flink, a state written without a time-to-live cannot be read with one (refused
+   * when read) or the other way round (not detected: reads would see the stored timestamps); give
+   * the state a new name instead.
+   */
+  enableTimeToLive(config: StateTtlConfig): this {
+    if (typeof config?.ttlMs !== 'number' || config.cleanupStrategies === undefined) {
+      throw new TypeError(`state "${this.name}": enableTimeToLive takes a StateTtlConfig, built with StateTtlConfig.newBuilder(ttlMs)…build()`);
+    }
+    this.ttl = config;
+    return this;
+  }
+
+  /** The time-to-live, or undefined if it was not enabled (Flink's getTtlConfig). */
+  get ttlConfig(): StateTtlConfig | undefined {
+    return this.ttl;
+  }
+}
+
+export class ValueStateDescriptor<T> extends AbstractStateDescriptor {
   readonly kind = 'value' as const;
-  readonly name: string;
   constructor(name: string, readonly defaultValue?: T) {
-    this.name = checkStateName(name);
+    super(name);
   }
 }
 
-export class ListStateDescriptor<T> {
+export class ListStateDescriptor<T> extends AbstractStateDescriptor {
   readonly kind = 'list' as const;
-  readonly name: string;
   declare readonly elementType?: T;
-  constructor(name: string) {
-    this.name = checkStateName(name);
-  }
 }
 
-export class MapStateDescriptor<K, V> {
+export class MapStateDescriptor<K, V> extends AbstractStateDescriptor {
   readonly kind = 'map' as const;
-  readonly name: string;
   declare readonly entryType?: [K, V];
-  constructor(name: string) {
-    this.name = checkStateName(name);
-  }
 }
 
-export class ReducingStateDescriptor<T> {
+export class ReducingStateDescriptor<T> extends AbstractStateDescriptor {
   readonly kind = 'reducing' as const;
-  readonly name: string;
   constructor(name: string, readonly reduceFunction: ReduceFunction<T>) {
-    this.name = checkStateName(name);
+    super(name);
   }
 }
 
-export class AggregatingStateDescriptor<IN, ACC, OUT> {
+export class AggregatingStateDescriptor<IN, ACC, OUT> extends AbstractStateDescriptor {
   readonly kind = 'aggregating' as const;
-  readonly name: string;
   constructor(name: string, readonly aggregateFunction: AggregateFunction<IN, ACC, OUT>) {
-    this.name = checkStateName(name);
+    super(name);
   }
 }

@@ -13,6 +13,8 @@ import type {
   ValueState,
 } from '../../shared/api/state.ts';
 import { VOID_NAMESPACE, type Namespace, type StateTable } from '../state/keyed-state-backend.ts';
+import type { StateTtlPolicy } from '../state/state-ttl.ts';
+import { createTtlStateHandle, type AnyTtlStateHandle } from './ttl-state-handles.ts';
 
 export class TableValueState<T> implements ValueState<T> {
   namespace: Namespace = VOID_NAMESPACE;
@@ -141,9 +143,12 @@ export type AnyStateHandle =
   | TableListState<unknown>
   | TableMapState<unknown, unknown>
   | TableReducingState<unknown>
-  | TableAggregatingState<unknown, unknown, unknown>;
+  | TableAggregatingState<unknown, unknown, unknown>
+  | AnyTtlStateHandle;
 
-export function createStateHandle(descriptor: StateDescriptor, table: StateTable<any>): AnyStateHandle {
+/** The handle of `descriptor`'s kind over `table`; with `ttl` (the descriptor enabled a time-to-live), its TTL handle (ttl-state-handles.ts). */
+export function createStateHandle(descriptor: StateDescriptor, table: StateTable<any>, ttl?: StateTtlPolicy): AnyStateHandle {
+  if (ttl !== undefined) return createTtlStateHandle(descriptor, table, ttl);
   switch (descriptor.kind) {
     case 'value':
       return new TableValueState(table, descriptor.defaultValue);

@@ -16,6 +16,7 @@ import { assignToKeyGroup, type KeyGroupRange } from '../../shared/key-groups.ts
 import { mergeKeyGroups, type KeyedStateBackend, type KeyedStateSnapshot, type Namespace, type StateEntry, type StateKey } from '../state/keyed-state-backend.ts';
 import type { OperatorSnapshot } from '../../shared/checkpoint/operator-snapshot.ts';
 import { createStateHandle, type AnyStateHandle } from './keyed-state-handles.ts';
+import { stateTtlPolicy } from '../state/state-ttl.ts';
 import type { Output, OperatorInput } from './output.ts';
 import { TimerQueue, type Timer } from './timer-service.ts';
 
@@ -314,7 +315,9 @@ export abstract class AbstractStreamOperator implements OperatorInput {
     const backend = this.requireKeyed(`keyed state ("${descriptor.name}")`);
     const existing = this.stateHandles.get(descriptor.name);
     if (existing) return existing;
-    const handle = createStateHandle(descriptor, backend.getTable(descriptor.name));
+    const ttlConfig = descriptor.ttlConfig;
+    const ttl = ttlConfig === undefined ? undefined : stateTtlPolicy(descriptor, ttlConfig, this.setupInfo.clock);
+    const handle = createStateHandle(descriptor, backend.getTable(descriptor.name, ttl), ttl);
     this.stateHandles.set(descriptor.name, handle);
     return handle;
   }

@@ -16,6 +16,7 @@ import type {
 import { CurrentKey } from './current-key.ts';
 import type { KeyGroupedStateTable } from './key-grouped-state-table.ts';
 import { checkKeyedStateBackendOptions, checkStateName } from './state-backend-checks.ts';
+import type { StateTtlPolicy } from './state-ttl.ts';
 
 export abstract class AbstractKeyedStateBackend<Table extends KeyGroupedStateTable<unknown> & StateTable<unknown>, Captured>
   implements KeyedStateBackend
@@ -28,6 +29,8 @@ export abstract class AbstractKeyedStateBackend<Table extends KeyGroupedStateTab
   protected readonly current: CurrentKey;
   protected readonly tables = new Map<string, Table>();
   protected disposed = false;
+  /** Called on every setCurrentKey, for TTL cleanup that runs per record; undefined (no cost) otherwise. */
+  protected keySelectionListener: (() => void) | undefined = undefined;
 
   protected constructor(
     options: KeyedStateBackendOptions,
@@ -60,6 +63,7 @@ export abstract class AbstractKeyedStateBackend<Table extends KeyGroupedStateTab
 
   setCurrentKey(key: StateKey, keyGroup: number): void {
     this.current.set(key, keyGroup);
+    if (this.keySelectionListener !== undefined) this.keySelectionListener();
   }
 
   getCurrentKey(): StateKey {
@@ -71,7 +75,7 @@ export abstract class AbstractKeyedStateBackend<Table extends KeyGroupedStateTab
     return this.current.keyGroup;
   }
 
-  getTable<V>(stateName: string): StateTable<V> {
+  getTable<V>(stateName: string, ttl?: StateTtlPolicy): StateTable<V> {
     let table = this.tables.get(stateName);
     if (table === undefined) {
       this.assertNotDisposed();
@@ -79,10 +83,18 @@ export abstract class AbstractKeyedStateBackend<Table extends KeyGroupedStateTab
       table = this.createTable(stateName);
       this.tables.set(stateName, table);
     }
+    // A restore may have created the table before the operator's open() registers its time-to-live.
+    if (ttl !== undefined && table.ttl === undefined) {
+      table.ttl = ttl;
+      this.onTtlEnabled(table, ttl);
+    }
     return table as StateTable<unknown> as StateTable<V>;
   }
 
   protected abstract createTable(stateName: string): Table;
+
+  /** A state got a time-to-live: the backend sets up the cleanup it supports. */
+  protected abstract onTtlEnabled(table: Table, ttl: StateTtlPolicy): void;
 
   snapshot(): Promise<KeyedStateSnapshot> {
     // Captured at the call, so later puts cannot reach the snapshot; a failure to capture is the promise's.

@@ -9,6 +9,7 @@ import { LevelDbKeyedStateBackend, type LevelDbKeyedStateBackendOptions } from '
 
 export * from './keyed-state-backend.ts';
 export { InMemoryKeyedStateBackend } from './memory-state-backend.ts';
+export { isExpired, stateTtlPolicy, type StateTtlPolicy, type TtlValue } from './state-ttl.ts';
 export { DEFAULT_CACHE_CAPACITY_ENTRIES } from '../../shared/config/state-backend.ts';
 export {
   defaultFlushThresholdEntries,

@@ -8,6 +8,7 @@ import type { KeyGroupRange } from '../../shared/key-groups.ts';
 import type { Namespace } from './keyed-state-backend.ts';
 import { rebaseKeyGroupArray, type CurrentKey } from './current-key.ts';
 import { CompositeKeyMap } from './composite-key-map.ts';
+import type { StateTtlPolicy } from './state-ttl.ts';
 
 export type ScalarEntriesByNamespace<E> = Map<Namespace, Map<unknown, E>>;
 export type CompositeEntriesByNamespace<E> = Map<Namespace, CompositeKeyMap<E>>;
@@ -16,6 +17,8 @@ export abstract class KeyGroupedStateTable<E> {
   /** Indexed by key group minus range start; scalar and composite keys are kept apart so they cannot collide. */
   scalarKeyGroups: (ScalarEntriesByNamespace<E> | undefined)[];
   compositeKeyGroups: (CompositeEntriesByNamespace<E> | undefined)[];
+  /** Set once a TTL state handle registered this state: its values are in the TTL layout. */
+  ttl: StateTtlPolicy | undefined = undefined;
 
   constructor(
     readonly stateName: string,

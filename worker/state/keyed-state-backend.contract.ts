@@ -25,6 +25,10 @@ import { StateValueEncoder } from '../../shared/checkpoint/state-value-codec.ts'
 import { encodeRawPairs, rawPairsToEntries } from '../../shared/checkpoint/raw-pairs.ts';
 import { describeKey } from '../../shared/testing/describe-key.ts';
 import { seededRandom } from '../../shared/testing/seeded-random.ts';
+import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../shared/api/state.ts';
+import { StateTtlConfig } from '../../shared/api/state-ttl.ts';
+import { ManualClock } from '../../shared/clock.ts';
+import { stateTtlPolicy } from './state-ttl.ts';
 
 const MAX_PARALLELISM = 128;
 const FULL_RANGE = KeyGroupRange.of(0, MAX_PARALLELISM - 1);
@@ -820,6 +824,74 @@ export function runKeyedStateBackendContract(
         }
         assert.deepEqual(flattenSnapshot(await backend.snapshot()), model.flattened(), `seed ${seed}: final snapshot`);
         assert.equal(await backend.countEntries(), model.entries.size);
+      }
+    });
+
+    it('with cleanupFullSnapshot, leaves expired TTL values out of snapshots and keeps the others with their timestamps, through a rescale', async () => {
+      // The values as the TTL state handles store them (state-ttl.ts): [value, last update], per element, per entry.
+      const clock = new ManualClock(0);
+      const backend = await newBackend();
+      const config = StateTtlConfig.newBuilder(100).cleanupFullSnapshot().disableCleanupInBackground().build();
+      const keptWhole = StateTtlConfig.newBuilder(100).disableCleanupInBackground().build();
+      const register = <V>(descriptor: ValueStateDescriptor<unknown> | ListStateDescriptor<unknown> | MapStateDescriptor<unknown, unknown>) =>
+        backend.getTable<V>(descriptor.name, stateTtlPolicy(descriptor, descriptor.ttlConfig!, clock));
+      const values = register<[string, number]>(new ValueStateDescriptor('v').enableTimeToLive(config));
+      const lists = register<[string, number][]>(new ListStateDescriptor('l').enableTimeToLive(config));
+      const maps = register<Map<string, [string, number]>>(new MapStateDescriptor('m').enableTimeToLive(config));
+      const unfiltered = register<[string, number]>(new ValueStateDescriptor('u').enableTimeToLive(keptWhole));
+      const plain = backend.getTable<[string, number]>('plain');
+      const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+      for (const [i, key] of keys.entries()) {
+        at(backend, key);
+        const written = i % 2 === 0 ? 0 : 50; // expired at 120 (0 + 100 ≤ 120), or not (150 > 120)
+        values.put(VOID_NAMESPACE, [key, written]);
+        lists.put(VOID_NAMESPACE, [['old', 0], ['new', 50]]);
+        maps.put(VOID_NAMESPACE, new Map([['old', ['o', 0] as [string, number]], [key, ['n', written]]]));
+        unfiltered.put(VOID_NAMESPACE, [key, 0]);
+        plain.put(VOID_NAMESPACE, [key, 0]); // no time-to-live: a pair like any other value
+      }
+      clock.advanceTo(120);
+      const model = new StateModel();
+      for (const [i, key] of keys.entries()) {
+        if (i % 2 === 1) model.put('v', key, VOID_NAMESPACE, [key, 50]);
+        model.put('l', key, VOID_NAMESPACE, [['new', 50]]);
+        if (i % 2 === 1) model.put('m', key, VOID_NAMESPACE, new Map([[key, ['n', 50]]]));
+        model.put('u', key, VOID_NAMESPACE, [key, 0]);
+        model.put('plain', key, VOID_NAMESPACE, [key, 0]);
+      }
+      const snapshot = await backend.snapshot();
+      assert.deepEqual(flattenSnapshot(snapshot), model.flattened());
+      if (capabilities.incremental) {
+        // What a checkpoint writes of each key group it reads anew is filtered the same way.
+        const reader = backend.snapshotByKeyGroup!(1);
+        const fromRaw: KeyGroupState[] = [];
+        for (const keyGroup of reader.keyGroups) {
+          const entries = rawPairsToEntries(await reader.readRaw(keyGroup), `key group ${keyGroup}`);
+          if (entries.length > 0) fromRaw.push({ keyGroup, entries });
+        }
+        await reader.close();
+        assert.deepEqual(flattenSnapshot({ maxParallelism: MAX_PARALLELISM, keyGroups: fromRaw }), model.flattened());
+      }
+      // The backend itself still holds the expired values: snapshots filter, they do not clean up.
+      at(backend, 'k0');
+      assert.deepEqual(values.get(VOID_NAMESPACE), ['k0', 0]);
+      // Rescaled 1 → 2: each half holds its key groups' values with the timestamps they were written
+      // with, so what was written at 50 expires at 150 there too.
+      const halves = [keyGroupRangeForSubtask(MAX_PARALLELISM, 2, 0), keyGroupRangeForSubtask(MAX_PARALLELISM, 2, 1)];
+      const parts: KeyedStateBackend[] = [];
+      for (const range of halves) {
+        const part = await newBackend(range);
+        await part.restore([snapshot]);
+        assert.deepEqual(flattenSnapshot(await part.snapshot()), model.flattened(range));
+        parts.push(part);
+      }
+      clock.advanceTo(150);
+      for (const entry of [...model.entries.values()]) if (entry[1] !== 'u' && entry[1] !== 'plain') model.remove(entry[1], entry[2], entry[3]);
+      for (const [i, part] of parts.entries()) {
+        for (const descriptor of [new ValueStateDescriptor('v'), new ListStateDescriptor('l'), new MapStateDescriptor('m')]) {
+          part.getTable(descriptor.name, stateTtlPolicy(descriptor, config, clock));
+        }
+        assert.deepEqual(flattenSnapshot(await part.snapshot()), model.flattened(halves[i]));
       }
     });
 

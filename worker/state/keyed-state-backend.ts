@@ -13,6 +13,7 @@
 import type { KeyGroupRange } from '../../shared/key-groups.ts';
 import type { KeyGroupSnapshotReader, KeyedStateSnapshot, Namespace, StateKey } from '../../shared/checkpoint/keyed-state-snapshot.ts';
 import type { StateBackendKind } from '../../shared/config/state-backend.ts';
+import type { StateTtlPolicy } from './state-ttl.ts';
 
 // What the backends snapshot to is the checkpoint format (shared/checkpoint/): re-exported, so the
 // worker's state code has one place to import from.
@@ -39,6 +40,8 @@ export interface StateTable<V> {
    */
   put(namespace: Namespace, value: V): void;
   remove(namespace: Namespace): void;
+  /** A TTL state handle accessed this state (Flink's access callback): where the backend cleans up incrementally, it does so now. */
+  ttlAccessed?(): void;
 }
 
 export interface KeyedStateBackend {
@@ -64,8 +67,15 @@ export interface KeyedStateBackend {
   getCurrentKey(): StateKey;
   getCurrentKeyGroup(): number;
 
-  /** The table of state `stateName`, registered on first use. Names are unique per backend. */
-  getTable<V>(stateName: string): StateTable<V>;
+  /**
+   * The table of state `stateName`, registered on first use. Names are unique per backend. With
+   * `ttl` (the first time it is given for the name), its values are in the TTL layout
+   * (state-ttl.ts) and the backend cleans up the expired ones: the in-memory backend incrementally
+   * (`ttlAccessed`, and per record), the LevelDB one with a background sweep; both leave them out
+   * of snapshots if asked. Reads and writes through the table stay as they are: the TTL state
+   * handles decide what is expired when they read.
+   */
+  getTable<V>(stateName: string, ttl?: StateTtlPolicy): StateTable<V>;
 
   /**
    * Captures the state as it is at the moment of the call, before the returned promise is

@@ -21,12 +21,19 @@
 // LevelDB is pinned (frozen) and a LevelDB snapshot is opened, all at the moment of the call; the
 // canonical KeyedStateSnapshot is then read asynchronously from that LevelDB snapshot with the
 // pinned overlays on top, so puts that follow cannot leak into it.
+//
+// State with a time-to-live is cleaned up by a background sweep (LevelDB has no compaction filter
+// to do what Flink's RocksDB one does): every interval of the operator's clock it reads the next
+// bounded batch of the database and deletes, through the cache and the overlays like any write,
+// the expired values of those states. With cleanupFullSnapshot, a snapshot and each key group a
+// checkpoint reads leave expired values out.
 
 import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { z } from 'zod';
 import { KeyGroupRange } from '../../shared/key-groups.ts';
+import type { Cancellable } from '../../shared/clock.ts';
 import { ConfigurationError, ExternalSystemError, RestoreError, SluiceError, UserFunctionError } from '../../shared/errors.ts';
 import { configurationErrorFromZod } from '../../shared/config/configuration-error-from-zod.ts';
 import { DEFAULT_CACHE_CAPACITY_ENTRIES } from '../../shared/config/state-backend.ts';
@@ -36,6 +43,7 @@ import type {
   KeyGroupSnapshotReader,
   Namespace,
   StateEntry,
+  StateKey,
   StateTable,
 } from './keyed-state-backend.ts';
 import { mapKeyOf, type CurrentKey } from './current-key.ts';
@@ -60,6 +68,7 @@ import {
 } from './state-backend-checks.ts';
 import { StateValueEncoder, decodeStateValue } from '../../shared/checkpoint/state-value-codec.ts';
 import { encodeRawPairs, keyGroupOfRawKey, rawPairs } from '../../shared/checkpoint/raw-pairs.ts';
+import type { StateTtlPolicy } from './state-ttl.ts';
 
 /**
  * Dirty entries that trigger a background flush, unless given: half the cache. A hot set smaller
@@ -227,6 +236,14 @@ class LevelDbStateTable<V> extends KeyGroupedStateTable<CacheEntry> implements S
     if (!entry.dirty || entry.captured) this.host.markDirty(entry);
   }
 
+  /** The cached entry of (key, namespace) in a key group, found without a current key; for the TTL sweep. */
+  cachedEntry(keyGroupIndex: number, key: StateKey, namespace: Namespace): CacheEntry | undefined {
+    const { mapKey, isComposite } = mapKeyOf(key);
+    return isComposite
+      ? this.compositeKeyGroups[keyGroupIndex]?.get(namespace)?.get(key as readonly unknown[], mapKey as number)
+      : this.scalarKeyGroups[keyGroupIndex]?.get(namespace)?.get(mapKey);
+  }
+
   /** Drops an evicted entry from the lookup maps, and its namespace's map once empty. */
   forget(entry: CacheEntry): void {
     const { byKey, byNamespace } = entry;
@@ -358,6 +375,8 @@ interface CapturedState {
   readonly databaseSnapshot: ReturnType<ClassicLevel<Buffer, Buffer>['snapshot']>;
   /** Key groups staged at the capture: not state yet, so left out. */
   readonly staged: ReadonlySet<number>;
+  /** For states with cleanupFullSnapshot: a stored pair's value bytes as the snapshot keeps them, undefined if expired at the capture. */
+  readonly keepUnexpired: ((keyBytes: Buffer, valueBytes: Buffer) => Buffer | undefined) | undefined;
 }
 
 export interface LevelDbKeyedStateBackendStatus {
@@ -372,6 +391,9 @@ export interface LevelDbKeyedStateBackendStatus {
   readonly pendingWrites: number;
   readonly flushesWritten: number;
   readonly writeFailed: boolean;
+  /** The TTL sweep: steps done, and values (or list elements and map entries) it found expired. */
+  readonly ttlSweeps: number;
+  readonly ttlSweptExpired: number;
 }
 
 export class LevelDbKeyedStateBackend extends AbstractKeyedStateBackend<LevelDbStateTable<unknown>, CapturedState> {
@@ -528,6 +550,130 @@ export class LevelDbKeyedStateBackend extends AbstractKeyedStateBackend<LevelDbS
     return new LevelDbStateTable(stateName, this.current, this.tableHost, this.range.numberOfKeyGroups);
   }
 
+  // --- the TTL sweep ---
+
+  /** States with a time-to-live whose expired values the sweep deletes. */
+  private readonly sweptTables: LevelDbStateTable<unknown>[] = [];
+  private sweepTimer: Cancellable | undefined;
+  /** The sweep step under way, which dispose waits for. */
+  private sweeping: Promise<void> | undefined;
+  /** The last database key the previous step read; undefined: the next step starts at the range's start. */
+  private sweepCursor: Buffer | undefined;
+  private ttlSweeps = 0;
+  private ttlSweptExpired = 0;
+
+  protected onTtlEnabled(table: LevelDbStateTable<unknown>, ttl: StateTtlPolicy): void {
+    if (ttl.config.cleanupStrategies.levelDbSweep === undefined) return;
+    this.sweptTables.push(table);
+    this.scheduleSweep();
+  }
+
+  /** Arms the next step on the operator's clock, at the shortest interval any swept state asks for. */
+  private scheduleSweep(): void {
+    if (this.disposed || this.writeFailure !== undefined || this.sweepTimer !== undefined || this.sweeping !== undefined || this.sweptTables.length === 0) return;
+    const intervalMs = Math.min(...this.sweptTables.map((table) => table.ttl!.config.cleanupStrategies.levelDbSweep!.sweepIntervalMs));
+    this.sweepTimer = this.sweptTables[0]!.ttl!.clock.schedule(intervalMs, () => {
+      this.sweepTimer = undefined;
+      this.sweeping = this.sweepExpired().then(
+        () => undefined,
+        (error: unknown) => {
+          // Like a failed write: the backend takes no more writes, so the task fails and restarts.
+          this.writeFailure ??= error;
+        },
+      );
+      void this.sweeping.finally(() => {
+        this.sweeping = undefined;
+        this.scheduleSweep();
+      });
+    });
+  }
+
+  /**
+   * One sweep step: reads the next entries of the database (as many as the largest
+   * `entriesPerSweep` of the swept states), going round the backend's range, and deletes the
+   * expired values of the swept states, or rewrites a list or map without its expired elements.
+   * Returns how many values it changed. Values still only in the cache or the overlays are
+   * reached by a later pass, once written to LevelDB.
+   */
+  async sweepExpired(): Promise<number> {
+    this.assertWritable();
+    const tables = this.sweptTables;
+    if (tables.length === 0 || this.range.isEmpty) return 0;
+    const batchEntries = Math.max(...tables.map((table) => table.ttl!.config.cleanupStrategies.levelDbSweep!.entriesPerSweep));
+    const range = this.range;
+    const cursor = this.sweepCursor !== undefined && range.contains(this.sweepCursor.readUInt16BE(0)) ? this.sweepCursor : undefined;
+    const iterator = this.db.iterator({
+      ...(cursor === undefined ? { gte: keyGroupPrefix(range.startKeyGroup) } : { gt: cursor }),
+      lt: keyGroupPrefix(range.endKeyGroup + 1),
+      limit: batchEntries,
+    });
+    // nextv returns less than asked once it has buffered its high-water mark: read on to the limit or the end.
+    const batch: Array<[Buffer, Buffer]> = [];
+    try {
+      for (let more = await iterator.nextv(batchEntries); more.length > 0; more = await iterator.nextv(batchEntries - batch.length)) {
+        for (const pair of more) batch.push(pair);
+        if (batch.length >= batchEntries) break;
+      }
+    } finally {
+      await iterator.close();
+    }
+    if (this.disposed) return 0;
+    this.sweepCursor = batch.length < batchEntries ? undefined : batch[batch.length - 1]![0];
+    const nowMs = tables[0]!.ttl!.clock.now();
+    let expired = 0;
+    for (const [keyBytes, valueBytes] of batch) {
+      const table = tableOfKey(tables, keyBytes);
+      if (table === undefined) continue;
+      const prune = table.ttl!.pruneExpired;
+      const read = decodeStateValue(valueBytes);
+      if (prune(read, nowMs) === read) continue;
+      // The batch was read on LevelDB's threads: a newer value may have been written since. The
+      // current one is in the cache, in an overlay or in LevelDB, all read synchronously here.
+      const keyGroup = keyBytes.readUInt16BE(0);
+      if (!this.range.contains(keyGroup) || this.staged.has(keyGroup)) continue;
+      const { key, namespace } = decodeStateKey(keyBytes);
+      const keyText = keyBytes.toString('latin1');
+      const entry = table.cachedEntry(keyGroup - this.range.startKeyGroup, key, namespace);
+      const current = entry !== undefined ? entry.value : this.newestValue(keyText, keyBytes);
+      if (current === undefined) continue;
+      const pruned = prune(current, nowMs);
+      if (pruned === current) continue;
+      expired++;
+      this.changedKeyGroups.add(keyGroup);
+      if (entry !== undefined) {
+        entry.value = pruned;
+        this.markSweptDirty(entry);
+      } else {
+        this.openOverlay().writes.set(keyText, pruned === undefined ? null : this.valueEncoder.encode(pruned));
+      }
+    }
+    const newest = this.pendingFlushes.at(-1);
+    if (newest !== undefined && !newest.scheduled) this.scheduleWrite(newest);
+    this.ttlSweeps++;
+    this.ttlSweptExpired += expired;
+    return expired;
+  }
+
+  /** The newest value of a key that is not in the cache, like readValue, for a key that was not the last one encoded. */
+  private newestValue(keyText: string, keyBytes: Buffer): unknown {
+    let bytes: Buffer | null | undefined;
+    for (let i = this.pendingFlushes.length - 1; bytes === undefined && i >= 0; i--) bytes = this.pendingFlushes[i]!.writes.get(keyText);
+    if (bytes === undefined) bytes = this.db.getSync(keyBytes) ?? null;
+    return bytes === null ? undefined : decodeStateValue(bytes);
+  }
+
+  /** markDirty for an entry of any key group (the sweep has no current key); the caller records the key group as changed. */
+  private markSweptDirty(entry: CacheEntry): void {
+    if (entry.dirty && !entry.captured) return;
+    if (entry.captured) {
+      entry.captured = false;
+      if (entry.dirty) return;
+    }
+    entry.dirty = true;
+    this.dirtyEntries.push(entry);
+    if (this.dirtyEntries.length >= this.flushThresholdEntries) this.flush();
+  }
+
   /** Key groups written since the last capture. */
   private changedKeyGroups = new Set<number>();
   /** Captures not confirmed yet: checkpoint id → the key groups changed before it, and what was remembered of its key groups. */
@@ -555,7 +701,11 @@ export class LevelDbKeyedStateBackend extends AbstractKeyedStateBackend<LevelDbS
       readRaw: async (keyGroup) => {
         if (closed) throw new SluiceError('this LevelDB snapshot was closed');
         const pairs: Array<[Buffer, Buffer]> = [];
-        await this.readCapturedKeyGroup(captured, overlayByKeyGroup.get(keyGroup), keyGroup, (keyBytes, valueBytes) => pairs.push([keyBytes, valueBytes]));
+        const keepUnexpired = captured.keepUnexpired;
+        await this.readCapturedKeyGroup(captured, overlayByKeyGroup.get(keyGroup), keyGroup, (keyBytes, valueBytes) => {
+          const kept = keepUnexpired === undefined ? valueBytes : keepUnexpired(keyBytes, valueBytes);
+          if (kept !== undefined) pairs.push([keyBytes, kept]);
+        });
         return encodeRawPairs(pairs);
       },
       close: async () => {
@@ -664,6 +814,9 @@ export class LevelDbKeyedStateBackend extends AbstractKeyedStateBackend<LevelDbS
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    this.sweepTimer?.cancel();
+    this.sweepTimer = undefined;
+    await this.sweeping;
     await this.writeChain;
     await Promise.all(this.dropping.map((d) => d.done));
     try {
@@ -695,6 +848,8 @@ export class LevelDbKeyedStateBackend extends AbstractKeyedStateBackend<LevelDbS
       pendingWrites,
       flushesWritten: this.flushesWritten,
       writeFailed: this.writeFailure !== undefined,
+      ttlSweeps: this.ttlSweeps,
+      ttlSweptExpired: this.ttlSweptExpired,
     };
   }
 
@@ -911,7 +1066,27 @@ export class LevelDbKeyedStateBackend extends AbstractKeyedStateBackend<LevelDbS
       overlays.push(writeBack.writes);
     }
     if (changed.size > 0) overlays.push(changed);
-    return { range: this.range, overlays, databaseSnapshot: this.db.snapshot(), staged: new Set(this.staged.keys()) };
+    return {
+      range: this.range,
+      overlays,
+      databaseSnapshot: this.db.snapshot(),
+      staged: new Set(this.staged.keys()),
+      keepUnexpired: this.unexpiredFilter(),
+    };
+  }
+
+  /** The snapshot filter of the states with cleanupFullSnapshot, at this moment's processing time; undefined if there are none. */
+  private unexpiredFilter(): CapturedState['keepUnexpired'] {
+    const filtered = [...this.tables.values()].filter((table) => table.ttl?.config.cleanupStrategies.inFullSnapshot === true);
+    if (filtered.length === 0) return undefined;
+    const nowMs = filtered[0]!.ttl!.clock.now();
+    return (keyBytes, valueBytes) => {
+      const table = tableOfKey(filtered, keyBytes);
+      if (table === undefined) return valueBytes;
+      const stored = decodeStateValue(valueBytes);
+      const kept = table.ttl!.pruneExpired(stored, nowMs);
+      return kept === stored ? valueBytes : kept === undefined ? undefined : this.valueEncoder.encode(kept);
+    };
   }
 
   private scheduleWrite(pending: PendingFlush): void {
@@ -921,7 +1096,10 @@ export class LevelDbKeyedStateBackend extends AbstractKeyedStateBackend<LevelDbS
 
   protected async readSnapshot(captured: CapturedState): Promise<KeyedStateSnapshot> {
     const entriesByKeyGroup = new Map<number, StateEntry[]>();
-    await this.readCapturedState(captured, (keyGroup, keyBytes, valueBytes) => {
+    const keepUnexpired = captured.keepUnexpired;
+    await this.readCapturedState(captured, (keyGroup, keyBytes, storedBytes) => {
+      const valueBytes = keepUnexpired === undefined ? storedBytes : keepUnexpired(keyBytes, storedBytes);
+      if (valueBytes === undefined) return;
       const decoded = decodeStateKey(keyBytes);
       let entries = entriesByKeyGroup.get(keyGroup);
       if (entries === undefined) {
@@ -1006,6 +1184,15 @@ function groupOverlaysByKeyGroup(overlays: readonly WriteOverlay[]): Map<number,
     }
   }
   return byKeyGroup;
+}
+
+/** The table of `tables` a stored key belongs to (its state name segment follows the key group), if any. */
+function tableOfKey(tables: readonly LevelDbStateTable<unknown>[], keyBytes: Buffer): LevelDbStateTable<unknown> | undefined {
+  for (const table of tables) {
+    const segment = table.stateNameBytes;
+    if (keyBytes.length > 2 + segment.length && keyBytes.compare(segment, 0, segment.length, 2, 2 + segment.length) === 0) return table;
+  }
+  return undefined;
 }
 
 /** The key groups of `from` that are not in `to`, as at most two inclusive [start, end] runs. */

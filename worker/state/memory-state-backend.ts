@@ -6,10 +6,15 @@
 // Snapshots copy synchronously: each key group is serialized with v8.serialize at the moment of
 // the call (so callers may mutate their objects right after), then decoded into the canonical
 // snapshot asynchronously. The synchronous part grows with the state's size.
+//
+// State with a time-to-live is cleaned up as in Flink's heap backend: incrementally, a lazy cursor
+// per state going round its entries a few at a time on each access (and on each record if asked),
+// and, with cleanupFullSnapshot, by leaving expired values out while a snapshot is decoded.
 
 import { deserialize, serialize } from 'node:v8';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { UserFunctionError } from '../../shared/errors.ts';
+import type { KeyGroupRange } from '../../shared/key-groups.ts';
 import type {
   KeyedStateBackendOptions,
   KeyedStateSnapshot,
@@ -27,6 +32,7 @@ import {
   type ScalarEntriesByNamespace,
 } from './key-grouped-state-table.ts';
 import { checkNamespace, entriesInRange, keyGroupHoldsStateError, keyGroupsToRestore, restoreEntryError } from './state-backend-checks.ts';
+import type { StateTtlPolicy } from './state-ttl.ts';
 
 class InMemoryStateTable<V> extends KeyGroupedStateTable<unknown> implements StateTable<V> {
   get(namespace: Namespace): V | undefined {
@@ -109,6 +115,79 @@ class InMemoryStateTable<V> extends KeyGroupedStateTable<unknown> implements Sta
   holdsKeyGroup(keyGroupIndex: number): boolean {
     return (this.scalarKeyGroups[keyGroupIndex]?.size ?? 0) > 0 || (this.compositeKeyGroups[keyGroupIndex]?.size ?? 0) > 0;
   }
+
+  // --- incremental TTL cleanup ---
+
+  /** Where the incremental cleanup stands in this state's entries; a new pass starts once it reaches the end. */
+  private cleanupCursor: Iterator<void> | undefined = undefined;
+  private cleanupNowMs = 0;
+
+  ttlAccessed(): void {
+    const incremental = this.ttl?.config.cleanupStrategies.incremental;
+    if (incremental !== undefined) this.cleanupExpired(incremental.cleanupSize);
+  }
+
+  /** Checks the next `entries` entries and removes what has expired (Flink's TtlIncrementalCleanup). */
+  cleanupExpired(entries: number): void {
+    this.cleanupNowMs = this.ttl!.clock.now();
+    for (let i = 0; i < entries; i++) {
+      this.cleanupCursor ??= this.expiredEntryCleanup(this.ttl!);
+      if (this.cleanupCursor.next().done === true) {
+        this.cleanupCursor = undefined;
+        return;
+      }
+    }
+  }
+
+  override rebase(from: KeyGroupRange, to: KeyGroupRange): void {
+    super.rebase(from, to);
+    this.cleanupCursor = undefined;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.cleanupCursor = undefined;
+  }
+
+  /**
+   * One pass over the entries, one entry per step. Between steps the maps may change (Map
+   * iteration survives that), so each step acts on the entry's value as it is now and drops a
+   * namespace's map only if it is still the one in place.
+   */
+  private *expiredEntryCleanup(ttl: StateTtlPolicy): Generator<void, void, undefined> {
+    for (const byNamespace of this.scalarKeyGroups) {
+      if (byNamespace === undefined) continue;
+      for (const [namespace, byKey] of byNamespace) {
+        for (const [mapKey, value] of byKey) {
+          const pruned = ttl.pruneExpired(value, this.cleanupNowMs);
+          if (pruned === undefined) {
+            byKey.delete(mapKey);
+            if (byKey.size === 0 && byNamespace.get(namespace) === byKey) byNamespace.delete(namespace);
+          } else if (pruned !== value) byKey.set(mapKey, pruned);
+          yield;
+        }
+      }
+    }
+    for (const byNamespace of this.compositeKeyGroups) {
+      if (byNamespace === undefined) continue;
+      for (const [namespace, byKey] of byNamespace) {
+        for (const [hash, head] of byKey.chainsForSnapshot()) {
+          const keys: (readonly unknown[])[] = [];
+          for (let slot: CompositeSlot<unknown> | undefined = head; slot !== undefined; slot = slot.next) keys.push(slot.key);
+          for (const key of keys) {
+            const value = byKey.get(key, hash);
+            if (value === undefined) continue;
+            const pruned = ttl.pruneExpired(value, this.cleanupNowMs);
+            if (pruned === undefined) {
+              byKey.delete(key, hash);
+              if (byKey.size === 0 && byNamespace.get(namespace) === byKey) byNamespace.delete(namespace);
+            } else if (pruned !== value) byKey.set(key, hash, pruned);
+            yield;
+          }
+        }
+      }
+    }
+  }
 }
 
 /** What one state holds in one key group, as serialized at snapshot time (composite keys as their slot chains). */
@@ -124,14 +203,33 @@ interface CapturedKeyGroup {
   readonly bytes: Buffer;
 }
 
+interface CapturedState {
+  readonly keyGroups: CapturedKeyGroup[];
+  /** States with cleanupFullSnapshot, and the processing time of the capture: their values expired by then are left out. */
+  readonly expiredLeftOut: ReadonlyMap<string, StateTtlPolicy> | undefined;
+  readonly nowMs: number;
+}
+
 /** Key groups decoded between yields to the event loop while a snapshot is built, so records keep flowing. */
 const KEY_GROUPS_PER_SNAPSHOT_SLICE = 16;
 
-export class InMemoryKeyedStateBackend extends AbstractKeyedStateBackend<InMemoryStateTable<unknown>, CapturedKeyGroup[]> {
+export class InMemoryKeyedStateBackend extends AbstractKeyedStateBackend<InMemoryStateTable<unknown>, CapturedState> {
   readonly kind = 'memory' as const;
+
+  /** States whose incremental TTL cleanup runs on every record. */
+  private readonly cleanedPerRecord: InMemoryStateTable<unknown>[] = [];
 
   constructor(options: KeyedStateBackendOptions) {
     super(options, 'in-memory');
+  }
+
+  protected onTtlEnabled(table: InMemoryStateTable<unknown>, ttl: StateTtlPolicy): void {
+    const incremental = ttl.config.cleanupStrategies.incremental;
+    if (incremental === undefined || !incremental.runCleanupForEveryRecord) return;
+    this.cleanedPerRecord.push(table);
+    this.keySelectionListener = () => {
+      for (const cleaned of this.cleanedPerRecord) cleaned.ttlAccessed();
+    };
   }
 
   protected async onRangeChanged(): Promise<void> {
@@ -173,7 +271,7 @@ export class InMemoryKeyedStateBackend extends AbstractKeyedStateBackend<InMemor
     this.clearTables();
   }
 
-  protected captureState(): CapturedKeyGroup[] {
+  protected captureState(): CapturedState {
     this.assertNotDisposed();
     const captured: CapturedKeyGroup[] = [];
     const numberOfKeyGroups = this.range.numberOfKeyGroups;
@@ -198,28 +296,38 @@ export class InMemoryKeyedStateBackend extends AbstractKeyedStateBackend<InMemor
         );
       }
     }
-    return captured;
+    let expiredLeftOut: Map<string, StateTtlPolicy> | undefined;
+    let nowMs = 0;
+    for (const table of this.tables.values()) {
+      if (table.ttl === undefined || !table.ttl.config.cleanupStrategies.inFullSnapshot) continue;
+      (expiredLeftOut ??= new Map()).set(table.stateName, table.ttl);
+      nowMs = table.ttl.clock.now();
+    }
+    return { keyGroups: captured, expiredLeftOut, nowMs };
   }
 
-  protected async readSnapshot(captured: readonly CapturedKeyGroup[]): Promise<KeyedStateSnapshot> {
+  protected async readSnapshot({ keyGroups: captured, expiredLeftOut, nowMs }: CapturedState): Promise<KeyedStateSnapshot> {
     const keyGroups: { keyGroup: number; entries: StateEntry[] }[] = [];
     for (let i = 0; i < captured.length; i++) {
       if (i > 0 && i % KEY_GROUPS_PER_SNAPSHOT_SLICE === 0) await yieldToEventLoop();
       const { keyGroup, bytes } = captured[i]!;
       const entries: StateEntry[] = [];
       for (const [stateName, scalar, composite] of deserialize(bytes) as CapturedTable[]) {
+        const ttl = expiredLeftOut?.get(stateName);
+        const add = (key: StateKey, namespace: Namespace, value: unknown): void => {
+          const kept = ttl === undefined ? value : ttl.pruneExpired(value, nowMs);
+          if (kept !== undefined) entries.push([stateName, key, namespace, kept]);
+        };
         if (scalar !== undefined) {
           for (const [namespace, byKey] of scalar) {
-            for (const [key, value] of byKey) entries.push([stateName, key as StateKey, namespace, value]);
+            for (const [key, value] of byKey) add(key as StateKey, namespace, value);
           }
         }
         if (composite !== undefined) {
-          for (const [namespace, chains] of composite) {
-            forEachCompositeSlot(chains, (key, value) => entries.push([stateName, key, namespace, value]));
-          }
+          for (const [namespace, chains] of composite) forEachCompositeSlot(chains, (key, value) => add(key, namespace, value));
         }
       }
-      keyGroups.push({ keyGroup, entries });
+      if (entries.length > 0) keyGroups.push({ keyGroup, entries });
     }
     return { maxParallelism: this.maxParallelism, keyGroups };
   }

@@ -5,11 +5,13 @@
 // in a restore starts n again at 1. Properties: test.output, test.events, test.rate,
 // test.statePaddingBytes (a string of that size kept per auction, so key groups hold more state),
 // and test.asyncLookupMs: pass every count through async I/O (unorderedWait) whose answer takes
-// that long, so records are in flight at every checkpoint.
+// that long, so records are in flight at every checkpoint. test.countTtlMs and test.paddingTtlMs give
+// the count and the padding a time-to-live (with the backends' background cleanup): a count's
+// longer than the run changes no count; the padding's, short, has cleanup delete state all along.
 // postgres-count-app.ts runs the same pipeline into PostgreSQL.
 
 import type { Application, ApplicationProperties, Collector, DataStream, KeyedProcessContext, KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment, ValueState } from 'sluice';
-import { AsyncDataStream, ValueStateDescriptor, WatermarkStrategy } from 'sluice';
+import { AsyncDataStream, StateTtlConfig, ValueStateDescriptor, WatermarkStrategy } from 'sluice';
 import { JsonLinesFileSink, NexmarkSource, type NexmarkEvent } from 'sluice/connectors';
 
 interface Bid {
@@ -24,10 +26,17 @@ export interface AuctionCount {
 class CountPerAuction implements KeyedProcessFunction<number, Bid, AuctionCount> {
   private count!: ValueState<number>;
   private padding!: ValueState<string>;
-  constructor(private readonly paddingBytes: number) {}
+  constructor(
+    private readonly paddingBytes: number,
+    private readonly ttlMs: { readonly count?: number; readonly padding?: number },
+  ) {}
   open(context: RuntimeContext): void {
-    this.count = context.getState(new ValueStateDescriptor<number>('count'));
-    this.padding = context.getState(new ValueStateDescriptor<string>('padding'));
+    const count = new ValueStateDescriptor<number>('count');
+    const padding = new ValueStateDescriptor<string>('padding');
+    if (this.ttlMs.count !== undefined) count.enableTimeToLive(StateTtlConfig.newBuilder(this.ttlMs.count).build());
+    if (this.ttlMs.padding !== undefined) padding.enableTimeToLive(StateTtlConfig.newBuilder(this.ttlMs.padding).build());
+    this.count = context.getState(count);
+    this.padding = context.getState(padding);
   }
   processElement(bid: Bid, _ctx: KeyedProcessContext<number>, out: Collector<AuctionCount>): void {
     const n = (this.count.value() ?? 0) + 1;
@@ -42,13 +51,17 @@ export function countBidsPerAuction(env: StreamExecutionEnvironment, properties:
   const events = Number(properties.test?.events ?? '20000');
   const rate = Number(properties.test?.rate ?? '2000');
   const paddingBytes = Number(properties.test?.statePaddingBytes ?? '0');
+  const ttlMs = {
+    ...(properties.test?.countTtlMs === undefined ? {} : { count: Number(properties.test.countTtlMs) }),
+    ...(properties.test?.paddingTtlMs === undefined ? {} : { padding: Number(properties.test.paddingTtlMs) }),
+  };
   return env
     .fromSource(new NexmarkSource({ maxEvents: events, ratePerSecond: rate, splitCount: 4 }), WatermarkStrategy.forMonotonousTimestamps<NexmarkEvent>(), 'nexmark')
     .uid('nexmark')
     .filter((e) => e.kind === 'bid')
     .map((e) => ({ auction: (e as Extract<NexmarkEvent, { kind: 'bid' }>).auction }))
     .keyBy((b) => b.auction)
-    .process(() => new CountPerAuction(paddingBytes))
+    .process(() => new CountPerAuction(paddingBytes, ttlMs))
     .uid('count-per-auction');
 }
 
