@@ -28,12 +28,15 @@ import {
   PurgingTrigger,
   SlidingEventTimeWindows,
   TumblingEventTimeWindows,
+  isMergingAssigner,
+  triggerCanMerge,
   type GlobalWindow,
   type TimeWindow,
   type Trigger,
   type Window,
   type WindowAssigner,
 } from './windows.ts';
+import { CountEvictor, type Evictor } from './window-evictors.ts';
 import type { StreamExecutionEnvironment } from './environment.ts';
 import { InvalidPipelineError } from '../errors.ts';
 import { BroadcastConnectedStream, BroadcastStream } from './broadcast.ts';
@@ -303,10 +306,14 @@ export class KeyedStream<T, K> extends DataStream<T> {
     return new WindowedStream<T, K, W>(this, assigner, undefined);
   }
 
-  /** Tumbling count windows of `size` elements, or sliding ones every `slide` elements. */
+  /**
+   * Tumbling count windows of `size` elements, or sliding ones: every `slide` elements, the last
+   * `size` elements of the key (GlobalWindows with CountTrigger.of(slide) and CountEvictor.of(size), as Flink).
+   */
   countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
-    if (slide !== undefined) throw new InvalidPipelineError('countWindow with a slide is not supported yet; use a process function');
-    return new WindowedStream<T, K, GlobalWindow>(this, GlobalWindows.create(), undefined).trigger(PurgingTrigger.of(CountTrigger.of<GlobalWindow>(size)));
+    const windowed = new WindowedStream<T, K, GlobalWindow>(this, GlobalWindows.create(), undefined);
+    if (slide === undefined) return windowed.trigger(PurgingTrigger.of(CountTrigger.of<GlobalWindow>(size)));
+    return windowed.evictor(CountEvictor.of<GlobalWindow>(size)).trigger(CountTrigger.of<GlobalWindow>(slide));
   }
 
   intervalJoin<R>(other: KeyedStream<R, K>): IntervalJoin<T, R, K> {
@@ -336,6 +343,7 @@ function rollingReduce<T>(fn: ReduceFunction<T>): KeyedProcessFunction<unknown, 
 
 export class WindowedStream<T, K, W extends Window> {
   private windowTrigger: Trigger<any, any> | undefined;
+  private windowEvictor: Evictor<any, any> | undefined;
   private allowedLatenessMs = 0;
   private lateDataTag: OutputTag<T> | undefined;
 
@@ -350,7 +358,20 @@ export class WindowedStream<T, K, W extends Window> {
   }
 
   trigger(trigger: Trigger<any, W>): this {
+    if (isMergingAssigner(this.assigner) && !triggerCanMerge(trigger)) {
+      throw new InvalidPipelineError(`${trigger.name} cannot merge, so it cannot be used with ${this.assigner.toString()} (session windows merge): give it onMerge`);
+    }
     this.windowTrigger = trigger;
+    return this;
+  }
+
+  /**
+   * Removes elements when the window fires, before or after the window function (Flink's
+   * evictor). The window then keeps its elements as a list and reduces or aggregates what is
+   * left at each firing: it cannot pre-aggregate.
+   */
+  evictor(evictor: Evictor<any, W>): this {
+    this.windowEvictor = evictor;
     return this;
   }
 
@@ -377,7 +398,7 @@ export class WindowedStream<T, K, W extends Window> {
   aggregate<ACC, V>(fn: AggregateFunction<T, ACC, V>): SingleOutputStreamOperator<V>;
   aggregate<ACC, V, R>(fn: AggregateFunction<T, ACC, V>, windowFunction: ProcessWindowFunction<V, R, K, W>): SingleOutputStreamOperator<R>;
   aggregate<ACC, V, R>(fn: AggregateFunction<T, ACC, V>, windowFunction?: ProcessWindowFunction<V, R, K, W>): SingleOutputStreamOperator<R> {
-    if (this.assigner.kind === 'session-event-time' && typeof fn.merge !== 'function') {
+    if (isMergingAssigner(this.assigner) && this.windowEvictor === undefined && typeof fn.merge !== 'function') {
       throw new InvalidPipelineError('aggregate on session windows needs an AggregateFunction with merge(), because sessions merge');
     }
     return this.build<R>('Window(Aggregate)', { kind: 'aggregate', aggregate: fn, ...(windowFunction ? { process: windowFunction } : {}) });
@@ -394,6 +415,7 @@ export class WindowedStream<T, K, W extends Window> {
       allowedLatenessMs: this.allowedLatenessMs,
       function: fn,
       ...(this.windowTrigger ? { trigger: this.windowTrigger } : {}),
+      ...(this.windowEvictor ? { evictor: this.windowEvictor } : {}),
       ...(this.lateDataTag ? { lateDataTag: this.lateDataTag } : {}),
     };
     return this.input.transformKeyed<R>(`${name} ${this.assigner.toString()}`, spec, this.parallelism);

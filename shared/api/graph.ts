@@ -21,6 +21,7 @@ import type {
 import type { OutputTag } from './output-tag.ts';
 import type { AggregateFunction, MapStateDescriptor, ReduceFunction } from './state.ts';
 import type { WatermarkStrategy } from './watermark-strategy.ts';
+import type { Evictor } from './window-evictors.ts';
 import type { Trigger, Window, WindowAssigner } from './windows.ts';
 
 export type WindowFunctionSpec =
@@ -41,6 +42,7 @@ export type OperatorSpec =
       kind: 'window';
       assigner: WindowAssigner;
       trigger?: Trigger<any, Window>;
+      evictor?: Evictor<any, Window>;
       allowedLatenessMs: number;
       lateDataTag?: OutputTag<any>;
       function: WindowFunctionSpec;

@@ -34,11 +34,14 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-/** Whether `spec` can run sliced: fixed-size event-time windows, default trigger, mergeable function. */
+/**
+ * Whether `spec` can run sliced: fixed-size event-time windows, the default trigger, no evictor
+ * (an evictor needs every element of a window), a mergeable function.
+ */
 export function canSliceWindows(spec: WindowOperatorSpec): boolean {
   const kind = spec.assigner.kind;
   if (kind !== 'tumbling-event-time' && kind !== 'sliding-event-time') return false;
-  if (spec.trigger !== undefined) return false;
+  if (spec.trigger !== undefined || spec.evictor !== undefined) return false;
   const fn = spec.function;
   if (fn.kind === 'reduce') return true;
   if (fn.kind === 'aggregate') return typeof fn.aggregate.merge === 'function' || kind === 'tumbling-event-time';

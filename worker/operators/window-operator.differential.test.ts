@@ -8,7 +8,12 @@
 // (aggregate-acc-result, process-emit-elements) are written as Flink users write them: they hand
 // over objects they later change, and one keeps its accumulator in a class. They check that a
 // record, once emitted, stays as it was emitted and keeps its class (Flink hands every record on
-// as its own copy, of the same type).
+// as its own copy, of the same type). The other assigners (processing time, dynamic session
+// gaps, sliding count windows), the triggers (continuous, count, delta, purging) and the evictors
+// (count, time, delta, before and after the function) are compared with a simulation of Flink's
+// WindowOperator and EvictingWindowOperator with explicit trigger state and timers
+// (worker/testing/window-differential-flink-model.ts), half of them across a stop with a
+// checkpoint, a restore, a failure and a second restore.
 //
 // Replay one case:            SLUICE_SEED=<seed> SLUICE_CASE='<case name>' node --import tsx --test <this file>
 // One seed, every case class: SLUICE_SEED=<seed> (a seed the matrix does not use)
@@ -21,8 +26,10 @@ import assert from 'node:assert/strict';
 import {
   FUNCTION_KINDS,
   LATENESS_CLASSES,
+  TRIGGER_WINDOW_CLASSES,
   WINDOW_CLASSES,
   eventsFromJson,
+  isProcessingTimeClass,
   makeEvent,
   resolveCase,
   withEvents,
@@ -32,9 +39,11 @@ import {
   type WindowClass,
   type WindowSpec,
 } from '../testing/window-differential-cases.ts';
-import { runReferenceModel } from '../testing/window-differential-reference.ts';
+import { runReferenceModel, type ModelOutput } from '../testing/window-differential-reference.ts';
+import { runFlinkModel } from '../testing/window-differential-flink-model.ts';
 import {
   describeCase,
+  needsFlinkModel,
   describeComparison,
   describeInput,
   replayCommand,
@@ -45,7 +54,12 @@ import {
 
 const SEEDS_PER_ROUND = 100_000;
 
-/** The matrix: every window kind × function × lateness × late-data handling × parallelism on the memory backend, and a LevelDB subset. */
+/**
+ * The matrix: every window kind × function × lateness × late-data handling × parallelism on the
+ * memory backend, and a LevelDB subset; then the other assigners, triggers and evictors × function
+ * × lateness, with and without a restore (late-data handling and parallelism alternating), and a
+ * LevelDB subset of those with a restore. New classes go at the end: a class's seed is its index.
+ */
 function caseClasses(): CaseClass[] {
   const classes: CaseClass[] = [];
   for (const window of WINDOW_CLASSES) {
@@ -77,6 +91,26 @@ function caseClasses(): CaseClass[] {
         classes.push({ window, fn, lateness, sideOutput, parallelism: 4, backend: 'memory', source: 'one-file', ...(watermarkInterval ? { watermarkInterval } : {}) });
         j++;
       }
+    }
+  }
+  let k = 0;
+  for (const window of TRIGGER_WINDOW_CLASSES) {
+    const noLateness = isProcessingTimeClass(window) || window === 'count-sliding';
+    for (const fn of FUNCTION_KINDS) {
+      for (const lateness of noLateness ? (['L0'] as const) : LATENESS_CLASSES) {
+        // A restore gives accumulators back as plain objects (state keeps data, not classes).
+        for (const restore of fn === 'aggregate-acc-result' ? [false] : [false, true]) {
+          classes.push({ window, fn, lateness, sideOutput: k % 2 === 0, parallelism: (k >> 1) % 2 === 0 ? 4 : 1, backend: 'memory', ...(restore ? { restore } : {}) });
+          k++;
+        }
+      }
+    }
+  }
+  for (const window of TRIGGER_WINDOW_CLASSES) {
+    for (const fn of ['reduce', 'aggregate+window', 'process-emit-elements'] as const satisfies readonly FunctionKind[]) {
+      const lateness = isProcessingTimeClass(window) || window === 'count-sliding' ? 'L0' : LATENESS_CLASSES[k % LATENESS_CLASSES.length]!;
+      classes.push({ window, fn, lateness, sideOutput: k % 2 === 0, parallelism: k % 2 === 0 ? 1 : 4, backend: 'leveldb', restore: true });
+      k++;
     }
   }
   return classes;
@@ -212,6 +246,90 @@ describe('window differential: the reference model follows Flink', () => {
     assert.deepEqual(out.main, ['R k="a" c=1 s=0 q=0 lo=1 hi=1 @2', 'R k="a" c=1 s=2 q=4 lo=6 hi=6 @7']);
     assert.equal(out.inNoWindow, 1);
     assert.deepEqual(out.late, []);
+  });
+});
+
+// ---- Flink's model: its own rules by hand, and the plain model's cases agree with it ----------
+
+/** A hand case with a trigger, an evictor, another assigner or a restore. */
+function flinkCase(spec: WindowSpec, fn: FunctionKind, input: Array<[string, number]>, extras: Partial<DiffCase> = {}, allowedLatenessMs = 0, outOfOrdernessMs = 0): DiffCase {
+  return { ...handCase(spec, fn, allowedLatenessMs, outOfOrdernessMs, true, input, extras.name ?? 'hand'), ...extras };
+}
+
+function sameModelOutput(a: ModelOutput, b: ModelOutput): boolean {
+  const sorted = (lines: readonly string[]) => [...lines].sort().join('\n');
+  return (
+    sorted(a.main) === sorted(b.main) &&
+    sorted(a.late) === sorted(b.late) &&
+    a.droppedLate === b.droppedLate &&
+    a.inNoWindow === b.inNoWindow &&
+    a.neverFired === b.neverFired
+  );
+}
+
+describe("window differential: Flink's model of triggers, timers and evictors", () => {
+  it('ContinuousEventTimeTrigger fires on multiples of the interval while the window is open, then at its end', () => {
+    // [0,10), interval 4: a@1 registers 4 (1 - 1 % 4 = 0, + 4); a@5 goes in, then moves the watermark
+    // to 4: fire {0,1}, next 8; a@9 goes in, the watermark 8 fires {0,1,2}; the end (9) fires at the end of input.
+    const c = flinkCase({ kind: 'tumbling', sizeMs: 10, offsetMs: 0 }, 'process', [['a', 1], ['a', 5], ['a', 9]], {
+      trigger: { kind: 'continuous-event-time', intervalMs: 4, purging: false },
+    });
+    assert.deepEqual(runFlinkModel(c).main, ['P k="a" w=[0,10) ids=0,1 @9', 'P k="a" w=[0,10) ids=0,1,2 @9', 'P k="a" w=[0,10) ids=0,1,2 @9']);
+  });
+
+  it('a purging continuous trigger emits each stretch once; the timer chain goes on over the empty window', () => {
+    const c = flinkCase({ kind: 'tumbling', sizeMs: 20, offsetMs: 0 }, 'process', [['a', 1], ['a', 5], ['a', 9], ['a', 18]], {
+      trigger: { kind: 'continuous-event-time', intervalMs: 4, purging: true },
+    });
+    // Fire times 4, 8, 12, 16, then the end 19: {0,1} at wm 4, {2} at wm 8; a@18 moves the watermark
+    // to 17: {3} at 12, nothing at 16 (the chain goes on); nothing at the end.
+    assert.deepEqual(runFlinkModel(c).main, ['P k="a" w=[0,20) ids=0,1 @19', 'P k="a" w=[0,20) ids=2 @19', 'P k="a" w=[0,20) ids=3 @19']);
+  });
+
+  it('countWindow(3, 2): every 2 records of a key, the last 3', () => {
+    const c = flinkCase({ kind: 'count', size: 3, slide: 2 }, 'process', [['a', 0], ['a', 1], ['b', 2], ['a', 3], ['a', 4], ['a', 5], ['a', 6]]);
+    const out = runFlinkModel(c);
+    assert.deepEqual(out.main, ['P k="a" w=G ids=0,1 @Infinity', 'P k="a" w=G ids=1,3,4 @Infinity', 'P k="a" w=G ids=4,5,6 @Infinity']);
+  });
+
+  it('CountEvictor before the function: the function sees the last n; after it: all, and the last n stay', () => {
+    const input: Array<[string, number]> = [['a', 1], ['a', 2], ['a', 3], ['a', 12]];
+    const trigger = { kind: 'count', count: 2, purging: false } as const;
+    const before = flinkCase({ kind: 'tumbling', sizeMs: 10, offsetMs: 0 }, 'process', input, { trigger, evictor: { kind: 'count', maxCount: 1, after: false } });
+    assert.deepEqual(runFlinkModel(before).main, ['P k="a" w=[0,10) ids=1 @9']);
+    const after = flinkCase({ kind: 'tumbling', sizeMs: 10, offsetMs: 0 }, 'process', input, { trigger, evictor: { kind: 'count', maxCount: 1, after: true } });
+    assert.deepEqual(runFlinkModel(after).main, ['P k="a" w=[0,10) ids=0,1 @9']);
+  });
+
+  it('sessions merge their CountTrigger counts', () => {
+    // gap 10: a@0 (count 1), a@20 (count 1), a@10 bridges both: merged count 2 + 1 = 3 fires.
+    const c = flinkCase({ kind: 'session', gapMs: 10 }, 'process', [['a', 0], ['a', 20], ['a', 10]], { trigger: { kind: 'count', count: 3, purging: false } }, 0, 100);
+    assert.deepEqual(runFlinkModel(c).main, ['P k="a" w=[0,30) ids=0,1,2 @29']);
+  });
+
+  it('after a restore the watermark starts again: a window kept for the allowed lateness fires again when a record comes', () => {
+    // [0,10) with lateness 100: fires at a@12 (wm 11). Restored before a@5: the watermark is -inf,
+    // a@5 goes in and registers the end timer again; a@30 moves the watermark past 9: it fires again.
+    const c = flinkCase({ kind: 'tumbling', sizeMs: 10, offsetMs: 0 }, 'process', [['a', 1], ['a', 12], ['a', 5], ['a', 30]], { restoreAt: 2, evictor: { kind: 'count', maxCount: 10, after: false } }, 100);
+    assert.deepEqual(runFlinkModel(c).main.filter((l) => l.includes('[0,10)')), ['P k="a" w=[0,10) ids=0 @9', 'P k="a" w=[0,10) ids=0,2 @9']);
+  });
+
+  it('processing-time sessions: a record arrives at the highest timestamp so far; the clock jumps ahead at the end', () => {
+    // Arrivals 0, 3, 3, 20: gap 5 → [0,8) with #0..#2 fires when #3 arrives at 20; [20,25) at the end.
+    const c = flinkCase({ kind: 'session', gapMs: 5, time: 'processing' }, 'process', [['a', 0], ['a', 3], ['a', 1], ['a', 20]]);
+    assert.deepEqual(runFlinkModel(c).main, ['P k="a" w=[0,8) ids=0,1,2 @7', 'P k="a" w=[20,25) ids=3 @24']);
+  });
+
+  it('agrees with the plain model on every seeded case of the default triggers', () => {
+    let checked = 0;
+    for (const c of cases) {
+      if (needsFlinkModel(c)) continue;
+      const plain = runReferenceModel(c);
+      const flink = runFlinkModel(c);
+      assert.ok(sameModelOutput(plain, flink), `the models differ on ${c.name} seed=${c.seed}:\n${JSON.stringify({ plain: plain.main.length, flink: flink.main.length })}`);
+      checked++;
+    }
+    assert.ok(replaying || checked > 400, `only ${checked} cases checked`);
   });
 });
 

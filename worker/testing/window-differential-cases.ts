@@ -1,6 +1,6 @@
 // The inputs of the window operator's differential test: a seeded PRNG, the shape of one case
 // (window kind, window function, allowed lateness, late side output, parallelism, backend, and
-// for some the source and the watermark interval) and
+// for some the source and the watermark interval, a trigger, an evictor, a restore) and
 // the random event stream of a seed. Everything a case needs is derived from its seed and its
 // class labels, so `SLUICE_SEED=<seed>` plus the case name replays it exactly.
 
@@ -52,8 +52,56 @@ export function makeEvent(id: number, k: EventKey, t: number): DiffEvent {
   return { k, t, id, c: 1, s: id, q: id * id, lo: t, hi: t };
 }
 
-export type WindowClass = 'tumbling' | 'tumbling-offset' | 'sliding-multiple' | 'sliding-uneven' | 'session' | 'count';
-export const WINDOW_CLASSES: readonly WindowClass[] = ['tumbling', 'tumbling-offset', 'sliding-multiple', 'sliding-uneven', 'session', 'count'];
+/** The window classes with the default trigger and no evictor: the plain reference model's. */
+export type DefaultWindowClass = 'tumbling' | 'tumbling-offset' | 'sliding-multiple' | 'sliding-uneven' | 'session' | 'count';
+export const WINDOW_CLASSES: readonly DefaultWindowClass[] = ['tumbling', 'tumbling-offset', 'sliding-multiple', 'sliding-uneven', 'session', 'count'];
+
+/**
+ * The other assigners, and the triggers and evictors, each on a window kind where it matters
+ * (the merging ones on sessions): Flink's model (window-differential-flink-model.ts) checks them.
+ */
+export type TriggerWindowClass =
+  | 'session-dynamic'
+  | 'tumbling-processing'
+  | 'sliding-processing'
+  | 'session-processing'
+  | 'session-processing-dynamic'
+  | 'count-sliding'
+  | 'tumbling-continuous'
+  | 'session-continuous'
+  | 'sliding-count-trigger'
+  | 'session-count-trigger'
+  | 'tumbling-delta-trigger'
+  | 'session-processing-continuous'
+  | 'tumbling-count-evictor'
+  | 'sliding-time-evictor'
+  | 'session-delta-evictor'
+  | 'sliding-processing-count-evictor';
+export const TRIGGER_WINDOW_CLASSES: readonly TriggerWindowClass[] = [
+  'session-dynamic',
+  'tumbling-processing',
+  'sliding-processing',
+  'session-processing',
+  'session-processing-dynamic',
+  'count-sliding',
+  'tumbling-continuous',
+  'session-continuous',
+  'sliding-count-trigger',
+  'session-count-trigger',
+  'tumbling-delta-trigger',
+  'session-processing-continuous',
+  'tumbling-count-evictor',
+  'sliding-time-evictor',
+  'session-delta-evictor',
+  'sliding-processing-count-evictor',
+];
+
+export type WindowClass = DefaultWindowClass | TriggerWindowClass;
+
+/** Whether a window class assigns by processing time. */
+export function isProcessingTimeClass(window: WindowClass): boolean {
+  return window.includes('-processing');
+}
 
 /**
  * The window functions. The first five are pure: they never change an object after handing it
@@ -78,11 +126,56 @@ export const FUNCTION_KINDS: readonly FunctionKind[] = [
 export type LatenessClass = 'L0' | 'Lsmall' | 'Llarge';
 export const LATENESS_CLASSES: readonly LatenessClass[] = ['L0', 'Lsmall', 'Llarge'];
 
+/** `time: 'processing'`: windows by processing time (see processingTimesOf). */
 export type WindowSpec =
-  | { readonly kind: 'tumbling'; readonly sizeMs: number; readonly offsetMs: number }
-  | { readonly kind: 'sliding'; readonly sizeMs: number; readonly slideMs: number; readonly offsetMs: number }
-  | { readonly kind: 'session'; readonly gapMs: number }
-  | { readonly kind: 'count'; readonly size: number };
+  | { readonly kind: 'tumbling'; readonly sizeMs: number; readonly offsetMs: number; readonly time?: 'processing' }
+  | { readonly kind: 'sliding'; readonly sizeMs: number; readonly slideMs: number; readonly offsetMs: number; readonly time?: 'processing' }
+  | { readonly kind: 'session'; readonly gapMs: number; readonly dynamicGap?: DynamicGap; readonly time?: 'processing' }
+  | { readonly kind: 'count'; readonly size: number; readonly slide?: number };
+
+/** A dynamic session gap: record e opens a session of baseMs + (e.id mod modulo) × stepMs. */
+export interface DynamicGap {
+  readonly baseMs: number;
+  readonly stepMs: number;
+  readonly modulo: number;
+}
+
+/** The session gap of `e` under `spec`: the engine's gap extractor and the model both use this. */
+export function sessionGapOf(spec: Extract<WindowSpec, { kind: 'session' }>, e: DiffEvent): number {
+  const dynamic = spec.dynamicGap;
+  return dynamic === undefined ? spec.gapMs : dynamic.baseMs + (e.id % dynamic.modulo) * dynamic.stepMs;
+}
+
+/** `purging`: wrapped in PurgingTrigger. Delta triggers and evictors measure |Δt| between records. */
+export type TriggerSpec =
+  | { readonly kind: 'continuous-event-time'; readonly intervalMs: number; readonly purging: boolean }
+  | { readonly kind: 'continuous-processing-time'; readonly intervalMs: number; readonly purging: boolean }
+  | { readonly kind: 'count'; readonly count: number; readonly purging: boolean }
+  | { readonly kind: 'delta'; readonly threshold: number; readonly purging: boolean };
+
+/** `after`: evict after the window function (doEvictAfter). */
+export type EvictorSpec =
+  | { readonly kind: 'count'; readonly maxCount: number; readonly after: boolean }
+  | { readonly kind: 'time'; readonly windowMs: number; readonly after: boolean }
+  | { readonly kind: 'delta'; readonly threshold: number; readonly after: boolean };
+
+/** The delta of DeltaTrigger and DeltaEvictor in these cases: how far apart two records are in event time. */
+export function timestampDelta(a: DiffEvent, b: DiffEvent): number {
+  return Math.abs(b.t - a.t);
+}
+
+/**
+ * Processing time, for the processing-time classes: record i arrives when the clock reads the
+ * highest event timestamp among records 0..i (a source that reads as fast as events happen, with
+ * out-of-order records arriving in the same instant), and each record arrives alone.
+ */
+export function processingTimesOf(events: readonly DiffEvent[]): number[] {
+  let clock = Number.NEGATIVE_INFINITY;
+  return events.map((e) => (clock = Math.max(clock, e.t)));
+}
+
+/** After the last record the clock jumps this far ahead, so every processing-time window with an end fires. */
+export const FINAL_PROCESSING_TIME_JUMP_MS = 1_000_000_000;
 
 /** The class labels of a case: what the matrix enumerates. */
 export interface CaseClass {
@@ -102,6 +195,11 @@ export interface CaseClass {
    * interval passing per poll of `recordsPerPoll` records (a watermark after each poll).
    */
   readonly watermarkInterval?: 'default';
+  /**
+   * The job stops with a checkpoint in the middle of the input and is restored from it; then it
+   * fails a few records later and is restored from that checkpoint again, and runs to the end.
+   */
+  readonly restore?: boolean;
 }
 
 /** A fully resolved case: the class plus everything drawn from the seed. */
@@ -117,12 +215,18 @@ export interface DiffCase extends CaseClass {
   readonly events: readonly DiffEvent[];
   /** How the stream was drawn, for the failure message. */
   readonly streamShape: string;
+  readonly trigger?: TriggerSpec;
+  readonly evictor?: EvictorSpec;
+  /** With `restore`: the job stops before record restoreAt (a checkpoint), fails before crashAt (if set). */
+  readonly restoreAt?: number;
+  readonly crashAt?: number;
 }
 
 export function caseName(c: CaseClass): string {
   const source = c.source === undefined ? '' : `/${c.source}`;
   const interval = c.watermarkInterval === undefined ? '' : `/wm-${c.watermarkInterval}`;
-  return `${c.window}/${c.fn}/${c.lateness}/${c.sideOutput ? 'side' : 'drop'}/p${c.parallelism}/${c.backend}${source}${interval}`;
+  const restore = c.restore ? '/restore' : '';
+  return `${c.window}/${c.fn}/${c.lateness}/${c.sideOutput ? 'side' : 'drop'}/p${c.parallelism}/${c.backend}${source}${interval}${restore}`;
 }
 
 /** Records a case's watermark advances after: 1 at interval 0, a poll's worth at the default interval. */
@@ -136,8 +240,9 @@ export function resolveCase(cls: CaseClass, seed: number): DiffCase {
   // The time unit scales the whole case: window sizes, gaps, disorder and lateness are multiples of it.
   const unitMs = rng.pick([10, 20, 50, 100, 250]);
   const spec = drawWindowSpec(cls.window, unitMs, rng);
+  const { trigger, evictor } = drawTriggerAndEvictor(cls.window, spec, unitMs, rng);
   const allowedLatenessMs =
-    cls.window === 'count' || cls.lateness === 'L0'
+    spec.kind === 'count' || spec.time === 'processing' || cls.lateness === 'L0'
       ? 0
       : cls.lateness === 'Lsmall'
         ? rng.int(1, Math.max(1, Math.floor(unitMs / 3)))
@@ -148,11 +253,55 @@ export function resolveCase(cls: CaseClass, seed: number): DiffCase {
   // A watermark held back by source subtasks without a split shows only in late records.
   const minLateShare = cls.source === 'one-file' ? 0.15 : 0;
   const { events, shape } = drawEvents(rng, unitMs, outOfOrdernessMs, spec, allowedLatenessMs, minLateShare);
-  return { ...cls, name: caseName(cls), seed, spec, allowedLatenessMs, outOfOrdernessMs, recordsPerPoll, exchangeBatchSize, events, streamShape: shape };
+  const drawn: DiffCase = { ...cls, name: caseName(cls), seed, spec, allowedLatenessMs, outOfOrdernessMs, recordsPerPoll, exchangeBatchSize, events, streamShape: shape };
+  const extras = { ...(trigger ? { trigger } : {}), ...(evictor ? { evictor } : {}) };
+  if (!cls.restore) return { ...drawn, ...extras };
+  const restoreAt = rng.int(1, Math.max(1, events.length - 1));
+  const crashAt = rng.chance(0.7) ? rng.int(restoreAt + 1, events.length) : undefined;
+  return withRestorePoints({ ...drawn, ...extras }, restoreAt, crashAt);
+}
+
+/** Puts the restore points inside the input (after shrinking or replacing it): a stop after at least one record, a crash after the stop. */
+function withRestorePoints(c: DiffCase, restoreAt: number, crashAt: number | undefined): DiffCase {
+  const { restoreAt: _r, crashAt: _c, ...rest } = c;
+  if (c.events.length < 2) return rest;
+  const stop = Math.min(Math.max(1, restoreAt), c.events.length - 1);
+  const crash = crashAt === undefined || crashAt <= stop ? undefined : Math.min(crashAt, c.events.length);
+  return { ...rest, restoreAt: stop, ...(crash !== undefined && crash < c.events.length ? { crashAt: crash } : {}) };
 }
 
 function drawWindowSpec(cls: WindowClass, unitMs: number, rng: SeededRandom): WindowSpec {
   switch (cls) {
+    case 'session-dynamic':
+    case 'session-processing-dynamic': {
+      const dynamicGap = { baseMs: rng.int(1, unitMs), stepMs: rng.int(0, unitMs), modulo: rng.pick([1, 2, 3, 5]) };
+      return { kind: 'session', gapMs: dynamicGap.baseMs, dynamicGap, ...(cls === 'session-processing-dynamic' ? { time: 'processing' as const } : {}) };
+    }
+    case 'tumbling-processing': {
+      const sizeMs = rng.int(1, 3) * unitMs + (rng.chance(0.3) ? rng.int(1, unitMs) : 0);
+      return { kind: 'tumbling', sizeMs, offsetMs: rng.chance(0.3) ? rng.int(-(sizeMs - 1), sizeMs - 1) : 0, time: 'processing' };
+    }
+    case 'sliding-processing':
+    case 'sliding-processing-count-evictor':
+      return { ...(drawWindowSpec(rng.chance(0.5) ? 'sliding-multiple' : 'sliding-uneven', unitMs, rng) as Extract<WindowSpec, { kind: 'sliding' }>), time: 'processing' };
+    case 'session-processing':
+    case 'session-processing-continuous':
+      return { kind: 'session', gapMs: rng.int(1, 2 * unitMs), time: 'processing' };
+    case 'count-sliding': {
+      const size = rng.pick([1, 2, 3, 4, 6]);
+      return { kind: 'count', size, slide: rng.int(1, size + 1) };
+    }
+    case 'tumbling-continuous':
+    case 'tumbling-delta-trigger':
+    case 'tumbling-count-evictor':
+      return { kind: 'tumbling', sizeMs: rng.int(1, 4) * unitMs + (rng.chance(0.3) ? rng.int(1, unitMs) : 0), offsetMs: rng.chance(0.3) ? rng.int(0, unitMs - 1) : 0 };
+    case 'sliding-count-trigger':
+    case 'sliding-time-evictor':
+      return drawWindowSpec(rng.chance(0.5) ? 'sliding-multiple' : 'sliding-uneven', unitMs, rng);
+    case 'session-continuous':
+    case 'session-count-trigger':
+    case 'session-delta-evictor':
+      return drawWindowSpec('session', unitMs, rng);
     case 'tumbling':
       return { kind: 'tumbling', sizeMs: rng.int(1, 2) * unitMs + (rng.chance(0.3) ? rng.int(1, unitMs) : 0), offsetMs: 0 };
     case 'tumbling-offset': {
@@ -183,6 +332,42 @@ function drawWindowSpec(cls: WindowClass, unitMs: number, rng: SeededRandom): Wi
       return { kind: 'session', gapMs: rng.int(1, 2 * unitMs) };
     case 'count':
       return { kind: 'count', size: rng.pick([1, 2, 3, 3, 4, 5, 8]) };
+  }
+}
+
+/** The trigger and evictor of a class, their parameters drawn from the seed (never ones that can empty a window: Flink hands on null then). */
+function drawTriggerAndEvictor(cls: WindowClass, spec: WindowSpec, unitMs: number, rng: SeededRandom): { trigger?: TriggerSpec; evictor?: EvictorSpec } {
+  const windowMs = spec.kind === 'session' ? spec.gapMs : spec.kind === 'count' ? unitMs : spec.sizeMs;
+  const interval = () => rng.int(1, Math.max(1, rng.chance(0.2) ? 2 * windowMs : windowMs));
+  const purging = () => rng.chance(0.35);
+  const continuousOrDefault = (): TriggerSpec | undefined => (rng.chance(0.3) ? { kind: 'continuous-event-time', intervalMs: interval(), purging: false } : undefined);
+  switch (cls) {
+    case 'tumbling-continuous':
+    case 'session-continuous':
+      return { trigger: { kind: 'continuous-event-time', intervalMs: interval(), purging: purging() } };
+    case 'session-processing-continuous':
+      return { trigger: { kind: 'continuous-processing-time', intervalMs: interval(), purging: purging() } };
+    case 'sliding-count-trigger':
+    case 'session-count-trigger':
+      return { trigger: { kind: 'count', count: rng.int(1, 4), purging: purging() } };
+    case 'tumbling-delta-trigger':
+      return { trigger: { kind: 'delta', threshold: rng.int(0, 2 * unitMs), purging: purging() } };
+    case 'tumbling-count-evictor': {
+      const trigger = continuousOrDefault();
+      return { ...(trigger ? { trigger } : {}), evictor: { kind: 'count', maxCount: rng.int(1, 4), after: rng.chance(0.5) } };
+    }
+    case 'sliding-time-evictor': {
+      const trigger: TriggerSpec | undefined = rng.chance(0.3) ? { kind: 'count', count: rng.int(1, 3), purging: false } : undefined;
+      return { ...(trigger ? { trigger } : {}), evictor: { kind: 'time', windowMs: rng.int(1, windowMs), after: rng.chance(0.5) } };
+    }
+    case 'session-delta-evictor': {
+      const trigger = continuousOrDefault();
+      return { ...(trigger ? { trigger } : {}), evictor: { kind: 'delta', threshold: rng.int(1, 2 * unitMs), after: rng.chance(0.5) } };
+    }
+    case 'sliding-processing-count-evictor':
+      return { evictor: { kind: 'count', maxCount: rng.int(1, 4), after: rng.chance(0.5) } };
+    default:
+      return {};
   }
 }
 
@@ -261,7 +446,7 @@ function boundaryTimestamp(
     const other = rng.pick(earlier);
     return { t: other.t + (rng.chance(0.5) ? spec.gapMs : -spec.gapMs) + delta, key: other.k };
   }
-  if (spec.kind === 'count' || !Number.isFinite(watermark)) return { t: rng.pick(earlier).t + delta };
+  if (spec.kind === 'count' || spec.time === 'processing' || !Number.isFinite(watermark)) return { t: rng.pick(earlier).t + delta };
   const choice = rng.int(0, 2);
   if (choice === 0) return { t: watermark - allowedLatenessMs + delta }; // isElementLate's edge
   if (spec.kind === 'session') return { t: watermark - spec.gapMs + 1 - allowedLatenessMs * rng.int(0, 1) + delta };
@@ -273,9 +458,10 @@ function boundaryTimestamp(
   return { t: rng.chance(0.5) ? windowStart + sizeMs - 1 : windowStart };
 }
 
-/** A case with a different (usually shrunk) event list. */
+/** A case with a different (usually shrunk) event list; restore points stay inside it. */
 export function withEvents(c: DiffCase, events: readonly DiffEvent[]): DiffCase {
-  return { ...c, events };
+  const replaced = { ...c, events };
+  return c.restoreAt === undefined ? replaced : withRestorePoints(replaced, c.restoreAt, c.crashAt);
 }
 
 /** Compact text of an event list: `[id,key,t]` triples, replayable with SLUICE_EVENTS. */
@@ -289,14 +475,48 @@ export function eventsFromJson(text: string): DiffEvent[] {
 }
 
 export function describeSpec(spec: WindowSpec): string {
+  const time = spec.kind !== 'count' && spec.time === 'processing' ? 'ProcessingTime' : 'EventTime';
   switch (spec.kind) {
     case 'tumbling':
-      return `TumblingEventTimeWindows.of(${spec.sizeMs}, ${spec.offsetMs})`;
+      return `Tumbling${time}Windows.of(${spec.sizeMs}, ${spec.offsetMs})`;
     case 'sliding':
-      return `SlidingEventTimeWindows.of(${spec.sizeMs}, ${spec.slideMs}, ${spec.offsetMs})`;
-    case 'session':
-      return `EventTimeSessionWindows.withGap(${spec.gapMs})`;
+      return `Sliding${time}Windows.of(${spec.sizeMs}, ${spec.slideMs}, ${spec.offsetMs})`;
+    case 'session': {
+      const sessions = spec.time === 'processing' ? 'ProcessingTimeSessionWindows' : 'EventTimeSessionWindows';
+      const g = spec.dynamicGap;
+      return g ? `${sessions}.withDynamicGap(e => ${g.baseMs} + (e.id % ${g.modulo}) * ${g.stepMs})` : `${sessions}.withGap(${spec.gapMs})`;
+    }
     case 'count':
-      return `countWindow(${spec.size})`;
+      return spec.slide === undefined ? `countWindow(${spec.size})` : `countWindow(${spec.size}, ${spec.slide})`;
+  }
+}
+
+export function describeTrigger(trigger: TriggerSpec | undefined): string {
+  if (trigger === undefined) return 'the default trigger';
+  const inner = (() => {
+    switch (trigger.kind) {
+      case 'continuous-event-time':
+        return `ContinuousEventTimeTrigger.of(${trigger.intervalMs})`;
+      case 'continuous-processing-time':
+        return `ContinuousProcessingTimeTrigger.of(${trigger.intervalMs})`;
+      case 'count':
+        return `CountTrigger.of(${trigger.count})`;
+      case 'delta':
+        return `DeltaTrigger.of(${trigger.threshold}, |Δt|)`;
+    }
+  })();
+  return trigger.purging ? `PurgingTrigger.of(${inner})` : inner;
+}
+
+export function describeEvictor(evictor: EvictorSpec | undefined): string {
+  if (evictor === undefined) return 'no evictor';
+  const after = evictor.after ? ', true' : '';
+  switch (evictor.kind) {
+    case 'count':
+      return `CountEvictor.of(${evictor.maxCount}${after})`;
+    case 'time':
+      return `TimeEvictor.of(${evictor.windowMs}${after})`;
+    case 'delta':
+      return `DeltaEvictor.of(${evictor.threshold}, |Δt|${after})`;
   }
 }

@@ -2,8 +2,18 @@
 // multisets of canonical lines, and explains a mismatch: what is missing, what is extra, whether
 // records were lost or doubled, and (when there is time) a shrunk input that still disagrees.
 
-import { describeSpec, eventsToJson, withEvents, type DiffCase, type DiffEvent } from './window-differential-cases.ts';
+import {
+  describeEvictor,
+  describeSpec,
+  describeTrigger,
+  eventsToJson,
+  processingTimesOf,
+  withEvents,
+  type DiffCase,
+  type DiffEvent,
+} from './window-differential-cases.ts';
 import { runEngineCase, type EngineOutput } from './window-differential-engine.ts';
+import { runFlinkModel } from './window-differential-flink-model.ts';
 import { runReferenceModel, type ModelOutput } from './window-differential-reference.ts';
 
 export const TEST_FILE = 'worker/operators/window-operator.differential.test.ts';
@@ -85,8 +95,21 @@ export function compare(c: DiffCase, model: ModelOutput, engine: EngineOutput): 
   return { model, engine, problems, main, late };
 }
 
+/** Whether a case needs Flink's model (triggers, timers and trigger state made explicit) rather than the plain one. */
+export function needsFlinkModel(c: DiffCase): boolean {
+  const spec = c.spec;
+  if (c.trigger !== undefined || c.evictor !== undefined || c.restoreAt !== undefined) return true;
+  if (spec.kind === 'count') return spec.slide !== undefined;
+  return spec.time === 'processing' || (spec.kind === 'session' && spec.dynamicGap !== undefined);
+}
+
+/** The reference output of a case. */
+export function referenceOutput(c: DiffCase): ModelOutput {
+  return needsFlinkModel(c) ? runFlinkModel(c) : runReferenceModel(c);
+}
+
 export async function runAndCompare(c: DiffCase): Promise<Comparison> {
-  const model = runReferenceModel(c);
+  const model = referenceOutput(c);
   const engine = await runEngineCase(c);
   return compare(c, model, engine);
 }
@@ -138,10 +161,15 @@ export function describeCase(c: DiffCase): string {
   const source = c.source === 'one-file' ? `one JSON Lines file read at parallelism ${c.parallelism}` : 'one source subtask';
   const watermarks = c.watermarkInterval === 'default' ? 'watermarks at the default interval, one interval per poll' : 'watermark interval 0';
   const polls = c.source === 'one-file' && c.watermarkInterval === undefined ? 'the runtime\'s records/poll' : `${c.recordsPerPoll} records/poll`;
+  const extras = c.trigger !== undefined || c.evictor !== undefined ? `${describeTrigger(c.trigger)}, ${describeEvictor(c.evictor)}, ` : '';
+  const restore =
+    c.restoreAt === undefined
+      ? ''
+      : `, stopped with a checkpoint before input index ${c.restoreAt} and restored${c.crashAt === undefined ? '' : `, failed before index ${c.crashAt} and restored again`}`;
   return (
-    `${describeSpec(c.spec)}, allowedLateness ${c.allowedLatenessMs} ms, ${c.sideOutput ? 'sideOutputLateData' : 'late records dropped'}, ` +
+    `${describeSpec(c.spec)}, ${extras}allowedLateness ${c.allowedLatenessMs} ms, ${c.sideOutput ? 'sideOutputLateData' : 'late records dropped'}, ` +
     `${c.fn}, parallelism ${c.parallelism}, ${c.backend} backend, ${source}, ${watermarks}, forBoundedOutOfOrderness(${c.outOfOrdernessMs}), ` +
-    `${polls}, exchange batches of ${c.exchangeBatchSize}`
+    `${polls}, exchange batches of ${c.exchangeBatchSize}${restore}`
   );
 }
 
@@ -169,5 +197,12 @@ export function describeComparison(comparison: Comparison): string {
 
 /** The input as a table, with the watermark each record was processed under. */
 export function describeInput(c: DiffCase, model: ModelOutput): string {
-  return c.events.map((e, i) => `    #${e.id} key=${JSON.stringify(e.k)} t=${e.t} (watermark before: ${formatWatermark(model.watermarkBefore[i]!)})`).join('\n');
+  const arrivals = c.spec.kind !== 'count' && c.spec.time === 'processing' ? processingTimesOf(c.events) : undefined;
+  return c.events
+    .map((e, i) => {
+      const restore = i === c.restoreAt ? '    -- stop with a checkpoint, restore --\n' : i === c.crashAt ? '    -- failure, restore --\n' : '';
+      const arrival = arrivals ? `, arrives at ${arrivals[i]}` : '';
+      return `${restore}    #${e.id} key=${JSON.stringify(e.k)} t=${e.t}${arrival} (watermark before: ${formatWatermark(model.watermarkBefore[i]!)})`;
+    })
+    .join('\n');
 }

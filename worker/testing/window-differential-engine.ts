@@ -1,6 +1,8 @@
 // Runs one differential case through the real engine (embedded executor, the real window
 // operator, exchanges, state backend and sinks) and renders what came out in the canonical
-// lines of window-differential-reference.ts, so the two can be compared as multisets.
+// lines of window-differential-reference.ts, so the two can be compared as multisets. A restore
+// case runs three times into the same sink: up to a stop with a checkpoint, then restored from it
+// until an injected failure (output never committed), then restored from it again to the end.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,23 +11,44 @@ import type { Collector, ProcessWindowFunction, WindowContext } from '../../shar
 import { StreamExecutionEnvironment } from '../../shared/api/environment.ts';
 import { OutputTag } from '../../shared/api/output-tag.ts';
 import type { AggregateFunction } from '../../shared/api/state.ts';
-import type { Cancellable, Clock } from '../../shared/clock.ts';
+import { ManualClock, SystemClock, type Cancellable, type Clock } from '../../shared/clock.ts';
+import { InMemoryLogger } from '../../shared/logging.ts';
+import { InMemoryDeadLetterOutput } from '../runtime/dead-letter.ts';
+import { EmbeddedExecutor, type JobResult, type RestoreSource } from '../runtime/embedded-executor.ts';
+import { InMemoryCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
 import { WatermarkStrategy } from '../../shared/api/watermark-strategy.ts';
 import {
+  CountTrigger,
   EventTimeSessionWindows,
   GlobalWindow,
+  ProcessingTimeSessionWindows,
+  PurgingTrigger,
   SlidingEventTimeWindows,
+  SlidingProcessingTimeWindows,
   TimeWindow,
   TumblingEventTimeWindows,
+  TumblingProcessingTimeWindows,
+  type Trigger,
   type Window,
   type WindowAssigner,
 } from '../../shared/api/windows.ts';
-import type { DataStream } from '../../shared/api/data-stream.ts';
+import { ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger, DeltaTrigger } from '../../shared/api/window-triggers.ts';
+import { CountEvictor, DeltaEvictor, TimeEvictor, type Evictor } from '../../shared/api/window-evictors.ts';
+import type { DataStream, WindowedStream } from '../../shared/api/data-stream.ts';
 import { CollectSink } from '../connectors/collect-sink.ts';
 import { JsonLinesFileSource } from '../connectors/files/json-lines-file-source.ts';
-import { runEmbedded } from './embedded-harness.ts';
-import { ScriptedBoundedSource } from './scripted-bounded-source.ts';
-import type { DiffCase, DiffEvent, EventKey } from './window-differential-cases.ts';
+import { DifferentialSource, type DifferentialSourceOptions } from './window-differential-source.ts';
+import {
+  FINAL_PROCESSING_TIME_JUMP_MS,
+  processingTimesOf,
+  sessionGapOf,
+  timestampDelta,
+  type DiffCase,
+  type DiffEvent,
+  type EventKey,
+  type EvictorSpec,
+  type TriggerSpec,
+} from './window-differential-cases.ts';
 import { keyText, lateText, summaryText, windowText, type Summary } from './window-differential-reference.ts';
 
 export interface EngineOutput {
@@ -154,15 +177,46 @@ function emittingWindowFunction(): ProcessWindowFunction<DiffEvent, EmittedEleme
 
 function assignerOf(c: DiffCase): WindowAssigner | undefined {
   const spec = c.spec;
+  const processing = spec.kind !== 'count' && spec.time === 'processing';
   switch (spec.kind) {
     case 'tumbling':
-      return TumblingEventTimeWindows.of(spec.sizeMs, spec.offsetMs);
+      return processing ? TumblingProcessingTimeWindows.of(spec.sizeMs, spec.offsetMs) : TumblingEventTimeWindows.of(spec.sizeMs, spec.offsetMs);
     case 'sliding':
-      return SlidingEventTimeWindows.of(spec.sizeMs, spec.slideMs, spec.offsetMs);
-    case 'session':
-      return EventTimeSessionWindows.withGap(spec.gapMs);
+      return processing ? SlidingProcessingTimeWindows.of(spec.sizeMs, spec.slideMs, spec.offsetMs) : SlidingEventTimeWindows.of(spec.sizeMs, spec.slideMs, spec.offsetMs);
+    case 'session': {
+      if (spec.dynamicGap === undefined) return processing ? ProcessingTimeSessionWindows.withGap(spec.gapMs) : EventTimeSessionWindows.withGap(spec.gapMs);
+      const gapOf = (e: DiffEvent) => sessionGapOf(spec, e);
+      return processing ? ProcessingTimeSessionWindows.withDynamicGap(gapOf) : EventTimeSessionWindows.withDynamicGap(gapOf);
+    }
     case 'count':
       return undefined;
+  }
+}
+
+function triggerOf(spec: TriggerSpec): Trigger<DiffEvent, Window> {
+  const inner = (): Trigger<any, Window> => {
+    switch (spec.kind) {
+      case 'continuous-event-time':
+        return ContinuousEventTimeTrigger.of(spec.intervalMs);
+      case 'continuous-processing-time':
+        return ContinuousProcessingTimeTrigger.of(spec.intervalMs);
+      case 'count':
+        return CountTrigger.of(spec.count);
+      case 'delta':
+        return DeltaTrigger.of<DiffEvent>(spec.threshold, timestampDelta);
+    }
+  };
+  return spec.purging ? PurgingTrigger.of(inner()) : inner();
+}
+
+function evictorOf(spec: EvictorSpec): Evictor<DiffEvent, Window> {
+  switch (spec.kind) {
+    case 'count':
+      return CountEvictor.of(spec.maxCount, spec.after);
+    case 'time':
+      return TimeEvictor.of(spec.windowMs, spec.after);
+    case 'delta':
+      return DeltaEvictor.of<DiffEvent>(spec.threshold, timestampDelta, spec.after);
   }
 }
 
@@ -220,14 +274,87 @@ class SteppingClock implements Clock {
 export async function runEngineCase(c: DiffCase): Promise<EngineOutput> {
   // Fresh record objects per run: nothing the engine might keep or touch carries over.
   const events = c.events.map((e) => ({ ...e }));
-  const env = new StreamExecutionEnvironment();
-  const defaultIntervalMs = env.settings.autoWatermarkIntervalMs;
-  if (c.watermarkInterval === undefined) env.setAutoWatermarkInterval(0);
   const mainSink = new CollectSink<unknown>('main');
   const lateSink = new CollectSink<DiffEvent>('late');
-  const lateTag = new OutputTag<DiffEvent>('late-events');
   const workDirectory = c.backend === 'leveldb' || c.source === 'one-file' ? await mkdtemp(join(tmpdir(), 'sluice-window-diff-')) : undefined;
+  const processing = c.spec.kind !== 'count' && c.spec.time === 'processing';
+  const arrivals = processing ? processingTimesOf(events) : [];
+  /** A fresh clock for an attempt that starts reading at record `from`: processing time as the source drives it. */
+  const processingTime = (from: number) => {
+    if (!processing || events.length === 0) return undefined;
+    const clock = new ManualClock(arrivals[Math.min(from, events.length - 1)]!);
+    return { clock, arrivals, finalMs: arrivals[arrivals.length - 1]! + FINAL_PROCESSING_TIME_JUMP_MS };
+  };
 
+  const storage = new InMemoryCheckpointStorage();
+  try {
+    /** One run of the job, restored from `restore` if given; a source that pauses stops it with a checkpoint. */
+    const run = async (source: Pick<DifferentialSourceOptions, 'pauseAt' | 'failAt'>, from: number, restore?: RestoreSource): Promise<JobResult> => {
+      const time = processingTime(from);
+      let executor: EmbeddedExecutor | undefined;
+      const sourceOptions = { recordsPerPoll: c.recordsPerPoll, ...source, onPause: () => executor?.stop(), ...(time ? { processingTime: time } : {}) };
+      const env = await buildJob(c, events, mainSink, lateSink, workDirectory, sourceOptions);
+      const steppingClock = c.watermarkInterval === 'default' ? new SteppingClock(env.settings.autoWatermarkIntervalMs) : undefined;
+      executor = await EmbeddedExecutor.create(env, {
+        jobName: 'window-differential',
+        properties: {},
+        clock: steppingClock ?? time?.clock ?? SystemClock.INSTANCE,
+        logger: new InMemoryLogger(),
+        deadLetters: new InMemoryDeadLetterOutput(),
+        stateBackend: c.backend,
+        ...(c.backend === 'leveldb' ? { stateDirectory: workDirectory! } : {}),
+        parallelism: c.parallelism,
+        exchangeBatchSize: c.exchangeBatchSize,
+        ...(steppingClock ? { sourceBatchSize: c.recordsPerPoll } : {}),
+        checkpointStorage: storage,
+        ...(restore ? { restore } : {}),
+      });
+      return executor.run();
+    };
+    const committedRuns: JobResult[] = [];
+    if (c.restoreAt === undefined) {
+      committedRuns.push(await run({}, 0));
+    } else {
+      // 1. Up to record restoreAt, then stop with a checkpoint.
+      const stopped = await run({ pauseAt: c.restoreAt }, 0);
+      if (stopped.state !== 'stopped') throw new Error(`the first run should have stopped before input index ${c.restoreAt}, it ${stopped.state}`);
+      committedRuns.push(stopped);
+      const completed = await storage.listCompleted();
+      const restore = { storage, checkpointId: completed[completed.length - 1]! };
+      // 2. Restored, until an injected failure: nothing of this run is committed.
+      if (c.crashAt !== undefined) {
+        const failure = await run({ failAt: c.crashAt }, c.restoreAt, restore).then(
+          () => new Error(`the restored run should have failed before input index ${c.crashAt}`),
+          (error: Error) => (/injected failure/.test(error.message) ? undefined : error),
+        );
+        if (failure) throw failure;
+      }
+      // 3. Restored from the same checkpoint, to the end.
+      committedRuns.push(await run({}, c.restoreAt, restore));
+    }
+    return {
+      main: mainSink.committed.map((r) => renderMain(c.fn, r.value, r.timestamp)),
+      late: lateSink.committed.map((r) => lateText(r.value, r.timestamp)),
+      lateRecordsDropped: committedRuns.reduce((n, r) => n + r.status.lateRecordsDropped, 0),
+      recordsRead: committedRuns.reduce((n, r) => n + r.status.recordsRead, 0),
+    };
+  } finally {
+    if (workDirectory) await rm(workDirectory, { recursive: true, force: true });
+  }
+}
+
+/** The job of case `c`, from a source with `sourceOptions`, into the given sinks. */
+async function buildJob(
+  c: DiffCase,
+  events: readonly DiffEvent[],
+  mainSink: CollectSink<unknown>,
+  lateSink: CollectSink<DiffEvent>,
+  workDirectory: string | undefined,
+  sourceOptions: DifferentialSourceOptions,
+): Promise<StreamExecutionEnvironment> {
+  const env = new StreamExecutionEnvironment();
+  if (c.watermarkInterval === undefined) env.setAutoWatermarkInterval(0);
+  const lateTag = new OutputTag<DiffEvent>('late-events');
   const strategy = WatermarkStrategy.forBoundedOutOfOrderness<DiffEvent>(c.outOfOrdernessMs).withTimestampAssigner((e) => e.t);
   let source;
   if (c.source === 'one-file') {
@@ -236,12 +363,19 @@ export async function runEngineCase(c: DiffCase): Promise<EngineOutput> {
     await writeFile(file, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
     source = env.fromSource(new JsonLinesFileSource<DiffEvent>({ paths: [file] }), strategy, 'events');
   } else {
-    source = env.fromSource(new ScriptedBoundedSource(events, c.recordsPerPoll), strategy, 'events').setParallelism(1);
+    source = env.fromSource(new DifferentialSource(events, sourceOptions), strategy, 'events').setParallelism(1);
   }
   const keyed = source.keyBy((e) => e.k);
 
   const assigner = assignerOf(c);
-  const windowed = assigner ? keyed.window<Window>(assigner) : keyed.countWindow((c.spec as { size: number }).size);
+  let windowed: WindowedStream<DiffEvent, EventKey, Window>;
+  if (assigner) windowed = keyed.window<Window>(assigner);
+  else {
+    const count = c.spec as { size: number; slide?: number };
+    windowed = keyed.countWindow(count.size, count.slide) as WindowedStream<DiffEvent, EventKey, Window>;
+  }
+  if (c.trigger) windowed.trigger(triggerOf(c.trigger));
+  if (c.evictor) windowed.evictor(evictorOf(c.evictor));
   if (assigner && c.allowedLatenessMs > 0) windowed.allowedLateness(c.allowedLatenessMs);
   if (c.sideOutput) windowed.sideOutputLateData(lateTag);
 
@@ -274,22 +408,5 @@ export async function runEngineCase(c: DiffCase): Promise<EngineOutput> {
   }
   (result as DataStream<unknown>).sinkTo(mainSink);
   if (c.sideOutput) result.getSideOutput(lateTag).sinkTo(lateSink);
-
-  try {
-    const run = await runEmbedded(env, {
-      parallelism: c.parallelism,
-      exchangeBatchSize: c.exchangeBatchSize,
-      stateBackend: c.backend,
-      ...(c.backend === 'leveldb' ? { stateDirectory: workDirectory! } : {}),
-      ...(c.watermarkInterval === 'default' ? { clock: new SteppingClock(defaultIntervalMs), sourceBatchSize: c.recordsPerPoll } : {}),
-    });
-    return {
-      main: mainSink.committed.map((r) => renderMain(c.fn, r.value, r.timestamp)),
-      late: lateSink.committed.map((r) => lateText(r.value, r.timestamp)),
-      lateRecordsDropped: run.status.lateRecordsDropped,
-      recordsRead: run.status.recordsRead,
-    };
-  } finally {
-    if (workDirectory) await rm(workDirectory, { recursive: true, force: true });
-  }
+  return env;
 }

@@ -21,6 +21,9 @@
 // - countWindow(n) is GlobalWindows with PurgingTrigger(CountTrigger(n)): every n-th record of a
 //   key fires and purges; leftovers never fire; nothing is ever late.
 // - Every result carries its window's maxTimestamp (end - 1; +Infinity for the global window).
+//
+// Cases with other assigners, triggers, evictors or a restore go to window-differential-flink-model.ts,
+// which agrees with this model on the cases here.
 
 import { recordsPerWatermark, type DiffCase, type DiffEvent, type EventKey, type FunctionKind } from './window-differential-cases.ts';
 
