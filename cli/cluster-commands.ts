@@ -5,6 +5,7 @@
 // --cluster-token-file / SLUICE_CLUSTER_TOKEN_FILE. A standby answers with the leader's address,
 // which the client follows.
 
+import { jobsTable, jobText } from './job-output.ts';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,8 +14,8 @@ import { ConfigurationError, SluiceError } from '../shared/errors.ts';
 export const CLIENT_USAGE = `Usage:
   sluice submit <app.ts|app.zip|s3://bucket/key[?versionId=v]> [--parallelism N] [--max-parallelism N] [--job-name NAME] [--property group.key=value ...]
                 [--restore SNAPSHOT-NAME|PATH] [--allow-non-restored-state] [--state-backend memory|leveldb]
-  sluice list
-  sluice status <job-id>
+  sluice list [--output table|json]
+  sluice status <job-id> [--output table|json]
   sluice cancel <job-id>
   sluice stop <job-id> [--snapshot [--name NAME]]
                                 (a last checkpoint commits the sinks, then the job stops; --snapshot keeps it)
@@ -28,6 +29,7 @@ Options (every client command):
   --coordinator URL             REST address of a coordinator (env SLUICE_COORDINATOR_URL; default http://127.0.0.1:8081)
   --cluster-token TOKEN         (env SLUICE_CLUSTER_TOKEN)
   --cluster-token-file PATH     (env SLUICE_CLUSTER_TOKEN_FILE)
+  --output table|json           list and status: a table (default) or the REST API's JSON; the others print JSON
 `;
 
 interface ClientOptions {
@@ -89,6 +91,7 @@ const KNOWN_FLAGS = new Set([
   'state-backend',
   'snapshot',
   'name',
+  'output',
 ]);
 
 function clientOptions(flags: Map<string, string[]>, env: NodeJS.ProcessEnv): ClientOptions {
@@ -203,10 +206,13 @@ function restoreArgument(value: string): string {
   return value.includes('/') || value.startsWith('.') ? resolve(value) : value;
 }
 
-/** Runs a client command; prints JSON to stdout. */
+/** Runs a client command; prints JSON to stdout (list and status: a table unless --output json). */
 export async function clientCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { positionals, flags } = parseArgs(args);
   const options = clientOptions(flags, env);
+  const output = flags.get('output')?.[0] ?? 'table';
+  if (output !== 'table' && output !== 'json') throw new ConfigurationError('--output', `table or json, got "${output}"`);
+  const asTable = output === 'table' && (command === 'list' || command === 'status');
   const needJob = () => {
     const id = positionals[0];
     if (!id) throw new ConfigurationError('<job-id>', `missing\n\n${CLIENT_USAGE}`);
@@ -269,6 +275,7 @@ export async function clientCommand(command: string, args: readonly string[], en
     default:
       throw new ConfigurationError('command', `unknown client command ${command}`);
   }
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (asTable) process.stdout.write(command === 'list' ? jobsTable(result as Parameters<typeof jobsTable>[0]) : jobText(result as Parameters<typeof jobText>[0]));
+  else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   return 0;
 }
