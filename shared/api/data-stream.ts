@@ -440,24 +440,21 @@ export class ConnectedStreams<A, B> {
       throw new InvalidPipelineError('connect: either both inputs are keyed or neither is');
     }
     const keyed = firstKey !== undefined;
-    const graph = this.environment.graph;
-    const node: OperatorNode = {
-      kind: 'operator',
-      id: graph.nodes.length,
-      name: keyed ? 'KeyedCoProcess' : 'CoProcess',
-      uid: undefined,
-      parallelism: undefined,
-      maxParallelism: undefined,
-      operator: keyed
-        ? { kind: 'keyed-co-process', fn: fn as FunctionOrFactory<KeyedCoProcessFunction<any, A, B, R>> }
-        : { kind: 'co-process', fn: fn as FunctionOrFactory<CoProcessFunction<A, B, R>> },
-      inputCount: 2,
-      keySelectors: [firstKey, secondKey],
-    };
-    graph.nodes.push(node);
-    this.first.connectInputs(node, 0, undefined);
-    this.second.connectInputs(node, 1, undefined);
-    return new SingleOutputStreamOperator<R>(this.environment, node);
+    return this.first.addTwoInputOperator<R>(
+      {
+        kind: 'operator',
+        name: keyed ? 'KeyedCoProcess' : 'CoProcess',
+        uid: undefined,
+        parallelism: undefined,
+        maxParallelism: undefined,
+        operator: keyed
+          ? { kind: 'keyed-co-process', fn: fn as FunctionOrFactory<KeyedCoProcessFunction<any, A, B, R>> }
+          : { kind: 'co-process', fn: fn as FunctionOrFactory<CoProcessFunction<A, B, R>> },
+        inputCount: 2,
+        keySelectors: [firstKey, secondKey],
+      },
+      this.second,
+    );
   }
 }
 

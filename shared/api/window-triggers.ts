@@ -17,16 +17,75 @@ function checkInterval(name: string, intervalMs: number): number {
 }
 
 /**
+ * What both continuous triggers do in their own time domain: fire at the window's end and at each
+ * registered fire time, then register the next one (never past the window's end); merge and clear
+ * the fire time with its timer.
+ */
+abstract class ContinuousTrigger<W extends Window> implements Trigger<unknown, W> {
+  readonly name: string;
+  private readonly fireTime = fireTimeDescriptor();
+
+  protected constructor(
+    kind: string,
+    readonly intervalMs: number,
+  ) {
+    this.name = `${kind}(${intervalMs})`;
+  }
+
+  abstract onElement(element: unknown, timestamp: number, window: W, ctx: TriggerContext): TriggerResult;
+  abstract onEventTime(timeMs: number, window: W, ctx: TriggerContext): TriggerResult;
+  abstract onProcessingTime(timeMs: number, window: W, ctx: TriggerContext): TriggerResult;
+  protected abstract registerTimer(ctx: TriggerContext, timeMs: number): void;
+  protected abstract deleteTimer(ctx: TriggerContext, timeMs: number): void;
+
+  /** Registers the first fire time, the next multiple of the interval after `timeMs`, unless one is registered. */
+  protected startFiring(timeMs: number, window: W, ctx: TriggerContext): void {
+    // As Flink: the remainder keeps the sign of the time, so negative times round towards 0.
+    if (ctx.getPartitionedState(this.fireTime).get() === undefined) this.registerNextFireTime(timeMs - (timeMs % this.intervalMs), window, ctx);
+  }
+
+  /** A timer of this trigger's time domain. */
+  protected fireAt(timeMs: number, window: W, ctx: TriggerContext): TriggerResult {
+    if (timeMs === window.maxTimestamp()) return 'FIRE';
+    const fireTime = ctx.getPartitionedState(this.fireTime);
+    if (fireTime.get() === timeMs) {
+      fireTime.clear();
+      this.registerNextFireTime(timeMs, window, ctx);
+      return 'FIRE';
+    }
+    return 'CONTINUE';
+  }
+
+  onMerge(_window: W, ctx: OnMergeContext): void {
+    ctx.mergePartitionedState(this.fireTime);
+    const next = ctx.getPartitionedState(this.fireTime).get();
+    if (next !== undefined) this.registerTimer(ctx, next);
+  }
+
+  clear(_window: W, ctx: TriggerContext): void {
+    const fireTime = ctx.getPartitionedState(this.fireTime);
+    const next = fireTime.get();
+    if (next !== undefined) {
+      this.deleteTimer(ctx, next);
+      fireTime.clear();
+    }
+  }
+
+  private registerNextFireTime(timeMs: number, window: W, ctx: TriggerContext): void {
+    const next = Math.min(timeMs + this.intervalMs, window.maxTimestamp());
+    ctx.getPartitionedState(this.fireTime).add(next);
+    this.registerTimer(ctx, next);
+  }
+}
+
+/**
  * Fires every `intervalMs` of event time while the window is open, on multiples of the interval
  * (the first at the next multiple after the window's first element), and when the watermark
  * passes the window's end; late elements within the allowed lateness fire it at once.
  */
-export class ContinuousEventTimeTrigger<W extends Window = Window> implements Trigger<unknown, W> {
-  readonly name: string;
-  private readonly fireTime = fireTimeDescriptor();
-
-  private constructor(readonly intervalMs: number) {
-    this.name = `ContinuousEventTimeTrigger(${intervalMs})`;
+export class ContinuousEventTimeTrigger<W extends Window = Window> extends ContinuousTrigger<W> {
+  private constructor(intervalMs: number) {
+    super('ContinuousEventTimeTrigger', intervalMs);
   }
 
   static of<W extends Window = Window>(intervalMs: number): ContinuousEventTimeTrigger<W> {
@@ -36,46 +95,24 @@ export class ContinuousEventTimeTrigger<W extends Window = Window> implements Tr
   onElement(_element: unknown, timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
     if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return 'FIRE';
     ctx.registerEventTimeTimer(window.maxTimestamp());
-    const fireTime = ctx.getPartitionedState(this.fireTime);
-    // As Flink: the remainder keeps the sign of the timestamp, so negative times round towards 0.
-    if (fireTime.get() === undefined) this.registerNextFireTime(timestamp - (timestamp % this.intervalMs), window, ctx);
+    this.startFiring(timestamp, window, ctx);
     return 'CONTINUE';
   }
 
   onEventTime(timeMs: number, window: W, ctx: TriggerContext): TriggerResult {
-    if (timeMs === window.maxTimestamp()) return 'FIRE';
-    const fireTime = ctx.getPartitionedState(this.fireTime);
-    if (fireTime.get() === timeMs) {
-      fireTime.clear();
-      this.registerNextFireTime(timeMs, window, ctx);
-      return 'FIRE';
-    }
-    return 'CONTINUE';
+    return this.fireAt(timeMs, window, ctx);
   }
 
   onProcessingTime(): TriggerResult {
     return 'CONTINUE';
   }
 
-  onMerge(_window: W, ctx: OnMergeContext): void {
-    ctx.mergePartitionedState(this.fireTime);
-    const next = ctx.getPartitionedState(this.fireTime).get();
-    if (next !== undefined) ctx.registerEventTimeTimer(next);
+  protected registerTimer(ctx: TriggerContext, timeMs: number): void {
+    ctx.registerEventTimeTimer(timeMs);
   }
 
-  clear(_window: W, ctx: TriggerContext): void {
-    const fireTime = ctx.getPartitionedState(this.fireTime);
-    const next = fireTime.get();
-    if (next !== undefined) {
-      ctx.deleteEventTimeTimer(next);
-      fireTime.clear();
-    }
-  }
-
-  private registerNextFireTime(timeMs: number, window: W, ctx: TriggerContext): void {
-    const next = Math.min(timeMs + this.intervalMs, window.maxTimestamp());
-    ctx.getPartitionedState(this.fireTime).add(next);
-    ctx.registerEventTimeTimer(next);
+  protected deleteTimer(ctx: TriggerContext, timeMs: number): void {
+    ctx.deleteEventTimeTimer(timeMs);
   }
 }
 
@@ -83,12 +120,9 @@ export class ContinuousEventTimeTrigger<W extends Window = Window> implements Tr
  * Fires every `intervalMs` of processing time while the window is open, on multiples of the
  * interval, and at the window's end (the window's cleanup timer, which asks the trigger first).
  */
-export class ContinuousProcessingTimeTrigger<W extends Window = Window> implements Trigger<unknown, W> {
-  readonly name: string;
-  private readonly fireTime = fireTimeDescriptor();
-
-  private constructor(readonly intervalMs: number) {
-    this.name = `ContinuousProcessingTimeTrigger(${intervalMs})`;
+export class ContinuousProcessingTimeTrigger<W extends Window = Window> extends ContinuousTrigger<W> {
+  private constructor(intervalMs: number) {
+    super('ContinuousProcessingTimeTrigger', intervalMs);
   }
 
   static of<W extends Window = Window>(intervalMs: number): ContinuousProcessingTimeTrigger<W> {
@@ -96,8 +130,7 @@ export class ContinuousProcessingTimeTrigger<W extends Window = Window> implemen
   }
 
   onElement(_element: unknown, _timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
-    const now = ctx.getCurrentProcessingTime();
-    if (ctx.getPartitionedState(this.fireTime).get() === undefined) this.registerNextFireTime(now - (now % this.intervalMs), window, ctx);
+    this.startFiring(ctx.getCurrentProcessingTime(), window, ctx);
     return 'CONTINUE';
   }
 
@@ -106,35 +139,15 @@ export class ContinuousProcessingTimeTrigger<W extends Window = Window> implemen
   }
 
   onProcessingTime(timeMs: number, window: W, ctx: TriggerContext): TriggerResult {
-    if (timeMs === window.maxTimestamp()) return 'FIRE';
-    const fireTime = ctx.getPartitionedState(this.fireTime);
-    if (fireTime.get() === timeMs) {
-      fireTime.clear();
-      this.registerNextFireTime(timeMs, window, ctx);
-      return 'FIRE';
-    }
-    return 'CONTINUE';
+    return this.fireAt(timeMs, window, ctx);
   }
 
-  onMerge(_window: W, ctx: OnMergeContext): void {
-    ctx.mergePartitionedState(this.fireTime);
-    const next = ctx.getPartitionedState(this.fireTime).get();
-    if (next !== undefined) ctx.registerProcessingTimeTimer(next);
+  protected registerTimer(ctx: TriggerContext, timeMs: number): void {
+    ctx.registerProcessingTimeTimer(timeMs);
   }
 
-  clear(_window: W, ctx: TriggerContext): void {
-    const fireTime = ctx.getPartitionedState(this.fireTime);
-    const next = fireTime.get();
-    if (next !== undefined) {
-      ctx.deleteProcessingTimeTimer(next);
-      fireTime.clear();
-    }
-  }
-
-  private registerNextFireTime(timeMs: number, window: W, ctx: TriggerContext): void {
-    const next = Math.min(timeMs + this.intervalMs, window.maxTimestamp());
-    ctx.getPartitionedState(this.fireTime).add(next);
-    ctx.registerProcessingTimeTimer(next);
+  protected deleteTimer(ctx: TriggerContext, timeMs: number): void {
+    ctx.deleteProcessingTimeTimer(timeMs);
   }
 }
 

@@ -9,8 +9,9 @@
 
 import type { AsyncFunction, AsyncOperatorSpec, AsyncRetryStrategy } from '../../shared/api/async-io.ts';
 import { SluiceError, UserFunctionError } from '../../shared/errors.ts';
+import { recordText } from '../../shared/record-text.ts';
 import { instantiateForSubtask } from '../runtime/function-copy.ts';
-import { AbstractStreamOperator, type OperatorSnapshot } from '../runtime/stream-operator.ts';
+import { AbstractStreamOperator, type OperatorSnapshot, type OperatorWithPendingWork } from '../runtime/stream-operator.ts';
 
 interface RecordEntry {
   readonly kind: 'record';
@@ -93,7 +94,7 @@ class Deque<T> {
   }
 }
 
-export class AsyncWaitOperator extends AbstractStreamOperator {
+export class AsyncWaitOperator extends AbstractStreamOperator implements OperatorWithPendingWork {
   private readonly fn: AsyncFunction<unknown, unknown>;
   private readonly retry: AsyncRetryStrategy<unknown> | undefined;
   /** Every record not emitted yet in input order (emitted ones until they reach the front); ordered mode: with the watermarks between them. */
@@ -153,11 +154,11 @@ export class AsyncWaitOperator extends AbstractStreamOperator {
     else this.segments.last()!.closingWatermark = watermark;
   }
 
-  override hasPendingWork(): boolean {
+  hasPendingWork(): boolean {
     return this.queuedRecords > 0 || (this.spec.ordered && this.queue.length > 0);
   }
 
-  override isInputBlocked(): boolean {
+  isInputBlocked(): boolean {
     return this.queuedRecords >= this.spec.capacity;
   }
 
@@ -274,13 +275,13 @@ export class AsyncWaitOperator extends AbstractStreamOperator {
   private timeOut(entry: RecordEntry): void {
     entry.generation++; // an answer still on its way is stale now
     if (this.fn.timeout === undefined) {
-      throw new AsyncRequestError(`${this.name}: the request for record ${describe(entry.value)} timed out after ${this.spec.timeoutMs} ms (${entry.attempts} attempt(s)); give the function a timeout(input) to decide the results instead`);
+      throw new AsyncRequestError(`${this.name}: the request for record ${recordText(entry.value, 200)} timed out after ${this.spec.timeoutMs} ms (${entry.attempts} attempt(s)); give the function a timeout(input) to decide the results instead`);
     }
     this.complete(entry, [...this.fn.timeout(entry.value)]);
   }
 
   private fail(entry: RecordEntry, reason: string, cause?: unknown): void {
-    this.failure ??= new AsyncRequestError(`${this.name}: record ${describe(entry.value)}: ${reason}`, cause === undefined ? undefined : { cause });
+    this.failure ??= new AsyncRequestError(`${this.name}: record ${recordText(entry.value, 200)}: ${reason}`, cause === undefined ? undefined : { cause });
     this.ready = true;
     this.wakeUp();
   }
@@ -315,14 +316,4 @@ export class AsyncWaitOperator extends AbstractStreamOperator {
     // The input-order queue keeps what a snapshot needs: drop the emitted records at its front.
     for (let entry = this.queue.peek(); entry !== undefined && entry.kind === 'record' && entry.state === 'emitted'; entry = this.queue.peek()) this.queue.shift();
   }
-}
-
-function describe(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

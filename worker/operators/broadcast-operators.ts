@@ -15,15 +15,14 @@ import type {
   ReadOnlyBroadcastContext,
   ReadOnlyBroadcastState,
 } from '../../shared/api/broadcast.ts';
-import type { Collector } from '../../shared/api/functions.ts';
 import type { OutputTag } from '../../shared/api/output-tag.ts';
 import type { MapStateDescriptor } from '../../shared/api/state.ts';
 import { InvalidPipelineError, RestoreError } from '../../shared/errors.ts';
 import { AbstractStreamOperator, type OperatorSnapshot } from '../runtime/stream-operator.ts';
 import type { Timer } from '../runtime/timer-service.ts';
+import { NO_TIMESTAMP } from '../../shared/api/time.ts';
+import { TimestampedCollector, timestampOrUndefined } from './simple-operators.ts';
 
-const NO_TIMESTAMP = Number.NEGATIVE_INFINITY;
-const timestampOrUndefined = (t: number) => (t === NO_TIMESTAMP ? undefined : t);
 
 /** One subtask's broadcast states: name → (key as JSON → [key, value]). */
 class BroadcastStates {
@@ -87,19 +86,10 @@ class BroadcastStates {
   }
 }
 
-/** The timestamped collector both operators hand to the function. */
-class Emitter implements Collector<unknown> {
-  timestamp = NO_TIMESTAMP;
-  constructor(private readonly operator: AbstractStreamOperator & { emit(value: unknown, timestamp: number): void }) {}
-  collect(value: unknown): void {
-    this.operator.emit(value, this.timestamp);
-  }
-}
-
 /** Shared by both: the broadcast states in snapshots and restores, and the contexts' common part. */
 abstract class BroadcastOperatorBase extends AbstractStreamOperator {
   protected readonly states: BroadcastStates;
-  protected readonly collector = new Emitter(this);
+  protected readonly collector = new TimestampedCollector(this);
 
   constructor(name: string, descriptors: readonly MapStateDescriptor<any, any>[]) {
     super();

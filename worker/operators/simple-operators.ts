@@ -40,7 +40,7 @@ export class FilterOperator extends AbstractStreamOperator {
 }
 
 /** A Collector that stamps records with the timestamp of the record being processed. */
-class TimestampedCollector implements Collector<unknown> {
+export class TimestampedCollector implements Collector<unknown> {
   timestamp = NO_TIMESTAMP;
   constructor(private readonly operator: { emit(value: unknown, timestamp: number): void }) {}
   collect(value: unknown): void {
@@ -66,7 +66,7 @@ function noTimersWithoutKey(operatorName: string): never {
   throw new InvalidPipelineError(`${operatorName}: timers can only be used on a keyed stream; call keyBy(...) before process(...)`);
 }
 
-function timestampOrUndefined(ts: number): number | undefined {
+export function timestampOrUndefined(ts: number): number | undefined {
   return ts === NO_TIMESTAMP ? undefined : ts;
 }
 

@@ -50,6 +50,21 @@ export interface OperatorSetup {
   };
 }
 
+/**
+ * An operator with work off the task's turn (async I/O). Its task finds it once, when it is
+ * built, and asks it before taking input and before ending; other operators are never asked.
+ */
+export interface OperatorWithPendingWork {
+  /** Work still to come after all input has ended: the task waits for it, calling fireProcessingTimers, before it ends its operators' input. */
+  hasPendingWork(): boolean;
+  /** The task takes no more input for now (at capacity). */
+  isInputBlocked(): boolean;
+}
+
+export function holdsPendingWork(operator: AbstractStreamOperator): operator is AbstractStreamOperator & OperatorWithPendingWork {
+  return typeof (operator as Partial<OperatorWithPendingWork>).hasPendingWork === 'function';
+}
+
 export abstract class AbstractStreamOperator implements OperatorInput {
   protected output!: Output;
   protected setupInfo!: OperatorSetup;
@@ -132,19 +147,6 @@ export abstract class AbstractStreamOperator implements OperatorInput {
 
   protected onEventTime(_timer: Timer): void {}
   protected onProcessingTime(_timer: Timer): void {}
-
-  /**
-   * Work still to come after all input has ended (async I/O requests in flight): the task waits
-   * for it, calling fireProcessingTimers, before it ends its operators' input.
-   */
-  hasPendingWork(): boolean {
-    return false;
-  }
-
-  /** The task takes no more input for now (async I/O at capacity). */
-  isInputBlocked(): boolean {
-    return false;
-  }
 
   /** All input has ended (after the final watermark). */
   endInput(): void | Promise<void> {}

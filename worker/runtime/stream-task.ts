@@ -11,7 +11,7 @@ import { SluiceError, UserFunctionError } from '../../shared/errors.ts';
 import type { KeyGroupRange } from '../../shared/key-groups.ts';
 import type { TaskVertex } from '../../shared/plan/job-plan.ts';
 import type { ExchangeOutput, InputChannel } from './exchange.ts';
-import type { AbstractStreamOperator, OperatorSnapshot } from './stream-operator.ts';
+import { holdsPendingWork, type AbstractStreamOperator, type OperatorSnapshot, type OperatorWithPendingWork } from './stream-operator.ts';
 import { SinkOperator, PREPARED_AT_END } from '../operators/sink-operator.ts';
 import { SourceOperator } from '../operators/source-operator.ts';
 import { TimestampsAndWatermarksOperator } from '../operators/simple-operators.ts';
@@ -64,6 +64,8 @@ export class StreamTask {
   readonly source: SourceOperator | undefined;
   private readonly sinks: SinkOperator[];
   private readonly timestampOperators: TimestampsAndWatermarksOperator[];
+  /** The operators that may hold work off the task's turn (async I/O): none in most tasks. */
+  private readonly pendingWork: ReadonlyArray<AbstractStreamOperator & OperatorWithPendingWork>;
   /** The task's parallelism: the plan's, or the one a live rescale switched it to. */
   private parallelism: number;
 
@@ -79,6 +81,7 @@ export class StreamTask {
     this.source = this.head instanceof SourceOperator ? this.head : undefined;
     this.sinks = operators.map((o) => o.operator).filter((o): o is SinkOperator => o instanceof SinkOperator);
     this.timestampOperators = operators.map((o) => o.operator).filter((o): o is TimestampsAndWatermarksOperator => o instanceof TimestampsAndWatermarksOperator);
+    this.pendingWork = operators.map((o) => o.operator).filter(holdsPendingWork);
   }
 
   get name(): string {
@@ -250,8 +253,12 @@ export class StreamTask {
 
   /** Whether an operator of the chain takes no more input for now. */
   inputBlocked(): boolean {
-    for (const { operator } of this.operators) if (operator.isInputBlocked()) return true;
+    for (const operator of this.pendingWork) if (operator.isInputBlocked()) return true;
     return false;
+  }
+
+  private hasPendingWork(): boolean {
+    return this.pendingWork.some((operator) => operator.hasPendingWork());
   }
 
   /**
@@ -406,7 +413,7 @@ export class StreamTask {
     } catch (error) {
       throw this.failure(error);
     }
-    if (this.operators.some(({ operator }) => operator.hasPendingWork())) this.status = 'ending';
+    if (this.hasPendingWork()) this.status = 'ending';
     else this.endInput();
   }
 
@@ -454,7 +461,7 @@ export class StreamTask {
     } catch (error) {
       throw this.failure(error);
     }
-    if (this.status === 'ending' && !this.operators.some(({ operator }) => operator.hasPendingWork())) this.endInput();
+    if (this.status === 'ending' && !this.hasPendingWork()) this.endInput();
     else if (this.blockedByOperator && !this.inputBlocked()) {
       this.blockedByOperator = false;
       this.hasInput = true;

@@ -4,6 +4,7 @@
 // or null key, a value the database's form cannot hold. Each database says how a value is sent
 // (`toSqlValue`), in a form that survives the checkpoint, where exactly-once rows wait.
 
+import { recordText } from '../../../shared/record-text.ts';
 import { UserFunctionError } from '../../../shared/errors.ts';
 
 export interface SqlRowShape<T> {
@@ -47,7 +48,7 @@ export class SqlRowMapper<T> {
       try {
         values[i] = this.toSqlValue(value);
       } catch (error) {
-        throw new UserFunctionError(`${this.label}: field ${JSON.stringify(columns[i])} cannot be written: ${(error as Error).message ?? String(error)}: ${describeRow(row)}`, { cause: error });
+        throw new UserFunctionError(`${this.label}: field ${JSON.stringify(columns[i])} cannot be written: ${(error as Error).message ?? String(error)}: ${recordText(row)}`, { cause: error });
       }
     }
     if (Object.keys(row).length > present) {
@@ -59,23 +60,13 @@ export class SqlRowMapper<T> {
     for (const index of this.keyIndexes) {
       const value = row[columns[index]!];
       if (value === null || value === undefined) {
-        throw new UserFunctionError(`${this.label}: key column ${JSON.stringify(columns[index])} is null or missing in a row (setting keyColumns): ${describeRow(row)}`);
+        throw new UserFunctionError(`${this.label}: key column ${JSON.stringify(columns[index])} is null or missing in a row (setting keyColumns): ${recordText(row)}`);
       }
     }
     return values;
   }
 }
 
-/** A row for a message: its JSON, cut short. */
-export function describeRow(row: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)) ?? String(row);
-  } catch {
-    text = String(row);
-  }
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
-}
 
 /**
  * The rows with each key's last occurrence only, in key order. A statement that upserts a key
