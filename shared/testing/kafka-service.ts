@@ -83,4 +83,9 @@ export async function createTopics(admin: Admin, topics: ReadonlyArray<{ topic: 
       return partitions.length === t.partitions && partitions.every((p) => p.leader >= 0);
     });
   });
+  // The metadata may name a leader a moment before that broker answers as one.
+  await waitFor(`offsets of every partition of ${names.join(', ')}`, 30_000, async () => {
+    for (const name of names) await admin.fetchTopicOffsets(name);
+    return true;
+  });
 }

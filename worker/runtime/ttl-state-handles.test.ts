@@ -531,8 +531,9 @@ describe('TTL cleanup in the background', () => {
         at(backend, key);
         state.update('old');
       }
-      await backend.snapshot(); // writes what the cache holds back to LevelDB
+      await backend.snapshot(); // hands what the cache holds to LevelDB's writes
       await backend.snapshot();
+      await backend.whenFlushed(); // the sweep reads LevelDB: every value must have reached it
       clock.advance(50);
       const step = backend.sweepExpired(); // reads the database as it is now: every value expired
       for (const key of keys.slice(0, 20)) {

@@ -22,6 +22,8 @@
 // of the first splits and with rescaled restores; owning the count in a split cannot.)
 // New splits get split indices after the ones given to `addSplits`.
 
+import { setTimeout as delay } from 'node:timers/promises';
+
 import type { PollStatus, Source, SourceOutput, SourceReader, SourceReaderContext, SplitState } from '../../../shared/api/connectors.ts';
 import { ConfigurationError, ExternalSystemError, RestoreError } from '../../../shared/errors.ts';
 import { poisonRecordPolicy, rejectRecord, type PoisonRecordPolicy } from '../common/poison-records.ts';
@@ -129,6 +131,9 @@ const MIB = 1024 * 1024;
 const MAX_BUFFERED_RECORDS = 50_000;
 /** How long fetches may keep failing with moved leaders or lost connections before the job fails. */
 const FETCH_RETRY_BUDGET_MS = 60_000;
+/** discoverSplits asks this many times when a broker does not lead a partition yet, waiting 100, 200, 400… ms between. */
+const DISCOVERY_ATTEMPTS = 6;
+const DISCOVERY_RETRY_DELAY_MS = 100;
 
 function resolveOptions<T>(options: KafkaSourceOptions<T>): ResolvedKafkaSourceOptions<T> {
   checkKnownFields(options, OPTION_FIELDS, 'KafkaSource');
@@ -185,8 +190,23 @@ export class KafkaSource<T = unknown> implements Source<T> {
     this.name = this.options.name;
   }
 
-  /** One split per partition of the topics, sorted by topic then partition, at the resolved starting offsets. */
+  /**
+   * One split per partition of the topics, sorted by topic then partition, at the resolved starting
+   * offsets. A broker that answers for a partition it does not lead yet (a topic created or grown a
+   * moment ago, a leader moving) is asked again with fresh metadata, a few times.
+   */
   async discoverSplits(): Promise<SplitState[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.discoverSplitsOnce();
+      } catch (error) {
+        if (attempt >= DISCOVERY_ATTEMPTS || !(error instanceof ExternalSystemError) || !isStaleMetadataError(error.cause)) throw error;
+        await delay(DISCOVERY_RETRY_DELAY_MS * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  private async discoverSplitsOnce(): Promise<SplitState[]> {
     const { connector, connection } = this.options;
     const client = kafkaClient(connection, 2);
     const cluster = kafkaCluster(client, { isolationLevel: this.options.readCommitted ? READ_COMMITTED : READ_UNCOMMITTED });
@@ -504,26 +524,36 @@ class KafkaSourceReader<T> implements SourceReader<T> {
     const { topicMetadata } = await cluster.metadata({ topics: [] });
     const partitionCount = new Map(topicMetadata.map((t) => [t.topic, t.partitionMetadata.length]));
     const added: Array<{ topic: string; partition: number; owner: boolean }> = [];
+    // What the owners will know once the new partitions' offsets are read: nothing changes before.
+    const learned: Array<() => void> = [];
     for (const owner of owners) {
       if (owner.knownTopics !== undefined && this.options.topicPattern !== undefined) {
         const known = new Set(owner.knownTopics);
         const fresh = [...partitionCount.keys()].filter((t) => !known.has(t) && !t.startsWith('__') && wholeMatch(this.options.topicPattern!, t)).sort();
         for (const topic of fresh) {
           for (let p = 0; p < partitionCount.get(topic)!; p++) added.push({ topic, partition: p, owner: p === 0 });
-          owner.knownTopics.push(topic);
         }
+        if (fresh.length > 0) learned.push(() => owner.knownTopics!.push(...fresh));
       }
       if (owner.knownPartitions !== undefined) {
         const now = partitionCount.get(owner.topic) ?? 0;
         for (let p = owner.knownPartitions; p < now; p++) added.push({ topic: owner.topic, partition: p, owner: false });
-        if (now > owner.knownPartitions) owner.knownPartitions = now;
+        if (now > owner.knownPartitions) learned.push(() => (owner.knownPartitions = now));
       }
     }
     if (added.length === 0) return;
     await cluster.addMultipleTargetTopics([...new Set([...this.splits.map((s) => s.topic), ...added.map((a) => a.topic)])]);
-    const earliest = await cluster.fetchTopicsOffset(
-      [...new Set(added.map((a) => a.topic))].map((topic) => ({ topic, fromBeginning: true, partitions: added.filter((a) => a.topic === topic).map((a) => ({ partition: a.partition })) })),
-    );
+    let earliest: Awaited<ReturnType<KafkaCluster['fetchTopicsOffset']>>;
+    try {
+      earliest = await cluster.fetchTopicsOffset(
+        [...new Set(added.map((a) => a.topic))].map((topic) => ({ topic, fromBeginning: true, partitions: added.filter((a) => a.topic === topic).map((a) => ({ partition: a.partition })) })),
+      );
+    } catch (error) {
+      // A partition created a moment ago may have no leader that answers yet: the next round asks again.
+      if (isStaleMetadataError(error)) return;
+      throw error;
+    }
+    for (const learn of learned) learn();
     for (const a of added) {
       const offset = Number(earliest.find((t) => t.topic === a.topic)?.partitions.find((p) => p.partition === a.partition)?.offset ?? 0);
       const knownPartitions = a.owner ? partitionCount.get(a.topic) : undefined;
