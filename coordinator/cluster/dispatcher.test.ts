@@ -54,7 +54,7 @@ class DispatcherCluster extends TestingJobCluster {
           dataAddress: `data://${w.workerId}`,
           metricsAddress: '',
           slots,
-          running: w.report(this.jobIdOfAcks).map((r) => ({ ...r, subtasks: r.subtasks.map((s) => ({ ...s, unfinishedSplits: [] })) })),
+          running: w.report(this.jobIdOfAcks).map((r) => ({ ...r, subtasks: r.subtasks.map((s) => ({ ...s, unfinishedSplits: [], pendingRecords: -1 })) })),
         },
         { epoch: undefined, peer: 'testing' },
       );

@@ -438,7 +438,8 @@ function decodeRunning(running: readonly RunningAttempt[]): RunningAttemptReport
     attempt: r.attempt,
     subtasks: r.subtasks.map((s): SubtaskStatus => {
       if (s.state !== 'running' && s.state !== 'finished') throw new InvalidRequestError(`subtask ${s.taskId}/${s.subtask} of job ${r.jobId}: state must be "running" or "finished", got "${s.state}"`);
-      return { ...s, state: s.state };
+      const { pendingRecords, ...status } = s;
+      return { ...status, state: s.state, pendingRecords: pendingRecords >= 0 ? pendingRecords : undefined };
     }),
   }));
 }

@@ -39,6 +39,12 @@ export interface SourceReader<T> {
   poll(output: SourceOutput<T>, maxRecords: number): PollStatus | Promise<PollStatus>;
   /** Each split's position after the last record emitted, in the order of `addSplits`. */
   snapshotSplits(): SplitState[];
+  /**
+   * Records its splits hold that it has not emitted yet (Kafka: up to each partition's high
+   * watermark), FLIP-33's `pendingRecords`; undefined when it cannot tell. The autoscaler reads it
+   * as the backlog to work off.
+   */
+  pendingRecords?(): number | undefined;
   /** How long to wait before polling again after 'wait', in ms. */
   readonly waitHintMs?: number;
   close(): void | Promise<void>;

@@ -59,6 +59,17 @@ describe('WorkerMetrics', () => {
     metrics.close();
   });
 
+  it('exposes a source subtask\'s pending records as Flink\'s pendingRecords, and none for a subtask that cannot tell', async () => {
+    const { subtasks, scrape, metrics } = setup();
+    const source = subtask({ pendingRecords: 1_234 });
+    const other = subtask({ taskName: 'Window -> Sink: out' });
+    subtasks.push(source, other);
+    const samples = await scrape();
+    assert.equal(valueOf(samples, `${P}operator_pendingRecords`, labelsOf(source)), 1_234);
+    assert.deepEqual(samplesNamed(samples, `${P}operator_pendingRecords`).map((s) => s.labels.task_name), [source.taskName]);
+    metrics.close();
+  });
+
   it('computes per-second rates over the window: 1000 records in 2 s is 500/s', async () => {
     const { clock, subtasks, scrape, metrics } = setup();
     const s = subtask();

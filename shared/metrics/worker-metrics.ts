@@ -25,6 +25,8 @@ export interface TaskMetricsSample {
   readonly backPressuredTimeMs: number;
   /** Cumulative: records its operators dropped as too late. */
   readonly lateRecordsDropped: number;
+  /** Source subtasks: records not read yet, when the source can tell. */
+  readonly pendingRecords?: number | undefined;
   /** Epoch milliseconds, or -Infinity before the first watermark. */
   readonly currentInputWatermark: number;
 }
@@ -63,6 +65,7 @@ type TaskGaugeName = keyof typeof TASK_GAUGES;
 
 const WATERMARK_GAUGE = 'flink_taskmanager_job_task_operator_currentInputWatermark';
 const LATE_RECORDS_GAUGE = 'flink_taskmanager_job_task_operator_numLateRecordsDropped';
+const PENDING_RECORDS_GAUGE = 'flink_taskmanager_job_task_operator_pendingRecords';
 
 /** Counter order inside a rate window. */
 const RECORDS_IN = 0;
@@ -76,6 +79,7 @@ export class WorkerMetrics {
   private readonly gauges: Record<TaskGaugeName, Gauge<TaskLabel>>;
   private readonly watermark: Gauge<TaskLabel>;
   private readonly lateRecords: Gauge<TaskLabel>;
+  private readonly pendingRecords: Gauge<TaskLabel>;
   private readonly windows = new Map<string, CounterRateWindow>();
   private readonly scrape: OncePerScrape;
   private readonly rateWindowMs: number;
@@ -98,6 +102,7 @@ export class WorkerMetrics {
     ) as Record<TaskGaugeName, Gauge<TaskLabel>>;
     this.watermark = gauge(WATERMARK_GAUGE, 'The lowest watermark this subtask has received, in epoch milliseconds (-Inf before the first).');
     this.lateRecords = gauge(LATE_RECORDS_GAUGE, 'Records this subtask dropped as too late (past the allowed lateness of their windows).');
+    this.pendingRecords = gauge(PENDING_RECORDS_GAUGE, 'Source subtasks: records their splits hold not read yet (Kafka: up to each partition\'s high watermark); absent when the source cannot tell.');
     this.scheduleSample();
   }
 
@@ -150,12 +155,14 @@ export class WorkerMetrics {
     for (const gauge of Object.values(this.gauges)) gauge.reset();
     this.watermark.reset();
     this.lateRecords.reset();
+    this.pendingRecords.reset();
     for (const s of samples) {
       const labels = this.labels(s);
       this.gauges.numRecordsIn.set(labels, s.recordsIn);
       this.gauges.numRecordsOut.set(labels, s.recordsOut);
       this.watermark.set(labels, s.currentInputWatermark);
       this.lateRecords.set(labels, s.lateRecordsDropped);
+      if (s.pendingRecords !== undefined) this.pendingRecords.set(labels, s.pendingRecords);
       // No rate series until there are two samples apart in time: 0 would be a guess.
       const rates = this.windows.get(this.seriesKey(s))?.ratesPerSecond();
       if (!rates) continue;

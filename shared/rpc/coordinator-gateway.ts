@@ -19,6 +19,8 @@ export interface SubtaskStatusMessage extends SubtaskRef {
   readonly backPressured: boolean;
   readonly unfinishedSplits: readonly string[];
   readonly lateRecordsDropped: number;
+  /** Source subtasks: records not read yet; -1 when unknown (and for other subtasks). */
+  readonly pendingRecords: number;
 }
 
 /** One job attempt a worker runs. */

@@ -78,6 +78,7 @@ const SUBTASK_STATUS = {
   backPressured: false,
   unfinishedSplits: ['orders-0'],
   lateRecordsDropped: 3,
+  pendingRecords: 1234,
 };
 
 const COORDINATOR_GATEWAY_SAMPLES: Samples<CoordinatorGatewayMethods> = {

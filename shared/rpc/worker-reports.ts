@@ -30,4 +30,6 @@ export interface SubtaskStatus {
   readonly lateRecordsDropped: number;
   /** Source subtasks: the splits their reader has not finished (none once the subtask finished). */
   readonly unfinishedSplits?: readonly string[];
+  /** Source subtasks: records their splits hold not read yet (SourceReader.pendingRecords); undefined when the source cannot tell. */
+  readonly pendingRecords?: number | undefined;
 }

@@ -652,7 +652,7 @@ export class ClusterJobRunner {
         backPressuredTimeMs: counters.backPressuredTimeMs,
         backPressured: counters.backPressured,
         lateRecordsDropped,
-        ...(task.source ? { unfinishedSplits: task.source.unfinishedSplitIds() } : {}),
+        ...(task.source ? { unfinishedSplits: task.source.unfinishedSplitIds(), pendingRecords: task.source.pendingRecords() } : {}),
       };
     });
   }

@@ -281,7 +281,7 @@ export class TaskExecutor {
 
   /** What registrations and heartbeats report running. */
   private runningAttempts(): RunningAttempt[] {
-    return this.running().map((r) => ({ jobId: r.jobId, attempt: r.attempt, subtasks: r.subtasks.map((s) => ({ ...s, unfinishedSplits: s.unfinishedSplits ?? [] })) }));
+    return this.running().map((r) => ({ jobId: r.jobId, attempt: r.attempt, subtasks: r.subtasks.map((s) => ({ ...s, unfinishedSplits: s.unfinishedSplits ?? [], pendingRecords: s.pendingRecords ?? -1 })) }));
   }
 
   private async heartbeat(): Promise<void> {

@@ -97,6 +97,7 @@ export class WorkerRunner {
           busyTimeMs: s.busyTimeMs,
           backPressuredTimeMs: s.backPressuredTimeMs,
           lateRecordsDropped: s.lateRecordsDropped,
+          pendingRecords: s.pendingRecords,
           currentInputWatermark: s.watermark,
         })),
       ),

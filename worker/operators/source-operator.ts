@@ -84,6 +84,11 @@ export class SourceOperator extends AbstractStreamOperator implements SourceOutp
   }
 
   /** The ids of the splits the reader has not finished: what the subtask still reads (for the status). */
+  /** What the reader has yet to emit, when it can tell (SourceReader.pendingRecords). */
+  pendingRecords(): number | undefined {
+    return this.reader.pendingRecords?.();
+  }
+
   unfinishedSplitIds(): string[] {
     return this.reader.snapshotSplits().flatMap((s, i) => (this.finishedSplits[i] ? [] : [s.id]));
   }

@@ -197,6 +197,23 @@ describe('KafkaSource reads and restores', () => {
   });
 });
 
+describe('KafkaSource pending records', () => {
+  it('counts the records between what it emitted and each partition\'s high watermark, and none once read to the end', async () => {
+    const topic = uniqueTopicName('src-pending');
+    await createTopics(admin, [{ topic, partitions: 2 }]);
+    await produce(topic, 100, 2);
+    const { reader } = await openReader<{ n: number }>({ brokers, topics: [topic] });
+    assert.equal(reader.pendingRecords!(), undefined, 'before any partition was fetched it cannot tell');
+    const out = recorder<{ n: number }>();
+    await pollUntil(reader, out, () => out.values.length >= 30 && reader.pendingRecords!() !== undefined, 30_000, 10);
+    assert.equal(reader.pendingRecords!(), 100 - out.values.length);
+    await pollToEndOffsets(topic, reader, out);
+    assert.equal(out.values.length, 100);
+    assert.equal(reader.pendingRecords!(), 0);
+    await reader.close();
+  });
+});
+
 describe('KafkaSource read_committed', () => {
   it('skips aborted transactions and waits for open ones; read_uncommitted sees them', async () => {
     const topic = uniqueTopicName('src-txn');

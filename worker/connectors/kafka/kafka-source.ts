@@ -332,6 +332,8 @@ interface PartitionSplit {
   fetchOffset: number;
   knownPartitions: number | undefined;
   knownTopics: string[] | undefined;
+  /** The partition's high watermark in the last fetch answer: where the backlog ends. */
+  highWatermark: number | undefined;
 }
 
 /** Records fetched for one split, handed out from `next`. */
@@ -365,7 +367,7 @@ class KafkaSourceReader<T> implements SourceReader<T> {
     for (const split of splits) {
       const p = parsePosition(split, this.options.connector);
       const offset = Number(p.offset);
-      this.splits.push({ topic: p.topic, partition: p.partition, emittedOffset: offset, fetchOffset: offset, knownPartitions: p.knownPartitions, knownTopics: p.knownTopics === undefined ? undefined : [...p.knownTopics] });
+      this.splits.push({ topic: p.topic, partition: p.partition, emittedOffset: offset, fetchOffset: offset, knownPartitions: p.knownPartitions, knownTopics: p.knownTopics === undefined ? undefined : [...p.knownTopics], highWatermark: undefined });
     }
     await this.connect();
   }
@@ -470,6 +472,7 @@ class KafkaSourceReader<T> implements SourceReader<T> {
       const splitIndex = this.splits.findIndex((s) => s.topic === f.topic && s.partition === f.partition);
       const split = this.splits[splitIndex];
       if (split === undefined) continue;
+      split.highWatermark = Number(f.highWatermark);
       const nextOffset = Number(f.nextOffset);
       if (nextOffset <= split.fetchOffset) continue;
       split.fetchOffset = nextOffset;
@@ -557,8 +560,18 @@ class KafkaSourceReader<T> implements SourceReader<T> {
     for (const a of added) {
       const offset = Number(earliest.find((t) => t.topic === a.topic)?.partitions.find((p) => p.partition === a.partition)?.offset ?? 0);
       const knownPartitions = a.owner ? partitionCount.get(a.topic) : undefined;
-      this.splits.push({ topic: a.topic, partition: a.partition, emittedOffset: offset, fetchOffset: offset, knownPartitions, knownTopics: undefined });
+      this.splits.push({ topic: a.topic, partition: a.partition, emittedOffset: offset, fetchOffset: offset, knownPartitions, knownTopics: undefined, highWatermark: undefined });
     }
+  }
+
+  /** Records between each partition's emitted position and its high watermark; undefined until every partition was fetched once. */
+  pendingRecords(): number | undefined {
+    let pending = 0;
+    for (const split of this.splits) {
+      if (split.highWatermark === undefined) return undefined;
+      pending += Math.max(0, split.highWatermark - split.emittedOffset);
+    }
+    return pending;
   }
 
   snapshotSplits(): SplitState[] {
