@@ -2,6 +2,7 @@
 // implements, and a testing double): submit one, read its state, snapshot it, stop or cancel it,
 // and check a new version before anything of the old one stops.
 
+import type { JobScalingView } from '../autoscaler/job-sampler.ts';
 import type { JobState } from '../job/job-states.ts';
 
 export interface ApplicationJobRequest {
@@ -25,6 +26,14 @@ export interface ApplicationJobView {
   readonly failure: string | null;
 }
 
+/** What the autoscaler reads of a running job. */
+export interface ApplicationJobScalingView extends JobScalingView {
+  readonly state: JobState;
+  /** Key groups: no parallelism above it. */
+  readonly maxParallelism: number;
+  readonly consecutiveFailedCheckpoints: number;
+}
+
 export interface ApplicationJobs {
   submit(request: ApplicationJobRequest): Promise<string>;
   /** Undefined when this leader knows no such job. */
@@ -37,6 +46,10 @@ export interface ApplicationJobs {
   /** Copies the job's latest checkpoint into the snapshot `snapshotName` (the job need not run). */
   keepAsSnapshot(jobId: string, snapshotName: string): Promise<void>;
   cancel(jobId: string): Promise<void>;
+  /** Changes a running job's parallelism (live where its shape allows, else by restart) and answers once done. */
+  rescale(jobId: string, parallelism: number): Promise<{ readonly mode: 'live' | 'restart'; readonly from: number; readonly to: number }>;
+  /** Undefined when this leader knows no such job. */
+  scalingView(jobId: string): ApplicationJobScalingView | undefined;
   snapshot(jobId: string, snapshotName: string): Promise<void>;
   hasSnapshot(snapshotName: string): Promise<boolean>;
   deleteSnapshot(snapshotName: string): Promise<void>;

@@ -74,7 +74,9 @@ export type OperationRequest =
   | { readonly kind: 'start'; readonly restore: 'SKIP_RESTORE_FROM_SNAPSHOT' | 'RESTORE_FROM_LATEST_SNAPSHOT' | 'RESTORE_FROM_CUSTOM_SNAPSHOT'; readonly snapshotName?: string; readonly allowNonRestoredState: boolean }
   | { readonly kind: 'stop'; readonly force: boolean }
   | { readonly kind: 'update'; readonly toVersion: number }
-  | { readonly kind: 'rollback'; readonly toVersion: number; readonly system: boolean };
+  | { readonly kind: 'rollback'; readonly toVersion: number; readonly system: boolean }
+  /** A change of the running job's parallelism, live where its shape allows: the autoscaler's decision. */
+  | { readonly kind: 'rescale'; readonly parallelism: number; readonly reason: string };
 
 export interface ApplicationSnapshot {
   readonly application: string;

@@ -1,7 +1,8 @@
 // An application's lifecycle operations as they run on the leader: StartApplication,
 // StopApplication (with a snapshot, or forced), UpdateApplication and RollbackApplication of a
 // running application (the old job stops with a snapshot, the new version starts from it, and a
-// new version that does not start is rolled back when system rollback is on). Each step is
+// new version that does not start is rolled back when system rollback is on), and the
+// autoscaler's rescales of a running job (application-autoscaling.ts). Each step is
 // written to the operation's record, and every step checks what is done before doing it, so a
 // new leader resumes an operation its predecessor left IN_PROGRESS.
 
@@ -84,6 +85,31 @@ export class ApplicationOperations {
       case 'update':
       case 'rollback':
         return this.runReplace(operation, request);
+      case 'rescale':
+        return this.runRescale(operation, request);
+    }
+  }
+
+  /**
+   * Changes the running job's parallelism (AUTOSCALING). A new leader resuming it finds the job
+   * rescaled already, or still rescaling (the job resumes its own rescale), or not yet asked: it
+   * waits for the job to run and asks only when the parallelism is not the one wanted. A rescale
+   * that fails leaves the job running as it was.
+   */
+  private async runRescale(operation: ApplicationOperation, request: Extract<OperationRequest, { kind: 'rescale' }>): Promise<void> {
+    const name = operation.application;
+    try {
+      const record = await this.store.record(name);
+      if (record.jobId === undefined) throw new Error(`application ${name} has no job to rescale`);
+      await this.waitForJob(record.jobId, 'running');
+      const job = this.options.jobs.job(record.jobId);
+      if (job !== undefined && job.parallelism !== request.parallelism) {
+        const result = await this.options.jobs.rescale(record.jobId, request.parallelism);
+        await this.step(operation, `rescaled ${result.mode} from ${result.from} to ${result.to}`);
+      }
+      await this.finish(operation, 'RUNNING', {});
+    } catch (error) {
+      await this.fail(operation, error, 'RUNNING');
     }
   }
 

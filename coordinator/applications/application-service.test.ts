@@ -29,7 +29,10 @@ interface Api {
 }
 
 const servers: Server[] = [];
+/** Every service that led: a leading one samples for the autoscaler on the system clock until disposed. */
+const services: ApplicationService[] = [];
 after(async () => {
+  for (const service of services) service.dispose();
   for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
@@ -38,8 +41,11 @@ async function startApi(): Promise<Api> {
   const store = new EmbeddedHighAvailabilityServices();
   const jobs = new TestingApplicationJobs();
   const logger = new InMemoryLogger();
-  const lead = async (id: string) =>
-    new ApplicationService({ ha: store, leadership: await store.campaign({ id, address: `testing://${id}` }), clock, logger, jobs, region: 'us-east-1', accountId: '123456789012', onFenced: () => {} });
+  const lead = async (id: string) => {
+    const service = new ApplicationService({ ha: store, leadership: await store.campaign({ id, address: `testing://${id}` }), clock, logger, jobs, region: 'us-east-1', accountId: '123456789012', onFenced: () => {} });
+    services.push(service);
+    return service;
+  };
   const api: Api = {
     client: undefined as unknown as sdk.KinesisAnalyticsV2Client,
     jobs,

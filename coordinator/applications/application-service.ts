@@ -28,6 +28,7 @@ import {
   type ApplicationSnapshot,
   type OperationRequest,
 } from './application-model.ts';
+import { ApplicationAutoscaling, autoscalingSettingsOf } from './application-autoscaling.ts';
 import { ApplicationOperations } from './application-operations.ts';
 import { isApplicationActive, type ApplicationStatus } from './application-states.ts';
 import { ApplicationStore } from './application-store.ts';
@@ -53,6 +54,8 @@ export interface ApplicationServiceOptions {
   readonly startTimeoutMs?: number;
   /** A fenced write was refused: this coordinator is no longer the leader. */
   readonly onFenced: (error: Error) => void;
+  /** How often the autoscaler samples each application with AutoScalingEnabled. Default 5 s. */
+  readonly autoscalingIntervalMs?: number;
 }
 
 const MAX_TAGS = 50;
@@ -61,6 +64,7 @@ export class ApplicationService {
   private readonly log: Logger;
   private readonly store: ApplicationStore;
   private readonly operationRunner: ApplicationOperations;
+  readonly autoscaling: ApplicationAutoscaling;
 
   constructor(private readonly options: ApplicationServiceOptions) {
     this.log = options.logger.child({ component: 'applications' });
@@ -71,6 +75,14 @@ export class ApplicationService {
       clock: options.clock,
       log: this.log,
       ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+    });
+    this.autoscaling = new ApplicationAutoscaling({
+      store: this.store,
+      jobs: options.jobs,
+      operations: this.operationRunner,
+      clock: options.clock,
+      log: this.log,
+      ...(options.autoscalingIntervalMs === undefined ? {} : { intervalMs: options.autoscalingIntervalMs }),
     });
   }
 
@@ -97,9 +109,11 @@ export class ApplicationService {
       this.log.info('resuming an operation the previous leader left in progress', { application: record.name, operation: operation.id, type: operation.type, steps: operation.steps });
       this.operationRunner.run(operation);
     }
+    this.autoscaling.start();
   }
 
   dispose(): void {
+    this.autoscaling.dispose();
     this.operationRunner.dispose();
   }
 
@@ -220,6 +234,7 @@ export class ApplicationService {
       throw new InvalidArgumentException(`ApplicationMode: only STREAMING, got ${JSON.stringify(input.ApplicationMode)}`);
     }
     const config = compileCreateConfig(input);
+    autoscalingSettingsOf(config);
     const tags = tagsOf(input.Tags);
     return this.store.locked(name, async () => {
       if (await this.store.exists(name)) throw new ResourceInUseException(`ApplicationName: an application named ${name} exists already`);
@@ -255,6 +270,7 @@ export class ApplicationService {
         throw new ResourceInUseException(`application ${name} is ${record.status}; it is updated when READY or RUNNING`);
       }
       const config = compileUpdatedConfig(record.config, input.ApplicationConfigurationUpdate);
+      autoscalingSettingsOf(config);
       const versionId = record.versionId + 1;
       const now = this.options.clock.now();
       if (!isApplicationActive(record.status)) {

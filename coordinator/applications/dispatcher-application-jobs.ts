@@ -3,7 +3,7 @@
 
 import type { Dispatcher } from '../cluster/dispatcher.ts';
 import { isTerminal } from '../job/job-states.ts';
-import type { ApplicationJobRequest, ApplicationJobs, ApplicationJobView } from './application-jobs.ts';
+import type { ApplicationJobRequest, ApplicationJobs, ApplicationJobScalingView, ApplicationJobView } from './application-jobs.ts';
 
 export class DispatcherApplicationJobs implements ApplicationJobs {
   constructor(private readonly dispatcher: Dispatcher) {}
@@ -32,6 +32,26 @@ export class DispatcherApplicationJobs implements ApplicationJobs {
     const job = this.job(jobId);
     if (!job || isTerminal(job.state)) return;
     await this.dispatcher.cancel(jobId);
+  }
+
+  async rescale(jobId: string, parallelism: number): Promise<{ mode: 'live' | 'restart'; from: number; to: number }> {
+    const { mode, from, to } = await this.dispatcher.rescale(jobId, parallelism);
+    return { mode, from, to };
+  }
+
+  scalingView(jobId: string): ApplicationJobScalingView | undefined {
+    const status = this.dispatcher.findJobStatus(jobId);
+    return (
+      status && {
+        state: status.state,
+        attempt: status.attempt,
+        parallelism: status.parallelism,
+        maxParallelism: status.maxParallelism,
+        consecutiveFailedCheckpoints: status.checkpoints.consecutiveFailed,
+        tasks: status.tasks,
+        subtasks: status.subtasks,
+      }
+    );
   }
 
   async snapshot(jobId: string, snapshotName: string): Promise<void> {

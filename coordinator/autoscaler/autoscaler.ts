@@ -41,14 +41,15 @@ export interface HeldBack {
 }
 
 export class Autoscaler {
-  private lastRescaleMs = Number.NEGATIVE_INFINITY;
   readonly decisions: ScalingDecision[] = [];
   /** The latest proposal not acted on, and why. */
   heldBack: HeldBack | undefined;
 
+  /** `lastRescaleMs`: when the job was last rescaled, for the cooldown (a new leader's autoscaler reads it from the operations). */
   constructor(
     private readonly policy: ScalingPolicy,
     private readonly bounds: AutoscalerBounds,
+    private lastRescaleMs = Number.NEGATIVE_INFINITY,
   ) {
     const { minParallelism, maxParallelism, jobMaxParallelism } = bounds;
     if (!Number.isInteger(minParallelism) || minParallelism < 1) throw new RangeError(`minParallelism must be a positive integer, got ${minParallelism}`);

@@ -42,6 +42,7 @@ export type CoordinatorRunnerConfig = Pick<
   | 'apiKeysFile'
   | 'apiRegion'
   | 'apiAccountId'
+  | 'autoscalingIntervalMs'
 >;
 
 /** Flink's default checkpoint timeout: a checkpoint not acknowledged by then is dropped. */
@@ -218,6 +219,7 @@ export class CoordinatorRunner {
               jobs: new DispatcherApplicationJobs(dispatcher),
               region: this.config.apiRegion,
               accountId: this.config.apiAccountId,
+              autoscalingIntervalMs: this.config.autoscalingIntervalMs,
               onFenced: (error) => fenced(`fenced: ${errorChainMessage(error)}`),
             });
       // Applications resume their operations once the dispatcher has taken the jobs over.

@@ -95,12 +95,16 @@ export interface JobStatusView {
   readonly checkpoints: {
     readonly completed: number;
     readonly failed: number;
+    /** Failed in a row since the last completed one. */
+    readonly consecutiveFailed: number;
     readonly inProgress: number | null;
     readonly latest: CompletedCheckpointInfo | null;
     readonly pointer: number | null;
     /** The periodic checkpoints: whether they run, how often, and whose setting that is. */
     readonly periodic: { readonly enabled: boolean; readonly intervalMs: number; readonly minPauseMs: number; readonly source: 'submission' | 'application' | 'cluster' };
   };
+  /** The tasks (chains of operators) of the current plan. */
+  readonly tasks: ReadonlyArray<{ readonly id: number; readonly name: string; readonly parallelism: number; readonly isSource: boolean }>;
   readonly subtasks: ReadonlyArray<RunningSubtask & { readonly workerId: string }>;
   readonly lastRescale: RescaleResult | null;
   /** How the job got to its state: the latest transitions, oldest first. */
@@ -935,11 +939,13 @@ export class JobController {
       checkpoints: {
         completed: this.checkpointFailures.counts.completed,
         failed: this.checkpointFailures.counts.failed,
+        consecutiveFailed: this.checkpointFailures.counts.consecutiveFailed,
         inProgress: this.checkpoints?.pendingCheckpointId ?? null,
         latest: this.latest ?? null,
         pointer: this.completed.latestId ?? null,
         periodic: { enabled: this.checkpointing.enabled, intervalMs: this.checkpointing.checkpointIntervalMs, minPauseMs: this.checkpointing.minPauseBetweenCheckpointsMs, source: this.checkpointing.source },
       },
+      tasks: this.plan.tasks.map((t) => ({ id: t.id, name: t.name, parallelism: t.parallelism, isSource: t.isSource })),
       subtasks,
       lastRescale: this.lastRescale ?? null,
       transitions: this.transitions,

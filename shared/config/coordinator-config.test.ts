@@ -44,6 +44,7 @@ describe('resolveCoordinatorConfig', () => {
       apiKeysFile: undefined,
       apiRegion: 'us-east-1',
       apiAccountId: '000000000000',
+      autoscalingIntervalMs: 5_000,
     });
   });
 

@@ -54,6 +54,8 @@ export interface CoordinatorConfig {
   /** The region and account in application ARNs. */
   readonly apiRegion: string;
   readonly apiAccountId: string;
+  /** How often the autoscaler samples each application with AutoScalingEnabled. */
+  readonly autoscalingIntervalMs: number;
 }
 
 export const COORDINATOR_DEFAULTS = {
@@ -68,6 +70,7 @@ export const COORDINATOR_DEFAULTS = {
   checkpointIntervalMs: 60_000,
   minPauseBetweenCheckpointsMs: 5_000,
   retainedCheckpoints: 3,
+  autoscalingIntervalMs: 5_000,
   checkpointTimeoutMs: 10 * 60_000,
   tolerableFailedCheckpoints: 3,
   dataDirectory: './sluice-data',
@@ -154,6 +157,12 @@ const fields = {
     parse: text('a file path'),
   } satisfies ConfigFieldSpec<string>,
   apiRegion: { valueName: 'REGION', description: 'The region in application ARNs and request signatures.', defaultText: COORDINATOR_DEFAULTS.apiRegion, parse: text('a region') } satisfies ConfigFieldSpec<string>,
+  autoscalingIntervalMs: {
+    valueName: 'MS',
+    description: 'How often the autoscaler samples each application with AutoScalingEnabled (its rates are measured over this interval).',
+    defaultText: String(COORDINATOR_DEFAULTS.autoscalingIntervalMs),
+    parse: durationMs(100),
+  } satisfies ConfigFieldSpec<number>,
   apiAccountId: { valueName: 'ID', description: 'The account id in application ARNs.', defaultText: COORDINATOR_DEFAULTS.apiAccountId, parse: text('an account id') } satisfies ConfigFieldSpec<string>,
 };
 
@@ -204,6 +213,7 @@ export function resolveCoordinatorConfig(sources: ConfigSources): CoordinatorCon
     apiKeysFile: v.apiKeysFile,
     apiRegion: v.apiRegion ?? COORDINATOR_DEFAULTS.apiRegion,
     apiAccountId: v.apiAccountId ?? COORDINATOR_DEFAULTS.apiAccountId,
+    autoscalingIntervalMs: v.autoscalingIntervalMs ?? COORDINATOR_DEFAULTS.autoscalingIntervalMs,
   });
 }
 

@@ -3,7 +3,7 @@
 // Code whose key contains `broken` does not validate; code whose key contains `crash` starts a
 // job that fails.
 
-import type { ApplicationJobRequest, ApplicationJobs, ApplicationJobView } from '../application-jobs.ts';
+import type { ApplicationJobRequest, ApplicationJobs, ApplicationJobScalingView, ApplicationJobView } from '../application-jobs.ts';
 import type { JobState } from '../../job/job-states.ts';
 
 export interface TestingJob extends ApplicationJobView {
@@ -11,6 +11,12 @@ export interface TestingJob extends ApplicationJobView {
   readonly request: ApplicationJobRequest;
   state: JobState;
   failure: string | null;
+  parallelism: number;
+  /**
+   * What its one task (a source chained to the rest) measured, all subtasks together, as the
+   * test sets it: cumulative records and busy time, the backlog, the partitions.
+   */
+  measured: { recordsIn: number; busyTimeMs: number; pendingRecords?: number; splits: number; consecutiveFailedCheckpoints: number };
 }
 
 export class TestingApplicationJobs implements ApplicationJobs {
@@ -35,6 +41,7 @@ export class TestingApplicationJobs implements ApplicationJobs {
       jobId,
       request,
       parallelism: request.parallelism,
+      measured: { recordsIn: 0, busyTimeMs: 0, splits: 8, consecutiveFailedCheckpoints: 0 },
       state: crash ? 'restarting' : this.runAtOnce ? 'running' : 'deploying',
       failure: crash ? 'a subtask failed: boom' : null,
     });
@@ -65,6 +72,43 @@ export class TestingApplicationJobs implements ApplicationJobs {
     const job = this.jobs.get(jobId);
     if (job) job.state = 'cancelled';
     this.calls.push(`cancel ${jobId}`);
+  }
+
+  /** While set, rescales wait for it (a rescale in flight). */
+  rescaleGate: Promise<void> | undefined;
+
+  async rescale(jobId: string, parallelism: number): Promise<{ mode: 'live'; from: number; to: number }> {
+    const job = this.running(jobId);
+    this.calls.push(`rescale ${jobId} to ${parallelism}`);
+    await this.rescaleGate;
+    const from = job.parallelism;
+    job.parallelism = parallelism;
+    // The subtasks a live rescale adds count from 0; the sampler starts a new baseline anyway.
+    job.measured = { ...job.measured, recordsIn: 0, busyTimeMs: 0 };
+    return { mode: 'live', from, to: parallelism };
+  }
+
+  scalingView(jobId: string): ApplicationJobScalingView | undefined {
+    const job = this.jobs.get(jobId);
+    if (!job) return undefined;
+    const { parallelism, measured } = job;
+    const share = (total: number, i: number) => Math.floor(total / parallelism) + (i < total % parallelism ? 1 : 0);
+    return {
+      state: job.state,
+      attempt: 0,
+      parallelism,
+      maxParallelism: 128,
+      consecutiveFailedCheckpoints: measured.consecutiveFailedCheckpoints,
+      tasks: [{ id: 1, name: 'Source: events -> Count', parallelism, isSource: true }],
+      subtasks: Array.from({ length: parallelism }, (_, i) => ({
+        taskId: 1,
+        subtask: i,
+        recordsIn: measured.recordsIn / parallelism,
+        busyTimeMs: measured.busyTimeMs / parallelism,
+        pendingRecords: measured.pendingRecords === undefined ? undefined : measured.pendingRecords / parallelism,
+        unfinishedSplits: Array.from({ length: share(measured.splits, i) }, (_, k) => `events-${i + k * parallelism}`),
+      })),
+    };
   }
 
   async snapshot(jobId: string, snapshotName: string): Promise<void> {
