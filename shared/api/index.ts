@@ -18,3 +18,4 @@ export * from './broadcast.ts';
 export type * from './connectors.ts';
 export { CollectionSource, ConsoleSink } from './builtin-connectors.ts';
 export type { StreamGraph, StreamNode, StreamEdge, OperatorSpec } from './graph.ts';
+export * from './cep/index.ts';
