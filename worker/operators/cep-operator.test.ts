@@ -19,16 +19,16 @@ import {
   type PatternProcessContext,
   type PatternProcessFunction,
   type TimedOutPartialMatchHandler,
-} from '../api/index.ts';
-import { InMemoryCheckpointStorage } from '../checkpoint/checkpoint-storage.ts';
-import { waitFor } from '../testing/wait-for.ts';
-import { CollectSink } from '../../worker/connectors/collect-sink.ts';
-import { EmbeddedExecutor } from '../../worker/runtime/embedded-executor.ts';
-import type { StateBackendKind } from '../../worker/state/keyed-state-backend.ts';
-import { embeddedOptions, runEmbedded } from '../../worker/testing/embedded-harness.ts';
-import { GatedSource } from '../../worker/testing/gated-source.ts';
-import { deterministicEnv, multiset } from '../../worker/testing/pipeline-helpers.ts';
-import { ScriptedBoundedSource } from '../../worker/testing/scripted-bounded-source.ts';
+} from '../../shared/api/index.ts';
+import { InMemoryCheckpointStorage } from '../../shared/checkpoint/checkpoint-storage.ts';
+import { waitFor } from '../../shared/testing/wait-for.ts';
+import { CollectSink } from '../connectors/collect-sink.ts';
+import { EmbeddedExecutor } from '../runtime/embedded-executor.ts';
+import type { StateBackendKind } from '../state/keyed-state-backend.ts';
+import { embeddedOptions, runEmbedded } from '../testing/embedded-harness.ts';
+import { GatedSource } from '../testing/gated-source.ts';
+import { deterministicEnv, multiset } from '../testing/pipeline-helpers.ts';
+import { ScriptedBoundedSource } from '../testing/scripted-bounded-source.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'sluice-cep-'));
 after(() => rm(root, { recursive: true, force: true }));
