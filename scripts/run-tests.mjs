@@ -11,7 +11,7 @@ import { basename, join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
-const sourceFolders = ['shared', 'worker', 'coordinator', 'cli', 'benchmarks', 'examples'];
+const sourceFolders = ['shared', 'worker', 'coordinator', 'cli', 'benchmarks', 'examples', 'deploy'];
 const filter = process.argv.slice(2);
 
 function findTests(dir, found) {
@@ -28,6 +28,11 @@ function findTests(dir, found) {
 
 let files = sourceFolders.flatMap((folder) => findTests(join(root, folder), [])).sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((pattern) => f.includes(pattern)));
+// The container tests build images and run a whole cluster: last, so that they share the machine
+// with as few other tests as the concurrency allows, and no timing-sensitive test runs beside
+// every minute of them.
+const runsContainers = (f) => basename(f).split('.').includes('docker');
+files = [...files.filter((f) => !runsContainers(f)), ...files.filter(runsContainers)];
 if (files.length === 0) {
   console.error(`no test files matched ${filter.join(' ')}`);
   process.exit(1);
