@@ -3,14 +3,27 @@
 // broadcast state (a map, the same on every subtask); `events.keyBy(k).connect(broadcastRules)
 // .process(fn)` reads that state, read-only, for each event. Broadcast state is in every
 // checkpoint and restored on every subtask, at any parallelism (a job with it rescales by
-// restart). Keyed state and timers work on the keyed side as in a KeyedProcessFunction.
+// restart). Keyed state and timers work on the keyed side as in a KeyedProcessFunction; on the
+// broadcast side, `ctx.applyToKeyedState(descriptor, fn)` runs fn on the state of every key of the
+// subtask that holds one (a rule removed: its per-key state cleared everywhere).
 
 import { InvalidPipelineError } from '../errors.ts';
 import type { DataStream, SingleOutputStreamOperator } from './data-stream.ts';
 import type { Collector, FunctionOrFactory, KeyedProcessContext, OnTimerContext, RuntimeContext } from './functions.ts';
 import type { OperatorNode } from './graph.ts';
 import type { OutputTag } from './output-tag.ts';
-import { MapStateDescriptor } from './state.ts';
+import {
+  MapStateDescriptor,
+  type AggregatingState,
+  type AggregatingStateDescriptor,
+  type ListState,
+  type ListStateDescriptor,
+  type MapState,
+  type ReducingState,
+  type ReducingStateDescriptor,
+  type ValueState,
+  type ValueStateDescriptor,
+} from './state.ts';
 
 export interface ReadOnlyBroadcastState<K, V> {
   get(key: K): V | undefined;
@@ -44,6 +57,38 @@ export interface BroadcastContext extends BroadcastContextBase {
   getBroadcastState<K, V>(descriptor: MapStateDescriptor<K, V>): BroadcastState<K, V>;
 }
 
+/** Flink's KeyedStateFunction: what applyToKeyedState runs once per key, `state` being that key's. */
+export interface KeyedStateFunction<K, S> {
+  process(key: K, state: S): void;
+}
+
+/** A KeyedStateFunction, or its `process` alone. */
+export type KeyedStateFunctionLike<K, S> = KeyedStateFunction<K, S> | ((key: K, state: S) => void);
+
+/**
+ * processBroadcastElement's context on a keyed stream: the broadcast state is writable, and
+ * applyToKeyedState reaches the keyed state of every key (Flink's KeyedBroadcastProcessFunction.Context).
+ */
+export interface KeyedBroadcastContext<K> extends BroadcastContext {
+  /**
+   * Runs `fn` once for each key of this subtask that holds a value of `descriptor`'s state
+   * (plain keyed state, not a window's), with `state` bound to that key: reads, updates and
+   * clear act on that key's value. Values expired by a time-to-live are left out. Keys come in
+   * key-group order.
+   *
+   * Unlike Flink, `fn` runs once processBroadcastElement has returned (the LevelDB backend reads
+   * the keys from disk), on every backend alike: code after this call in processBroadcastElement
+   * does not see its effects yet. Nothing else happens on this subtask in between: the elements
+   * of both inputs, watermarks, timers and checkpoint barriers that follow wait until `fn` has
+   * run for every key. Several calls run in the order they were made.
+   */
+  applyToKeyedState<T>(descriptor: ValueStateDescriptor<T>, fn: KeyedStateFunctionLike<K, ValueState<T>>): void;
+  applyToKeyedState<T>(descriptor: ListStateDescriptor<T>, fn: KeyedStateFunctionLike<K, ListState<T>>): void;
+  applyToKeyedState<MK, MV>(descriptor: MapStateDescriptor<MK, MV>, fn: KeyedStateFunctionLike<K, MapState<MK, MV>>): void;
+  applyToKeyedState<T>(descriptor: ReducingStateDescriptor<T>, fn: KeyedStateFunctionLike<K, ReducingState<T>>): void;
+  applyToKeyedState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>, fn: KeyedStateFunctionLike<K, AggregatingState<IN, OUT>>): void;
+}
+
 export interface KeyedReadOnlyBroadcastContext<K> extends ReadOnlyBroadcastContext, Omit<KeyedProcessContext<K>, 'timestamp' | 'output'> {}
 
 export interface KeyedOnTimerBroadcastContext<K> extends OnTimerContext<K> {
@@ -64,7 +109,7 @@ export interface BroadcastProcessFunction<IN1, IN2, OUT> extends Lifecycle {
 /** Flink's KeyedBroadcastProcessFunction: a keyed stream connected with a broadcast one. */
 export interface KeyedBroadcastProcessFunction<K, IN1, IN2, OUT> extends Lifecycle {
   processElement(value: IN1, ctx: KeyedReadOnlyBroadcastContext<K>, out: Collector<OUT>): void;
-  processBroadcastElement(value: IN2, ctx: BroadcastContext, out: Collector<OUT>): void;
+  processBroadcastElement(value: IN2, ctx: KeyedBroadcastContext<K>, out: Collector<OUT>): void;
   onTimer?(timestampMs: number, ctx: KeyedOnTimerBroadcastContext<K>, out: Collector<OUT>): void;
 }
 

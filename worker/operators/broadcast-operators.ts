@@ -4,21 +4,32 @@
 // subtask's copy in its operator state, and a restore gives subtask i the copy of old subtask
 // i modulo the old parallelism, as Flink does (the copies are the same unless the function wrote
 // different things on different subtasks).
+//
+// applyToKeyedState (keyed side) runs once processBroadcastElement has returned: the backend lists
+// the keys holding the state (the LevelDB one asynchronously), then the function runs for each on
+// the task's turn. Until every requested application has run, the operator holds its input: it
+// blocks the task's input (OperatorWithPendingWork) and keeps what already reached it (the rest
+// of a batch, watermarks), and fires no timer, so nothing is processed, and no barrier taken, in
+// between, as in Flink where the call is synchronous.
 
 import type {
   BroadcastContext,
   BroadcastProcessFunction,
   BroadcastState,
+  KeyedBroadcastContext,
   KeyedBroadcastProcessFunction,
+  KeyedStateFunctionLike,
   KeyedOnTimerBroadcastContext,
   KeyedReadOnlyBroadcastContext,
   ReadOnlyBroadcastContext,
   ReadOnlyBroadcastState,
 } from '../../shared/api/broadcast.ts';
 import type { OutputTag } from '../../shared/api/output-tag.ts';
-import type { MapStateDescriptor } from '../../shared/api/state.ts';
-import { InvalidPipelineError, RestoreError } from '../../shared/errors.ts';
-import { AbstractStreamOperator, type OperatorSnapshot } from '../runtime/stream-operator.ts';
+import type { MapStateDescriptor, StateDescriptor } from '../../shared/api/state.ts';
+import { InvalidPipelineError, RestoreError, SluiceError } from '../../shared/errors.ts';
+import { AbstractStreamOperator, type OperatorSnapshot, type OperatorWithPendingWork } from '../runtime/stream-operator.ts';
+import { VOID_NAMESPACE, type KeyInKeyGroup } from '../state/keyed-state-backend.ts';
+import { stateTtlPolicy } from '../state/state-ttl.ts';
 import type { Timer } from '../runtime/timer-service.ts';
 import { NO_TIMESTAMP } from '../../shared/api/time.ts';
 import { TimestampedCollector, timestampOrUndefined } from './simple-operators.ts';
@@ -166,11 +177,35 @@ export class BroadcastProcessOperator extends BroadcastOperatorBase {
   }
 }
 
-export class KeyedBroadcastProcessOperator extends BroadcastOperatorBase {
+/** One applyToKeyedState call, run once processBroadcastElement has returned. */
+interface KeyedStateApplication {
+  readonly descriptor: StateDescriptor;
+  readonly state: unknown;
+  readonly process: (key: unknown, state: unknown) => void;
+  /** The broadcast element's: what `process` emits carries it. */
+  readonly timestamp: number;
+  /** Set once the backend listed them. */
+  keys: readonly KeyInKeyGroup[] | undefined;
+  listing: boolean;
+}
+
+/** Input that reached the operator while an application waited for its keys. */
+type HeldInput =
+  | { readonly kind: 'element'; readonly input: 0 | 1; readonly value: unknown; readonly timestamp: number }
+  | { readonly kind: 'watermark'; readonly watermark: number }
+  | { readonly kind: 'idle'; readonly idle: boolean };
+
+export class KeyedBroadcastProcessOperator extends BroadcastOperatorBase implements OperatorWithPendingWork {
   private timers!: ReturnType<AbstractStreamOperator['userTimerService']>;
   private timeDomain: 'event-time' | 'processing-time' = 'event-time';
   private readonly keyedContext: KeyedOnTimerBroadcastContext<unknown> & KeyedReadOnlyBroadcastContext<unknown>;
-  private readonly writableContext: BroadcastContext;
+  private readonly writableContext: KeyedBroadcastContext<unknown>;
+  /** applyToKeyedState calls not run yet, in call order: while there is one, input is held. */
+  private readonly applications: KeyedStateApplication[] = [];
+  private held: HeldInput[] = [];
+  private listingFailure: unknown = undefined;
+  private inBroadcastElement = false;
+  private wakeUp: () => void = () => {};
 
   constructor(
     private readonly fn: KeyedBroadcastProcessFunction<unknown, unknown, unknown, unknown>,
@@ -184,7 +219,11 @@ export class KeyedBroadcastProcessOperator extends BroadcastOperatorBase {
       timerService: () => this.timers,
       timeDomain: () => this.timeDomain,
     };
-    this.writableContext = this.broadcastContext();
+    this.writableContext = {
+      ...this.broadcastContext(),
+      applyToKeyedState: ((descriptor: StateDescriptor, fn: KeyedStateFunctionLike<unknown, unknown>) =>
+        this.requestApplication(descriptor, fn)) as KeyedBroadcastContext<unknown>['applyToKeyedState'],
+    };
   }
 
   protected override userFunction(): unknown {
@@ -192,20 +231,153 @@ export class KeyedBroadcastProcessOperator extends BroadcastOperatorBase {
   }
 
   override open(): void {
+    this.wakeUp = this.setupInfo.wakeUp ?? this.wakeUp;
     this.timers = this.userTimerService();
     this.fn.open?.(this.runtimeContext());
   }
 
   processElement(value: unknown, timestamp: number): void {
+    if (this.applications.length > 0) this.held.push({ kind: 'element', input: 0, value, timestamp });
+    else this.processKeyed(value, timestamp);
+  }
+
+  override processElement2(value: unknown, timestamp: number): void {
+    if (this.applications.length > 0) this.held.push({ kind: 'element', input: 1, value, timestamp });
+    else this.processBroadcast(value, timestamp);
+  }
+
+  override processWatermark(watermark: number): void {
+    if (this.applications.length > 0) this.held.push({ kind: 'watermark', watermark });
+    else super.processWatermark(watermark);
+  }
+
+  override processIdle(idle: boolean): void {
+    if (this.applications.length > 0) this.held.push({ kind: 'idle', idle });
+    else super.processIdle(idle);
+  }
+
+  isInputBlocked(): boolean {
+    return this.applications.length > 0;
+  }
+
+  hasPendingWork(): boolean {
+    return this.applications.length > 0 || this.held.length > 0;
+  }
+
+  override nextProcessingTimerMs(): number {
+    if (this.applications.length === 0) return super.nextProcessingTimerMs();
+    // Listed (or failed): the task's next turn runs it. Timers wait for it.
+    return this.applications[0]!.keys !== undefined || this.listingFailure !== undefined ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+
+  /** The task's turn: the applications whose keys are listed run, then the held input, then the timers due. */
+  override fireProcessingTimers(nowMs: number): void {
+    if (this.listingFailure !== undefined) {
+      throw new SluiceError(`${this.name}: applyToKeyedState could not list the keys: ${(this.listingFailure as Error).message}`, { cause: this.listingFailure });
+    }
+    if (this.applications.length > 0) {
+      this.runApplications();
+      this.releaseHeld();
+      if (this.applications.length > 0) return;
+    }
+    super.fireProcessingTimers(nowMs);
+  }
+
+  override snapshotState(checkpointId: number): Promise<OperatorSnapshot> {
+    // Barriers wait behind the held input, so this is never asked while an application waits;
+    // if it were, the broadcast state would be after the element and the keyed state before it.
+    if (this.applications.length > 0) {
+      return Promise.reject(new SluiceError(`${this.name}: checkpoint ${checkpointId} reached it while applyToKeyedState was listing keys; declined`));
+    }
+    return super.snapshotState(checkpointId);
+  }
+
+  private processKeyed(value: unknown, timestamp: number): void {
     this.setKeyContext(value, 0);
     this.stamp(timestamp);
     this.fn.processElement(value, this.keyedContext, this.collector);
   }
 
-  /** The broadcast side has no key: no keyed state or timers here. */
-  override processElement2(value: unknown, timestamp: number): void {
+  /** The broadcast side has no key: keyed state only through applyToKeyedState, no timers. */
+  private processBroadcast(value: unknown, timestamp: number): void {
     this.stamp(timestamp);
-    this.fn.processBroadcastElement(value, this.writableContext, this.collector);
+    this.inBroadcastElement = true;
+    try {
+      this.fn.processBroadcastElement(value, this.writableContext, this.collector);
+    } finally {
+      this.inBroadcastElement = false;
+    }
+    this.runApplications();
+  }
+
+  private requestApplication(descriptor: StateDescriptor, fn: KeyedStateFunctionLike<unknown, unknown>): void {
+    if (!this.inBroadcastElement) throw new SluiceError(`${this.name}: applyToKeyedState can only be called while processBroadcastElement runs`);
+    const process = typeof fn === 'function' ? fn : typeof fn?.process === 'function' ? (key: unknown, state: unknown) => fn.process(key, state) : undefined;
+    if (process === undefined) throw new TypeError(`${this.name}: applyToKeyedState takes a KeyedStateFunction ({ process(key, state) }) or a function (key, state)`);
+    // Registered now: the state's time-to-live and the backend's table are there before the keys are listed.
+    const state = this.getStateHandle(descriptor);
+    this.applications.push({ descriptor, state, process, timestamp: this.currentTimestamp, keys: undefined, listing: false });
+  }
+
+  /** Runs the requested applications in order, as long as their keys are listed; the first one still listing stops it. */
+  private runApplications(): void {
+    while (this.applications.length > 0) {
+      const application = this.applications[0]!;
+      if (application.keys === undefined) {
+        if (application.listing) return;
+        const keys = this.backend!.keysWithState(application.descriptor.name, VOID_NAMESPACE);
+        if (keys instanceof Promise) {
+          application.listing = true;
+          keys.then(
+            (listed) => {
+              application.keys = listed;
+              this.wakeUp();
+            },
+            (error: unknown) => {
+              this.listingFailure ??= error;
+              this.wakeUp();
+            },
+          );
+          return;
+        }
+        application.keys = keys;
+      }
+      this.applications.shift();
+      this.apply(application);
+    }
+  }
+
+  /** Flink's applyToAllKeys: `process` for each listed key still holding an unexpired value, that key current. */
+  private apply({ descriptor, state, process, timestamp, keys }: KeyedStateApplication): void {
+    const backend = this.backend!;
+    const table = backend.getTable<unknown>(descriptor.name);
+    const ttl = descriptor.ttlConfig === undefined ? undefined : stateTtlPolicy(descriptor, descriptor.ttlConfig, this.setupInfo.clock);
+    const nowMs = ttl === undefined ? 0 : this.setupInfo.clock.now();
+    this.stamp(timestamp);
+    for (const { key, keyGroup } of keys!) {
+      backend.setCurrentKey(key, keyGroup);
+      // The raw value, read as the function's first access would: none (a TTL sweep took it) or expired is not visited.
+      const stored = table.get(VOID_NAMESPACE);
+      if (stored === undefined || (ttl !== undefined && ttl.pruneExpired(stored, nowMs) === undefined)) continue;
+      process(key, state);
+    }
+  }
+
+  /** The input held while applications waited, in arrival order, until one has to wait again. */
+  private releaseHeld(): void {
+    let next = 0;
+    try {
+      while (next < this.held.length && this.applications.length === 0) {
+        const input = this.held[next++]!;
+        if (input.kind === 'watermark') super.processWatermark(input.watermark);
+        else if (input.kind === 'idle') super.processIdle(input.idle);
+        else if (input.input === 0) this.processKeyed(input.value, input.timestamp);
+        else this.processBroadcast(input.value, input.timestamp);
+      }
+    } finally {
+      // What a new application's wait left behind stays first, before input that arrives later.
+      this.held = this.held.slice(next);
+    }
   }
 
   protected override onEventTime(timer: Timer): void {

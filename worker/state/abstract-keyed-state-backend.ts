@@ -6,9 +6,11 @@
 import type { KeyGroupRange } from '../../shared/key-groups.ts';
 import { SluiceError } from '../../shared/errors.ts';
 import type {
+  KeyInKeyGroup,
   KeyedStateBackend,
   KeyedStateBackendOptions,
   KeyedStateSnapshot,
+  Namespace,
   StateBackendKind,
   StateKey,
   StateTable,
@@ -113,6 +115,7 @@ export abstract class AbstractKeyedStateBackend<Table extends KeyGroupedStateTab
   /** The asynchronous part: the canonical snapshot, built from what was captured while processing goes on. */
   protected abstract readSnapshot(captured: Captured): Promise<KeyedStateSnapshot>;
 
+  abstract keysWithState(stateName: string, namespace: Namespace): readonly KeyInKeyGroup[] | Promise<readonly KeyInKeyGroup[]>;
   abstract restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void>;
   abstract countEntries(): Promise<number>;
   abstract dispose(): Promise<void>;

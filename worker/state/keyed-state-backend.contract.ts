@@ -895,6 +895,72 @@ export function runKeyedStateBackendContract(
       }
     });
 
+    it('lists the keys holding a value of one state in one namespace, as the state stands when the list is done', async () => {
+      const backend = await newBackend();
+      const random = seededRandom(2020);
+      const amounts = backend.getTable<number>('amounts');
+      const other = backend.getTable<number>('other');
+      const keys: StateKey[] = Array.from({ length: 600 }, (_, i) => (i % 5 === 0 ? ['user', i] : i % 2 === 0 ? i : `u${i}`));
+      const holding = new Map<string, StateKey>();
+      // Writes of this state in other namespaces and of other states must not be listed.
+      const step = (): void => {
+        const key = keys[Math.floor(random() * keys.length)]!;
+        at(backend, key);
+        const r = random();
+        if (r < 0.5) {
+          amounts.put(VOID_NAMESPACE, Math.floor(r * 100));
+          holding.set(describeKey(key), key);
+        } else if (r < 0.75) {
+          amounts.remove(VOID_NAMESPACE);
+          holding.delete(describeKey(key));
+        } else if (r < 0.9) amounts.put(7, 1);
+        else other.put(VOID_NAMESPACE, 1);
+      };
+      for (let i = 0; i < 3_000; i++) step();
+      // Listed at once, or while writes go on (into the cache, the overlays and, held back, LevelDB).
+      const result = backend.keysWithState('amounts', VOID_NAMESPACE);
+      let expected: string[] | undefined;
+      if (result instanceof Promise) {
+        void result.then(() => (expected = [...holding.keys()].sort()));
+        while (expected === undefined) {
+          for (let i = 0; i < 40; i++) step();
+          await nextTurn();
+        }
+      } else expected = [...holding.keys()].sort();
+      const listed = await result;
+      assert.deepEqual(listed.map(({ key }) => describeKey(key)).sort(), expected);
+      for (const [i, { key, keyGroup }] of listed.entries()) {
+        assert.equal(keyGroup, keyGroupOf(key), `key group of ${describeKey(key)}`);
+        if (i > 0) assert.ok(listed[i - 1]!.keyGroup <= keyGroup, 'ordered by key group');
+      }
+      assert.deepEqual(await backend.keysWithState('never-written', VOID_NAMESPACE), []);
+      assert.deepEqual((await backend.keysWithState('amounts', 7)).length > 0, true);
+    });
+
+    it('lists only the keys of its own key groups, after a restore at another parallelism and after its range changes', async () => {
+      const original = await newBackend();
+      const model = new StateModel();
+      fillWithMixedState(original, model, 2_000);
+      const snapshot = await original.snapshot();
+      const listedIn = (range?: KeyGroupRange, stateName = 'count', namespace: Namespace = VOID_NAMESPACE): string[] =>
+        model.flattened(range).filter((entry) => entry[1] === stateName && entry[3] === namespace).map(([, , key]) => describeKey(key)).sort();
+      const describeListed = async (backend: KeyedStateBackend, stateName = 'count', namespace: Namespace = VOID_NAMESPACE): Promise<string[]> =>
+        (await backend.keysWithState(stateName, namespace)).map(({ key }) => describeKey(key)).sort();
+      assert.ok(listedIn().length > 100);
+      assert.deepEqual(await describeListed(original), listedIn());
+      assert.deepEqual(await describeListed(original, 'window-sum', 1001), listedIn(undefined, 'window-sum', 1001));
+
+      // Restored, never read: the state is listed from what the restore stored.
+      const range = keyGroupRangeForSubtask(MAX_PARALLELISM, 3, 1);
+      const part = await newBackend(range);
+      await part.restore([snapshot]);
+      assert.deepEqual(await describeListed(part), listedIn(range));
+
+      const narrower = keyGroupRangeForSubtask(MAX_PARALLELISM, 4, 1);
+      await part.setKeyGroupRange(narrower);
+      assert.deepEqual(await describeListed(part), listedIn(narrower.intersection(range)));
+    });
+
     it('can be disposed twice', async () => {
       const backend = await create({ keyGroupRange: FULL_RANGE, maxParallelism: MAX_PARALLELISM });
       at(backend, 'k');

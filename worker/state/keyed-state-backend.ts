@@ -6,7 +6,7 @@
 // leaves, restore adds the ones it gains.
 //
 // The hot path is synchronous: every call here except snapshot/restore/setKeyGroupRange/dispose
-// returns at once.
+// (and keysWithState on a backend that reads storage) returns at once.
 // A namespace is `VOID_NAMESPACE` for plain keyed state and identifies the window (or other
 // scope) for windowed state.
 
@@ -29,6 +29,12 @@ export {
 export type { StateBackendKind } from '../../shared/config/state-backend.ts';
 
 export const VOID_NAMESPACE = 0;
+
+/** A key and its key group, as setCurrentKey takes them. */
+export interface KeyInKeyGroup {
+  readonly key: StateKey;
+  readonly keyGroup: number;
+}
 
 /** The values of one named state, for the backend's current key. */
 export interface StateTable<V> {
@@ -123,6 +129,17 @@ export interface KeyedStateBackend {
 
   /** Ends staging: the staged key groups of `kept` become state, the others are deleted. */
   settleStaged?(kept: ReadonlySet<number>): Promise<void>;
+
+  /**
+   * The keys that hold a value of state `stateName` in `namespace`, in the backend's current range,
+   * each once, ordered by key group (Flink's getKeys, for applyToAllKeys). The in-memory backend
+   * lists them at once. The LevelDB one reads its database, so it answers with a promise; its last
+   * step, merging the cache and the writes not yet in the database, runs synchronously as the
+   * promise resolves, so the list is the state as it stood then. Expired values of a state with a
+   * time-to-live are listed like the others (a TTL sweep may remove them any time): the caller
+   * reads each key's value to decide.
+   */
+  keysWithState(stateName: string, namespace: Namespace): readonly KeyInKeyGroup[] | Promise<readonly KeyInKeyGroup[]>;
 
   /** Number of (state, key, namespace) entries held; for metrics and tests, may be slow. */
   countEntries(): Promise<number>;

@@ -38,6 +38,7 @@ import { ConfigurationError, ExternalSystemError, RestoreError, SluiceError, Use
 import { configurationErrorFromZod } from '../../shared/config/configuration-error-from-zod.ts';
 import { DEFAULT_CACHE_CAPACITY_ENTRIES } from '../../shared/config/state-backend.ts';
 import type {
+  KeyInKeyGroup,
   KeyedStateBackendOptions,
   KeyedStateSnapshot,
   KeyGroupSnapshotReader,
@@ -47,7 +48,7 @@ import type {
   StateTable,
 } from './keyed-state-backend.ts';
 import { mapKeyOf, type CurrentKey } from './current-key.ts';
-import type { CompositeKeyMap } from './composite-key-map.ts';
+import { copyCompositeKey, forEachCompositeSlot, type CompositeKeyMap } from './composite-key-map.ts';
 import { AbstractKeyedStateBackend } from './abstract-keyed-state-backend.ts';
 import { KeyGroupedStateTable } from './key-grouped-state-table.ts';
 import {
@@ -92,6 +93,8 @@ const SNAPSHOT_READ_HIGH_WATER_MARK_BYTES = 1 << 20;
  */
 const KEY_GROUP_READ_ENTRIES = 16_384;
 const KEY_GROUP_READ_HIGH_WATER_MARK_BYTES = 16 << 20;
+/** Keys read per iterator call when listing the keys of a state; past its keys in a key group, the rest of a call is skipped. */
+const KEY_LIST_READ_ENTRIES = 4_096;
 /** The database's folder inside the working directory; only this folder is ever wiped. */
 const DATABASE_FOLDER_NAME = 'keyed-state-leveldb';
 
@@ -801,6 +804,102 @@ export class LevelDbKeyedStateBackend extends AbstractKeyedStateBackend<LevelDbS
       if (full) await full;
     }
     await writer.finish();
+  }
+
+  // --- listing the keys of a state (applyToKeyedState) ---
+
+  async keysWithState(stateName: string, namespace: Namespace): Promise<readonly KeyInKeyGroup[]> {
+    this.assertWritable();
+    checkNamespace(namespace);
+    const segment = this.tables.get(stateName)?.stateNameBytes ?? stateNameSegment(stateName);
+    const listed = new Map<string, KeyInKeyGroup | null>();
+    // Batch writes wait until the listing ends, so LevelDB holds throughout what it held once the
+    // writes queued before had landed: what it lacks is then still in an overlay or the cache.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const queuedBefore = this.writeChain;
+    this.writeChain = queuedBefore.then(() => held);
+    try {
+      await queuedBefore;
+      this.assertNoWriteFailure();
+      await this.readStoredKeysOfState(segment, namespace, this.range, listed);
+      // Synchronous from here on: newer layers override what LevelDB holds.
+      this.assertNotDisposed();
+      this.listNewerKeysOfState(stateName, segment, namespace, listed);
+    } finally {
+      release();
+    }
+    const keys: Array<[keyText: string, key: KeyInKeyGroup]> = [];
+    for (const [keyText, key] of listed) {
+      if (key !== null && this.range.contains(key.keyGroup) && !this.staged.has(key.keyGroup)) keys.push([keyText, key]);
+    }
+    // Byte order: by key group, then by the key's encoding.
+    keys.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return keys.map(([, key]) => key);
+  }
+
+  /**
+   * Adds the keys LevelDB holds of one state in `namespace` within `range`. One iterator over the
+   * range; where the state's keys of a key group end, it seeks to where they start in the next.
+   */
+  private async readStoredKeysOfState(segment: Buffer, namespace: Namespace, range: KeyGroupRange, listed: Map<string, KeyInKeyGroup | null>): Promise<void> {
+    if (range.isEmpty) return;
+    const startOfState = (keyGroup: number): Buffer => Buffer.concat([keyGroupPrefix(keyGroup), segment]);
+    const iterator = this.db.keys({
+      gte: keyGroupPrefix(range.startKeyGroup),
+      lt: keyGroupPrefix(range.endKeyGroup + 1),
+      highWaterMarkBytes: SNAPSHOT_READ_HIGH_WATER_MARK_BYTES,
+    });
+    try {
+      iterator.seek(startOfState(range.startKeyGroup));
+      for (;;) {
+        const batch = await iterator.nextv(KEY_LIST_READ_ENTRIES);
+        if (batch.length === 0) return;
+        for (const keyBytes of batch) {
+          const keyGroup = keyBytes.readUInt16BE(0);
+          if (keyBytes.length > 2 + segment.length && keyBytes.compare(segment, 0, segment.length, 2, 2 + segment.length) === 0) {
+            const decoded = decodeStateKey(keyBytes);
+            if (decoded.namespace === namespace) listed.set(keyBytes.toString('latin1'), { key: decoded.key, keyGroup });
+            continue;
+          }
+          // Another state: before this one's keys of its key group (reached by reading on), or after them.
+          const start = startOfState(keyGroup);
+          if (keyBytes.compare(start) < 0) iterator.seek(start);
+          else if (keyGroup < range.endKeyGroup) iterator.seek(startOfState(keyGroup + 1));
+          else return;
+          break;
+        }
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  /** Overrides `listed` with the overlays not yet in LevelDB (oldest first) and the cache: null where they removed a key. */
+  private listNewerKeysOfState(stateName: string, segment: Buffer, namespace: Namespace, listed: Map<string, KeyInKeyGroup | null>): void {
+    const segmentText = segment.toString('latin1');
+    for (const pending of this.pendingFlushes) {
+      for (const [keyText, bytes] of pending.writes) {
+        if (!keyText.startsWith(segmentText, 2)) continue;
+        const decoded = decodeStateKey(Buffer.from(keyText, 'latin1'));
+        if (decoded.namespace === namespace) listed.set(keyText, bytes === null ? null : { key: decoded.key, keyGroup: decoded.keyGroup });
+      }
+    }
+    const table = this.tables.get(stateName);
+    if (table === undefined) return;
+    const startKeyGroup = this.range.startKeyGroup;
+    const fromCache = (entry: CacheEntry, keyGroup: number): void => {
+      // The map's own composite key is copied: whoever gets the list may change it.
+      const key = entry.compositeKey === undefined ? (entry.mapKey as StateKey) : (copyCompositeKey(entry.compositeKey) as StateKey);
+      listed.set(entry.keyText, entry.value === undefined ? null : { key, keyGroup });
+    };
+    for (let index = 0; index < this.range.numberOfKeyGroups; index++) {
+      const keyGroup = startKeyGroup + index;
+      const scalar = table.scalarKeyGroups[index]?.get(namespace);
+      if (scalar !== undefined) for (const entry of scalar.values()) fromCache(entry, keyGroup);
+      const composite = table.compositeKeyGroups[index]?.get(namespace);
+      if (composite !== undefined) forEachCompositeSlot(composite.chainsForSnapshot(), (_key, entry) => fromCache(entry, keyGroup));
+    }
   }
 
   async countEntries(): Promise<number> {

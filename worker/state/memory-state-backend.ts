@@ -16,6 +16,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { UserFunctionError } from '../../shared/errors.ts';
 import type { KeyGroupRange } from '../../shared/key-groups.ts';
 import type {
+  KeyInKeyGroup,
   KeyedStateBackendOptions,
   KeyedStateSnapshot,
   Namespace,
@@ -24,7 +25,7 @@ import type {
   StateTable,
 } from './keyed-state-backend.ts';
 import { mapKeyOf } from './current-key.ts';
-import { forEachCompositeSlot, type CompositeSlot } from './composite-key-map.ts';
+import { copyCompositeKey, forEachCompositeSlot, type CompositeSlot } from './composite-key-map.ts';
 import { AbstractKeyedStateBackend } from './abstract-keyed-state-backend.ts';
 import {
   KeyGroupedStateTable,
@@ -258,6 +259,23 @@ export class InMemoryKeyedStateBackend extends AbstractKeyedStateBackend<InMemor
         throw restoreEntryError(keyGroup, stateName, error);
       }
     }
+  }
+
+  keysWithState(stateName: string, namespace: Namespace): KeyInKeyGroup[] {
+    this.assertNotDisposed();
+    const keys: KeyInKeyGroup[] = [];
+    const table = this.tables.get(stateName);
+    if (table === undefined) return keys;
+    const startKeyGroup = this.range.startKeyGroup;
+    for (let index = 0; index < this.range.numberOfKeyGroups; index++) {
+      const keyGroup = startKeyGroup + index;
+      const scalar = table.scalarKeyGroups[index]?.get(namespace);
+      if (scalar !== undefined) for (const key of scalar.keys()) keys.push({ key: key as StateKey, keyGroup });
+      const composite = table.compositeKeyGroups[index]?.get(namespace);
+      // A copy of each: the map's own key must not be changed by whoever gets the list.
+      if (composite !== undefined) forEachCompositeSlot(composite.chainsForSnapshot(), (key) => keys.push({ key: copyCompositeKey(key) as StateKey, keyGroup }));
+    }
+    return keys;
   }
 
   async countEntries(): Promise<number> {
