@@ -13,6 +13,8 @@
 //   GET  /v1/snapshots              every snapshot
 //   GET  /v1/snapshots/:name        one snapshot: job, checkpoint, operators, size
 //   DELETE /v1/snapshots/:name      delete it
+//   GET  /console/                  the web console (coordinator/console/): static files, served without the
+//                                   token since they hold no data; the page's own REST calls carry it
 // A coordinator that is not the leader answers 503 with the leader's REST address; one that lost
 // its leadership during a request answers 503 too (retriable: the request did not complete).
 
@@ -21,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { AuthenticationError, errorChainMessage, errorStatusOf, InvalidRequestError, NotFoundError, NotLeaderError, type ErrorStatus } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { bearerToken, tokenMatches } from '../../shared/rpc/rpc.ts';
+import { isConsoleRequest, serveConsole } from '../console/index.ts';
 import type { Dispatcher, SubmitRequest } from './dispatcher.ts';
 
 export interface RestServerOptions {
@@ -65,6 +68,7 @@ export interface RestServer {
 export async function startRestServer(options: RestServerOptions): Promise<RestServer> {
   const server = createServer((req, res) => {
     if (options.applicationsApi && req.headers['x-amz-target'] !== undefined) return options.applicationsApi(req, res);
+    if (isConsoleRequest(req.url)) return void serveConsole(req, res);
     handle(req, res, options).catch((error: unknown) => send(res, httpStatusOf(error), errorBody(error)));
   });
   await new Promise<void>((resolve, reject) => {

@@ -105,6 +105,8 @@ export interface JobStatusView {
   };
   /** The tasks (chains of operators) of the current plan. */
   readonly tasks: ReadonlyArray<{ readonly id: number; readonly name: string; readonly parallelism: number; readonly isSource: boolean }>;
+  /** Which task feeds which (from the plan's task inputs), and how records are partitioned: the job graph's edges. */
+  readonly edges: ReadonlyArray<{ readonly fromTaskId: number; readonly toTaskId: number; readonly partitioning: string }>;
   readonly subtasks: ReadonlyArray<RunningSubtask & { readonly workerId: string }>;
   readonly lastRescale: RescaleResult | null;
   /** How the job got to its state: the latest transitions, oldest first. */
@@ -946,6 +948,7 @@ export class JobController {
         periodic: { enabled: this.checkpointing.enabled, intervalMs: this.checkpointing.checkpointIntervalMs, minPauseMs: this.checkpointing.minPauseBetweenCheckpointsMs, source: this.checkpointing.source },
       },
       tasks: this.plan.tasks.map((t) => ({ id: t.id, name: t.name, parallelism: t.parallelism, isSource: t.isSource })),
+      edges: this.plan.tasks.flatMap((t) => t.inputs.map((e) => ({ fromTaskId: this.plan.taskOfNode.get(e.sourceId)!, toTaskId: t.id, partitioning: e.partitioning }))),
       subtasks,
       lastRescale: this.lastRescale ?? null,
       transitions: this.transitions,
