@@ -185,6 +185,19 @@ describe('job controller fault interleavings (issue 12)', () => {
     lost.release();
   });
 
+  it('rescales by restart, not live, once a subtask has finished (a new subtask would wait for its end forever)', async () => {
+    const cluster = new TestingJobCluster({ parallelism: 2 });
+    const master = await cluster.controller(await cluster.campaign('a'));
+    await cluster.settle(master, 'the job to start', master.start());
+    await cluster.settle(master, 'a checkpoint', master.checkpoint());
+    const source = cluster.workers.flatMap((w) => w.subtasks).find((s) => s.taskId === 0)!;
+    master.onSubtasksFinished(master.currentAttempt, [source]);
+    const result = await cluster.settle(master, 'the rescale', master.rescale(3));
+    assert.equal(result.mode, 'restart');
+    assert.match(result.reason ?? '', new RegExp(`subtask\\(s\\) ${source.taskId}/${source.subtask} finished: new subtasks' inputs from them would never end`));
+    assert.equal(master.getStatus().parallelism, 3);
+  });
+
   describe('a leader lost in the middle of a live rescale from 2 to 4', () => {
     async function interruptedAt(step: 'prepared' | 'switched' | 'completed') {
       const cluster = new TestingJobCluster({ parallelism: 2 });

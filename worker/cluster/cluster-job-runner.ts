@@ -324,7 +324,7 @@ export class ClusterJobRunner {
         task.flushOutputs();
         if (!task.hasInput || this.isBackPressured(task)) continue;
         const started = performance.now();
-        if (task.processInput(RECORD_BATCHES_PER_STEP)) moved = any = true;
+        if (task.processInput(RECORD_BATCHES_PER_STEP, stepStart + DRAIN_STEP_MS)) moved = any = true;
         this.counters.get(task)!.busyTimeMs += performance.now() - started;
       }
     }

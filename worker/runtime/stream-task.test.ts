@@ -54,6 +54,38 @@ function task(channelCount: number) {
 const records = (...values: number[]) => ({ kind: 'records' as const, values, timestamps: values.map(() => 0) });
 
 describe('a subtask merging its input channels', () => {
+  it('interrupts a long batch at its deadline, every 64 records, and finishes it before the barrier behind it', () => {
+    const { t, head, channels, acknowledged } = task(1);
+    channels[0]!.push(records(...Array.from({ length: 150 }, (_, i) => i)));
+    channels[0]!.push({ kind: 'barrier', checkpointId: 3 });
+    const passed = () => performance.now() - 1;
+    t.processInput(Number.POSITIVE_INFINITY, passed());
+    assert.equal(head.events.length, 64, 'the first 64 records, then the clock says stop');
+    assert.equal(t.hasInput, true);
+    t.processInput(Number.POSITIVE_INFINITY, passed());
+    assert.equal(head.events.length, 128);
+    assert.deepEqual(acknowledged, [], 'the barrier waits behind the rest of the batch');
+    t.processInput(Number.POSITIVE_INFINITY, passed());
+    assert.equal(head.events.length, 150, 'the rest of the batch; the deadline has passed, so the barrier waits for the next step');
+    assert.deepEqual(acknowledged, []);
+    t.processInput();
+    assert.deepEqual(head.events.filter((e) => e.startsWith('record')), Array.from({ length: 150 }, (_, i) => `record ${i}`), 'every record once, in order');
+    assert.equal(head.events.at(-1), 'snapshot 3');
+    assert.deepEqual(acknowledged, [3]);
+    assert.equal(t.recordsIn, 150);
+  });
+
+  it('stops taking batches once its deadline has passed, after the first, and keeps the rest for the next step', () => {
+    const { t, head, channels } = task(1);
+    for (let i = 0; i < 3; i++) channels[0]!.push(records(i));
+    assert.equal(t.processInput(Number.POSITIVE_INFINITY, performance.now() - 1), true, 'a deadline already passed still lets one batch through');
+    assert.deepEqual(head.events, ['record 0']);
+    assert.equal(t.hasInput, true, 'what is left waits for the next step');
+    t.processInput(Number.POSITIVE_INFINITY, performance.now() + 60_000);
+    assert.deepEqual(head.events, ['record 0', 'record 1', 'record 2']);
+    assert.equal(t.hasInput, false);
+  });
+
   it('advances the watermark to the minimum over channels, never back', () => {
     const { t, head, channels } = task(2);
     channels[0]!.push({ kind: 'watermark', watermark: 100 });

@@ -46,6 +46,9 @@ export interface TaskListener {
   acknowledgeCheckpoint(task: StreamTask, checkpointId: number, snapshots: ReadonlyMap<string, Promise<OperatorSnapshot>>): void;
 }
 
+/** With a step deadline, the records processed between two looks at the clock. */
+const RECORDS_PER_CLOCK_LOOK = 64;
+
 export class StreamTask {
   readonly channels: InputChannel[] = [];
   readonly exchangeOutputs: ExchangeOutput[] = [];
@@ -94,12 +97,15 @@ export class StreamTask {
 
   /**
    * Processes the events that are available and not held back by alignment: all of them, or at
-   * most `maxRecordBatches` records batches (a worker bounds each step so its event loop keeps
-   * serving heartbeats and the network); `hasInput` stays set when something is left.
+   * most `maxRecordBatches` records batches and no further batch once `deadlineMs`
+   * (performance.now()) has passed, after the first (a worker bounds each step so its event loop
+   * keeps serving heartbeats and the network, however much a record costs); `hasInput` stays set
+   * when something is left.
    */
-  processInput(maxRecordBatches = Number.POSITIVE_INFINITY): boolean {
+  processInput(maxRecordBatches = Number.POSITIVE_INFINITY, deadlineMs = Number.POSITIVE_INFINITY): boolean {
     let processed = false;
     this.recordBatchBudget = maxRecordBatches;
+    this.inputDeadlineMs = deadlineMs;
     // Completing an alignment releases channels already passed in this sweep: sweep again.
     while (this.status === 'running' && this.hasInput) {
       this.hasInput = false;
@@ -113,15 +119,50 @@ export class StreamTask {
   }
 
   private recordBatchBudget = Number.POSITIVE_INFINITY;
+  private inputDeadlineMs = Number.POSITIVE_INFINITY;
+  /**
+   * The rest of a records batch that a step's deadline interrupted (records can be costly: a
+   * batch of a thousand at a millisecond each would hold the worker's event loop for a second).
+   * It is processed before anything else is taken, so each channel's order holds.
+   */
+  private unfinishedBatch: { readonly inputIndex: 0 | 1; readonly values: unknown[]; readonly timestamps: number[]; readonly next: number } | undefined;
+
+  /** Processes records from `from` on, looking at the clock every few; false when the deadline interrupted them (the rest is kept). */
+  private processRecordsUntilDeadline(inputIndex: 0 | 1, values: unknown[], timestamps: number[], from: number): boolean {
+    const head = this.head;
+    for (let i = from; i < values.length; ) {
+      const end = Math.min(values.length, i + RECORDS_PER_CLOCK_LOOK);
+      if (inputIndex === 0) for (; i < end; i++) head.processElement(values[i], timestamps[i]!);
+      else for (; i < end; i++) head.processElement2(values[i], timestamps[i]!);
+      if (i < values.length && performance.now() >= this.inputDeadlineMs) {
+        this.unfinishedBatch = { inputIndex, values, timestamps, next: i };
+        return false;
+      }
+    }
+    return true;
+  }
 
   private sweepChannels(): boolean {
     let processed = false;
     const channels = this.channels;
     try {
+      const unfinished = this.unfinishedBatch;
+      if (unfinished !== undefined && this.status === 'running') {
+        this.unfinishedBatch = undefined;
+        processed = true;
+        if (!this.processRecordsUntilDeadline(unfinished.inputIndex, unfinished.values, unfinished.timestamps, unfinished.next)) {
+          this.recordBatchBudget = 0;
+          return processed;
+        }
+      }
       for (let c = 0; c < channels.length; c++) {
         const channel = channels[c]!;
         while (!channel.blocked && this.status === 'running') {
           if (this.recordBatchBudget <= 0) return processed;
+          if (processed && this.inputDeadlineMs !== Number.POSITIVE_INFINITY && performance.now() >= this.inputDeadlineMs) {
+            this.recordBatchBudget = 0;
+            return processed;
+          }
           if (this.inputBlocked()) {
             // An operator is at capacity: the rest waits until it has room (fireProcessingTimers).
             this.blockedByOperator = true;
@@ -139,7 +180,12 @@ export class StreamTask {
               this.recordsIn += values.length;
               this.recordBatchBudget--;
               if (this.gaining !== undefined) this.processOrStash(values, timestamps, channel.inputIndex);
-              else if (channel.inputIndex === 0) for (let i = 0; i < values.length; i++) head.processElement(values[i], timestamps[i]!);
+              else if (this.inputDeadlineMs !== Number.POSITIVE_INFINITY) {
+                if (!this.processRecordsUntilDeadline(channel.inputIndex, values, timestamps, 0)) {
+                  this.recordBatchBudget = 0;
+                  return processed;
+                }
+              } else if (channel.inputIndex === 0) for (let i = 0; i < values.length; i++) head.processElement(values[i], timestamps[i]!);
               else for (let i = 0; i < values.length; i++) head.processElement2(values[i], timestamps[i]!);
               break;
             }

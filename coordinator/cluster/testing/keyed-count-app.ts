@@ -8,6 +8,8 @@
 // that long, so records are in flight at every checkpoint. test.countTtlMs and test.paddingTtlMs give
 // the count and the padding a time-to-live (with the backends' background cleanup): a count's
 // longer than the run changes no count; the padding's, short, has cleanup delete state all along.
+// test.busyMicrosPerRecord makes counting each bid cost that much CPU, so a subtask's capacity is
+// bounded and known (the autoscaling test).
 // postgres-count-app.ts runs the same pipeline into PostgreSQL.
 
 import type { Application, ApplicationProperties, Collector, DataStream, KeyedProcessContext, KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment, ValueState } from 'sluice';
@@ -29,6 +31,7 @@ class CountPerAuction implements KeyedProcessFunction<number, Bid, AuctionCount>
   constructor(
     private readonly paddingBytes: number,
     private readonly ttlMs: { readonly count?: number; readonly padding?: number },
+    private readonly busyMicrosPerRecord: number,
   ) {}
   open(context: RuntimeContext): void {
     const count = new ValueStateDescriptor<number>('count');
@@ -39,6 +42,10 @@ class CountPerAuction implements KeyedProcessFunction<number, Bid, AuctionCount>
     this.padding = context.getState(padding);
   }
   processElement(bid: Bid, _ctx: KeyedProcessContext<number>, out: Collector<AuctionCount>): void {
+    if (this.busyMicrosPerRecord > 0) {
+      const until = performance.now() + this.busyMicrosPerRecord / 1000;
+      while (performance.now() < until);
+    }
     const n = (this.count.value() ?? 0) + 1;
     this.count.update(n);
     if (n === 1 && this.paddingBytes > 0) this.padding.update(`${bid.auction}:`.padEnd(this.paddingBytes, '.'));
@@ -51,6 +58,7 @@ export function countBidsPerAuction(env: StreamExecutionEnvironment, properties:
   const events = Number(properties.test?.events ?? '20000');
   const rate = Number(properties.test?.rate ?? '2000');
   const paddingBytes = Number(properties.test?.statePaddingBytes ?? '0');
+  const busyMicrosPerRecord = Number(properties.test?.busyMicrosPerRecord ?? '0');
   const ttlMs = {
     ...(properties.test?.countTtlMs === undefined ? {} : { count: Number(properties.test.countTtlMs) }),
     ...(properties.test?.paddingTtlMs === undefined ? {} : { padding: Number(properties.test.paddingTtlMs) }),
@@ -61,7 +69,7 @@ export function countBidsPerAuction(env: StreamExecutionEnvironment, properties:
     .filter((e) => e.kind === 'bid')
     .map((e) => ({ auction: (e as Extract<NexmarkEvent, { kind: 'bid' }>).auction }))
     .keyBy((b) => b.auction)
-    .process(() => new CountPerAuction(paddingBytes, ttlMs))
+    .process(() => new CountPerAuction(paddingBytes, ttlMs, busyMicrosPerRecord))
     .uid('count-per-auction');
 }
 

@@ -28,6 +28,11 @@ export async function runLiveRescale(job: JobController, request: RequestOf<'res
   const plan = job.planFor(parallelism);
   const refusal = liveRescaleRefusal(previous, plan);
   if (refusal !== undefined) throw new LiveRescaleRefused(refusal);
+  // A subtask added now would wait forever for the end (or a barrier) of its input from a
+  // subtask that finished before it existed: the restart restores the finished ones as finished.
+  if (job.finishedSubtasks.size > 0) {
+    throw new LiveRescaleRefused(`subtask(s) ${[...job.finishedSubtasks].sort().join(', ')} finished: new subtasks' inputs from them would never end`);
+  }
   const placement = placeBesides(job.placement, plan, job.freeSlots(job.placement));
   if (!placement) throw new LiveRescaleRefused(`no free slots for parallelism ${parallelism} next to the running attempt`);
 
