@@ -20,14 +20,14 @@ import { waitFor } from '../../shared/testing/wait-for.ts';
 import { KEYED_COUNT_APP, ProcessCluster } from './testing/process-cluster.ts';
 
 const SLOW_APP = fileURLToPath(new URL('./testing/slow-sink-app.ts', import.meta.url));
-const EVENTS = 60_000;
+const EVENTS = 100_000;
 const RATE = 2_500;
 // The rate paces the source only (events do not depend on it). The interrupted runs are stopped
 // with snapshots, never by the end of their input, so they read slowly: 100 s of input, and the
 // snapshots and two live rescales (about 25 s here, 85 s once on a machine loaded with image
-// builds) happen long before it ends. Slower still, too few auctions reach state before the
-// rescales for any key group to be staged. The uninterrupted run and the last restore read fast.
-const SLOW_RATE = 600;
+// builds) happen long before it ends. Slower, too few auctions reach state before the rescales
+// for any key group to be staged. The uninterrupted run and the last restore read fast.
+const SLOW_RATE = 1_000;
 const FAST_RATE = 20_000;
 
 let cluster: ProcessCluster;

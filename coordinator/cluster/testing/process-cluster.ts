@@ -96,11 +96,14 @@ export class ProcessCluster {
       cluster.coordinators.push(cluster.spawnCoordinator(`coordinator-${c + 1}`, rpcPort, restPort));
     }
     for (let w = 0; w < options.workers; w++) cluster.workers.push(cluster.spawnWorker(`worker-${w + 1}`, rpcPorts));
-    const started = await waitFor('every worker to register with the leader', 30_000, async () => {
+    const started = await waitFor('every worker to register with the leader, and every coordinator to answer on its REST port', 30_000, async () => {
       const exited = [...cluster.coordinators, ...cluster.workers].find((p) => !cluster.isAlive(p));
       if (exited) return { exited };
       const overview = await cluster.rest('GET', '/v1/overview');
-      return overview.workers.length === options.workers ? { exited: undefined } : undefined;
+      if (overview.workers.length !== options.workers) return undefined;
+      // A standby answers too (503, naming the leader): a test may talk to it at once.
+      for (const c of cluster.coordinators) await fetch(`http://127.0.0.1:${c.restPort}/v1/overview`).then((response) => response.body?.cancel());
+      return { exited: undefined };
     });
     if (started.exited) {
       const tail = readFileSync(started.exited.logFile, 'utf8').trimEnd().split('\n').slice(-3).join('\n');
