@@ -18,6 +18,7 @@
 import { parseArgs } from 'node:util';
 import { runAll, type BenchmarkStep } from './all-benchmarks.ts';
 import { benchmarkApplications } from './applications/applications-benchmark.ts';
+import { benchmarkAutoscale } from './autoscale/autoscale-benchmark.ts';
 import { benchmarkAsyncIo } from './connectors/async-io-benchmark.ts';
 import { benchmarkDataPlane } from './cluster/data-plane-benchmark.ts';
 import { benchmarkRecovery } from './cluster/recovery-benchmark.ts';
@@ -81,11 +82,14 @@ applications: the managed service (kinesisanalyticsv2, the AWS SDK client) on a 
             etcd and S3: StartApplication to the first record committed, then, once the job holds
             --state-mb of keyed state, UpdateApplication to a second code version: the gap in its
             output and where the time goes. About 2 minutes. Starts etcd and S3 first.
+autoscale:  an application with AutoScalingEnabled on a local cluster (etcd, S3, Kafka), its input
+            rate stepped up fourfold then down: step to first rescale and to caught up, peak
+            backlog, rescales, scale-down. About 4 minutes. Starts etcd, S3 and Kafka first.
 all:        each of the above once with quick settings (about 15 minutes on 2 cores; the steps
             and their arguments: ALL_STEPS in benchmarks/run.ts), then
             benchmarks/results/all-<time>.json with each one's headline figures. --skip leaves
             steps out by label (embedded, nexmark, nexmark-cluster, data-plane, recovery, kafka, kinesis,
-            s3-sink, postgres-sink, opensearch-sink, async-io, state, applications).
+            s3-sink, postgres-sink, opensearch-sink, async-io, state, applications, autoscale).
 
 Benchmarks that need a service start it with scripts/services.sh (reusing a healthy one) and take
 its SLUICE_* variables; SLUICE_SERVICES=external uses the variables as set instead.`;
@@ -112,6 +116,7 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   'async-io': { run: benchmarkAsyncIo, services: [], results: ['async-io'] },
   state: { run: benchmarkState, services: [], results: ['state'] },
   applications: { run: benchmarkApplications, services: ['etcd', 's3'], results: ['applications'] },
+  autoscale: { run: benchmarkAutoscale, services: ['etcd', 's3', 'kafka'], results: ['autoscale'] },
 };
 
 /** `all`: quick settings, so the whole picture takes about a quarter of an hour on 2 cores. */
@@ -137,6 +142,7 @@ const ALL_STEPS: ReadonlyArray<{ label: string; benchmark: string; args: string[
   { label: 'async-io', benchmark: 'async-io', args: ['--rounds', '1', '--seconds', '1'] },
   { label: 'state', benchmark: 'state', args: ['--state-mb', '128'] },
   { label: 'applications', benchmark: 'applications', args: ['--state-mb', '50', '--build-seconds', '30'] },
+  { label: 'autoscale', benchmark: 'autoscale', args: ['--base-seconds', '10', '--step-seconds', '60', '--drop-seconds', '40'] },
 ];
 
 const [command, ...rest] = process.argv.slice(2);
