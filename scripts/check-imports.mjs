@@ -48,7 +48,7 @@ const ALLOWED = [
     imports: ['worker/connectors/index.ts'],
     reason: "an application the applications test packages and runs: it imports the connectors as users do ('sluice/connectors')",
   },
-  ...['kafka-window-app.ts', 'keyed-count-app.ts', 'postgres-count-app.ts', 'slow-sink-app.ts', 'window-count-app.ts'].map((app) => ({
+  ...['cep-bid-pairs-app.ts', 'kafka-window-app.ts', 'keyed-count-app.ts', 'postgres-count-app.ts', 'slow-sink-app.ts', 'window-count-app.ts'].map((app) => ({
     file: `coordinator/cluster/testing/${app}`,
     imports: ['worker/connectors/index.ts'],
     reason: "an application the cluster tests submit: it imports the connectors as users do ('sluice/connectors')",
