@@ -215,6 +215,7 @@ export async function benchmarkAutoscale(args: string[]): Promise<unknown> {
     await admin.disconnect().catch(() => {});
     await cluster?.stop();
     await bucket.remove().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.SLUICE_KEEP_BENCH_DIRS) say(`kept the cluster's logs in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -198,6 +198,22 @@ describe('job controller fault interleavings (issue 12)', () => {
     assert.equal(master.getStatus().parallelism, 3);
   });
 
+  it('a failure while the workers complete a live rescale: the rescale answers what happened and the job restarts at the new parallelism', async () => {
+    const cluster = new TestingJobCluster({ parallelism: 2 });
+    const master = await cluster.controller(await cluster.campaign('a'));
+    await cluster.settle(master, 'the job to start', master.start());
+    await cluster.settle(master, 'a checkpoint', master.checkpoint());
+    const held = cluster.workers[0]!.hold('CompleteRescale');
+    const rescale = master.rescale(4);
+    rescale.catch(() => {});
+    await cluster.drive(master, 'the rescale to reach CompleteRescale', () => cluster.workers[0]!.callsOf('CompleteRescale').length > 0);
+    await master.failover(new Error('worker worker-2 stopped sending heartbeats'));
+    held.release();
+    await assert.rejects(cluster.settle(master, 'the rescale', rescale), /the live rescale 2 → 4 completed while the job failed \(it is (restarting|deploying|running)\); it restarts at parallelism 4/);
+    await cluster.drive(master, 'the job to run again', () => master.currentState === 'running');
+    assert.equal(master.getStatus().parallelism, 4);
+  });
+
   describe('a leader lost in the middle of a live rescale from 2 to 4', () => {
     async function interruptedAt(step: 'prepared' | 'switched' | 'completed') {
       const cluster = new TestingJobCluster({ parallelism: 2 });

@@ -5,7 +5,7 @@
 // else keeps processing (live-rescale-completing). Each step is a state written to the job record
 // with the rescale's from, to and checkpoint, so a new leader finishes or rolls it back.
 
-import { errorChainMessage } from '../../../shared/errors.ts';
+import { errorChainMessage, InvalidRequestError } from '../../../shared/errors.ts';
 import { liveRescaleRefusal } from '../../../shared/plan/job-plan.ts';
 import { placeBesides } from '../../scheduler/slot-placement.ts';
 import type { JobController } from '../job-controller.ts';
@@ -54,6 +54,13 @@ export async function runLiveRescale(job: JobController, request: RequestOf<'res
     return completeRescale(job, progress, prepared);
   });
   job.liveRescale = undefined;
+  if (job.currentState !== 'live-rescale-completing') {
+    // A failure while the workers completed it (a worker lost) took the job over: it restarts from
+    // its latest checkpoint, at the new parallelism.
+    throw new InvalidRequestError(
+      `job ${job.jobId}: the live rescale ${from} → ${parallelism} completed while the job failed (it is ${job.currentState}); it restarts at parallelism ${parallelism} from its latest checkpoint`,
+    );
+  }
   await job.transition('running', `live rescale ${from} → ${parallelism} complete`);
   const result: RescaleResult = {
     from,
