@@ -117,12 +117,34 @@ describe('live rescale, in band', () => {
     const result = await task.completeRescale(async () => {
       head.events.push('state in');
     });
-    assert.deepEqual(head.events, [`record ${kept}`, `record ${kept}`, 'state in', `record ${gained}`, 'watermark 100']);
     assert.equal(result.stashedRecords, 1);
+    assert.equal(task.hasInput, true, 'the held-back records go on in the next step, like any input');
+    task.processInput();
+    assert.deepEqual(head.events, [`record ${kept}`, `record ${kept}`, 'state in', `record ${gained}`, 'watermark 100']);
     assert.equal(task.awaitingState, false);
     channels[0]!.push(records(gained));
     task.processInput();
     assert.equal(head.events.at(-1), `record ${gained}`, 'after the takeover the gained key group flows');
+  });
+
+  it('works through many held-back records in steps, as it does any input, the watermark after them', async () => {
+    const { task, head, channels } = keyedSubtask();
+    const next = keyGroupRangeForSubtask(MAX_PARALLELISM, 2, 0);
+    const gained = keyIn(KeyGroupRange.of(keyGroupRangeForSubtask(MAX_PARALLELISM, 3, 0).endKeyGroup + 1, next.endKeyGroup));
+    task.prepareRescale({ checkpointId: 5, retire: false, parallelism: 2, previousKeyGroupRange: keyGroupRangeForSubtask(MAX_PARALLELISM, 3, 0), keyGroupRange: next });
+    for (const channel of channels) channel.push({ kind: 'barrier', checkpointId: 5 });
+    channels[0]!.push(records(...Array.from({ length: 150 }, () => gained)));
+    for (const channel of channels) channel.push({ kind: 'watermark', watermark: 100 });
+    task.processInput();
+    assert.equal(head.events.length, 0, 'all held back');
+    await task.completeRescale(async () => {});
+    const passed = () => performance.now() - 1;
+    task.processInput(Number.POSITIVE_INFINITY, passed());
+    assert.equal(head.events.length, 64, 'one step: 64 records, then the clock says stop');
+    task.processInput(Number.POSITIVE_INFINITY, passed());
+    task.processInput(Number.POSITIVE_INFINITY, passed());
+    assert.deepEqual(head.events.slice(-2), [`record ${gained}`, 'watermark 100'], 'the watermark once every held-back record is through');
+    assert.equal(head.events.filter((e) => e.startsWith('record')).length, 150);
   });
 
   it('holds the next barrier while gained state is on its way', async () => {

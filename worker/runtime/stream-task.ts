@@ -48,6 +48,8 @@ export interface TaskListener {
 
 /** With a step deadline, the records processed between two looks at the clock. */
 const RECORDS_PER_CLOCK_LOOK = 64;
+/** The records a live rescale held back go on in batches of this many. */
+const STASH_BATCH_RECORDS = 1024;
 
 export class StreamTask {
   readonly channels: InputChannel[] = [];
@@ -121,13 +123,16 @@ export class StreamTask {
   private recordBatchBudget = Number.POSITIVE_INFINITY;
   private inputDeadlineMs = Number.POSITIVE_INFINITY;
   /**
-   * The rest of a records batch that a step's deadline interrupted (records can be costly: a
-   * batch of a thousand at a millisecond each would hold the worker's event loop for a second).
-   * It is processed before anything else is taken, so each channel's order holds.
+   * Records taken but not processed yet, processed before anything else is taken so each
+   * channel's order holds: the rest of a batch a step's deadline interrupted (records can be
+   * costly: a batch of a thousand at a millisecond each would hold the worker's event loop for a
+   * second), and the records a live rescale held back for the key groups it brought.
    */
-  private unfinishedBatch: { readonly inputIndex: 0 | 1; readonly values: unknown[]; readonly timestamps: number[]; readonly next: number } | undefined;
+  private readonly unfinishedBatches: Array<{ readonly inputIndex: 0 | 1; readonly values: unknown[]; readonly timestamps: number[]; next: number }> = [];
+  /** What waits until the held-back records of a live rescale are processed: the watermark, the end, an alignment. */
+  private afterUnfinished: (() => void) | undefined;
 
-  /** Processes records from `from` on, looking at the clock every few; false when the deadline interrupted them (the rest is kept). */
+  /** Processes records from `from` on, looking at the clock every few; false when the deadline interrupted them (the rest is kept, first in line). */
   private processRecordsUntilDeadline(inputIndex: 0 | 1, values: unknown[], timestamps: number[], from: number): boolean {
     const head = this.head;
     for (let i = from; i < values.length; ) {
@@ -135,10 +140,22 @@ export class StreamTask {
       if (inputIndex === 0) for (; i < end; i++) head.processElement(values[i], timestamps[i]!);
       else for (; i < end; i++) head.processElement2(values[i], timestamps[i]!);
       if (i < values.length && performance.now() >= this.inputDeadlineMs) {
-        this.unfinishedBatch = { inputIndex, values, timestamps, next: i };
+        this.unfinishedBatches.unshift({ inputIndex, values, timestamps, next: i });
         return false;
       }
     }
+    return true;
+  }
+
+  /** Works through the unfinished batches; false when the deadline came first. */
+  private processUnfinished(): boolean {
+    while (this.unfinishedBatches.length > 0 && this.status === 'running') {
+      const batch = this.unfinishedBatches.shift()!;
+      if (!this.processRecordsUntilDeadline(batch.inputIndex, batch.values, batch.timestamps, batch.next)) return false;
+    }
+    const after = this.afterUnfinished;
+    this.afterUnfinished = undefined;
+    after?.();
     return true;
   }
 
@@ -146,11 +163,9 @@ export class StreamTask {
     let processed = false;
     const channels = this.channels;
     try {
-      const unfinished = this.unfinishedBatch;
-      if (unfinished !== undefined && this.status === 'running') {
-        this.unfinishedBatch = undefined;
+      if ((this.unfinishedBatches.length > 0 || this.afterUnfinished !== undefined) && this.status === 'running') {
         processed = true;
-        if (!this.processRecordsUntilDeadline(unfinished.inputIndex, unfinished.values, unfinished.timestamps, unfinished.next)) {
+        if (!this.processUnfinished()) {
           this.recordBatchBudget = 0;
           return processed;
         }
@@ -420,18 +435,20 @@ export class StreamTask {
     const pausedMs = performance.now() - this.gainingSinceMs;
     this.gaining = undefined;
     this.stash = [];
-    try {
-      const head = this.head;
-      for (const { value, timestamp, input } of stashed) {
-        if (input === 0) head.processElement(value, timestamp);
-        else head.processElement2(value, timestamp);
-      }
-    } catch (error) {
-      throw this.failure(error);
+    // The held-back records go first, in steps like any input (there may be many, and costly);
+    // the watermark, the end and a pending alignment move on after them.
+    for (const { value, timestamp, input } of stashed) {
+      const last = this.unfinishedBatches.at(-1);
+      if (last !== undefined && last.inputIndex === input && last.values.length < STASH_BATCH_RECORDS) {
+        last.values.push(value);
+        last.timestamps.push(timestamp);
+      } else this.unfinishedBatches.push({ inputIndex: input, values: [value], timestamps: [timestamp], next: 0 });
     }
-    this.updateWatermark();
-    if (this.channels.length > 0 && this.channels.every((ch) => ch.ended)) this.finish();
-    else this.completeAlignmentIfReady();
+    this.afterUnfinished = () => {
+      this.updateWatermark();
+      if (this.channels.length > 0 && this.channels.every((ch) => ch.ended)) this.finish();
+      else this.completeAlignmentIfReady();
+    };
     this.hasInput = true;
     return { stashedRecords: stashed.length, pausedMs };
   }
