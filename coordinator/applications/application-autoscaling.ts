@@ -134,12 +134,6 @@ export class ApplicationAutoscaling {
     this.timer = undefined;
   }
 
-  /** The latest decisions and held-back proposal of an application's autoscaler (since this leader took over). */
-  describe(name: string): { decisions: readonly ScalingDecision[]; heldBack: Autoscaler['heldBack'] } | undefined {
-    const scaler = this.scalers.get(name);
-    return scaler && { decisions: scaler.autoscaler.decisions, heldBack: scaler.autoscaler.heldBack };
-  }
-
   /** One round: samples every autoscaled application and starts the rescales decided. */
   async tick(): Promise<void> {
     const watched = new Set<string>();
@@ -192,16 +186,10 @@ export class ApplicationAutoscaling {
     const lastRescale = (await this.options.store.operations(record.name))
       .filter((o) => o.type === AUTOSCALE_OPERATION && o.status === 'SUCCESSFUL' && o.endedAtMs !== undefined)
       .reduce((latest, o) => Math.max(latest, o.endedAtMs!), Number.NEGATIVE_INFINITY);
-    const autoscaler = new Autoscaler(
-      policy,
-      {
-        minParallelism: Math.min(settings.minParallelism, jobMaxParallelism),
-        maxParallelism: Math.max(Math.min(settings.maxParallelism ?? jobMaxParallelism, jobMaxParallelism), Math.min(settings.minParallelism, jobMaxParallelism)),
-        jobMaxParallelism,
-        cooldownMs: settings.cooldownMs,
-      },
-      lastRescale,
-    );
+    // Settings beyond the job's max parallelism (its key groups) are held to it.
+    const minParallelism = Math.min(settings.minParallelism, jobMaxParallelism);
+    const maxParallelism = Math.max(minParallelism, Math.min(settings.maxParallelism ?? jobMaxParallelism, jobMaxParallelism));
+    const autoscaler = new Autoscaler(policy, { minParallelism, maxParallelism, jobMaxParallelism, cooldownMs: settings.cooldownMs }, lastRescale);
     const scaler: Scaler = { jobId: record.jobId!, versionId: record.versionId, sampler: new JobScalingSampler(), autoscaler, lastHeldBack: undefined };
     this.scalers.set(record.name, scaler);
     return scaler;

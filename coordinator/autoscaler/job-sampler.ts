@@ -62,11 +62,6 @@ export class JobScalingSampler {
     const cpuUtilization = slots === 0 ? 0 : vertices.reduce((sum, v) => sum + (v.busyTimeMsPerSecond / 1000) * v.parallelism, 0) / slots;
     return { atMs, parallelism: view.parallelism, cpuUtilization, vertices };
   }
-
-  /** Forgets the baseline: the next look starts a new one. */
-  reset(): void {
-    this.previous = undefined;
-  }
 }
 
 function lookAt(view: JobScalingView, atMs: number): Look {

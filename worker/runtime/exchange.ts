@@ -27,7 +27,7 @@ export interface ChannelTarget {
  * than the data plane's 8 credits: with 8, a local producer paused so often that Nexmark q1 and q5
  * on a cluster ran ~25 % slower; 32 (at most ~32 K records) measured as fast as no bound.
  */
-export const LOCAL_CHANNEL_BATCHES = 32;
+const LOCAL_CHANNEL_BATCHES = 32;
 
 /** One producer subtask's link into one consumer subtask, for one input of the consumer. */
 export class InputChannel implements ChannelTarget {

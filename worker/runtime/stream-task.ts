@@ -36,10 +36,12 @@ export interface TaskRescale {
   readonly parallelism: number;
 }
 
-interface StashedRecord {
-  readonly value: unknown;
-  readonly timestamp: number;
-  readonly input: 0 | 1;
+/** Records of one input taken from a channel and not processed yet, from `next` on. */
+interface RecordRun {
+  readonly inputIndex: 0 | 1;
+  readonly values: unknown[];
+  readonly timestamps: number[];
+  next: number;
 }
 
 export interface TaskListener {
@@ -128,7 +130,7 @@ export class StreamTask {
    * costly: a batch of a thousand at a millisecond each would hold the worker's event loop for a
    * second), and the records a live rescale held back for the key groups it brought.
    */
-  private readonly unfinishedBatches: Array<{ readonly inputIndex: 0 | 1; readonly values: unknown[]; readonly timestamps: number[]; next: number }> = [];
+  private readonly unfinishedBatches: RecordRun[] = [];
   /** What waits until the held-back records of a live rescale are processed: the watermark, the end, an alignment. */
   private afterUnfinished: (() => void) | undefined;
 
@@ -366,7 +368,9 @@ export class StreamTask {
   private rescale: TaskRescale | undefined;
   /** Key groups this subtask owns since the rescale barrier whose state has not arrived yet. */
   private gaining: Set<number> | undefined;
-  private stash: StashedRecord[] = [];
+  /** The records held back for the gained key groups, in runs of one input, in their order. */
+  private stash: RecordRun[] = [];
+  private stashedRecords = 0;
   private gainingSinceMs = 0;
   /** Dropping the key groups this subtask gave away, and reopening a source's reader. */
   private handover: Promise<void> = Promise.resolve();
@@ -417,10 +421,19 @@ export class StreamTask {
     const head = this.head;
     const gaining = this.gaining!;
     for (let i = 0; i < values.length; i++) {
-      if (gaining.has(head.keyGroupOf(values[i], input)!)) this.stash.push({ value: values[i], timestamp: timestamps[i]!, input });
+      if (gaining.has(head.keyGroupOf(values[i], input)!)) this.holdBack(values[i], timestamps[i]!, input);
       else if (input === 0) head.processElement(values[i], timestamps[i]!);
       else head.processElement2(values[i], timestamps[i]!);
     }
+  }
+
+  private holdBack(value: unknown, timestamp: number, input: 0 | 1): void {
+    this.stashedRecords++;
+    const last = this.stash.at(-1);
+    if (last !== undefined && last.inputIndex === input && last.values.length < STASH_BATCH_RECORDS) {
+      last.values.push(value);
+      last.timestamps.push(timestamp);
+    } else this.stash.push({ inputIndex: input, values: [value], timestamps: [timestamp], next: 0 });
   }
 
   /**
@@ -429,28 +442,23 @@ export class StreamTask {
    */
   async completeRescale(restore: (operator: AbstractStreamOperator) => Promise<void>): Promise<{ stashedRecords: number; pausedMs: number }> {
     await this.handover;
-    const stashed = this.stash;
     if (this.gaining === undefined) return { stashedRecords: 0, pausedMs: 0 };
     await restore(this.head);
     const pausedMs = performance.now() - this.gainingSinceMs;
+    const stashedRecords = this.stashedRecords;
     this.gaining = undefined;
-    this.stash = [];
     // The held-back records go first, in steps like any input (there may be many, and costly);
     // the watermark, the end and a pending alignment move on after them.
-    for (const { value, timestamp, input } of stashed) {
-      const last = this.unfinishedBatches.at(-1);
-      if (last !== undefined && last.inputIndex === input && last.values.length < STASH_BATCH_RECORDS) {
-        last.values.push(value);
-        last.timestamps.push(timestamp);
-      } else this.unfinishedBatches.push({ inputIndex: input, values: [value], timestamps: [timestamp], next: 0 });
-    }
+    this.unfinishedBatches.push(...this.stash);
+    this.stash = [];
+    this.stashedRecords = 0;
     this.afterUnfinished = () => {
       this.updateWatermark();
       if (this.channels.length > 0 && this.channels.every((ch) => ch.ended)) this.finish();
       else this.completeAlignmentIfReady();
     };
     this.hasInput = true;
-    return { stashedRecords: stashed.length, pausedMs };
+    return { stashedRecords, pausedMs };
   }
 
   /** A source that took over splits in a live rescale: its reader reads them from their checkpointed positions. */
